@@ -1,0 +1,47 @@
+# chainrule: everything needs only python3 and make.
+#   make run    installs into .venv and runs the main job on its embedded default
+#   make test   installs .[dev] and runs ruff, ruff format --check, mypy and pytest
+#   make bench  installs .[bench] (+ torch 2.13.0 CPU) and runs benchmarks/
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Installs are keyed on the hash of pyproject.toml, so they are skipped when nothing changed.
+HASH   := $(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(open('pyproject.toml','rb').read()).hexdigest()[:16])")
+PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
+
+.PHONY: run test lint bench install clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.run-$(HASH): | $(BIN)/python
+	$(PIP) -e .
+	@touch $@
+
+$(VENV)/.dev-$(HASH): | $(BIN)/python
+	$(PIP) -e '.[dev]'
+	@touch $@ $(VENV)/.run-$(HASH)
+
+$(VENV)/.bench-$(HASH): | $(BIN)/python
+	$(PIP) -e '.[bench]'
+	$(PIP) torch==2.13.0 || echo "note: torch 2.13.0 could not be installed; its anchors will be skipped"
+	@touch $@
+
+install: $(VENV)/.run-$(HASH)
+
+run: $(VENV)/.run-$(HASH)
+	$(BIN)/chainrule
+
+lint: $(VENV)/.dev-$(HASH)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+bench: $(VENV)/.dev-$(HASH) $(VENV)/.bench-$(HASH)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,69 @@
+"""The ``chainrule`` command line.
+
+``chainrule`` with no arguments runs the main job on its embedded default: it solves and checks the seed
+problem set (``chainrule.problems.seed``) and prints the worked answers. Subcommands live one per module in
+``chainrule.commands``; each module exposes ``NAME``, ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``.
+
+Exit codes: 0 success, 1 a check that failed, 2 bad usage or bad input (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from types import ModuleType
+
+from chainrule._version import __version__
+
+#: The subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _load_commands() -> list[ModuleType]:
+    return [importlib.import_module(name) for name in COMMAND_MODULES]
+
+
+def build_parser(commands: Sequence[ModuleType] = ()) -> argparse.ArgumentParser:
+    """The argument parser with one subparser per command module."""
+    parser = argparse.ArgumentParser(
+        prog="chainrule",
+        description=(
+            "Solve and check deep-learning theory problems, and show the work: "
+            "with no command, solve the embedded seed problem set."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in commands:
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    commands = _load_commands()
+    parser = build_parser(commands)
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from chainrule.problems.seed import seed_report
+
+            report = seed_report()
+            print(report.text)
+            return 0 if report.ok else 1
+        return int(args._run(args))
+    except (ValueError, OSError, KeyError) as exc:
+        # Bad input: one line that says what and where, then the usage code 2.
+        name = args.command or "chainrule"
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"chainrule {name}: error: {msg}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

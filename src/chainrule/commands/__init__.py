@@ -1,0 +1,1 @@
+"""The ``chainrule`` subcommands, one module each (see ``chainrule.cli``)."""

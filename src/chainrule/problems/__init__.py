@@ -1,0 +1,1 @@
+"""Problem sets: the embedded seed set, solving and checking its answers, and reports."""
