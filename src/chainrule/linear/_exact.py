@@ -1,0 +1,237 @@
+"""Exact rational arithmetic for the linear package: conversions, a small exact solver, and number formatting.
+
+Floats are binary rationals, so every float64 array has an exact integer form ``X = Xi / S`` with ``Xi`` a
+matrix of Python ints and ``S`` a power of two; sign checks on ``Xi`` are exact and far cheaper than
+``Fraction`` arithmetic. Everything here is private to :mod:`chainrule.linear`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from fractions import Fraction
+from numbers import Rational
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "as_fraction",
+    "format_number",
+    "format_weight",
+    "integer_matrix",
+    "integer_vector",
+    "rationalize",
+    "solve_exact",
+]
+
+Number = Fraction | float
+
+#: Unicode vulgar fractions, used where one exists for a weight p/q.
+_VULGAR: dict[tuple[int, int], str] = {
+    (1, 2): "½",
+    (1, 3): "⅓",
+    (2, 3): "⅔",
+    (1, 4): "¼",
+    (3, 4): "¾",
+    (1, 5): "⅕",
+    (2, 5): "⅖",
+    (3, 5): "⅗",
+    (4, 5): "⅘",
+    (1, 6): "⅙",
+    (5, 6): "⅚",
+    (1, 7): "⅐",
+    (1, 8): "⅛",
+    (3, 8): "⅜",
+    (5, 8): "⅝",
+    (7, 8): "⅞",
+    (1, 9): "⅑",
+    (1, 10): "⅒",
+}
+
+
+def as_fraction(value: Any) -> Fraction:
+    """An exact ``Fraction`` for an int, ``Fraction``, float (its exact binary value) or numeric string.
+
+    Raises:
+        ValueError: ``value`` is NaN, infinite, or a string that is not a number.
+    """
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return Fraction(int(value))
+    if isinstance(value, (int, np.integer)):
+        return Fraction(int(value))
+    if isinstance(value, Rational):
+        return Fraction(int(value.numerator), int(value.denominator))
+    if isinstance(value, str):
+        try:
+            return Fraction(value.strip())
+        except (ValueError, ZeroDivisionError) as exc:
+            raise ValueError(f"{value!r} is not a number") from exc
+    f = float(value)
+    if not math.isfinite(f):
+        raise ValueError(f"{f} is not a finite number")
+    return Fraction(f)
+
+
+def format_number(value: Any) -> str:
+    """A short exact-looking form: integers without decimals, fractions as ``p/q``, other floats to 6 digits."""
+    if isinstance(value, Fraction):
+        if value.denominator == 1 and abs(value.numerator) < 10**15:
+            return str(value.numerator)
+        if value.denominator <= 10**4 and abs(value.numerator) < 10**8:
+            return f"{value.numerator}/{value.denominator}"
+        value = float(value)  # a long exact ratio reads worse than its 6-digit decimal
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    f = float(value)
+    if math.isfinite(f) and f == round(f) and abs(f) < 1e15:
+        return str(int(f))
+    return f"{f:.6g}"
+
+
+def format_coordinate(value: Any) -> str:
+    """A data coordinate: an integer plainly, a float as Python writes it, any other rational as ``p/q``."""
+    if isinstance(value, Fraction):
+        if value.denominator == 1:
+            return str(value.numerator)
+        f = float(value)
+        if Fraction(f) == value:
+            return repr(f)
+        return f"{value.numerator}/{value.denominator}"
+    return format_number(value)
+
+
+def format_weight(value: Any) -> str:
+    """A convex weight: a vulgar fraction (½, ⅓, ...) where Unicode has one, ``p/q`` or 4 digits otherwise."""
+    if isinstance(value, Fraction):
+        key = (value.numerator, value.denominator)
+        if key in _VULGAR:
+            return _VULGAR[key]
+        return format_number(value)
+    return f"{float(value):.4g}"
+
+
+def integer_matrix(X: np.ndarray) -> tuple[np.ndarray, int]:
+    """The exact integer form of a finite float64 array: ``(Xi, S)`` with ``X == Xi / S`` exactly.
+
+    Args:
+        X: finite float64 array of any shape.
+
+    Returns:
+        ``Xi``: object array of Python ints, same shape as ``X``; ``S``: a positive power of two.
+    """
+    X = np.asarray(X, dtype=np.float64)
+    mant, exp = np.frexp(X)
+    m = (mant * 2.0**53).astype(np.int64)  # exact: |mant| < 1 holds 53 significant bits
+    e = exp.astype(np.int64) - 53
+    nz = m != 0
+    if not nz.any():
+        return np.zeros(X.shape, dtype=object), 1
+    # Strip trailing zero bits so that integers stay small (3.0 becomes 3, not 3·2^51 / 2^51).
+    low = np.where(nz, m & -m, 1)
+    tz = np.round(np.log2(low.astype(np.float64))).astype(np.int64)
+    m = m >> tz
+    e = e + tz
+    emin = min(int(e[nz].min()), 0)
+    shift = np.where(nz, e - emin, 0)
+    bits = np.where(nz, np.floor(np.log2(np.abs(m).astype(np.float64) + 0.5)) + 1, 0)
+    if int((bits + shift).max()) <= 62:
+        Xi = (m << shift).astype(object)  # fits in int64: shift there, convert once
+    else:
+        Xi = m.astype(object) << shift.astype(object)
+    return Xi, 1 << (-emin)
+
+
+def integer_vector(values: Sequence[Fraction]) -> tuple[list[int], int]:
+    """Rationals over their least common denominator: ``(numerators, D)`` with ``values[i] == num[i] / D``."""
+    den = 1
+    for v in values:
+        den = den * v.denominator // math.gcd(den, v.denominator)
+    return [int(v * den) for v in values], den
+
+
+def solve_exact(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> list[Fraction] | None:
+    """The unique solution of ``A x = b`` in exact arithmetic, or ``None``.
+
+    Args:
+        A: ``m`` rows of ``k`` Fractions (``m >= k`` allowed: the extra equations must be consistent).
+        b: ``m`` Fractions.
+
+    Returns:
+        ``x`` (``k`` Fractions) when the system is consistent and ``A`` has full column rank; ``None`` when it
+        is inconsistent or has more than one solution.
+    """
+    m = len(A)
+    k = len(A[0]) if m else 0
+    rows = [[Fraction(v) for v in A[i]] + [Fraction(b[i])] for i in range(m)]
+    pivot_row = 0
+    pivots: list[int] = []
+    for col in range(k):
+        piv = next((r for r in range(pivot_row, m) if rows[r][col] != 0), None)
+        if piv is None:
+            return None  # a free column: not unique
+        rows[pivot_row], rows[piv] = rows[piv], rows[pivot_row]
+        p = rows[pivot_row]
+        inv = 1 / p[col]
+        for j in range(col, k + 1):
+            p[j] *= inv
+        for r in range(m):
+            if r != pivot_row and rows[r][col] != 0:
+                factor = rows[r][col]
+                row = rows[r]
+                for j in range(col, k + 1):
+                    if p[j]:
+                        row[j] -= factor * p[j]
+        pivots.append(col)
+        pivot_row += 1
+    if any(rows[r][k] != 0 for r in range(pivot_row, m)):
+        return None  # inconsistent
+    return [rows[i][k] for i in range(k)]
+
+
+#: Denominator limits tried in turn: small denominators first, so that textbook answers come out textbook.
+_DENOMINATORS: tuple[int, ...] = (1, 2, 3, 4, 6, 8, 10, 12, 16, 20, 100, 1000, 10**4, 10**6, 10**9)
+
+
+def rationalize(
+    values: Iterable[float],
+    accept: Callable[[list[Fraction]], bool],
+    *,
+    rel_tol: float | None = None,
+) -> list[Fraction] | None:
+    """Small-denominator rationals near ``values`` that ``accept`` takes, trying small denominators first.
+
+    ``values`` is first scaled by its largest magnitude (the callers' objects are defined up to a positive
+    scale, or ``accept`` rescales); each coordinate is then rounded with ``Fraction.limit_denominator``.
+
+    Args:
+        values: floats (not all zero).
+        accept: an exact check of a candidate (e.g. "separates every point").
+        rel_tol: when given, a candidate must also lie within ``rel_tol`` (relative to the largest magnitude)
+            of ``values``.
+
+    Returns:
+        The first accepted candidate, or ``None``.
+    """
+    vals = [float(v) for v in values]
+    scale = max((abs(v) for v in vals), default=0.0)
+    if scale == 0.0:
+        return None
+    unit = [v / scale for v in vals]
+    seen: set[tuple[Fraction, ...]] = set()
+    for max_den in _DENOMINATORS:
+        cand = [Fraction(u).limit_denominator(max_den) for u in unit]
+        key = tuple(cand)
+        if key in seen:
+            continue
+        seen.add(key)
+        if (
+            rel_tol is not None
+            and max(abs(float(c) - u) for c, u in zip(cand, unit, strict=True)) > rel_tol
+        ):
+            continue
+        if accept(cand):
+            return cand
+    return None

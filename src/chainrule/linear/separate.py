@@ -1,0 +1,676 @@
+"""Separating hyperplanes, or a certificate that none exists.
+
+:func:`separating_hyperplane` answers "is there a hyperplane with every point of one class strictly on one side?"
+either way, with proof:
+
+- **separable:** a hyperplane in canonical form (``min_i y_i f(x_i) = 1``), any separating one (an LP solved
+  with HiGHS) or the Euclidean maximum-margin one (the hard-margin SVM, a QP solved with Clarabel);
+- **not separable:** :class:`NotSeparable`, carrying a :class:`GordanCertificate`: weights ``λ ≥ 0``,
+  ``Σλ = 1``, ``Σ λ_i y_i [x_i; 1] = 0``. By Gordan's theorem such λ exists exactly when no ``(w, b)`` has
+  ``y_i (w·x_i + b) > 0`` for all ``i``; it names a point that lies in the convex hulls of both classes.
+
+Both outcomes are verified in exact rational arithmetic (floats at their exact binary value) when there are
+at most ``exact_limit`` points (5,000 by default): the float answer is rounded to small-denominator rationals
+(or taken exactly) and re-checked. Above the limit the hyperplane is checked in float64 and ``verified`` is
+``False``; certificates are always checked exactly (they involve at most ``d + 2`` points).
+
+Both solvers work on a small working set of points (constraint generation): solve on the set, check every
+point with one matrix-vector product, add the violators, repeat. The answer is the one for the whole data
+set, since the points left out satisfy their constraints; the cost is that of a few small problems.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any, Literal
+
+import clarabel  # type: ignore[import-untyped]
+import numpy as np
+import scipy.sparse as sp
+from scipy.optimize import linprog
+
+from chainrule.linear._exact import (
+    as_fraction,
+    format_coordinate,
+    format_number,
+    format_weight,
+    integer_matrix,
+    integer_vector,
+    rationalize,
+    solve_exact,
+)
+from chainrule.linear.datasets import check_Xy
+from chainrule.linear.hyperplane import Hyperplane, binary_labels
+
+__all__ = [
+    "EXACT_LIMIT",
+    "GordanCertificate",
+    "NotSeparable",
+    "SeparatingHyperplane",
+    "gordan_certificate",
+    "separating_hyperplane",
+]
+
+#: Largest number of points for which a hyperplane is verified in exact rational arithmetic by default.
+EXACT_LIMIT = 5000
+
+Number = Fraction | float
+
+
+# ---------------------------------------------------------------------------------------------------
+# The certificate
+# ---------------------------------------------------------------------------------------------------
+class GordanCertificate:
+    """Proof that two classes cannot be separated: one point in the convex hulls of both.
+
+    ``λ ≥ 0`` over a few rows (``indices``) with ``Σλ = 1`` and ``Σ λ_i y_i [x_i; 1] = 0`` (``y_i = ±1``).
+    The last row makes each class carry half the weight, so doubling the weights of one class gives a convex
+    combination of its points, and the two combinations are the same point.
+
+    Attributes:
+        indices: the rows of ``X`` with ``λ_i > 0``, ascending.
+        weights: ``λ_i`` for those rows (Fractions when ``exact``), summing to 1.
+        signs: ``+1`` / ``-1`` for each row (the positive class is the larger label).
+        points: the rows themselves (Fractions at their exact value when ``exact``).
+        classes: ``(negative_label, positive_label)``.
+        exact: ``True`` when the three conditions were verified in exact rational arithmetic.
+    """
+
+    __slots__ = ("classes", "exact", "indices", "points", "signs", "weights")
+
+    def __init__(
+        self,
+        indices: Sequence[int],
+        weights: Sequence[Number],
+        signs: Sequence[int],
+        points: Sequence[Sequence[Number]],
+        classes: tuple[Any, Any],
+        exact: bool,
+    ) -> None:
+        self.indices: tuple[int, ...] = tuple(int(i) for i in indices)
+        self.weights: tuple[Number, ...] = tuple(weights)
+        self.signs: tuple[int, ...] = tuple(int(s) for s in signs)
+        self.points: tuple[tuple[Number, ...], ...] = tuple(tuple(p) for p in points)
+        self.classes = classes
+        self.exact = exact
+
+    def lambdas(self, n: int) -> np.ndarray:
+        """The full weight vector ``λ`` over ``n`` points, float64 of shape ``(n,)`` (zero off the support)."""
+        lam = np.zeros(n, dtype=np.float64)
+        lam[list(self.indices)] = [float(w) for w in self.weights]
+        return lam
+
+    def side(self, sign: int) -> list[tuple[Number, tuple[Number, ...], int]]:
+        """``(weight within the class, point, row)`` for one class (``+1`` or ``-1``); weights sum to 1."""
+        rows = [
+            (w, p, i)
+            for w, p, i, s in zip(self.weights, self.points, self.indices, self.signs, strict=True)
+            if s == sign
+        ]
+        total = sum((w for w, _, _ in rows), Fraction(0) if self.exact else 0.0)
+        return [(w / total, p, i) for w, p, i in rows]
+
+    @property
+    def common_point(self) -> tuple[Number, ...]:
+        """The point in both convex hulls: ``Σ μ_i x_i`` over the positive class (``μ`` the side weights)."""
+        side = self.side(1)
+        d = len(side[0][1])
+        zero: Number = Fraction(0) if self.exact else 0.0
+        return tuple(sum((w * p[j] for w, p, _ in side), zero) for j in range(d))
+
+    def verify(self, X: Any, y: Any) -> bool:
+        """Re-check the certificate against the data in exact rational arithmetic.
+
+        Args:
+            X: the points, shape ``(n, d)``; ``y``: their two-class labels, shape ``(n,)``.
+
+        Returns:
+            ``True`` when ``λ ≥ 0``, ``Σλ = 1`` and ``Σ λ_i y_i [x_i; 1] = 0`` hold exactly for these rows.
+        """
+        X_arr, y_arr = check_Xy(X, y)
+        s, _ = binary_labels(y_arr)
+        lam = [as_fraction(w) for w in self.weights]
+        if any(v < 0 for v in lam) or sum(lam) != 1:
+            return False
+        rows = X_arr[list(self.indices)]
+        total = [Fraction(0)] * (X_arr.shape[1] + 1)
+        for w, i, row in zip(lam, self.indices, rows, strict=True):
+            coords = [*(as_fraction(v) for v in row), Fraction(1)]
+            for j, v in enumerate(coords):
+                total[j] += w * int(s[i]) * v
+        return all(v == 0 for v in total)
+
+    def __str__(self) -> str:
+        def side_text(sign: int) -> str:
+            terms = []
+            for w, p, _ in self.side(sign):
+                point = "(" + ",".join(format_coordinate(v) for v in p) + ")"
+                terms.append(point if w == 1 else f"{format_weight(w)}·{point}")
+            return " + ".join(terms)
+
+        return f"{side_text(1)} = {side_text(-1)}"
+
+    def explain(self) -> str:
+        """A few lines: what the certificate says, the two sides, the common point, how it was checked."""
+        neg, pos = self.classes
+        common = "(" + ", ".join(format_coordinate(v) for v in self.common_point) + ")"
+        how = (
+            "verified in exact rational arithmetic"
+            if self.exact
+            else "checked in floating point only"
+        )
+        rows = ", ".join(str(i) for i in self.indices)
+        return "\n".join(
+            [
+                f"not linearly separable: the convex hulls of class {pos!r} (left) and class {neg!r} "
+                "(right) meet",
+                f"  {self}",
+                f"  common point: {common}",
+                f"  Gordan certificate on rows {rows}: λ ≥ 0, Σλ = 1, Σ λ_i y_i [x_i; 1] = 0 ({how})",
+            ]
+        )
+
+    def __repr__(self) -> str:
+        return f"GordanCertificate({str(self)!r}, exact={self.exact})"
+
+
+class NotSeparable(ValueError):
+    """No hyperplane separates the two classes; ``certificate`` (a :class:`GordanCertificate`) proves it."""
+
+    def __init__(self, certificate: GordanCertificate, message: str | None = None) -> None:
+        self.certificate = certificate
+        super().__init__(message or f"the classes are not linearly separable: {certificate}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The answer when separable
+# ---------------------------------------------------------------------------------------------------
+class SeparatingHyperplane(Hyperplane):
+    """A :class:`Hyperplane` that separates a data set, in canonical form ``min_i y_i f(x_i) = 1``.
+
+    Attributes (besides the hyperplane's):
+        method: ``"max"`` (maximum margin) or ``"any"``.
+        geometric_margin: ``min_i y_i f(x_i) / ‖n‖`` on the data (float).
+        support: rows with ``y_i f(x_i) = 1`` (exactly when verified, to 1e-7 otherwise): the support
+            vectors of the maximum-margin hyperplane.
+        classes: ``(negative_label, positive_label)``.
+        verified: every ``y_i f(x_i) ≥ 1 > 0`` was checked in exact rational arithmetic.
+        optimal_verified: (``"max"`` only) the KKT conditions were checked exactly: ``n = Σ α_i y_i x_i``,
+            ``Σ α_i y_i = 0`` with ``α ≥ 0`` on the support. ``None`` when not attempted.
+    """
+
+    __slots__ = ("classes", "geometric_margin", "method", "optimal_verified", "support", "verified")
+
+    def __init__(
+        self,
+        normal: Sequence[Any],
+        offset: Any,
+        *,
+        method: str,
+        geometric_margin: float,
+        support: Sequence[int],
+        classes: tuple[Any, Any],
+        verified: bool,
+        optimal_verified: bool | None = None,
+    ) -> None:
+        super().__init__(normal, offset)
+        self.method = method
+        self.geometric_margin = float(geometric_margin)
+        self.support: tuple[int, ...] = tuple(int(i) for i in support)
+        self.classes = classes
+        self.verified = verified
+        self.optimal_verified = optimal_verified
+
+    @property
+    def hyperplane(self) -> Hyperplane:
+        """The plain :class:`Hyperplane`."""
+        return Hyperplane(self.normal, self.offset)
+
+    def explain(self) -> str:
+        """A few lines: the hyperplane, its margin, the support vectors and how it was verified."""
+        neg, pos = self.classes
+        kind = "maximum-margin" if self.method == "max" else "separating"
+        lines = [f"{kind} hyperplane: {self}"]
+        lines.append(f"  positive side: class {pos!r}; negative side: class {neg!r}")
+        margin = f"  margin: {self.geometric_margin:.6g}"
+        if self.exact:
+            norm2 = sum((as_fraction(v) ** 2 for v in self.normal), Fraction(0))
+            margin += f" (= 1/‖n‖, margin² = {format_number(1 / norm2)})"
+        lines.append(margin)
+        shown = ", ".join(str(i) for i in self.support[:20])
+        more = f", ... ({len(self.support)} in all)" if len(self.support) > 20 else ""
+        lines.append(f"  points on the margin (y_i f(x_i) = 1): rows {shown}{more}")
+        if self.verified:
+            lines.append("  verified in exact rational arithmetic: every y_i·f(x_i) ≥ 1")
+        else:
+            lines.append("  checked in floating point (exact verification not run)")
+        if self.optimal_verified:
+            lines.append("  optimality verified exactly: n = Σ α_i y_i x_i, Σ α_i y_i = 0, α ≥ 0")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Solvers on a signed design matrix A (row i = y_i [x_i, 1])
+# ---------------------------------------------------------------------------------------------------
+def _lp_margin(A: np.ndarray) -> tuple[float, np.ndarray]:
+    """max t s.t. A v ≥ t, -1 ≤ v ≤ 1 (HiGHS). Returns ``(t, v)``; ``t > 0`` iff the rows are separable."""
+    m, p = A.shape
+    c = np.zeros(p + 1)
+    c[-1] = -1.0
+    A_ub = np.hstack([-A, np.ones((m, 1))])
+    bounds = [(-1.0, 1.0)] * p + [(None, None)]
+    res = linprog(c, A_ub=A_ub, b_ub=np.zeros(m), bounds=bounds, method="highs")
+    if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded
+        raise RuntimeError(f"HiGHS failed on the separation LP: {res.message}")
+    return float(-res.fun), np.asarray(res.x[:p])
+
+
+def _qp_max_margin(A: np.ndarray, penalize_last: bool) -> np.ndarray | None:
+    """min ½‖v‖² (without the last entry unless ``penalize_last``) s.t. A v ≥ 1 (Clarabel); None if infeasible."""
+    m, p = A.shape
+    diag = np.ones(p)
+    if not penalize_last:
+        diag[-1] = 0.0
+    P = sp.diags(diag, format="csc")
+    P.eliminate_zeros()
+    settings = clarabel.DefaultSettings()
+    settings.verbose = False
+    settings.tol_gap_abs = 1e-10
+    settings.tol_gap_rel = 1e-10
+    settings.tol_feas = 1e-10
+    cones = [clarabel.NonnegativeConeT(m)]
+    solver = clarabel.DefaultSolver(P, np.zeros(p), sp.csc_matrix(-A), -np.ones(m), cones, settings)
+    sol = solver.solve()
+    status = sol.status
+    if status in (
+        clarabel.SolverStatus.PrimalInfeasible,
+        clarabel.SolverStatus.AlmostPrimalInfeasible,
+    ):
+        return None
+    v = np.asarray(sol.x, dtype=np.float64)
+    solved = status in (clarabel.SolverStatus.Solved, clarabel.SolverStatus.AlmostSolved)
+    if not solved and (not np.all(np.isfinite(v)) or np.min(A @ v) < 1 - 1e-6):
+        raise RuntimeError(f"Clarabel did not solve the maximum-margin QP: {status}")
+    return _polish(A, v, diag)
+
+
+def _polish(A: np.ndarray, v: np.ndarray, diag: np.ndarray) -> np.ndarray:
+    """Refine an interior-point solution by solving the KKT equations on its active rows (when that helps).
+
+    On the active set S the optimum solves ``D v = A_Sᵀ α``, ``A_S v = 1``: one small linear system, accurate
+    to rounding, where the interior-point answer is accurate only to its tolerance.
+    """
+    r = A @ v
+    active = np.flatnonzero(r < 1 + 1e-6)
+    if active.size == 0 or active.size > 4 * A.shape[1]:
+        return v
+    A_S = A[active]
+    p, k = A.shape[1], active.size
+    K = np.zeros((p + k, p + k))
+    K[:p, :p] = np.diag(diag)
+    K[:p, p:] = -A_S.T
+    K[p:, :p] = A_S
+    rhs = np.concatenate([np.zeros(p), np.ones(k)])
+    sol, *_ = np.linalg.lstsq(K, rhs, rcond=None)
+    v_new, alpha = sol[:p], sol[p:]
+    ok = (
+        np.all(np.isfinite(sol))
+        and np.min(alpha) > -1e-9 * max(1.0, float(np.max(np.abs(alpha))))
+        and np.min(A @ v_new) >= 1 - 1e-12
+        and np.allclose(K @ sol, rhs, atol=1e-10)
+        and v_new @ (diag * v_new) <= v @ (diag * v) * (1 + 1e-9)
+    )
+    return v_new if ok else v
+
+
+def _initial_rows(A: np.ndarray, s: np.ndarray, size: int) -> np.ndarray:
+    """A starting working set: per class, the points a least-squares classifier finds hardest."""
+    n, p = A.shape
+    if n <= size:
+        return np.arange(n)
+    G = A.T @ A
+    G[np.diag_indices(p)] += 1e-10 * max(float(np.trace(G)), 1.0)
+    v0 = np.linalg.solve(G, A.sum(axis=0))  # least squares A v ≈ 1, i.e. [x, 1] v ≈ y
+    r = A @ v0
+    chosen = []
+    for sign in (1, -1):
+        idx = np.flatnonzero(s == sign)
+        k = min(idx.size, size // 2)
+        chosen.append(idx[np.argpartition(r[idx], k - 1)[:k]] if k < idx.size else idx)
+    return np.sort(np.concatenate(chosen))
+
+
+def _working_set(
+    A: np.ndarray, s: np.ndarray, method: str, penalize_last: bool = False
+) -> tuple[np.ndarray | None, np.ndarray]:
+    """Solve on a growing working set. Returns ``(v, rows)``; ``v`` is ``None`` when ``rows`` are inseparable."""
+    n, p = A.shape
+    start = max(4 * p, 64)
+    rows = _initial_rows(A, s, start)
+    in_set = np.zeros(n, dtype=bool)
+    in_set[rows] = True
+    while True:
+        A_W = A[rows]
+        if method == "any":
+            t, v = _lp_margin(A_W)
+            if t <= 1e-9 * max(1.0, float(np.max(np.abs(A_W)))):
+                return None, rows
+            r = A @ v
+            # Half the working set's margin, not just > 0, so that the answer survives rounding to rationals.
+            viol = np.flatnonzero((r < 0.5 * t) & ~in_set)
+        else:
+            v_opt = _qp_max_margin(A_W, penalize_last)
+            if v_opt is None:
+                return None, rows
+            v = v_opt
+            r = A @ v
+            viol = np.flatnonzero((r < 1 - 1e-7) & ~in_set)
+        if viol.size == 0:
+            return v, rows
+        add = viol[np.argsort(r[viol])[: max(start, rows.size)]]
+        in_set[add] = True
+        rows = np.sort(np.concatenate([rows, add]))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Exact verification
+# ---------------------------------------------------------------------------------------------------
+def _exact_nonneg_solution(
+    M: np.ndarray, rhs: Sequence[Fraction], M_float: np.ndarray
+) -> list[Fraction] | None:
+    """An exact ``λ ≥ 0`` with ``M λ = rhs`` (``M`` an object array of ints/Fractions), or ``None``.
+
+    A simplex vertex of the float system (HiGHS dual simplex) names a support whose columns are independent;
+    the exact system restricted to that support then has one solution, which is checked for ``λ ≥ 0``.
+    """
+    m, k = M.shape
+    res = linprog(
+        np.zeros(k),
+        A_eq=M_float,
+        b_eq=np.array([float(v) for v in rhs]),
+        bounds=(0, None),
+        method="highs-ds",
+    )
+    if res.status != 0:
+        return None
+    lam = np.asarray(res.x)
+    support = np.flatnonzero(lam > 1e-12 * max(1.0, float(lam.max())))
+    if support.size == 0:
+        return None
+    sub = [[Fraction(M[i, j]) for j in support] for i in range(m)]
+    sol = solve_exact(sub, rhs)
+    if sol is None or any(v < 0 for v in sol):
+        return None
+    full = [Fraction(0)] * k
+    for j, v in zip(support, sol, strict=True):
+        full[int(j)] = v
+    return full
+
+
+def gordan_certificate(
+    X: np.ndarray, s: np.ndarray, rows: np.ndarray, classes: tuple[Any, Any]
+) -> GordanCertificate:
+    """A certificate of inseparability for the points ``rows`` of ``X`` (labels ``s`` = ±1).
+
+    Solves ``Σ λ_i s_i [x_i; 1] = 0``, ``Σλ = 1``, ``λ ≥ 0`` exactly when it can (see module docstring);
+    otherwise returns the float solution with ``exact=False``.
+
+    Raises:
+        ValueError: no such λ exists even in floating point (the rows are separable).
+    """
+    X_W = X[rows]
+    s_W = s[rows]
+    k, d = X_W.shape
+    Xi, _ = integer_matrix(
+        X_W
+    )  # scaling the coordinate equations by S leaves their zero set unchanged
+    M = np.empty((d + 2, k), dtype=object)
+    M[:d] = (Xi * s_W.astype(object)[:, None]).T
+    M[d] = s_W.astype(object)
+    M[d + 1] = 1
+    scale = np.maximum(np.abs(X_W).max(axis=0), 1e-300)
+    M_float = np.vstack([(X_W / scale * s_W[:, None]).T, s_W[None, :], np.ones((1, k))])
+    rhs = [Fraction(0)] * (d + 1) + [Fraction(1)]
+    lam = _exact_nonneg_solution(M, rhs, M_float)
+    if lam is not None:
+        support = [j for j in range(k) if lam[j] > 0]
+        return GordanCertificate(
+            [int(rows[j]) for j in support],
+            [lam[j] for j in support],
+            [int(s_W[j]) for j in support],
+            [[as_fraction(v) for v in X_W[j]] for j in support],
+            classes,
+            exact=True,
+        )
+    res = linprog(
+        np.zeros(k),
+        A_eq=M_float,
+        b_eq=np.array([float(v) for v in rhs]),
+        bounds=(0, None),
+        method="highs",
+    )
+    if res.status != 0:
+        raise ValueError("no Gordan certificate exists for these points: they are separable")
+    lam_f = np.asarray(res.x)
+    support_f = np.flatnonzero(lam_f > 1e-12)
+    return GordanCertificate(
+        [int(rows[j]) for j in support_f],
+        [float(lam_f[j]) for j in support_f],
+        [int(s_W[j]) for j in support_f],
+        [[float(v) for v in X_W[j]] for j in support_f],
+        classes,
+        exact=False,
+    )
+
+
+class _ExactData:
+    """The data in exact integer form, for fast exact sign checks: ``X = Xi / S``."""
+
+    def __init__(self, X: np.ndarray, s: np.ndarray) -> None:
+        self.X = X
+        self.Xi, self.S = integer_matrix(X)
+        self.s = s.astype(object)
+
+    def functional_margins(self, coef: Sequence[Fraction]) -> tuple[list[int], int]:
+        """``y_i f(x_i) = num_i / den`` exactly for ``f`` with coefficients ``coef`` = (n..., b)."""
+        nums, den = integer_vector(coef)
+        values = self.Xi.dot(np.array(nums[:-1], dtype=object)) + nums[-1] * self.S
+        return list(values * self.s), den * self.S
+
+    def separates(self, coef: Sequence[Fraction]) -> bool:
+        # A float pre-check rejects most bad candidates before the exact pass.
+        w = np.array([float(c) for c in coef])
+        if np.min((self.X @ w[:-1] + w[-1]) * self.s.astype(np.float64)) <= 0:
+            return False
+        margins, _ = self.functional_margins(coef)
+        return min(margins) > 0
+
+
+def _exact_kkt(
+    X: np.ndarray, s: np.ndarray, normal: Sequence[Fraction], support: Sequence[int]
+) -> bool | None:
+    """Exact optimality of a canonical hyperplane: α ≥ 0 on ``support`` with n = Σ α_i s_i x_i, Σ α_i s_i = 0."""
+    d = X.shape[1]
+    k = len(support)
+    if k == 0 or d > 60 or k > 4 * (d + 1):
+        return None
+    X_S = X[list(support)]
+    s_S = s[list(support)]
+    M = np.empty((d + 1, k), dtype=object)
+    M[:d] = [[as_fraction(X_S[j, i]) * int(s_S[j]) for j in range(k)] for i in range(d)]
+    M[d] = [int(v) for v in s_S]
+    M_float = M.astype(np.float64)
+    rhs = [*normal, Fraction(0)]
+    return _exact_nonneg_solution(M, rhs, M_float) is not None
+
+
+def _canonical(
+    exact: _ExactData, cand: Sequence[Fraction]
+) -> tuple[list[Fraction], Fraction, list[int], list[int], int]:
+    """Scale exact coefficients to ``min_i y_i f(x_i) = 1``: ``(normal, offset, support, margins, den)``."""
+    margins, den = exact.functional_margins(cand)
+    low = min(margins)
+    coef = [c * den / low for c in cand]
+    support = [i for i, m in enumerate(margins) if m == low]
+    return coef[:-1], coef[-1], support, margins, den
+
+
+def _kkt_exact(X: np.ndarray, s: np.ndarray, active: Sequence[int]) -> list[Fraction] | None:
+    """The exact maximum-margin ``(n, b)`` if ``active`` is its support and the KKT system there is regular.
+
+    Unknowns ``n`` (d), ``b``, ``α`` (one per active row): ``n = Σ α_i s_i x_i``, ``Σ α_i s_i = 0``,
+    ``s_i (n·x_i + b) = 1``. Returns ``None`` when the system is singular or too large to solve exactly, or
+    an ``α`` is negative.
+    """
+    d = X.shape[1]
+    k = len(active)
+    size = d + 1 + k
+    if k == 0 or size > 64:
+        return None
+    pts = [[as_fraction(v) for v in X[i]] for i in active]
+    sg = [int(s[i]) for i in active]
+    zero = Fraction(0)
+    A: list[list[Fraction]] = []
+    rhs: list[Fraction] = []
+    for j in range(d):  # n_j − Σ α_i s_i x_ij = 0
+        row = [zero] * size
+        row[j] = Fraction(1)
+        for a in range(k):
+            row[d + 1 + a] = -sg[a] * pts[a][j]
+        A.append(row)
+        rhs.append(zero)
+    A.append([zero] * (d + 1) + [Fraction(v) for v in sg])  # Σ α_i s_i = 0
+    rhs.append(zero)
+    for a in range(k):  # s_i (n·x_i + b) = 1
+        A.append([sg[a] * v for v in pts[a]] + [Fraction(sg[a])] + [zero] * k)
+        rhs.append(Fraction(1))
+    sol = solve_exact(A, rhs)
+    if sol is None or any(v < 0 for v in sol[d + 1 :]):
+        return None
+    return sol[: d + 1]
+
+
+def _verify(
+    X: np.ndarray, s: np.ndarray, w: np.ndarray, b: float, margin: str
+) -> tuple[list[Fraction], Fraction, list[int], bool | None] | None:
+    """An exact canonical hyperplane near the float one ``(w, b)`` that separates every point, or ``None``.
+
+    Tries small-denominator roundings first (textbook data gets textbook answers); for ``"max"`` a rounding
+    must stay within 1e-9 of the float optimum, and otherwise the KKT equations on the float support are
+    solved exactly; the float coefficients themselves (exact binary rationals) are the last resort.
+    Returns ``(normal, offset, support, optimal_verified)``.
+    """
+    exact = _ExactData(X, s)
+    floats = [*w, b]
+    rel_tol = 1e-9 if margin == "max" else None
+    cand = rationalize(floats, exact.separates, rel_tol=rel_tol)
+    if cand is not None:
+        normal, offset, support, _, _ = _canonical(exact, cand)
+        if margin == "any":
+            return normal, offset, support, None
+        if _exact_kkt(X, s, normal, support):
+            return normal, offset, support, True
+    if margin == "max":
+        func = s * (X @ w + b)
+        active = [int(i) for i in np.flatnonzero(func < 1 + 1e-7)]
+        sol = _kkt_exact(X, s, active)
+        if sol is not None and exact.separates(sol):
+            normal, offset, support, margins, den = _canonical(exact, sol)
+            if min(margins) == den:  # every y_i f(x_i) ≥ 1 as solved: feasible, so KKT-optimal
+                return normal, offset, support, True
+    if cand is None:
+        as_exact = [Fraction(float(c)) for c in floats]
+        if not exact.separates(as_exact):
+            return None
+        cand = as_exact
+    normal, offset, support, _, _ = _canonical(exact, cand)
+    optimal = _exact_kkt(X, s, normal, support) if margin == "max" else None
+    return normal, offset, support, optimal
+
+
+# ---------------------------------------------------------------------------------------------------
+# The public function
+# ---------------------------------------------------------------------------------------------------
+def separating_hyperplane(
+    X: Any,
+    y: Any,
+    margin: Literal["max", "any"] = "max",
+    *,
+    verify: bool | None = None,
+    exact_limit: int = EXACT_LIMIT,
+) -> SeparatingHyperplane:
+    """A hyperplane with every point of the positive class strictly on its positive side, or a certificate.
+
+    Args:
+        X: points, array-like of shape ``(n, d)``, finite.
+        y: labels, shape ``(n,)``, exactly two distinct values; the larger one is the positive class
+            (1 of {0, 1} or of {-1, 1}).
+        margin: ``"max"`` for the Euclidean maximum-margin (hard-margin SVM) hyperplane; ``"any"`` for any
+            separating hyperplane (an LP; faster).
+        verify: check the answer in exact rational arithmetic. ``None`` (default) verifies when
+            ``n <= exact_limit``.
+        exact_limit: the size limit for ``verify=None``.
+
+    Returns:
+        A :class:`SeparatingHyperplane` in canonical form ``min_i y_i f(x_i) = 1`` (``y_i = ±1``): exact
+        (Fractions, small denominators where possible) when verified, float64 otherwise.
+
+    Raises:
+        NotSeparable: no hyperplane separates the classes; ``.certificate`` is a :class:`GordanCertificate`
+            (verified exactly unless its ``exact`` is ``False``).
+        ValueError: NaN/inf in ``X`` or ``y`` (names row and column), shapes that disagree, not exactly two
+            classes, or an unknown ``margin``.
+    """
+    if margin not in ("max", "any"):
+        raise ValueError(f"margin must be 'max' or 'any', got {margin!r}")
+    X_arr, y_arr = check_Xy(X, y)
+    s, classes = binary_labels(y_arr)
+    n, d = X_arr.shape
+    do_verify = n <= exact_limit if verify is None else bool(verify)
+
+    # Translating the data moves only b, for either problem; scaling the columns changes the Euclidean
+    # geometry, so only the feasibility LP gets it. Both improve the solvers' conditioning.
+    mu = X_arr.mean(axis=0)
+    sigma = np.ones(d)
+    if margin == "any":
+        std = X_arr.std(axis=0)
+        sigma = np.where(std > 0, std, 1.0)
+    Z = (X_arr - mu) / sigma
+    A = s[:, None] * np.hstack([Z, np.ones((n, 1))])
+    v, rows = _working_set(A, s, margin)
+    if v is None:
+        raise NotSeparable(gordan_certificate(X_arr, s, rows, classes))
+
+    w = v[:d] / sigma
+    b = float(v[d] - w @ mu)
+    func = s * (X_arr @ w + b)
+    w, b = w / func.min(), b / func.min()  # canonical: min_i y_i f(x_i) = 1
+    float_margin = float(1.0 / np.linalg.norm(w))
+
+    if do_verify:
+        found = _verify(X_arr, s, w, b, margin)
+        if found is not None:
+            normal, offset, support, optimal = found
+            geo = float(1.0 / math.sqrt(float(sum((c * c for c in normal), Fraction(0)))))
+            return SeparatingHyperplane(
+                normal,
+                offset,
+                method=margin,
+                geometric_margin=geo,
+                support=support,
+                classes=classes,
+                verified=True,
+                optimal_verified=optimal,
+            )
+    func = s * (X_arr @ w + b)
+    return SeparatingHyperplane(
+        list(w),
+        b,
+        method=margin,
+        geometric_margin=float_margin,
+        support=[int(i) for i in np.flatnonzero(func < 1 + 1e-7)],
+        classes=classes,
+        verified=False,
+    )
