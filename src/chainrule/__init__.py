@@ -4,5 +4,6 @@ The public API is re-exported here; nothing else lives in this file.
 """
 
 from chainrule._version import __version__
+from chainrule.einsum import contract_expression, einsum, einsum_path
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "contract_expression", "einsum", "einsum_path"]

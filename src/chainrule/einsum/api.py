@@ -1,0 +1,313 @@
+"""The einsum entry points: :func:`einsum`, :func:`einsum_path` and :func:`contract_expression`.
+
+Plans are cached by (subscripts or sublists, optimize, and per operand its type, shape and dtype) in a
+bounded LRU cache (:data:`PLAN_CACHE`), so a repeated small call costs a dict lookup plus the kernels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Sequence
+from typing import Any
+
+from chainrule.backend import array_namespace
+from chainrule.einsum.cache import LRUCache
+from chainrule.einsum.notation import EinsumSpec, parse
+from chainrule.einsum.plan import ContractionPlan, build_plan
+from chainrule.einsum.report import PathInfo, path_info
+
+__all__ = ["PLAN_CACHE", "ContractExpression", "contract_expression", "einsum", "einsum_path"]
+
+#: Compiled plans (or, for a contraction that is one library call, that call), least recently used first.
+PLAN_CACHE = LRUCache(maxsize=1024)
+
+
+def _hashable_optimize(optimize: Any) -> Hashable:
+    if isinstance(optimize, list | tuple):
+        return tuple(tuple(s) if isinstance(s, list | tuple) else s for s in optimize)
+    return optimize
+
+
+def _split_call(
+    subscripts: Any, operands: Sequence[Any]
+) -> tuple[list[Any], list[Any], Hashable | None]:
+    """(parse arguments with arrays in place, the arrays, the notation part of the cache key)."""
+    if isinstance(subscripts, str):
+        return [subscripts, *operands], list(operands), subscripts
+    args = [subscripts, *operands]
+    arrays = args[0::2]
+    subs = args[1::2]
+    if len(args) % 2 == 1:
+        arrays = arrays[:-1]
+    try:
+        key: Hashable | None = (
+            "sublist",
+            tuple(tuple(s) for s in subs),
+            tuple(args[-1]) if len(args) % 2 == 1 else None,
+        )
+        hash(key)
+    except TypeError:
+        key = None  # unhashable labels: parse() names them
+    return args, list(arrays), key
+
+
+def _as_arrays(arrays: list[Any]) -> tuple[list[Any], Any]:
+    """Every operand as an array of one namespace (Python scalars and lists converted)."""
+    xp = array_namespace(*arrays)
+    return [x if hasattr(x, "shape") and hasattr(x, "dtype") else xp.asarray(x) for x in arrays], xp
+
+
+def _resolve_dtype(dtype: Any, xp: Any) -> Any:
+    if isinstance(dtype, str):
+        try:
+            return getattr(xp, dtype)
+        except AttributeError:
+            raise ValueError(f"unknown dtype {dtype!r}") from None
+    return dtype
+
+
+def _can_cast(xp: Any, src: Any, dst: Any, casting: str) -> bool:
+    if casting == "unsafe":
+        return True
+    try:
+        return bool(xp.can_cast(src, dst, casting=casting))
+    except TypeError:  # a namespace whose can_cast only knows the "safe" rule
+        return bool(xp.can_cast(src, dst))
+
+
+def _plan_for(
+    key: Hashable | None,
+    args: list[Any],
+    arrays: list[Any],
+    xp: Any,
+    optimize: Any,
+    dtype: Any,
+    casting: str,
+) -> Any:
+    if dtype is not None:
+        for k, a in enumerate(arrays):
+            if not _can_cast(xp, a.dtype, dtype, casting):
+                raise TypeError(
+                    f"operand {k} of dtype {a.dtype} cannot be cast to dtype={dtype} under the "
+                    f"{casting!r} casting rule"
+                )
+    spec = parse(*args)
+    plan = build_plan(spec, [a.dtype for a in arrays], xp, optimize, None, dtype)
+    runner = plan.direct if plan.direct is not None else plan
+    if key is not None:
+        PLAN_CACHE.put(key, runner)
+    return runner
+
+
+def einsum(
+    subscripts: Any,
+    /,
+    *operands: Any,
+    out: Any = None,
+    optimize: Any = "auto",
+    dtype: Any = None,
+    casting: str = "safe",
+) -> Any:
+    """Evaluate an Einstein summation with NumPy's semantics, pairwise on BLAS.
+
+    Call forms: ``einsum("ij,jk->ik", a, b)`` and ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (any hashable
+    labels in sublists). See :mod:`chainrule.einsum.notation` for the notation and its decisions
+    (``'...i->i'`` sums the broadcast dimensions).
+
+    Args:
+        subscripts: the subscripts string, or the first operand of the sublist form.
+        operands: the arrays (any Array API namespace; Python scalars and lists are converted).
+        out: an array of the output shape to write the result into (returned).
+        optimize: ``"auto"`` (default), ``"optimal"``, ``"greedy"``, ``True`` (= auto), ``False``
+            (left to right), ``(name, memory_limit)``, or an explicit path.
+        dtype: compute and return in this dtype (operands cast first, under ``casting``).
+        casting: NumPy's casting rule for ``dtype`` and ``out`` (default ``"safe"``).
+
+    Returns:
+        The result, of the promoted dtype of the operands (or ``dtype``). Integer contractions accumulate in
+        that dtype and wrap on overflow, as in ``numpy.einsum``. As in NumPy, a pure relabelling (transpose,
+        diagonal) may return a view of the operand.
+
+    Raises:
+        ValueError: malformed notation (the message names the label, term or operand), a size mismatch
+            (both sizes), a bad ``optimize``, or an ``out`` of the wrong shape.
+        TypeError: ``dtype`` or ``out`` needs a cast that ``casting`` forbids.
+    """
+    if out is None and dtype is None and subscripts.__class__ is str:
+        # The hot path: one tuple, one dict lookup, the kernels.
+        try:
+            if len(operands) == 2:
+                a, b = operands
+                key: Any = (
+                    subscripts,
+                    optimize,
+                    a.__class__,
+                    a.shape,
+                    a.dtype,
+                    b.__class__,
+                    b.shape,
+                    b.dtype,
+                )
+            else:
+                key = (subscripts, optimize, *[(x.__class__, x.shape, x.dtype) for x in operands])
+            runner = PLAN_CACHE.get(key)
+        except (AttributeError, TypeError):
+            runner = None
+        if runner is not None:
+            return runner(*operands)
+    return _einsum_general(subscripts, operands, out, optimize, dtype, casting)
+
+
+def _einsum_general(
+    subscripts: Any, operands: Sequence[Any], out: Any, optimize: Any, dtype: Any, casting: str
+) -> Any:
+    args, arrays, notation_key = _split_call(subscripts, operands)
+    if not arrays:
+        raise ValueError("einsum needs at least one operand")
+    arrays, xp = _as_arrays(arrays)
+    if isinstance(subscripts, str):
+        args = [subscripts, *arrays]
+    else:
+        for k, a in enumerate(arrays):
+            args[2 * k] = a
+    dtype = _resolve_dtype(dtype, xp)
+    key: Hashable | None = None
+    if notation_key is not None:
+        key = (
+            notation_key,
+            _hashable_optimize(optimize),
+            *[(a.__class__, a.shape, a.dtype) for a in arrays],
+        )
+        if dtype is not None:
+            key = (key, "dtype", dtype, casting)
+        try:
+            hash(key)
+        except TypeError:
+            key = None
+    runner = PLAN_CACHE.get(key) if key is not None else None
+    if runner is None:
+        runner = _plan_for(key, args, arrays, xp, optimize, dtype, casting)
+    result = runner(*arrays)
+    if out is None:
+        return result
+    return _write_out(result, out, xp, casting)
+
+
+def _write_out(result: Any, out: Any, xp: Any, casting: str) -> Any:
+    if tuple(out.shape) != tuple(result.shape):
+        raise ValueError(
+            f"out has shape {tuple(out.shape)} but the result has shape {tuple(result.shape)}"
+        )
+    if not _can_cast(xp, result.dtype, out.dtype, casting):
+        raise TypeError(
+            f"result of dtype {result.dtype} cannot be cast to out's dtype {out.dtype} under {casting!r}"
+        )
+    out[...] = result
+    return out
+
+
+def _spec_and_dtypes(args: Sequence[Any]) -> tuple[EinsumSpec, list[Any], Any]:
+    spec = parse(*args)
+    operands = list(args[1:]) if isinstance(args[0], str) else list(args[0::2])
+    if not isinstance(args[0], str) and len(args) % 2 == 1:
+        operands = operands[:-1]
+    arrays = [x for x in operands if hasattr(x, "shape") and hasattr(x, "dtype")]
+    xp = array_namespace(*arrays)
+    if len(arrays) == len(operands):
+        dtypes = [a.dtype for a in arrays]
+    else:  # shapes only: plan as float64
+        dtypes = [xp.float64] * len(operands)
+    return spec, dtypes, xp
+
+
+def _memory_limit(limit: Any, spec: EinsumSpec) -> int | None:
+    if limit is None:
+        return None
+    if limit == "max_input":
+        return max((_size(s) for s in spec.shapes), default=1)
+    if isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0:
+        raise ValueError(f"memory_limit must be a number of elements or 'max_input', got {limit!r}")
+    return int(limit)
+
+
+def _size(shape: Sequence[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+def einsum_path(
+    subscripts: Any, /, *operands: Any, optimize: Any = "auto", memory_limit: Any = None
+) -> tuple[list[tuple[int, ...]], PathInfo]:
+    """The contraction path and its report, without evaluating anything.
+
+    Operands may be arrays or shapes (tuples of ints), in either call form. ``str(info)`` is the report:
+    naive and optimized FLOPs (opt_einsum's model), speedup, largest intermediate and, per step, its
+    subscripts and kernel (``matmul``, ``multiply``, ``sum``, ``diagonal``).
+
+    Raises:
+        ValueError: as :func:`einsum`; also when no path meets ``memory_limit`` (elements, or
+            ``"max_input"``).
+    """
+    spec, dtypes, xp = _spec_and_dtypes([subscripts, *operands])
+    plan = build_plan(spec, dtypes, xp, optimize, _memory_limit(memory_limit, spec))
+    return list(plan.path), path_info(plan)
+
+
+class ContractExpression:
+    """A contraction compiled for fixed shapes; call it with arrays of those shapes.
+
+    Plans are kept per (namespace type, dtypes), so the same expression serves float32 and float64.
+    """
+
+    def __init__(self, args: Sequence[Any], optimize: Any, memory_limit: Any) -> None:
+        spec, dtypes, xp = _spec_and_dtypes(args)
+        self.spec = spec
+        self.optimize = optimize
+        self.memory_limit = _memory_limit(memory_limit, spec)
+        first = build_plan(spec, dtypes, xp, optimize, self.memory_limit)
+        self.path = list(first.path)
+        self._plans: dict[Hashable, ContractionPlan] = {(xp, tuple(dtypes)): first}
+
+    @property
+    def info(self) -> PathInfo:
+        """The report of the compiled path."""
+        return path_info(next(iter(self._plans.values())))
+
+    def __call__(self, *arrays: Any, out: Any = None) -> Any:
+        """Evaluate on ``arrays`` (shapes as compiled).
+
+        Raises:
+            ValueError: a wrong number of arrays, or an array whose shape differs from the compiled one.
+        """
+        if len(arrays) != len(self.spec.shapes):
+            raise ValueError(f"expected {len(self.spec.shapes)} arrays, got {len(arrays)}")
+        arrays_l, xp = _as_arrays(list(arrays))
+        for k, (a, shape) in enumerate(zip(arrays_l, self.spec.shapes, strict=True)):
+            if tuple(a.shape) != shape:
+                raise ValueError(
+                    f"operand {k} has shape {tuple(a.shape)} but the expression was compiled for {shape}"
+                )
+        dtypes = tuple(a.dtype for a in arrays_l)
+        key = (xp, dtypes)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = build_plan(self.spec, dtypes, xp, self.path, None)
+            self._plans[key] = plan
+        result = plan(*arrays_l)
+        return result if out is None else _write_out(result, out, xp, "safe")
+
+    def __repr__(self) -> str:
+        shapes = ", ".join(str(s) for s in self.spec.shapes)
+        return f"ContractExpression({self.spec.subscripts!r}, {shapes})"
+
+
+def contract_expression(
+    subscripts: Any, /, *shapes: Any, optimize: Any = "auto", memory_limit: Any = None
+) -> ContractExpression:
+    """Compile ``subscripts`` for operands of ``shapes`` (either call form; arrays also accepted).
+
+    Raises:
+        ValueError: as :func:`einsum_path`.
+    """
+    return ContractExpression([subscripts, *shapes], optimize, memory_limit)

@@ -1,0 +1,1447 @@
+r"""Index notation: LaTeX-style statements ↔ einsum specs.
+
+``parse_index_notation`` reads a statement such as ``C_{jk} = \sum_i A_{ijk} b_i`` or ``C = A G^T B`` and
+returns an :class:`IndexSpec` (einsum subscripts, operand names, output name). ``IndexSpec.to_latex()`` and
+``IndexSpec.to_text()`` go the other way, and ``IndexSpec.from_subscripts`` builds a spec from any einsum
+subscripts. The statement is tokenized and parsed by hand; nothing is ever evaluated.
+
+Reading rules (LaTeX, with a few plain-text conveniences):
+
+- **Index form.** Factors carry subscripts: ``A_{ijk}``, ``A_{i,j,k}``, ``b_i``, ``T_{\mu\nu}``, ``A[i,j,k]``.
+  Without commas every letter is one index; with commas every item is one index (``x_{i1,j}``).
+  ``A_ijk`` (no braces, lower-case run) is read as ``A_{ijk}``; ``A_iB_j`` keeps TeX's reading.
+  ``\sum_i``, ``\sum_{j,l}``, ``\sum_{i=1}^{n}``, ``\sum_j\sum_l``, ``Σ_i`` and ``sum_i`` sum over indices.
+  An ellipsis (``\dots``, ``\ldots``, ``\cdots``, ``...``, ``…``) inside a subscript stands for broadcast
+  dimensions. Factors are separated by spaces, ``\cdot``, ``*`` or ``·``; parentheses only group.
+  A factor without a subscript is a scalar; ``x_i^2`` is ``x_i x_i``.
+- **Matrix form** (no subscript and no ``\sum`` on the right): a product of matrices, vectors and scalars with
+  transposes (``^T``, ``^\top``, ``^{T}``, ``^\intercal``), integer powers and parentheses, e.g.
+  ``C = A G^T B`` → ``"ab,cb,cd->ad"``. Upper-case names are matrices, lower-case Latin names column vectors,
+  lower-case Greek names scalars, unless a declaration such as ``x \in \mathbb{R}^{n}`` follows the statement
+  (``C = AG^TB, A \in \mathbb{R}^{d\times e}, G \in \mathbb{R}^{f \times e}, B \in \mathbb{R}^{f\times l}``
+  gives exactly ``"de,fe,fl->dl"``). A run of two or more capitals (``AG``) is a product of one-letter
+  matrices, as TeX typesets it; write ``\mathrm{AG}`` for one matrix named AG. Index letters are chosen in
+  order of first appearance from ``a``, skipping letters the left side or the declarations use.
+- **Names.** ``A``, ``W1``, ``Wq``, ``\mathbf{A}``, ``\mathrm{AG}``, ``\alpha`` (Greek names become their
+  ASCII word, ``"alpha"``), ``α``.
+
+Checks (``ValueError`` naming the token and its 0-based position): an index on the right that is neither
+summed nor on the left (unless ``einstein=True`` and it occurs at least twice on the right), a summed index
+on the left, an index on the left missing from the right, an index repeated on the left, an index summed twice
+or never used, unbalanced braces/brackets/parentheses, an empty side, an unknown command, a transpose in index
+form, an inner-dimension mismatch in matrix form.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "IndexSpec",
+    "loop_einsum",
+    "parse_index_notation",
+    "spec_from_subscripts",
+]
+
+# ----------------------------------------------------------------------------------------------------------
+# Letters, Greek names and einsum subscripts
+# ----------------------------------------------------------------------------------------------------------
+
+#: The einsum letters, in the order fresh indices are drawn.
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+_GREEK: dict[str, str] = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ϵ", "varepsilon": "ε",
+    "zeta": "ζ", "eta": "η", "theta": "θ", "vartheta": "ϑ", "iota": "ι", "kappa": "κ",
+    "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ", "pi": "π", "varpi": "ϖ", "rho": "ρ",
+    "varrho": "ϱ", "sigma": "σ", "varsigma": "ς", "tau": "τ", "upsilon": "υ", "phi": "ϕ",
+    "varphi": "φ", "chi": "χ", "psi": "ψ", "omega": "ω",
+    "Gamma": "Γ", "Delta": "Δ", "Theta": "Θ", "Lambda": "Λ", "Xi": "Ξ", "Pi": "Π", "Sigma": "Σ",
+    "Upsilon": "Υ", "Phi": "Φ", "Psi": "Ψ", "Omega": "Ω",
+}  # fmt: skip
+_GREEK_FROM_CHAR: dict[str, str] = {ch: name for name, ch in _GREEK.items()}
+# Unicode variants that read as the plain letter.
+_GREEK_FROM_CHAR.update({"ε": "epsilon", "φ": "phi", "ϵ": "epsilon", "ϕ": "phi"})
+
+_NAME_RE = re.compile(r"[^\W\d_][^\W_]*")
+_LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+ELLIPSIS = "..."
+
+
+def _is_scalar_greek(name: str) -> bool:
+    return name in _GREEK and name[0].islower()
+
+
+def _split_subscripts(subscripts: str) -> tuple[list[str], str | None]:
+    """Input terms and the output term (``None`` when implicit), whitespace removed; checks characters."""
+    s = "".join(subscripts.split())
+    if s.count("->") > 1:
+        raise ValueError(f"subscripts {subscripts!r} contain more than one '->'")
+    lhs, arrow, rhs = s.partition("->")
+    terms = lhs.split(",")
+    for k, term in enumerate([*terms, rhs] if arrow else terms):
+        where = "the output" if k == len(terms) else f"term {k} {term!r}"
+        rest = term.replace(ELLIPSIS, "", 1)
+        if ELLIPSIS in rest or "." in rest:
+            raise ValueError(f"bad ellipsis in {where} of subscripts {subscripts!r}")
+        for ch in rest:
+            if ch not in LETTERS:
+                raise ValueError(
+                    f"invalid character {ch!r} in {where} of subscripts {subscripts!r}"
+                )
+    return terms, (rhs if arrow else None)
+
+
+def _letters(term: str) -> str:
+    return term.replace(ELLIPSIS, "")
+
+
+def _normalize_subscripts(subscripts: str) -> str:
+    """Explicit-output subscripts without whitespace; implicit output as NumPy: letters seen once, sorted."""
+    terms, out = _split_subscripts(subscripts)
+    seen: dict[str, int] = {}
+    for term in terms:
+        for ch in _letters(term):
+            seen[ch] = seen.get(ch, 0) + 1
+    has_ellipsis = any(ELLIPSIS in t for t in terms)
+    if out is None:
+        out = (ELLIPSIS if has_ellipsis else "") + "".join(
+            sorted(ch for ch, n in seen.items() if n == 1)
+        )
+    else:
+        for ch in _letters(out):
+            if _letters(out).count(ch) > 1:
+                raise ValueError(f"output index {ch!r} is repeated in subscripts {subscripts!r}")
+            if ch not in seen:
+                raise ValueError(
+                    f"output index {ch!r} does not appear in the inputs of subscripts {subscripts!r}"
+                )
+        if ELLIPSIS in out and not has_ellipsis:
+            raise ValueError(
+                f"output ellipsis without an input ellipsis in subscripts {subscripts!r}"
+            )
+    return ",".join(terms) + "->" + out
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The spec
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IndexSpec:
+    r"""An einsum statement with names: ``subscripts`` over ``operands``, giving ``output``.
+
+    Attributes:
+        subscripts: einsum subscripts with an explicit output and no whitespace, e.g. ``"ijk,i->jk"``
+            (``...`` for broadcast dimensions).
+        operands: the name of each input operand, one per input term; a name may repeat (``("A", "A")``).
+        output: the name of the result.
+        labels: ``(letter, label)`` pairs for indices written as something other than their letter
+            (``("a", "mu")`` for ``\mu``), sorted by letter; empty for plain letters.
+
+    Raises:
+        ValueError: malformed subscripts, a term count that differs from the operand count, or a name that is
+            not a letter followed by letters and digits.
+    """
+
+    subscripts: str
+    operands: tuple[str, ...]
+    output: str = "C"
+    labels: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "subscripts", _normalize_subscripts(self.subscripts))
+        object.__setattr__(self, "operands", tuple(self.operands))
+        object.__setattr__(self, "labels", tuple(sorted(tuple(p) for p in self.labels)))
+        if len(self.inputs) != len(self.operands):
+            raise ValueError(
+                f"subscripts {self.subscripts!r} have {len(self.inputs)} input terms "
+                f"but {len(self.operands)} operand names were given"
+            )
+        for name in (*self.operands, self.output):
+            if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
+                raise ValueError(
+                    f"bad operand name {name!r}: use a letter followed by letters or digits"
+                )
+        used = set(self.indices)
+        for letter, label in self.labels:
+            if letter not in used or not _LABEL_RE.fullmatch(label):
+                raise ValueError(f"bad index label {label!r} for letter {letter!r}")
+
+    # -- views -------------------------------------------------------------------------------------------
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """The input terms, e.g. ``("ijk", "i")``."""
+        return tuple(self.subscripts.split("->")[0].split(","))
+
+    @property
+    def output_indices(self) -> str:
+        """The output term, e.g. ``"jk"`` (empty for a scalar result)."""
+        return self.subscripts.split("->")[1]
+
+    @property
+    def indices(self) -> tuple[str, ...]:
+        """Every index letter, in order of first appearance in the inputs (ellipsis excluded)."""
+        return tuple(dict.fromkeys(ch for t in self.inputs for ch in _letters(t)))
+
+    @property
+    def summed(self) -> tuple[str, ...]:
+        """The summed index letters (in the inputs, not in the output), in order of first appearance."""
+        out = self.output_indices
+        return tuple(ch for ch in self.indices if ch not in out)
+
+    @property
+    def sums_ellipsis(self) -> bool:
+        """True when inputs have an ellipsis that the output drops (its dimensions are summed)."""
+        return any(ELLIPSIS in t for t in self.inputs) and ELLIPSIS not in self.output_indices
+
+    def label(self, letter: str) -> str:
+        """How index ``letter`` is written (its label, else the letter itself)."""
+        return dict(self.labels).get(letter, letter)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    # -- construction ------------------------------------------------------------------------------------
+
+    @classmethod
+    def from_subscripts(
+        cls,
+        subscripts: str,
+        operands: Sequence[str] | None = None,
+        output: str | None = None,
+    ) -> IndexSpec:
+        """The spec of einsum ``subscripts`` (implicit output and ellipsis allowed) with default names.
+
+        Operands default to ``A, B, C, …`` (``T27``, ``T28``, … past 26) and the output to ``C`` or the first
+        capital letter no operand uses.
+        """
+        terms, _ = _split_subscripts(subscripts)
+        if operands is None:
+            operands = [LETTERS[26 + k] if k < 26 else f"T{k + 1}" for k in range(len(terms))]
+        if output is None:
+            taken = set(operands)
+            output = next((c for c in "CDEFGHIJKLMNOPQRSUVWXYZAB" if c not in taken), "Out")
+        return cls(subscripts, tuple(operands), output)
+
+    # -- rendering ---------------------------------------------------------------------------------------
+
+    def to_latex(self) -> str:
+        r"""Σ notation, e.g. ``C_{jk} = \sum_{i} A_{ijk} b_{i}``; ``parse_index_notation`` reads it back."""
+        return self._render(latex=True)
+
+    def to_text(self) -> str:
+        """Plain Unicode Σ notation, e.g. ``C[j,k] = Σ_i A[i,j,k]·b[i]``; ``parse_index_notation`` reads it."""
+        return self._render(latex=False)
+
+    def _render(self, *, latex: bool) -> str:
+        # A statement whose factors all lack subscripts would read as matrix notation: mark the scalars.
+        all_scalar = not any(self.inputs)
+        lhs = _render_factor(self.output, self.output_indices, self, latex, mark_scalar=False)
+        summed = [self.label(ch) for ch in self.summed]
+        if self.sums_ellipsis:
+            summed.insert(0, ELLIPSIS)
+        parts = []
+        if summed:
+            parts.append(_render_sum(summed, latex))
+        factors = [
+            _render_factor(name, term, self, latex, mark_scalar=all_scalar)
+            for name, term in zip(self.operands, self.inputs, strict=True)
+        ]
+        rhs = " ".join(factors) if latex else "·".join(factors)
+        parts.append(rhs)
+        return f"{lhs} = {' '.join(parts)}"
+
+    # -- evaluation --------------------------------------------------------------------------------------
+
+    def _arrays(self, arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+        if len(arrays) == 1 and isinstance(arrays[0], Mapping):
+            by_name = arrays[0]
+            missing = [n for n in dict.fromkeys(self.operands) if n not in by_name]
+            if missing:
+                raise ValueError(f"no array for operand {missing[0]!r}")
+            return tuple(by_name[n] for n in self.operands)
+        if len(arrays) != len(self.operands):
+            raise ValueError(
+                f"{self.subscripts!r} takes {len(self.operands)} operands "
+                f"({', '.join(self.operands)}), got {len(arrays)}"
+            )
+        return arrays
+
+    def evaluate(self, *arrays: Any, optimize: Any = "auto") -> Any:
+        """The result with chainrule's einsum engine.
+
+        Args:
+            arrays: one array per operand position, or a single mapping from operand name to array.
+            optimize: passed to ``chainrule.einsum.einsum``.
+        """
+        from chainrule.einsum import einsum  # the engine; imported late, it may import this module
+
+        return einsum(self.subscripts, *self._arrays(arrays), optimize=optimize)
+
+    def evaluate_loops(self, *arrays: Any, max_iterations: int | None = None) -> Any:
+        """The result by the literal sum: nested Python loops over every index (see ``loop_einsum``)."""
+        return loop_einsum(self.subscripts, *self._arrays(arrays), max_iterations=max_iterations)
+
+
+def spec_from_subscripts(
+    subscripts: str, operands: Sequence[str] | None = None, output: str | None = None
+) -> IndexSpec:
+    """``IndexSpec.from_subscripts``: the spec of any einsum subscripts, with default names."""
+    return IndexSpec.from_subscripts(subscripts, operands, output)
+
+
+def _render_name(name: str, latex: bool) -> str:
+    if name in _GREEK:
+        if latex:
+            return "\\" + name
+        # 'Σ' reads back as a sum, so the name Sigma stays a word in plain text.
+        return name if name == "Sigma" else _GREEK[name]
+    if len(name) == 1 or not latex:
+        return name
+    return f"\\mathrm{{{name}}}"
+
+
+def _render_label(label: str, latex: bool) -> str:
+    if label == ELLIPSIS:
+        return "\\dots" if latex else "…"
+    if label in _GREEK:
+        return "\\" + label if latex else _GREEK[label]
+    return label
+
+
+def _render_indices(labels: Sequence[str], latex: bool) -> str:
+    pieces = [_render_label(lab, latex) for lab in labels]
+    if not latex:
+        return ",".join(pieces)
+    if any(len(lab) > 1 and lab != ELLIPSIS and lab not in _GREEK for lab in labels):
+        return ",".join(pieces)
+    out = ""
+    for piece in pieces:
+        # A command swallows the letters after it (``\dotsij``), so separate them with a space.
+        if out and re.search(r"\\[A-Za-z]+$", out) and piece[0].isalpha():
+            out += " "
+        out += piece
+    return out
+
+
+def _term_labels(term: str, spec: IndexSpec) -> list[str]:
+    head, ell, tail = term.partition(ELLIPSIS)
+    labels = [spec.label(ch) for ch in head]
+    if ell:
+        labels.append(ELLIPSIS)
+        labels.extend(spec.label(ch) for ch in tail)
+    return labels
+
+
+def _render_factor(name: str, term: str, spec: IndexSpec, latex: bool, *, mark_scalar: bool) -> str:
+    shown = _render_name(name, latex)
+    labels = _term_labels(term, spec)
+    if not labels:
+        if mark_scalar:
+            return shown + ("_{}" if latex else "[]")
+        return shown
+    inner = _render_indices(labels, latex)
+    return f"{shown}_{{{inner}}}" if latex else f"{shown}[{inner}]"
+
+
+def _render_sum(labels: Sequence[str], latex: bool) -> str:
+    inner = ",".join(_render_label(lab, latex) for lab in labels)
+    if latex:
+        return f"\\sum_{{{inner}}}"
+    if len(labels) == 1 and len(inner) == 1:
+        return f"Σ_{inner}"
+    return f"Σ_{{{inner}}}"
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Tokenizer
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Tok:
+    kind: str  # "cmd", "ident", "num", "sym", "ellipsis", "sum", "greek", "end"
+    text: str
+    pos: int
+
+
+_SPACING = {",", ";", ":", "!", " ", "quad", "qquad", "left", "right", "big", "Big", "bigl", "bigr",
+            "Bigl", "Bigr", "displaystyle", "limits", "nolimits"}  # fmt: skip
+_ELLIPSIS_CMDS = {"dots", "ldots", "cdots", "dotsc", "dotsb"}
+_NAME_FONTS = {"mathbf", "mathrm", "boldsymbol", "bm", "mathit", "mathsf", "mathcal", "mathbb",
+               "text", "textbf", "textrm", "operatorname", "vec", "mathtt"}  # fmt: skip
+_TRANSPOSE_CMDS = {"top", "intercal", "mathsf", "mathrm", "text", "mathit"}
+_OPEN_CLOSE = {"{": "}", "[": "]", "(": ")"}
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    """Tokens of ``text``; checks that braces, brackets and parentheses balance."""
+    toks: list[_Tok] = []
+    i, n = 0, len(text)
+    stack: list[_Tok] = []
+    while i < n:
+        ch = text[i]
+        if ch.isspace() or ch in "$&~":
+            i += 1
+            continue
+        if ch == "\\":
+            m = re.match(r"\\([A-Za-z]+)", text[i:])
+            if m:
+                name = m.group(1)
+                j = i + len(m.group(0))
+            elif i + 1 < n:
+                name, j = text[i + 1], i + 2
+            else:
+                raise ValueError(f"dangling '\\' at position {i}")
+            if name in {"{", "}"}:
+                raise ValueError(f"escaped brace '\\{name}' at position {i} is not supported")
+            if name in _SPACING:
+                i = j
+                continue
+            if name in _ELLIPSIS_CMDS:
+                toks.append(_Tok("ellipsis", "\\" + name, i))
+            elif name == "sum":
+                toks.append(_Tok("sum", "\\sum", i))
+            elif name in _GREEK:
+                toks.append(_Tok("greek", name, i))
+            else:
+                toks.append(_Tok("cmd", "\\" + name, i))
+            i = j
+            continue
+        if text.startswith("...", i):
+            toks.append(_Tok("ellipsis", "...", i))
+            i += 3
+            continue
+        if ch == "…":
+            toks.append(_Tok("ellipsis", ch, i))
+        elif ch == "Σ" or ch == "∑":
+            toks.append(_Tok("sum", ch, i))
+        elif ch in _GREEK_FROM_CHAR:
+            toks.append(_Tok("greek", _GREEK_FROM_CHAR[ch], i))
+        elif ch.isdigit():
+            m = re.match(r"\d+", text[i:])
+            assert m is not None
+            toks.append(_Tok("num", m.group(0), i))
+            i += len(m.group(0))
+            continue
+        elif ch.isalpha():
+            m = re.match(r"[^\W\d_][^\W_]*", text[i:])
+            assert m is not None
+            word = m.group(0)
+            # Greek letters inside a word end it: they are tokens of their own.
+            cut = next((k for k, c in enumerate(word) if k and c in _GREEK_FROM_CHAR), len(word))
+            toks.append(_Tok("ident", word[:cut], i))
+            i += cut
+            continue
+        elif ch in "{[(":
+            tok = _Tok("sym", ch, i)
+            stack.append(tok)
+            toks.append(tok)
+        elif ch in "}])":
+            if not stack or _OPEN_CLOSE[stack[-1].text] != ch:
+                raise ValueError(f"unmatched {ch!r} at position {i}")
+            stack.pop()
+            toks.append(_Tok("sym", ch, i))
+        elif ch in "_^=,;*·⋅'+-./|<>×∈":
+            toks.append(_Tok("sym", ch, i))
+        else:
+            raise ValueError(f"unexpected character {ch!r} at position {i}")
+        i += 1
+    if stack:
+        raise ValueError(f"unbalanced {stack[-1].text!r} at position {stack[-1].pos}")
+    toks.append(_Tok("end", "", n))
+    return toks
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Parser: the statement as a small tree
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Index:
+    label: str  # a Latin letter, a multi-character label, a Greek name, or ELLIPSIS
+    pos: int
+
+
+@dataclass
+class _Factor:
+    name: str
+    pos: int
+    indices: list[_Index] | None = None  # None: no subscript was written
+    transpose: bool = False
+    power: int = 1
+    split: bool = False  # a run of capitals that matrix form reads as one-letter factors
+
+
+@dataclass
+class _Sum:
+    indices: list[_Index]
+    pos: int
+
+
+@dataclass
+class _Group:
+    items: list[_Factor | _Sum | _Group]
+    pos: int
+    transpose: bool = False
+    power: int = 1
+
+
+_Item = _Factor | _Sum | _Group
+
+
+@dataclass
+class _Decl:
+    name: str
+    dims: list[tuple[str, int]]  # (symbol, pos): a dimension letter/label, or digits for a size
+    pos: int
+
+
+def _describe(tok: _Tok) -> str:
+    return "the end" if tok.kind == "end" else repr(tok.text)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.toks = _tokenize(text)
+        self.k = 0
+
+    # -- token helpers -----------------------------------------------------------------------------------
+
+    @property
+    def tok(self) -> _Tok:
+        return self.toks[self.k]
+
+    def advance(self) -> _Tok:
+        tok = self.toks[self.k]
+        self.k += 1
+        return tok
+
+    def is_sym(self, *chars: str) -> bool:
+        return self.tok.kind == "sym" and self.tok.text in chars
+
+    def error(self, what: str, tok: _Tok | None = None) -> ValueError:
+        tok = tok or self.tok
+        return ValueError(f"{what} {_describe(tok)} at position {tok.pos}")
+
+    def expect_sym(self, ch: str) -> _Tok:
+        if not self.is_sym(ch):
+            raise self.error(f"expected {ch!r}, found")
+        return self.advance()
+
+    def take_char(self) -> _Tok:
+        """The current ident/num token's first character; the rest stays as the next token (TeX's reading)."""
+        tok = self.tok
+        if len(tok.text) == 1:
+            return self.advance()
+        head = _Tok(tok.kind, tok.text[0], tok.pos)
+        rest = tok.text[1:]
+        kind = "num" if rest[0].isdigit() else "ident"
+        self.toks[self.k] = _Tok(kind, rest, tok.pos + 1)
+        return head
+
+    def skip_group(self) -> None:
+        """Skips one argument: a braced group or a single token."""
+        if self.is_sym("{"):
+            depth = 0
+            while True:
+                t = self.advance()
+                if t.kind == "sym" and t.text == "{":
+                    depth += 1
+                elif t.kind == "sym" and t.text == "}":
+                    depth -= 1
+                    if depth == 0:
+                        return
+        elif self.tok.kind in {"ident", "num"}:
+            self.take_char()
+        elif self.tok.kind != "end":
+            self.advance()
+
+    # -- statement ---------------------------------------------------------------------------------------
+
+    def statement(self) -> tuple[_Factor, list[_Item], list[_Decl]]:
+        if self.is_sym("="):
+            raise self.error("empty left side before")
+        lhs = self.factor(allow_transpose=False)
+        if not self.is_sym("="):
+            raise self.error("expected '=' after the left side, found")
+        eq = self.advance()
+        rhs = self.product(top=True)
+        if not rhs:
+            raise ValueError(f"empty right side after '=' at position {eq.pos}")
+        decls = self.declarations()
+        if self.tok.kind != "end":
+            raise self.error("unexpected")
+        return lhs, rhs, decls
+
+    def at_product_end(self, top: bool) -> bool:
+        if self.tok.kind == "end":
+            return True
+        if self.is_sym(")"):
+            return True
+        return top and (
+            self.is_sym(",", ";") or (self.is_sym(".") and self.toks[self.k + 1].kind == "end")
+        )
+
+    def product(self, *, top: bool) -> list[_Item]:
+        items: list[_Item] = []
+        pending_op: _Tok | None = None
+        while not self.at_product_end(top):
+            tok = self.tok
+            if (tok.kind == "sym" and tok.text in "*·⋅") or (
+                tok.kind == "cmd" and tok.text == "\\cdot"
+            ):
+                if not items or pending_op is not None:
+                    raise self.error("dangling product sign")
+                pending_op = self.advance()
+                continue
+            pending_op = None
+            if tok.kind == "sum" or (
+                tok.kind == "ident" and tok.text == "sum" and self.toks[self.k + 1].text == "_"
+            ):
+                items.append(self.sum())
+            elif self.is_sym("("):
+                items.append(self.group())
+            elif tok.kind in {"ident", "greek", "cmd"}:
+                items.append(self.factor(allow_transpose=True))
+            else:
+                raise self.error("unexpected")
+        if pending_op is not None:
+            raise self.error("dangling product sign", pending_op)
+        return items
+
+    def group(self) -> _Group:
+        open_tok = self.expect_sym("(")
+        items = self.product(top=False)
+        if not items:
+            raise ValueError(f"empty parentheses at position {open_tok.pos}")
+        self.expect_sym(")")
+        grp = _Group(items, open_tok.pos)
+        if self.is_sym("^"):
+            grp.transpose, grp.power = self.superscript()
+        if self.is_sym("_", "["):
+            raise self.error("a subscript on parentheses is not supported:")
+        return grp
+
+    def sum(self) -> _Sum:
+        start = self.advance()
+        if not self.is_sym("_"):
+            raise self.error(
+                f"{start.text} needs its summation indices (e.g. {start.text}_i), found"
+            )
+        self.advance()
+        indices = self.subscript(in_sum=True)
+        if not indices:
+            raise ValueError(f"{start.text} without indices at position {start.pos}")
+        if self.is_sym("^"):  # an upper limit such as ^{n}: the shapes give the range
+            self.advance()
+            self.skip_group()
+        return _Sum(indices, start.pos)
+
+    def name(self) -> tuple[str, int, bool]:
+        """An operand name: (name, position, whether it is a run of capitals)."""
+        tok = self.tok
+        if tok.kind == "ident":
+            self.advance()
+            split = (
+                len(tok.text) > 1
+                and tok.text.isascii()
+                and tok.text.isupper()
+                and tok.text.isalpha()
+            )
+            return tok.text, tok.pos, split
+        if tok.kind == "greek":
+            self.advance()
+            return tok.text, tok.pos, False
+        if tok.kind == "cmd" and tok.text[1:] in _NAME_FONTS:
+            self.advance()
+            if self.is_sym("{"):
+                self.advance()
+                parts = []
+                while not self.is_sym("}"):
+                    t = self.advance()
+                    if t.kind not in {"ident", "num", "greek"}:
+                        raise self.error("unexpected", t)
+                    parts.append(t.text)
+                self.advance()
+                text = "".join(parts)
+            elif self.tok.kind in {"ident", "greek"}:
+                text = self.take_char().text if self.tok.kind == "ident" else self.advance().text
+            else:
+                raise self.error(f"{tok.text} needs a name, found")
+            if not _NAME_RE.fullmatch(text):
+                raise ValueError(f"bad name {text!r} at position {tok.pos}")
+            return text, tok.pos, False
+        if tok.kind == "cmd":
+            raise self.error("unknown command")
+        raise self.error("expected a name, found")
+
+    def factor(self, *, allow_transpose: bool) -> _Factor:
+        name, pos, split = self.name()
+        f = _Factor(name, pos, split=split)
+        seen_sup = False
+        while self.is_sym("_", "[", "^"):
+            tok = self.tok
+            if tok.text in "_[":
+                if f.indices is not None:
+                    raise self.error("second subscript")
+                if tok.text == "_":
+                    self.advance()
+                    f.indices = self.subscript(in_sum=False)
+                else:
+                    f.indices = self.bracket()
+                f.split = False
+            else:
+                if seen_sup or not allow_transpose:
+                    raise self.error("unexpected superscript")
+                seen_sup = True
+                f.transpose, f.power = self.superscript()
+        if self.is_sym("'"):
+            raise self.error("primes are not supported; write ^T for a transpose:")
+        return f
+
+    def superscript(self) -> tuple[bool, int]:
+        """After '^': (transpose, power)."""
+        caret = self.advance()
+        tok = self.tok
+        braced = self.is_sym("{")
+        if braced:
+            self.advance()
+            tok = self.tok
+        transpose, power = False, 1
+        if tok.kind == "ident" and tok.text[0] == "T":
+            self.take_char() if not braced else self.advance()
+            if braced and tok.text != "T":
+                raise self.error("unsupported superscript", tok)
+            transpose = True
+        elif tok.kind == "cmd" and tok.text[1:] in _TRANSPOSE_CMDS:
+            self.advance()
+            if tok.text[1:] not in {"top", "intercal"}:  # \mathsf{T}, \mathrm T, ...
+                inner_braced = self.is_sym("{")
+                if inner_braced:
+                    self.advance()
+                if not (self.tok.kind == "ident" and self.tok.text[0] == "T"):
+                    raise self.error("unsupported superscript", tok)
+                self.take_char()
+                if inner_braced:
+                    self.expect_sym("}")
+            transpose = True
+        elif tok.kind == "num":
+            digits = self.take_char() if not braced else self.advance()
+            power = int(digits.text)
+            if power < 1:
+                raise ValueError(
+                    f"power {power} at position {digits.pos}: only positive powers are products"
+                )
+        elif tok.kind == "sym" and tok.text == "-":
+            raise ValueError(
+                f"inverse or negative power at position {tok.pos} is not a contraction"
+            )
+        else:
+            raise self.error("unsupported superscript", tok if tok.kind != "end" else caret)
+        if braced:
+            self.expect_sym("}")
+        return transpose, power
+
+    def bracket(self) -> list[_Index]:
+        self.expect_sym("[")
+        indices = self.index_list(close="]", in_sum=False)
+        self.expect_sym("]")
+        return indices
+
+    def subscript(self, *, in_sum: bool) -> list[_Index]:
+        """After '_': a braced list, one command, or a run of letters."""
+        tok = self.tok
+        if self.is_sym("{"):
+            self.advance()
+            indices = self.index_list(close="}", in_sum=in_sum)
+            self.expect_sym("}")
+            return indices
+        if tok.kind == "ident":
+            nxt = self.toks[self.k + 1]
+            glued = nxt.pos == tok.pos + len(tok.text) and nxt.kind == "sym" and nxt.text in "_[^"
+            # Plain text 'A_ijk' means A_{ijk}; a mixed run like 'iB' in 'A_iB_j' keeps TeX's reading.
+            if tok.text.isascii() and tok.text.isalpha() and tok.text.islower() and not glued:
+                self.advance()
+                return [_Index(ch, tok.pos + k) for k, ch in enumerate(tok.text)]
+            t = self.take_char()
+            if not t.text.isalpha():
+                raise self.error("numeric index", t)
+            return [_Index(t.text, t.pos)]
+        if tok.kind == "greek":
+            self.advance()
+            return [_Index(tok.text, tok.pos)]
+        if tok.kind == "ellipsis":
+            self.advance()
+            return [_Index(ELLIPSIS, tok.pos)]
+        if tok.kind == "num":
+            raise self.error("numeric index")
+        raise self.error("expected an index after '_', found")
+
+    def index_list(self, *, close: str, in_sum: bool) -> list[_Index]:
+        """Indices up to ``close``: one per letter, or one per comma-separated item."""
+        end = self.k
+        depth = 0
+        while not (depth == 0 and self.toks[end].kind == "sym" and self.toks[end].text == close):
+            t = self.toks[end]
+            if t.kind == "sym" and t.text in "{[(":
+                depth += 1
+            elif t.kind == "sym" and t.text in "}])":
+                depth -= 1
+            end += 1
+        body = self.toks[self.k : end]
+        comma = any(t.kind == "sym" and t.text == "," for t in body)
+        indices: list[_Index] = []
+        item: list[_Tok] = []
+        for t in [*body, _Tok("sym", ",", self.toks[end].pos)] if comma else body:
+            if comma and t.kind == "sym" and t.text == ",":
+                if not item:
+                    raise ValueError(f"empty index before ',' at position {t.pos}")
+                indices.append(self.index_item(item, in_sum))
+                item = []
+            elif comma:
+                item.append(t)
+            else:
+                indices.extend(self.index_tokens([t], in_sum))
+        if not comma and in_sum:
+            indices = self.strip_bound(body, indices)
+        self.k = end
+        return indices
+
+    def strip_bound(self, body: list[_Tok], indices: list[_Index]) -> list[_Index]:
+        eq = next((t for t in body if t.kind == "sym" and t.text == "="), None)
+        if eq is None:
+            return indices
+        return [ix for ix in indices if ix.pos < eq.pos]
+
+    def index_item(self, item: list[_Tok], in_sum: bool) -> _Index:
+        if in_sum:  # \sum_{i=1, j=1}: drop the lower limit
+            cut = next((k for k, t in enumerate(item) if t.kind == "sym" and t.text == "="), None)
+            if cut is not None:
+                item = item[:cut]
+        if len(item) != 1:
+            raise ValueError(
+                f"index {self.text[item[0].pos : item[-1].pos + len(item[-1].text)]!r} "
+                f"at position {item[0].pos}: one name per comma-separated item"
+            )
+        t = item[0]
+        if t.kind == "ident":
+            if not _LABEL_RE.fullmatch(t.text):
+                raise ValueError(f"unsupported index {t.text!r} at position {t.pos}")
+            return _Index(t.text, t.pos)
+        return self.index_tokens([t], in_sum)[0]
+
+    def index_tokens(self, toks: list[_Tok], in_sum: bool) -> list[_Index]:
+        out: list[_Index] = []
+        for t in toks:
+            if t.kind == "ident":
+                for k, ch in enumerate(t.text):
+                    if not ch.isalpha():
+                        raise ValueError(
+                            f"numeric index {ch!r} at position {t.pos + k} "
+                            "(use commas for multi-character indices: x_{i1,j})"
+                        )
+                    if not ch.isascii():
+                        raise ValueError(f"unsupported index {ch!r} at position {t.pos + k}")
+                    out.append(_Index(ch, t.pos + k))
+            elif t.kind == "greek":
+                out.append(_Index(t.text, t.pos))
+            elif t.kind == "ellipsis":
+                out.append(_Index(ELLIPSIS, t.pos))
+            elif in_sum and t.kind in {"sym", "num"} and t.text not in "{}[]()_^,":
+                continue  # the lower limit of \sum_{i=1}, dropped by strip_bound
+            elif t.kind == "num":
+                raise ValueError(f"numeric index {t.text!r} at position {t.pos}")
+            elif t.kind == "cmd":
+                raise ValueError(f"unknown command {t.text!r} at position {t.pos}")
+            else:
+                raise ValueError(f"unexpected {t.text!r} in a subscript at position {t.pos}")
+        return out
+
+    # -- declarations: ", A \in \mathbb{R}^{d \times e}" -----------------------------------------------
+
+    def declarations(self) -> list[_Decl]:
+        decls: list[_Decl] = []
+        while self.tok.kind != "end":
+            if self.is_sym(",", ";", "."):
+                self.advance()
+                continue
+            if self.tok.kind == "cmd" and self.tok.text in {"\\text", "\\mathrm", "\\textrm"}:
+                self.advance()  # connecting words such as \text{where}
+                self.skip_group()
+                continue
+            if self.tok.kind == "ident" and self.tok.text in {"where", "and", "with"}:
+                self.advance()
+                continue
+            decls.append(self.declaration())
+        return decls
+
+    def declaration(self) -> _Decl:
+        name, pos, _ = self.name()
+        if not (self.is_sym("∈") or (self.tok.kind == "cmd" and self.tok.text == "\\in")):
+            raise self.error(f"expected '\\in' after {name!r} in a declaration, found")
+        self.advance()
+        space = self.tok
+        if space.kind == "cmd" and space.text == "\\mathbb":
+            self.advance()
+            self.skip_group()
+        elif (space.kind == "cmd" and space.text in {"\\R", "\\C"}) or (
+            space.kind == "ident" and space.text in {"ℝ", "R", "ℂ", "C"}
+        ):
+            self.advance()
+        else:
+            raise self.error("expected a space such as \\mathbb{R}, found")
+        dims: list[tuple[str, int]] = []
+        if self.is_sym("^"):
+            self.advance()
+            if self.is_sym("{"):
+                self.advance()
+                expect_dim = True
+                while not self.is_sym("}"):
+                    t = self.tok
+                    if expect_dim and t.kind in {"ident", "num", "greek"}:
+                        dims.append((self.advance().text, t.pos))
+                        expect_dim = False
+                    elif not expect_dim and (
+                        (t.kind == "cmd" and t.text == "\\times")
+                        or (t.kind == "sym" and t.text in "×,*")
+                    ):
+                        self.advance()
+                        expect_dim = True
+                    else:
+                        raise self.error("unexpected", t)
+                if expect_dim:
+                    raise self.error("expected a dimension before")
+                self.advance()
+            elif self.tok.kind in {"ident", "num", "greek"}:
+                t = self.take_char() if self.tok.kind != "greek" else self.advance()
+                dims.append((t.text, t.pos))
+            else:
+                raise self.error("expected dimensions after '^', found")
+        return _Decl(name, dims, pos)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# From the tree to a spec
+# ----------------------------------------------------------------------------------------------------------
+
+
+def parse_index_notation(text: str, *, einstein: bool = False) -> IndexSpec:
+    r"""The einsum spec of an index-notation or matrix statement.
+
+    Examples:
+        ``C_{jk} = \sum_i A_{ijk} b_i`` → subscripts ``"ijk,i->jk"``, operands ``("A", "b")``, output ``"C"``;
+        ``C = A G^T B`` → ``"ab,cb,cd->ad"``, ``("A", "G", "B")``, ``"C"``.
+
+    Args:
+        text: the statement, ``LEFT = RIGHT`` (see the module docstring for the accepted forms).
+        einstein: when True, an index written at least twice on the right and absent from the left is
+            summed without a ``\sum``.
+
+    Raises:
+        ValueError: malformed text or an inconsistent statement; the message names the offending token and
+            its 0-based position in ``text``.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"parse_index_notation expects a string, got {type(text).__name__}")
+    parser = _Parser(text)
+    lhs, rhs, decls = parser.statement()
+    if lhs.transpose or lhs.power != 1:
+        raise ValueError(
+            f"the left side {lhs.name!r} at position {lhs.pos} must not have a superscript"
+        )
+    decl_map: dict[str, _Decl] = {}
+    for d in decls:
+        if d.name in decl_map:
+            raise ValueError(f"{d.name!r} is declared twice (position {d.pos})")
+        decl_map[d.name] = d
+    if _is_index_form(rhs):
+        return _index_form(lhs, rhs, decl_map, einstein)
+    return _matrix_form(lhs, rhs, decl_map)
+
+
+def _walk(items: Sequence[_Item]) -> Iterator[_Factor | _Sum | _Group]:
+    for it in items:
+        yield it
+        if isinstance(it, _Group):
+            yield from _walk(it.items)
+
+
+def _is_index_form(rhs: Sequence[_Item]) -> bool:
+    return any(
+        isinstance(it, _Sum) or (isinstance(it, _Factor) and it.indices is not None)
+        for it in _walk(rhs)
+    )
+
+
+def _assign_letters(labels: Sequence[str], reserved: set[str]) -> dict[str, str]:
+    """Einsum letters for index labels: a Latin letter keeps itself, others take the first free letter."""
+    taken = set(reserved) | {lab for lab in labels if len(lab) == 1 and lab in LETTERS}
+    free = (c for c in LETTERS if c not in taken)
+    out: dict[str, str] = {}
+    for lab in labels:
+        if lab in out:
+            continue
+        if lab == ELLIPSIS or (len(lab) == 1 and lab in LETTERS):
+            out[lab] = lab
+            continue
+        try:
+            out[lab] = next(free)
+        except StopIteration:
+            raise ValueError(f"too many indices: more than {len(LETTERS)} letters needed") from None
+    return out
+
+
+def _index_form(
+    lhs: _Factor, rhs: Sequence[_Item], decls: Mapping[str, _Decl], einstein: bool
+) -> IndexSpec:
+    factors: list[_Factor] = []
+    sums: dict[str, _Index] = {}
+    first_use: dict[str, _Index] = {}
+    for it in rhs:
+        _flatten_index_items(it, factors, sums, first_use)
+    out_indices = lhs.indices or []
+    left: dict[str, _Index] = {}
+    for ix in out_indices:
+        if ix.label in left:
+            raise ValueError(
+                f"index {_shown(ix.label)} is repeated on the left side at position {ix.pos}"
+            )
+        left[ix.label] = ix
+    counts: dict[str, int] = {}
+    for f in factors:
+        for ix in f.indices or []:
+            counts[ix.label] = counts.get(ix.label, 0) + 1
+    for lab, ix in sums.items():
+        if lab in left:
+            raise ValueError(
+                f"summed index {_shown(lab)} (position {ix.pos}) also appears on the left side "
+                f"at position {left[lab].pos}"
+            )
+        if lab not in counts:
+            raise ValueError(
+                f"summed index {_shown(lab)} at position {ix.pos} appears in no factor"
+            )
+    for lab, ix in first_use.items():
+        if lab in left or lab in sums:
+            continue
+        if einstein and counts[lab] >= 2:
+            continue  # Einstein's convention: a repeated index is summed
+        hint = " (or pass einstein=True)" if counts[lab] >= 2 else ""
+        raise ValueError(
+            f"index {_shown(lab)} at position {ix.pos} is neither summed nor on the left side{hint}"
+        )
+    for lab, ix in left.items():
+        if lab not in counts:
+            raise ValueError(
+                f"index {_shown(lab)} on the left side at position {ix.pos} is not on the right"
+            )
+    for f in factors:
+        d = decls.get(f.name)
+        if d is not None and not any(ix.label == ELLIPSIS for ix in f.indices or []):
+            rank = len(f.indices or [])
+            if len(d.dims) != rank:
+                raise ValueError(
+                    f"{f.name!r} at position {f.pos} has {rank} indices but is declared with "
+                    f"{len(d.dims)} dimensions at position {d.pos}"
+                )
+    unknown = [n for n in decls if n not in {f.name for f in factors} | {lhs.name}]
+    if unknown:
+        raise ValueError(
+            f"declared name {unknown[0]!r} at position {decls[unknown[0]].pos} is not used"
+        )
+    order = [ix.label for ix in out_indices] + [ix.label for f in factors for ix in f.indices or []]
+    letters = _assign_letters(order, set())
+    terms = ["".join(letters[ix.label] for ix in f.indices or []) for f in factors]
+    out_term = "".join(letters[ix.label] for ix in out_indices)
+    if ELLIPSIS in out_term and not any(ELLIPSIS in t for t in terms):
+        raise ValueError(
+            f"the left side at position {lhs.pos} has an ellipsis that the right side lacks"
+        )
+    if any(ELLIPSIS in t for t in terms) and ELLIPSIS not in out_term and ELLIPSIS not in sums:
+        ix = next(ix for f in factors for ix in f.indices or [] if ix.label == ELLIPSIS)
+        raise ValueError(
+            f"ellipsis at position {ix.pos} is neither on the left side nor summed (\\sum_{{\\dots}})"
+        )
+    for t, f in zip(terms, factors, strict=True):
+        if t.count(ELLIPSIS) > 1:
+            raise ValueError(f"{f.name!r} at position {f.pos} has more than one ellipsis")
+    labels = tuple((letters[lab], lab) for lab in letters if letters[lab] != lab)
+    return IndexSpec(
+        ",".join(terms) + "->" + out_term, tuple(f.name for f in factors), lhs.name, labels
+    )
+
+
+def _shown(label: str) -> str:
+    return repr("\\" + label if label in _GREEK else label)
+
+
+def _flatten_index_items(
+    it: _Item, factors: list[_Factor], sums: dict[str, _Index], first_use: dict[str, _Index]
+) -> None:
+    if isinstance(it, _Sum):
+        for ix in it.indices:
+            if ix.label in sums:
+                raise ValueError(f"index {_shown(ix.label)} is summed twice (position {ix.pos})")
+            if ix.label in first_use:
+                raise ValueError(
+                    f"index {_shown(ix.label)} at position {first_use[ix.label].pos} is used before "
+                    f"its sum at position {ix.pos}"
+                )
+            sums[ix.label] = ix
+        return
+    if isinstance(it, _Group):
+        if it.transpose or it.power != 1:
+            raise ValueError(
+                f"a superscript on parentheses at position {it.pos} needs matrix notation "
+                "(no subscripts on the right)"
+            )
+        for sub in it.items:
+            _flatten_index_items(sub, factors, sums, first_use)
+        return
+    if it.transpose:
+        raise ValueError(
+            f"transpose of {it.name!r} at position {it.pos} in index notation: swap its indices instead"
+        )
+    for ix in it.indices or []:
+        first_use.setdefault(ix.label, ix)
+    factors.extend([it] * it.power)
+
+
+# -- matrix form ------------------------------------------------------------------------------------------
+
+
+class _Classes:
+    """Union-find over matrix axes; each class may carry a declared size symbol (a letter or digits)."""
+
+    def __init__(self) -> None:
+        self.parent: list[int] = []
+        self.symbol: list[str | None] = []
+
+    def new(self, symbol: str | None) -> int:
+        self.parent.append(len(self.parent))
+        self.symbol.append(symbol)
+        return len(self.parent) - 1
+
+    def find(self, a: int) -> int:
+        while self.parent[a] != a:
+            self.parent[a] = self.parent[self.parent[a]]
+            a = self.parent[a]
+        return a
+
+    def union(self, a: int, b: int, where: str) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        sa, sb = self.symbol[ra], self.symbol[rb]
+        # Two sizes, or two size names, that differ cannot meet; a name and a size can (n may be 3).
+        if sa is not None and sb is not None and sa != sb and sa.isdigit() == sb.isdigit():
+            raise ValueError(f"{where}: inner dimensions {sa} and {sb} differ")
+        self.parent[rb] = ra
+        if sa is None or (sb is not None and sa.isdigit()):
+            self.symbol[ra] = sb
+
+
+# A value in matrix form: (row class, column class); None is a dimension of size 1 (vectors, scalars).
+_Shape = tuple[int | None, int | None]
+
+
+class _MatrixBuilder:
+    def __init__(self, decls: Mapping[str, _Decl]) -> None:
+        self.decls = decls
+        self.classes = _Classes()
+        self.occurrences: list[tuple[str, tuple[int, ...]]] = []
+
+    def leaf(self, f: _Factor) -> _Shape:
+        d = self.decls.get(f.name)
+        if d is not None:
+            symbols: list[str | None] = [s for s, _ in d.dims]
+        elif _is_scalar_greek(f.name):
+            symbols = []
+        elif f.name[0].islower():
+            symbols = [None]
+        else:
+            symbols = [None, None]
+        if len(symbols) > 2:
+            raise ValueError(
+                f"{f.name!r} at position {f.pos} is declared with {len(symbols)} dimensions: "
+                "matrix notation takes scalars, vectors and matrices (use index notation)"
+            )
+        axes = tuple(self.classes.new(s) for s in symbols)
+        self.occurrences.append((f.name, axes))
+        if len(axes) == 2:
+            return axes[0], axes[1]
+        if len(axes) == 1:
+            return axes[0], None
+        return None, None
+
+    def mul(self, left: _Shape, right: _Shape, what: str) -> _Shape:
+        if left == (None, None):
+            return right
+        if right == (None, None):
+            return left
+        lc, rr = left[1], right[0]
+        if lc is None and rr is None:
+            return left[0], right[1]
+        if lc is None or rr is None:
+            lhs = "1 column" if lc is None else "a column dimension"
+            rhs = "1 row" if rr is None else "a row dimension"
+            raise ValueError(
+                f"{what}: cannot multiply, the left side has {lhs} and the right side {rhs}"
+            )
+        self.classes.union(lc, rr, what)
+        return left[0], right[1]
+
+    def item(self, it: _Item) -> _Shape:
+        if isinstance(it, _Sum):  # pragma: no cover - a sum makes the statement index form
+            raise AssertionError("sum in matrix form")
+        what = f"{_item_name(it)} at position {it.pos}"
+        value = self.base(it)
+        for _ in range(it.power - 1):
+            # Each factor of a power is a fresh occurrence with its own axes.
+            value = self.mul(value, self.base(it), f"power of {what}")
+        if it.transpose:
+            value = value[1], value[0]
+        return value
+
+    def base(self, it: _Factor | _Group) -> _Shape:
+        return self.product(it.items) if isinstance(it, _Group) else self.leaf(it)
+
+    def product(self, items: Sequence[_Item]) -> _Shape:
+        value: _Shape = (None, None)
+        for it in items:
+            value = self.mul(value, self.item(it), f"{_item_name(it)} at position {it.pos}")
+        return value
+
+
+def _item_name(it: _Item) -> str:
+    return "parentheses" if isinstance(it, _Group) else repr(getattr(it, "name", "\\sum"))
+
+
+def _split_capitals(items: Sequence[_Item]) -> list[_Item]:
+    out: list[_Item] = []
+    for it in items:
+        if isinstance(it, _Group):
+            out.append(_Group(_split_capitals(it.items), it.pos, it.transpose, it.power))
+        elif isinstance(it, _Factor) and it.split:
+            for k, ch in enumerate(it.name):
+                last = k == len(it.name) - 1
+                out.append(
+                    _Factor(ch, it.pos + k, None, it.transpose and last, it.power if last else 1)
+                )
+        else:
+            out.append(it)
+    return out
+
+
+def _matrix_form(lhs: _Factor, rhs: Sequence[_Item], decls: Mapping[str, _Decl]) -> IndexSpec:
+    items = _split_capitals(rhs)
+    names = {f.name for f in _walk(items) if isinstance(f, _Factor)}
+    unknown = [n for n in decls if n not in names | {lhs.name}]
+    if unknown:
+        raise ValueError(
+            f"declared name {unknown[0]!r} at position {decls[unknown[0]].pos} is not used"
+        )
+    b = _MatrixBuilder(decls)
+    value = b.product(items)
+    result = [c for c in value if c is not None]
+    if len(result) == 2 and b.classes.find(result[0]) == b.classes.find(
+        result[1]
+    ):  # pragma: no cover
+        raise ValueError("the result's rows and columns are the same index")
+    roots = [b.classes.find(c) for c in result]
+    # Letters: the left side's indices name the result; declared symbols next; then fresh letters.
+    fixed: dict[int, str] = {}
+    if lhs.indices is not None:
+        if len(lhs.indices) != len(roots):
+            raise ValueError(
+                f"the left side at position {lhs.pos} has {len(lhs.indices)} indices "
+                f"but the right side has {len(roots)} dimensions"
+            )
+        seen: set[str] = set()
+        for root, ix in zip(roots, lhs.indices, strict=True):
+            if len(ix.label) != 1 or ix.label not in LETTERS:
+                raise ValueError(
+                    f"index {_shown(ix.label)} at position {ix.pos}: use a Latin letter"
+                )
+            if ix.label in seen:
+                raise ValueError(
+                    f"index {ix.label!r} is repeated on the left side at position {ix.pos}"
+                )
+            seen.add(ix.label)
+            fixed[root] = ix.label
+    else:
+        d = decls.get(lhs.name)
+        if d is not None and len(d.dims) != len(roots):
+            raise ValueError(
+                f"{lhs.name!r} is declared with {len(d.dims)} dimensions at position {d.pos} "
+                f"but the right side has {len(roots)}"
+            )
+    order: list[int] = []
+    for _, axes in b.occurrences:
+        for a in axes:
+            r = b.classes.find(a)
+            if r not in order:
+                order.append(r)
+    taken = set(fixed.values())
+    letter_of: dict[int, str] = dict(fixed)
+    for r in order:  # declared single-letter symbols keep their letter when it is free
+        sym = b.classes.symbol[r]
+        if r not in letter_of and sym is not None and sym in LETTERS and sym not in taken:
+            letter_of[r] = sym
+            taken.add(sym)
+    free = (c for c in LETTERS if c not in taken)
+    for r in order:
+        if r not in letter_of:
+            try:
+                letter_of[r] = next(free)
+            except StopIteration:
+                raise ValueError(
+                    f"too many indices: more than {len(LETTERS)} letters needed"
+                ) from None
+    terms = ["".join(letter_of[b.classes.find(a)] for a in axes) for _, axes in b.occurrences]
+    out = "".join(letter_of[r] for r in roots)
+    return IndexSpec(",".join(terms) + "->" + out, tuple(n for n, _ in b.occurrences), lhs.name)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# The literal sum: nested loops (the reference that checks the engine)
+# ----------------------------------------------------------------------------------------------------------
+
+
+def _resolve(
+    subscripts: str, shapes: Sequence[tuple[int, ...]], names: Sequence[str] | None = None
+) -> tuple[list[list[str]], list[str], dict[str, int]]:
+    """Per-operand axis labels (ellipsis dimensions as ``"...0"``, ``"...1"``…), output labels, and sizes.
+
+    Raises:
+        ValueError: a rank that does not fit its term, or one index with two sizes (size 1 broadcasts).
+    """
+    norm = _normalize_subscripts(subscripts)
+    terms = norm.split("->")[0].split(",")
+    out_term = norm.split("->")[1]
+    if len(terms) != len(shapes):
+        raise ValueError(
+            f"{norm!r} has {len(terms)} input terms but {len(shapes)} operands were given"
+        )
+    names = list(names) if names is not None else [f"operand {k}" for k in range(len(terms))]
+    ell_rank = 0
+    for term, shape, name in zip(terms, shapes, names, strict=True):
+        n = len(_letters(term))
+        if (ELLIPSIS in term and len(shape) < n) or (ELLIPSIS not in term and len(shape) != n):
+            raise ValueError(
+                f"{name} has shape {tuple(shape)} ({len(shape)} dimensions) but its term {term!r} "
+                f"needs {'at least ' if ELLIPSIS in term else ''}{n}"
+            )
+        if ELLIPSIS in term:
+            ell_rank = max(ell_rank, len(shape) - n)
+    ell = [f"...{k}" for k in range(ell_rank)]
+
+    def expand(term: str, rank: int) -> list[str]:
+        head, dots, tail = term.partition(ELLIPSIS)
+        if not dots:
+            return list(term)
+        k = rank - len(head) - len(tail)
+        return [*head, *ell[ell_rank - k :], *tail]
+
+    axes = [expand(t, len(s)) for t, s in zip(terms, shapes, strict=True)]
+    sizes: dict[str, int] = {}
+    where: dict[str, str] = {}
+    for labels, shape, name in zip(axes, shapes, names, strict=True):
+        for lab, size in zip(labels, shape, strict=True):
+            old = sizes.get(lab)
+            if old is None or (old == 1 and size != 1):
+                sizes[lab], where[lab] = size, name
+            elif size not in (1, old):
+                shown = "the ellipsis" if lab.startswith(ELLIPSIS) else f"index {lab!r}"
+                raise ValueError(f"{shown} has size {old} in {where[lab]} but {size} in {name}")
+    return axes, expand(out_term, len(ell) + len(_letters(out_term))), sizes
+
+
+def loop_iterations(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> int:
+    """How many terms the literal sum of ``subscripts`` over ``shapes`` adds (the product of all sizes)."""
+    _, _, sizes = _resolve(subscripts, shapes)
+    return math.prod(sizes.values())
+
+
+def loop_einsum(
+    subscripts: str,
+    *arrays: Any,
+    max_iterations: int | None = None,
+    names: Sequence[str] | None = None,
+    with_bound: bool = False,
+) -> Any:
+    r"""einsum by the literal sum: one Python loop iteration per combination of index values.
+
+    The reference that checks the engine: ``C_{jk} = \sum_i A_{ijk} b_i`` is computed as
+    ``for i, j, k: C[j, k] += A[i, j, k] * b[i]``. NumPy semantics: implicit output, ellipsis
+    (right-aligned broadcast), size-1 broadcasting, repeated indices (diagonals), size-0 dimensions.
+
+    Args:
+        subscripts: einsum subscripts.
+        arrays: one array per input term (any Array API array; copied to NumPy).
+        max_iterations: refuse (``ValueError``) when the sum has more terms than this.
+        names: operand names for error messages.
+        with_bound: also return the sum of absolute values of the terms per output element (the scale of
+            the rounding error of any summation order).
+
+    Returns:
+        A NumPy array with NumPy's result dtype (``(result, bound)`` with ``with_bound``).
+
+    Raises:
+        ValueError: bad subscripts, shapes that do not fit, or more than ``max_iterations`` terms.
+    """
+    import numpy as np
+
+    from chainrule.backend import to_numpy
+
+    arrs = [np.asarray(to_numpy(a)) for a in arrays]
+    axes, out_labels, sizes = _resolve(subscripts, [a.shape for a in arrs], names)
+    total = math.prod(sizes.values())
+    if max_iterations is not None and total > max_iterations:
+        raise ValueError(
+            f"the loop evaluation needs {total:,} iterations (limit {max_iterations:,})"
+        )
+    dtype = np.result_type(*arrs) if arrs else np.dtype(float)
+    summed = [lab for lab in sizes if lab not in out_labels]
+    order = out_labels + summed
+    pos = {lab: k for k, lab in enumerate(order)}
+    ranges = [range(sizes[lab]) for lab in order]
+    # Flat offsets: each operand reads sum(index[p] * stride) from its raveled values.
+    readers = []
+    for arr, labels in zip(arrs, axes, strict=True):
+        strides = []
+        stride = 1
+        for lab, size in reversed(list(zip(labels, arr.shape, strict=True))):
+            strides.append((pos[lab], stride if size != 1 else 0))
+            stride *= size
+        readers.append((arr.ravel().tolist(), strides))
+    out_shape = tuple(sizes[lab] for lab in out_labels)
+    acc: list[Any] = [0] * math.prod(out_shape)
+    bound = [0.0] * len(acc)
+    n_out = len(out_labels)
+    out_strides = [math.prod(out_shape[k + 1 :]) for k in range(n_out)]
+    for combo in itertools.product(*ranges):
+        term: Any = 1
+        for values, strides in readers:
+            term = term * values[sum(combo[p] * s for p, s in strides)]
+        o = sum(combo[k] * out_strides[k] for k in range(n_out))
+        acc[o] += term
+        if with_bound:
+            bound[o] += abs(term)
+    result = np.asarray(acc, dtype=dtype if dtype != np.bool_ else np.int64).reshape(out_shape)
+    if dtype == np.bool_:
+        result = result.astype(np.bool_)
+    if with_bound:
+        return result, np.asarray(bound, dtype=float).reshape(out_shape)
+    return result

@@ -1,0 +1,442 @@
+"""Contraction order: which pair of operands to contract next.
+
+A *path* uses opt_einsum's (and NumPy's) convention: a list of tuples of positions into the current list of
+operands; the operands at those positions are removed and their contraction is appended at the end.
+
+Costs use opt_einsum's model (:func:`flop_count`), so a path found here can be compared with opt_einsum's:
+a step over the index set ``I`` of ``t`` terms costs ``prod(size[I]) * (max(1, t - 1) + inner)``, where
+``inner`` is 1 when the step sums some index away.
+
+Optimizers (all take ``inputs`` as a list of label sets, ``output`` a label set, ``sizes`` and an optional
+``memory_limit`` on the number of elements of any intermediate, the final result exempt):
+
+- :func:`optimal`: exact, dynamic programming over subsets (outer products included), with pruning by the
+  best cost found so far; exponential, meant for up to about 12 operands.
+- :func:`greedy`: repeatedly contracts the pair that shrinks memory the most (several scoring rules are tried
+  and the cheapest path kept); for networks of hundreds of operands.
+- :func:`find_path`: dispatches by name (``"auto"``, ``"optimal"``, ``"greedy"``, ``"left"``) or validates an
+  explicit path.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections.abc import Collection, Hashable, Sequence
+from typing import Any
+
+__all__ = [
+    "AUTO_OPTIMAL_LIMIT",
+    "Path",
+    "find_path",
+    "flop_count",
+    "greedy",
+    "left_to_right",
+    "optimal",
+    "path_cost",
+    "size_of",
+    "ssa_to_linear",
+    "validate_path",
+]
+
+Path = list[tuple[int, ...]]
+LabelSet = frozenset[Hashable]
+
+#: ``"auto"`` uses the exact optimizer up to this many operands and greedy above.
+AUTO_OPTIMAL_LIMIT = 11
+
+
+def size_of(labels: Collection[Hashable], sizes: dict[Hashable, int]) -> int:
+    """The number of elements of a tensor with the given labels."""
+    return math.prod(sizes[x] for x in labels)
+
+
+def flop_count(
+    indices: Collection[Hashable], inner: bool, num_terms: int, sizes: dict[Hashable, int]
+) -> int:
+    """opt_einsum's FLOP model for one step over ``indices`` combining ``num_terms`` terms."""
+    factor = max(1, num_terms - 1) + (1 if inner else 0)
+    return size_of(indices, sizes) * factor
+
+
+def _step(
+    a: LabelSet, b: LabelSet, others: Sequence[LabelSet], output: LabelSet
+) -> tuple[LabelSet, bool, LabelSet]:
+    """(result labels, inner, all indices) of contracting ``a`` with ``b`` while ``others`` remain."""
+    union = a | b
+    keep = set(output)
+    for t in others:
+        keep |= t
+    result = frozenset(x for x in union if x in keep)
+    return result, len(result) < len(union), union
+
+
+def contraction_steps(
+    inputs: Sequence[LabelSet], output: LabelSet, path: Path
+) -> list[tuple[tuple[int, ...], LabelSet, bool, LabelSet]]:
+    """Replay ``path``: per step (positions, result labels, inner, all indices involved)."""
+    terms = list(inputs)
+    out = []
+    for step in path:
+        chosen = [terms[i] for i in step]
+        for i in sorted(step, reverse=True):
+            terms.pop(i)
+        union: LabelSet = frozenset().union(*chosen)
+        keep = set(output)
+        for t in terms:
+            keep |= t
+        result = frozenset(x for x in union if x in keep)
+        inner = len(result) < len(union)
+        terms.append(result)
+        out.append((tuple(step), result, inner, union))
+    return out
+
+
+def path_cost(
+    inputs: Sequence[LabelSet], output: LabelSet, sizes: dict[Hashable, int], path: Path
+) -> tuple[int, int]:
+    """(total FLOPs in opt_einsum's model, largest intermediate in elements) of ``path``."""
+    total = 0
+    largest = 0
+    for step, result, inner, union in contraction_steps(inputs, output, path):
+        total += flop_count(union, inner, len(step), sizes)
+        largest = max(largest, size_of(result, sizes))
+    return total, largest
+
+
+def ssa_to_linear(ssa_path: Sequence[tuple[int, ...]], n: int) -> Path:
+    """Convert a path of single-assignment ids (new terms get ids n, n+1, ...) to positions."""
+    alive = list(range(n))
+    next_id = n
+    out: Path = []
+    for step in ssa_path:
+        positions = tuple(sorted(alive.index(i) for i in step))
+        for p in sorted(positions, reverse=True):
+            alive.pop(p)
+        alive.append(next_id)
+        next_id += 1
+        out.append(positions)
+    return out
+
+
+def left_to_right(n: int) -> Path:
+    """Contract the operands in the given order: ((0, 1), (0, 1), ...)."""
+    if n <= 1:
+        return [(0,)] if n == 1 else []
+    return [(0, 1)] * (n - 1)
+
+
+# ------------------------------------------------------------------------------------------- optimal
+
+
+def optimal(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None = None,
+) -> Path:
+    """The cheapest pairwise path in opt_einsum's cost model (exact dynamic programming over subsets).
+
+    ``best[S]`` is the cheapest way to contract the operands in bitmask ``S`` into one tensor; every split
+    of ``S`` into two parts is tried (outer products too), skipping splits that cannot beat the best so far.
+    Time grows as 3**n: about 0.1 s for 10 operands.
+
+    Raises:
+        ValueError: no pairwise path keeps every intermediate within ``memory_limit``.
+    """
+    n = len(inputs)
+    if n <= 2:
+        return [tuple(range(n))] if n else []
+    labels = sorted({x for t in inputs for x in t}, key=repr)
+    bit = {x: 1 << k for k, x in enumerate(labels)}
+    term_mask = [sum(bit[x] for x in t) for t in inputs]
+    out_mask = sum(bit[x] for x in output if x in bit)
+    label_size = [sizes[x] for x in labels]
+
+    size_memo: dict[int, int] = {}
+
+    def mask_size(mask: int) -> int:
+        s = size_memo.get(mask)
+        if s is None:
+            s = 1
+            m = mask
+            while m:
+                low = m & -m
+                s *= label_size[low.bit_length() - 1]
+                m ^= low
+            size_memo[mask] = s
+        return s
+
+    full = (1 << n) - 1
+    union = [0] * (1 << n)
+    for s in range(1, 1 << n):
+        low = s & -s
+        union[s] = union[s ^ low] | term_mask[low.bit_length() - 1]
+    legs = [0] * (1 << n)
+    for s in range(1, 1 << n):
+        legs[s] = union[s] & (out_mask | union[full ^ s])
+
+    inf = math.inf
+    best: list[float] = [inf] * (1 << n)
+    split = [0] * (1 << n)
+    for k in range(n):
+        best[1 << k] = 0
+    for s in range(3, 1 << n):
+        if s & (s - 1) == 0:
+            continue
+        if memory_limit is not None and s != full and mask_size(legs[s]) > memory_limit:
+            continue
+        low = s & -s
+        rest = s ^ low
+        legs_s = legs[s]
+        best_s = inf
+        best_a = 0
+        # Submasks a of s that contain s's lowest bit: every unordered split once.
+        sub = rest
+        while True:
+            a = sub | low
+            if a != s:
+                b = s ^ a
+                base = best[a] + best[b]
+                if base < best_s:
+                    idx = legs[a] | legs[b]
+                    cost = mask_size(idx) * (2 if idx != legs_s else 1)
+                    total = base + cost
+                    if total < best_s:
+                        best_s = total
+                        best_a = a
+            if sub == 0:
+                break
+            sub = (sub - 1) & rest
+        best[s] = best_s
+        split[s] = best_a
+    if best[full] == inf:
+        raise ValueError(
+            f"no pairwise contraction path keeps every intermediate within memory_limit={memory_limit} "
+            "elements"
+        )
+    # Post-order walk of the split tree (iterative) → single-assignment path.
+    ssa: list[tuple[int, ...]] = []
+    ids: dict[int, int] = {1 << k: k for k in range(n)}
+    stack: list[tuple[int, bool]] = [(full, False)]
+    while stack:
+        s, expanded = stack.pop()
+        if s in ids:
+            continue
+        a = split[s]
+        b = s ^ a
+        if expanded:
+            ssa.append((ids[a], ids[b]))
+            ids[s] = n + len(ssa) - 1
+        else:
+            stack.append((s, True))
+            stack.append((b, False))
+            stack.append((a, False))
+    return ssa_to_linear(ssa, n)
+
+
+# -------------------------------------------------------------------------------------------- greedy
+
+
+def _greedy_once(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None,
+    score: str,
+) -> list[tuple[int, int]] | None:
+    """One greedy pass with scoring rule ``score``; an ssa path, or None when the memory limit blocks."""
+    n = len(inputs)
+    terms: dict[int, LabelSet] = dict(enumerate(inputs))
+    tsize: dict[int, int] = {k: size_of(t, sizes) for k, t in terms.items()}
+    holders: dict[Hashable, set[int]] = {}
+    for k, t in terms.items():
+        for x in t:
+            holders.setdefault(x, set()).add(k)
+    counter = itertools.count()
+
+    def candidate(i: int, j: int) -> tuple[float, int, int, int, LabelSet] | None:
+        a, b = terms[i], terms[j]
+        union = a | b
+        result = frozenset(
+            x for x in union if x in output or len(h := holders[x]) - (i in h) - (j in h) > 0
+        )
+        rsize = size_of(result, sizes)
+        if memory_limit is not None and rsize > memory_limit and len(terms) > 2:
+            return None
+        if score == "size":
+            value: float = rsize - tsize[i] - tsize[j]
+        else:  # "flops": cheapest step first, ties by memory saved
+            value = size_of(union, sizes) * (2 if len(result) < len(union) else 1)
+            value += (rsize - tsize[i] - tsize[j]) * 1e-9
+        return (value, next(counter), i, j, result)
+
+    heap: list[tuple[float, int, int, int, LabelSet]] = []
+    for x, ks in holders.items():
+        del x
+        ordered = sorted(ks)
+        for p, i in enumerate(ordered):
+            for j in ordered[p + 1 :]:
+                c = candidate(i, j)
+                if c is not None:
+                    heap.append(c)
+    # Pairs sharing several labels were pushed more than once; duplicates are dropped when popped.
+    heapq.heapify(heap)
+    ssa: list[tuple[int, int]] = []
+    next_id = n
+    done: set[tuple[int, int]] = set()
+    while len(terms) > 1:
+        chosen = None
+        while heap:
+            cand = heapq.heappop(heap)
+            _, _, i, j, result = cand
+            if i in terms and j in terms and (i, j) not in done:
+                done.add((i, j))
+                chosen = (i, j, result)
+                break
+        if chosen is None:
+            # No pair shares a label: outer products, smallest terms first.
+            i, j = sorted(terms, key=lambda k: (tsize[k], k))[:2]
+            result = terms[i] | terms[j]
+            if (
+                memory_limit is not None
+                and size_of(result, sizes) > memory_limit
+                and len(terms) > 2
+            ):
+                return None
+            chosen = (min(i, j), max(i, j), result)
+        i, j, result = chosen
+        for k in (i, j):
+            for x in terms.pop(k):
+                holders[x].discard(k)
+            del tsize[k]
+        k = next_id
+        next_id += 1
+        terms[k] = result
+        tsize[k] = size_of(result, sizes)
+        neighbours: set[int] = set()
+        for x in result:
+            neighbours |= holders[x]
+            holders[x].add(k)
+        ssa.append((i, j))
+        for m in neighbours:
+            c = candidate(m, k)
+            if c is not None:
+                heapq.heappush(heap, c)
+    return ssa
+
+
+def greedy(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None = None,
+) -> Path:
+    """A greedy path: the cheapest of a memory-shrinking and a FLOP-minimizing greedy pass.
+
+    Raises:
+        ValueError: no greedy path keeps every intermediate within ``memory_limit``.
+    """
+    n = len(inputs)
+    if n <= 2:
+        return [tuple(range(n))] if n else []
+    best: Path | None = None
+    best_cost = math.inf
+    for score in ("size", "flops"):
+        ssa = _greedy_once(inputs, output, sizes, memory_limit, score)
+        if ssa is None:
+            continue
+        path = ssa_to_linear(ssa, n)
+        cost, _ = path_cost(inputs, output, sizes, path)
+        if cost < best_cost:
+            best, best_cost = path, cost
+    if best is None:
+        raise ValueError(
+            f"no greedy contraction path keeps every intermediate within memory_limit={memory_limit} "
+            "elements"
+        )
+    return best
+
+
+# -------------------------------------------------------------------------------------------- dispatch
+
+
+def validate_path(path: Any, n: int) -> Path:
+    """Check an explicit path (NumPy's ``['einsum_path', (0, 1), ...]`` form accepted) for ``n`` operands.
+
+    Raises:
+        ValueError: a step names a position that does not exist, names one twice, or the path does not end
+            with exactly one operand.
+    """
+    steps = list(path)
+    if steps and steps[0] == "einsum_path":
+        steps = steps[1:]
+    out: Path = []
+    remaining = n
+    for k, step in enumerate(steps):
+        try:
+            positions = tuple(int(p) for p in step)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"path step {k} {step!r} is not a tuple of operand positions"
+            ) from None
+        if not positions:
+            raise ValueError(f"path step {k} is empty")
+        if len(set(positions)) != len(positions):
+            raise ValueError(f"path step {k} {positions} names an operand twice")
+        for p in positions:
+            if not 0 <= p < remaining:
+                raise ValueError(
+                    f"path step {k} {positions} names position {p}, but only {remaining} operand(s) "
+                    "remain"
+                )
+        remaining = remaining - len(positions) + 1
+        out.append(positions)
+    if remaining != 1:
+        raise ValueError(f"path {steps!r} leaves {remaining} operands instead of one")
+    return out
+
+
+def find_path(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    optimize: Any = "auto",
+    memory_limit: int | None = None,
+) -> Path:
+    """The path for ``optimize``: ``"auto"``/``True``, ``"optimal"``, ``"greedy"``, ``"left"``/``False``,
+    NumPy's ``(name, memory_limit)`` tuple, or an explicit path (validated).
+
+    Raises:
+        ValueError: an unknown optimizer name or an invalid explicit path.
+    """
+    n = len(inputs)
+    if (
+        isinstance(optimize, tuple)
+        and len(optimize) == 2
+        and isinstance(optimize[0], str)
+        and isinstance(optimize[1], (int, float))
+        and not isinstance(optimize[1], bool)
+    ):
+        optimize, memory_limit = optimize[0], int(optimize[1])
+    if optimize is True:
+        optimize = "auto"
+    if optimize is False or optimize == "left":
+        return left_to_right(n)
+    if isinstance(optimize, str):
+        if n <= 2:
+            return [tuple(range(n))] if n else []
+        if optimize == "auto":
+            optimize = "optimal" if n <= AUTO_OPTIMAL_LIMIT else "greedy"
+        if optimize in ("optimal", "dp"):
+            return optimal(inputs, output, sizes, memory_limit)
+        if optimize == "greedy":
+            return greedy(inputs, output, sizes, memory_limit)
+        raise ValueError(
+            f"unknown optimize={optimize!r}: use 'auto', 'optimal', 'greedy', 'left', True, False "
+            "or an explicit path"
+        )
+    if isinstance(optimize, (list, tuple)):
+        return validate_path(optimize, n)
+    raise ValueError(f"unknown optimize={optimize!r}")

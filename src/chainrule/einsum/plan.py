@@ -1,0 +1,524 @@
+"""Execution plans: a parsed einsum plus a contraction path → a sequence of array operations.
+
+A :class:`ContractionPlan` is built once per (subscripts, shapes, dtypes, optimize) and then called with
+arrays of those shapes and dtypes. Its steps, in order:
+
+1. **Pre-steps**, per operand: drop size-1 dimensions that broadcast against a larger size elsewhere, take
+   diagonals for labels repeated inside the operand (views on NumPy), and sum labels that appear nowhere
+   else and not in the output.
+2. **Pairwise steps**, along the path: each is one batched matmul — the operands permuted and reshaped to
+   ``(batch, m, k) @ (batch, k, n)``, orders chosen so that C-contiguous operands need no copy and a
+   transposed operand is passed as a transposed view — or a broadcast multiply when nothing is summed.
+3. **Finish**: permute the result into the output order (a view), cast when ``dtype`` asks for it.
+
+Execution uses only the operands' namespace (``permute_dims``, ``reshape``, ``matmul``, ``sum``,
+``multiply``, ``take``, ``astype``, ``matrix_transpose``); for NumPy arrays the equivalent ndarray methods are
+called directly because they are cheaper per call.
+
+Dtypes: the result dtype is NumPy's promotion of the operand dtypes (``result_type``), or ``dtype``. Operands
+of another dtype are cast first. Integer (and bool) contractions accumulate in that dtype, exactly like
+``numpy.einsum``: integer sums wrap around on overflow, they are not widened.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import operator
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from chainrule.backend import is_numpy_namespace
+from chainrule.einsum.notation import EinsumSpec
+from chainrule.einsum.paths import Path, find_path, flop_count, size_of, ssa_to_linear
+
+__all__ = ["ContractionPlan", "StepInfo", "build_plan", "normalize_path"]
+
+Labels = tuple[Hashable, ...]
+Kernel = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """One step of a plan, for reports.
+
+    Attributes:
+        operands: positions (in the current operand list) that the step consumes; for pre-steps the input
+            operand's index.
+        inputs: labels of the consumed operands, in their axis order.
+        output: labels of the result, in its axis order.
+        kernel: ``"diagonal"``, ``"sum"``, ``"diagonal+sum"``, ``"matmul"``, ``"multiply"``,
+            ``"transpose"`` or ``"none"``.
+        flops: FLOPs of the step in opt_einsum's model (pre-steps: elements read).
+        pre: True for a single-operand pre-step.
+    """
+
+    operands: tuple[int, ...]
+    inputs: tuple[Labels, ...]
+    output: Labels
+    kernel: str
+    flops: int
+    pre: bool = False
+
+
+# ------------------------------------------------------------------------------------------- kernels
+
+
+class _Ops:
+    """The handful of array operations a plan needs, bound to one namespace."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+        self.numpy = is_numpy_namespace(xp)
+        self.matmul: Kernel = operator.matmul
+        self.multiply: Kernel = operator.mul
+        if self.numpy:
+            self.permute: Kernel = lambda a, perm: a.transpose(perm)
+            self.reshape: Kernel = lambda a, shape: a.reshape(shape)
+            self.mT: Kernel = lambda a: a.swapaxes(-1, -2)
+            self.sum: Kernel = lambda a, axes, dtype: a.sum(axis=axes, dtype=dtype)
+            self.astype: Kernel = lambda a, dtype: a.astype(dtype)
+        else:
+            self.permute = xp.permute_dims
+            self.reshape = xp.reshape
+            self.mT = xp.matrix_transpose
+            self.sum = lambda a, axes, dtype: xp.sum(a, axis=axes, dtype=dtype)
+            self.astype = xp.astype
+
+    def diagonal(self, a: Any, ax1: int, ax2: int) -> Any:
+        """The diagonal over axes ``ax1`` and ``ax2``; it becomes the last axis (NumPy's convention)."""
+        if self.numpy:
+            return a.diagonal(0, ax1, ax2)
+        xp = self.xp
+        n = a.shape[ax1]
+        rest = [k for k in range(a.ndim) if k not in (ax1, ax2)]
+        a = xp.permute_dims(a, (*rest, ax1, ax2))
+        a = xp.reshape(a, (*a.shape[:-2], n * n))
+        return xp.take(a, xp.arange(0, n * n, n + 1), axis=a.ndim - 1)
+
+
+# ----------------------------------------------------------------------------------- plan components
+
+
+def _reshape_to(ops: _Ops, shape: tuple[int, ...], a: Any) -> Any:
+    return ops.reshape(a, shape)
+
+
+def _diagonal_of(ops: _Ops, ax1: int, ax2: int, a: Any) -> Any:
+    return ops.diagonal(a, ax1, ax2)
+
+
+def _sum_of(ops: _Ops, axes: tuple[int, ...], dtype: Any, a: Any) -> Any:
+    return ops.sum(a, axes, dtype)
+
+
+def _prestep(
+    k: int,
+    labels: Labels,
+    shape: tuple[int, ...],
+    spec: EinsumSpec,
+    elsewhere: set[Hashable],
+    ops: _Ops,
+    dtype: Any,
+) -> tuple[Callable[[Any], Any] | None, Labels, StepInfo | None]:
+    """The single-operand pre-step of operand ``k``: (function or None, labels after it, info)."""
+    actions: list[Callable[[Any], Any]] = []
+    cur = list(labels)
+    kernels: list[str] = []
+    # 1. Size-1 dimensions that broadcast against a larger size: squeeze them away.
+    squeeze = [
+        i for i, (x, d) in enumerate(zip(cur, shape, strict=True)) if d == 1 and spec.sizes[x] != 1
+    ]
+    if squeeze:
+        new_shape = tuple(d for i, d in enumerate(shape) if i not in squeeze)
+        cur = [x for i, x in enumerate(cur) if i not in squeeze]
+        actions.append(functools.partial(_reshape_to, ops, new_shape))
+    # 2. Diagonals: each repeated label, one pair of axes at a time.
+    while len(set(cur)) < len(cur):
+        seen: dict[Hashable, int] = {}
+        for i, x in enumerate(cur):
+            if x in seen:
+                ax1, ax2 = seen[x], i
+                break
+            seen[x] = i
+        label = cur[ax1]
+        cur = [x for i, x in enumerate(cur) if i not in (ax1, ax2)] + [label]
+        actions.append(functools.partial(_diagonal_of, ops, ax1, ax2))
+        if "diagonal" not in kernels:
+            kernels.append("diagonal")
+    # 3. Sums over labels found nowhere else.
+    lone = tuple(i for i, x in enumerate(cur) if x not in elsewhere)
+    if lone:
+        cur = [x for i, x in enumerate(cur) if i not in lone]
+        actions.append(functools.partial(_sum_of, ops, lone, dtype))
+        kernels.append("sum")
+    if not actions:
+        return None, tuple(cur), None
+    info = StepInfo(
+        operands=(k,),
+        inputs=(labels,),
+        output=tuple(cur),
+        kernel="+".join(kernels) if kernels else "squeeze",
+        flops=size_of(set(labels), spec.sizes),
+        pre=True,
+    )
+    if len(actions) == 1:
+        return actions[0], tuple(cur), info
+
+    def run(a: Any, actions: Sequence[Callable[[Any], Any]] = tuple(actions)) -> Any:
+        for f in actions:
+            a = f(a)
+        return a
+
+    return run, tuple(cur), info
+
+
+def _order_like(labels: set[Hashable], *sources: Labels) -> list[Hashable]:
+    """``labels`` ordered by their first position in ``sources`` (tried in turn)."""
+    out: list[Hashable] = []
+    for src in sources:
+        for x in src:
+            if x in labels and x not in out:
+                out.append(x)
+    return out
+
+
+def _layout(
+    labels: Labels, batch: list[Hashable], first: list[Hashable], second: list[Hashable]
+) -> tuple[tuple[int, ...] | None, bool]:
+    """How to view an operand with axis ``labels`` as (batch, first, second).
+
+    Returns (permutation or None when none is needed, transposed) where ``transposed`` means that the
+    operand is stored as (batch, second, first) and is passed as a transposed view instead of being copied.
+    """
+    want = (*batch, *first, *second)
+    if tuple(labels) == want:
+        return None, False
+    if tuple(labels) == (*batch, *second, *first):
+        return None, True
+    return tuple(labels.index(x) for x in want), False
+
+
+def _pair_kernel(
+    la: Labels,
+    lb: Labels,
+    keep: set[Hashable],
+    sizes: dict[Hashable, int],
+    ops: _Ops,
+    dtype: Any,
+    prefer: Labels | None,
+) -> tuple[Callable[[Any, Any], Any], Labels, str]:
+    """The kernel contracting operands with labels ``la`` and ``lb``: (function, result labels, name).
+
+    ``keep`` holds the labels still needed afterwards; ``prefer`` is the order the result should ideally
+    have (the output order on the last step).
+    """
+    sa, sb = set(la), set(lb)
+    # Labels of one operand that nothing else needs are summed before the step.
+    pre_a = tuple(i for i, x in enumerate(la) if x not in sb and x not in keep)
+    pre_b = tuple(i for i, x in enumerate(lb) if x not in sa and x not in keep)
+    if pre_a:
+        la = tuple(x for i, x in enumerate(la) if i not in pre_a)
+        sa = set(la)
+    if pre_b:
+        lb = tuple(x for i, x in enumerate(lb) if i not in pre_b)
+        sb = set(lb)
+    both = sa & sb
+    batch_set = {x for x in both if x in keep}
+    con_set = both - batch_set
+    fa = [x for x in la if x not in sb]
+    fb = [x for x in lb if x not in sa]
+    size_a = size_of(la, sizes)
+    size_b = size_of(lb, sizes)
+    big, small = (la, lb) if size_a >= size_b else (lb, la)
+    batch = _order_like(batch_set, big, small)
+    con = _order_like(con_set, big, small)
+
+    def dims(group: list[Hashable]) -> int:
+        return math.prod(sizes[x] for x in group)
+
+    nb, m, n, k = dims(batch), dims(fa), dims(fb), dims(con)
+
+    if not con:
+        # Nothing summed: a broadcast multiply, (batch, fa, 1...) * (batch, 1..., fb).
+        out_labels = (*batch, *fa, *fb)
+        perm_a, _ = _layout(la, batch, fa, [])
+        perm_b, _ = _layout(lb, batch, [], fb)
+        shape_a = tuple(sizes[x] for x in (*batch, *fa)) + (1,) * len(fb)
+        shape_b = tuple(sizes[x] for x in batch) + (1,) * len(fa) + tuple(sizes[x] for x in fb)
+        permute, reshape, mul = ops.permute, ops.reshape, ops.multiply
+
+        def multiply(a: Any, b: Any) -> Any:
+            if pre_a:
+                a = ops.sum(a, pre_a, dtype)
+            if pre_b:
+                b = ops.sum(b, pre_b, dtype)
+            if perm_a is not None:
+                a = permute(a, perm_a)
+            if perm_b is not None:
+                b = permute(b, perm_b)
+            return mul(reshape(a, shape_a), reshape(b, shape_b))
+
+        return multiply, out_labels, "multiply"
+
+    # A as (batch, m, k) and B as (batch, k, n); stored the other way round → transposed views.
+    perm_a, trans_a = _layout(la, batch, fa, con)
+    perm_b, trans_b = _layout(lb, batch, con, fb)
+    shape_a = (nb, k, m) if trans_a else (nb, m, k)
+    shape_b = (nb, n, k) if trans_b else (nb, k, n)
+    if not batch:
+        shape_a, shape_b = shape_a[1:], shape_b[1:]
+    # Result orientation: (batch, fa, fb) = A @ B, or (batch, fb, fa) = B^T @ A^T when that order is
+    # what the caller prefers (no permute afterwards).
+    swap = (
+        prefer is not None
+        and tuple(prefer) == (*batch, *fb, *fa)
+        and tuple(prefer) != (*batch, *fa, *fb)
+    )
+    out_labels = (*batch, *fb, *fa) if swap else (*batch, *fa, *fb)
+    out_shape = tuple(sizes[x] for x in out_labels)
+    permute, reshape, mT, matmul = ops.permute, ops.reshape, ops.mT, ops.matmul
+    # With the result transposed, each operand's own transposition flips.
+    ta, tb = (trans_a, trans_b)
+
+    def contract(a: Any, b: Any) -> Any:
+        if pre_a:
+            a = ops.sum(a, pre_a, dtype)
+        if pre_b:
+            b = ops.sum(b, pre_b, dtype)
+        if perm_a is not None:
+            a = permute(a, perm_a)
+        if perm_b is not None:
+            b = permute(b, perm_b)
+        a = reshape(a, shape_a)
+        b = reshape(b, shape_b)
+        if swap:
+            # (A @ B)^T = B^T @ A^T: pass each as a (possibly doubly) transposed view.
+            c = matmul(b if tb else mT(b), a if ta else mT(a))
+        else:
+            c = matmul(mT(a) if ta else a, mT(b) if tb else b)
+        return reshape(c, out_shape)
+
+    return contract, out_labels, "matmul"
+
+
+def normalize_path(path: Path, n: int) -> Path:
+    """Rewrite a path so that every step names one or two positions (k-ary steps become pairwise chains)."""
+    if all(len(step) <= 2 for step in path):
+        return [tuple(step) for step in path]
+    alive = list(range(n))
+    next_id = n
+    ssa: list[tuple[int, ...]] = []
+    for step in path:
+        ids = [alive[p] for p in sorted(step)]
+        for p in sorted(step, reverse=True):
+            alive.pop(p)
+        if len(ids) == 1:
+            ssa.append((ids[0],))
+            alive.append(next_id)
+            next_id += 1
+            continue
+        acc = ids[0]
+        for other in ids[1:]:
+            ssa.append((acc, other))
+            acc = next_id
+            next_id += 1
+        alive.append(acc)
+    return ssa_to_linear(ssa, n)
+
+
+# ------------------------------------------------------------------------------------------- the plan
+
+
+class ContractionPlan:
+    """A compiled einsum for fixed shapes and dtypes; call it with the operands.
+
+    Attributes:
+        spec: the parsed einsum.
+        path: the pairwise path executed (opt_einsum's position convention).
+        steps: one :class:`StepInfo` per pre-step and per path step.
+        dtype: the result dtype.
+    """
+
+    def __init__(
+        self,
+        spec: EinsumSpec,
+        path: Path,
+        steps: list[StepInfo],
+        dtype: Any,
+        casts: tuple[Any, ...],
+        pre: tuple[Callable[[Any], Any] | None, ...],
+        program: list[tuple[int, int, Callable[[Any, Any], Any] | None]],
+        finish: Callable[[Any], Any] | None,
+        direct: Callable[..., Any] | None,
+        xp: Any,
+    ) -> None:
+        self.spec = spec
+        self.path = path
+        self.steps = steps
+        self.dtype = dtype
+        self.xp = xp
+        self._casts = casts
+        self._pre = pre
+        self._program = program
+        self._finish = finish
+        #: When the whole contraction is one library call (e.g. ``matmul``), the fast entry point.
+        self.direct = direct
+
+    def __call__(self, *operands: Any) -> Any:
+        """Evaluate on operands with the plan's shapes and dtypes (not re-checked)."""
+        if self.direct is not None:
+            return self.direct(*operands)
+        xp = self.xp
+        ops = list(operands)
+        for i, dt in enumerate(self._casts):
+            if dt is not None:
+                ops[i] = (
+                    xp.astype(ops[i], dt) if not hasattr(ops[i], "astype") else ops[i].astype(dt)
+                )
+        for i, f in enumerate(self._pre):
+            if f is not None:
+                ops[i] = f(ops[i])
+        for i, j, fn in self._program:
+            if fn is None:  # a one-operand step: move it to the end
+                ops.append(ops.pop(i))
+                continue
+            b = ops.pop(j)
+            a = ops.pop(i)
+            ops.append(fn(a, b))
+        out = ops[0]
+        if self._finish is not None:
+            out = self._finish(out)
+        return out
+
+
+def build_plan(
+    spec: EinsumSpec,
+    dtypes: Sequence[Any],
+    xp: Any,
+    optimize: Any = "auto",
+    memory_limit: int | None = None,
+    dtype: Any = None,
+) -> ContractionPlan:
+    """Compile ``spec`` for operands of ``dtypes`` in namespace ``xp``.
+
+    Raises:
+        ValueError: a bad ``optimize`` value or explicit path, or an unmet ``memory_limit``.
+    """
+    n = len(spec.inputs)
+    ops = _Ops(xp)
+    result_dtype = dtype if dtype is not None else xp.result_type(*dtypes)
+    casts = tuple(None if dt == result_dtype else result_dtype for dt in dtypes)
+    sizes = spec.sizes
+    output = spec.output
+    out_set = set(output)
+
+    # The path works on the label sets of the original terms, in opt_einsum's cost model.
+    sets = [frozenset(t) for t in spec.inputs]
+    path = normalize_path(find_path(sets, frozenset(output), sizes, optimize, memory_limit), n)
+
+    # Pre-steps.
+    counts: dict[Hashable, int] = {}
+    for t in sets:
+        for x in t:
+            counts[x] = counts.get(x, 0) + 1
+    pre: list[Callable[[Any], Any] | None] = []
+    labels: list[Labels] = []
+    steps: list[StepInfo] = []
+    for k, (term, shape) in enumerate(zip(spec.inputs, spec.shapes, strict=True)):
+        elsewhere = {x for x in term if counts[x] > 1 or x in out_set}
+        f, lab, info = _prestep(k, term, shape, spec, elsewhere, ops, result_dtype)
+        pre.append(f)
+        labels.append(lab)
+        if info is not None:
+            steps.append(info)
+
+    # Pairwise steps.
+    program: list[tuple[int, int, Callable[[Any, Any], Any] | None]] = []
+    current = list(labels)
+    model_terms = list(sets)
+    for step_no, step in enumerate(path):
+        last = step_no == len(path) - 1
+        if len(step) == 1:
+            (i,) = step
+            current.append(current.pop(i))
+            model_terms.append(model_terms.pop(i))
+            program.append((i, i, None))
+            continue
+        i, j = sorted(step)
+        lb = current.pop(j)
+        la = current.pop(i)
+        mb = model_terms.pop(j)
+        ma = model_terms.pop(i)
+        keep = set(out_set)
+        for labs in current:
+            keep.update(labs)
+        fn, res, kernel = _pair_kernel(
+            la, lb, keep, sizes, ops, result_dtype, output if last else None
+        )
+        current.append(res)
+        union = ma | mb
+        mkeep = set(out_set).union(*model_terms) if model_terms else set(out_set)
+        mres = frozenset(x for x in union if x in mkeep)
+        model_terms.append(mres)
+        steps.append(
+            StepInfo(
+                operands=(i, j),
+                inputs=(la, lb),
+                output=res,
+                kernel=kernel,
+                flops=flop_count(union, len(mres) < len(union), 2, sizes),
+            )
+        )
+        program.append((i, j, fn))
+
+    # Finish: into the output order.
+    final = current[0] if current else ()
+    finish: Callable[[Any], Any] | None = None
+    if tuple(final) != tuple(output):
+        if set(final) != out_set:  # only possible when an explicit path stopped early
+            raise ValueError(f"the path leaves labels {final} instead of the output {output}")
+        perm = tuple(final.index(x) for x in output)
+        finish = lambda a, p=perm: ops.permute(a, p)  # noqa: E731
+        steps.append(StepInfo((0,), (tuple(final),), tuple(output), "transpose", 0))
+
+    direct = _direct_call(spec, path, pre, program, finish, casts, ops)
+    return ContractionPlan(
+        spec, path, steps, result_dtype, casts, tuple(pre), program, finish, direct, xp
+    )
+
+
+def _direct_call(
+    spec: EinsumSpec,
+    path: Path,
+    pre: Sequence[Callable[[Any], Any] | None],
+    program: Sequence[tuple[int, int, Callable[[Any, Any], Any] | None]],
+    finish: Callable[[Any], Any] | None,
+    casts: Sequence[Any],
+    ops: _Ops,
+) -> Callable[..., Any] | None:
+    """The single library call that computes the whole einsum, when there is one.
+
+    ``(..., m, k), (..., k, n) -> (..., m, n)`` with identical batch labels is exactly ``matmul``.
+    """
+    if (
+        len(spec.inputs) != 2
+        or any(c is not None for c in casts)
+        or any(p is not None for p in pre)
+    ):
+        return None
+    la, lb = spec.inputs
+    out = spec.output
+    if len(la) < 2 or len(lb) < 2 or len(la) != len(lb):
+        return None
+    batch = la[:-2]
+    m, k = la[-2:]
+    k2, n = lb[-2:]
+    if lb[:-2] != batch or k2 != k or len({*batch, m, k, n}) != len(la) + 1:
+        return None
+    if out != (*batch, m, n):
+        return None
+    if any(spec.shapes[0][i] != spec.shapes[1][i] for i in range(len(batch))):
+        return None  # batch broadcasting: leave it to the general plan
+    return ops.matmul

@@ -1,0 +1,92 @@
+"""The contraction report returned by ``einsum_path``: costs, the largest intermediate, and every step."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from chainrule.einsum.notation import label_letters
+from chainrule.einsum.paths import Path, flop_count, path_cost, size_of
+from chainrule.einsum.plan import ContractionPlan, StepInfo
+
+__all__ = ["PathInfo", "path_info"]
+
+
+@dataclass(frozen=True)
+class PathInfo:
+    """What a plan does and what it costs; ``str(info)`` is the readable report.
+
+    Attributes:
+        subscripts: the einsum written with one letter per label.
+        path: the pairwise path (opt_einsum's position convention).
+        naive_cost: FLOPs of one loop over every label at once (opt_einsum's model).
+        opt_cost: FLOPs of the path in the same model.
+        speedup: ``naive_cost / opt_cost``.
+        largest_intermediate: elements of the largest tensor a step produces (the output included).
+        steps: per step (pre-steps first), its subscripts and kernel.
+        step_subscripts: the subscripts of each entry of ``steps``.
+        sizes: the size of each label, by its letter.
+        dtype: the result dtype.
+    """
+
+    subscripts: str
+    path: Path
+    naive_cost: int
+    opt_cost: int
+    speedup: float
+    largest_intermediate: int
+    steps: tuple[StepInfo, ...]
+    step_subscripts: tuple[str, ...]
+    sizes: dict[str, int]
+    dtype: str
+
+    def __str__(self) -> str:
+        size_text = ", ".join(f"{x}={d}" for x, d in self.sizes.items())
+        lines = [
+            f"  Complete contraction:  {self.subscripts}",
+            f"         Label sizes:  {size_text or '(none)'}",
+            f"    Naive FLOP count:  {self.naive_cost:.3e}",
+            f"Optimized FLOP count:  {self.opt_cost:.3e}",
+            f" Theoretical speedup:  {self.speedup:.3g}x",
+            f"Largest intermediate:  {self.largest_intermediate:.3e} elements",
+            f"        Result dtype:  {self.dtype}",
+            "-" * 78,
+            f"{'step':>4}  {'operands':<9} {'subscripts':<34} {'kernel':<14} {'FLOPs':>10}",
+            "-" * 78,
+        ]
+        for k, (step, text) in enumerate(zip(self.steps, self.step_subscripts, strict=True)):
+            where = f"pre {step.operands[0]}" if step.pre else str(step.operands)
+            flops = f"{step.flops:.2e}" if step.flops else "0"
+            lines.append(f"{k:>4}  {where:<9} {text:<34} {step.kernel:<14} {flops:>10}")
+        return "\n".join(lines)
+
+
+def path_info(plan: ContractionPlan) -> PathInfo:
+    """The report of ``plan``."""
+    spec = plan.spec
+    letters = label_letters(spec.labels())
+    sets = [frozenset(t) for t in spec.inputs]
+    output = frozenset(spec.output)
+    every = frozenset().union(*sets)
+    inner = sum(len(s) for s in sets) - len(every) > 0
+    naive = flop_count(every, inner, len(sets), spec.sizes)
+    opt, largest = path_cost(sets, output, spec.sizes, plan.path)
+    if not plan.path:
+        largest = size_of(output, spec.sizes)
+
+    def word(labels: tuple[Hashable, ...]) -> str:
+        return "".join(letters[x] for x in labels)
+
+    texts = tuple(",".join(word(t) for t in s.inputs) + "->" + word(s.output) for s in plan.steps)
+    return PathInfo(
+        subscripts=spec.subscripts,
+        path=list(plan.path),
+        naive_cost=naive,
+        opt_cost=opt,
+        speedup=naive / max(opt, 1),
+        largest_intermediate=largest,
+        steps=tuple(plan.steps),
+        step_subscripts=texts,
+        sizes={letters[x]: d for x, d in spec.sizes.items()},
+        dtype=str(plan.dtype),
+    )
