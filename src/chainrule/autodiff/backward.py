@@ -1,0 +1,302 @@
+"""The backward pass: one iterative reverse walk over the recorded graph.
+
+For each node, in reverse topological order, the gradient accumulated for it is handed to the VJP rule
+of each parent that requires grad; the result is reduced to the parent's shape (:func:`unbroadcast`,
+the one place where broadcasting is undone) and added to the parent's accumulated gradient. The
+node's gradient is dropped as soon as it is consumed, and its saved values are released unless
+``retain_graph``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.autodiff import primitives as P
+from chainrule.autodiff.graph import GRAD_ENABLED
+from chainrule.autodiff.tensor import Tensor, _leaf
+
+__all__ = ["backward", "gradients", "unbroadcast", "vjp_of_node"]
+
+_FREED = (
+    "Trying to backward through the graph a second time (or directly access saved values after "
+    "they have already been freed). The saved values of {what} were released by an earlier "
+    "backward; pass retain_graph=True to the first backward call if you need to backward twice."
+)
+
+
+def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
+    """Reduce gradient ``g`` (of a broadcast result) to ``shape`` by summing the broadcast axes.
+
+    Works on plain arrays (NumPy speed) and on Tensors (recorded, for higher-order gradients). A
+    gradient smaller than ``shape`` (broadcastable to it) is broadcast up instead.
+    """
+    gshape = tuple(getattr(g, "shape", ()))
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    if lead < 0:
+        return P.broadcast_to(g, shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
+    )
+    if axes:
+        g = P.sum(g, axis=axes, keepdims=False)
+    if tuple(getattr(g, "shape", ())) != shape:
+        g = P.reshape(g, shape) if _size(g) == _prod(shape) else P.broadcast_to(g, shape)
+    return g
+
+
+def _size(g: Any) -> int:
+    return _prod(tuple(getattr(g, "shape", ())))
+
+
+def _prod(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def vjp_of_node(node: Tensor, k: int, g: Any, create_graph: bool = False) -> Any:
+    """The gradient for parent ``k`` of ``node`` given the output gradient ``g``.
+
+    Calls the primitive's rule for the operand position of parent ``k`` at the recorded values and
+    reduces the result to the parent's shape. Used by the backward pass and the per-node gradient
+    check. ``g`` is an array (or a Tensor when ``create_graph``).
+
+    Raises:
+        RuntimeError: the node's saved values were released; the primitive has no rule for it.
+    """
+    op = node.op
+    if op is None:
+        raise RuntimeError("a leaf has no VJP rule")
+    if node._raw is None:
+        raise RuntimeError(_FREED.format(what=_describe(node)))
+    pos = _operand_position(node, k)
+    rule = op.vjp_rule(pos)
+    if rule is None:
+        raise RuntimeError(
+            f"primitive {op.name!r} has no VJP rule for operand {pos}, but that operand requires grad"
+        )
+    if create_graph:
+        args = node.operands
+        out = rule(g, node, *args, **node.params)
+        if not isinstance(out, Tensor):
+            out = _leaf(out)
+    else:
+        out = rule(g, node.data, *node._raw, **node.params)
+        if isinstance(out, Tensor):
+            out = out.data
+    pshape = tuple(node.parents[k].data.shape)
+    if tuple(getattr(out, "shape", ())) != pshape:
+        out = unbroadcast(out, pshape)
+    return out
+
+
+def _operand_position(node: Tensor, k: int) -> int:
+    args = node._args
+    if args is None:
+        return k
+    seen = -1
+    for pos, a in enumerate(args):
+        if isinstance(a, Tensor):
+            seen += 1
+            if seen == k:
+                return pos
+    raise IndexError(k)
+
+
+def _describe(node: Tensor) -> str:
+    what = f"the {node.op.name if node.op else 'leaf'} node"
+    return what + (f" {node.name!r}" if node.name else "")
+
+
+def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    if grad is None:
+        if _prod(tuple(root.data.shape)) != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; this output has shape "
+                f"{tuple(root.data.shape)}: pass grad= (the gradient of the loss with respect to "
+                "it, same shape) or reduce it first, e.g. y.sum().backward()"
+            )
+        xp = _xp(root.data)
+        g: Any = xp.ones_like(root.data) if xp is not np else np.ones_like(root.data)
+    else:
+        g = grad
+        if isinstance(g, Tensor):
+            if not create_graph:
+                g = g.data
+        else:
+            g = backend.asarray(g, xp=_xp(root.data), dtype=root.data.dtype)
+        gshape = tuple(getattr(g, "shape", ()))
+        if gshape != tuple(root.data.shape):
+            raise ValueError(
+                f"grad has shape {gshape} but the output has shape {tuple(root.data.shape)}"
+            )
+    if create_graph and not isinstance(g, Tensor):
+        g = _leaf(g)
+    return g
+
+
+def _xp(data: Any) -> Any:
+    return np if isinstance(data, (np.ndarray, np.generic)) else backend.array_namespace(data)
+
+
+def _walk(
+    root: Tensor,
+    g: Any,
+    retain_graph: bool,
+    create_graph: bool,
+    inputs: dict[int, Tensor] | None,
+) -> dict[int, Any]:
+    """The reverse walk. Returns accumulated gradients for ``inputs`` (stop nodes) when given;
+    otherwise accumulates into leaves (and retained non-leaves) and returns an empty dict."""
+    stop = inputs if inputs is not None else {}
+    order = _order(root, stop)
+    grads: dict[int, Any] = {id(root): g}
+    found: dict[int, Any] = {}
+    stored: set[int] = set()
+    free = not (retain_graph or create_graph)
+    for node in reversed(order):
+        key = id(node)
+        gnode = grads.pop(key, None)
+        if gnode is None:
+            continue
+        if key in stop:
+            found[key] = gnode
+            continue
+        op = node.op
+        if op is None:
+            if inputs is None and node.requires_grad:
+                _accumulate(node, gnode, create_graph, stored)
+            continue
+        if node._raw is None:
+            raise RuntimeError(_FREED.format(what=_describe(node)))
+        if node._retain and inputs is None:
+            _accumulate(node, gnode, create_graph, stored)
+        parents = node.parents
+        for k in range(len(parents)):
+            p = parents[k]
+            if not p.requires_grad:
+                continue
+            gk = vjp_of_node(node, k, gnode, create_graph)
+            pk = id(p)
+            prev = grads.get(pk)
+            grads[pk] = gk if prev is None else prev + gk
+        if free:
+            _release(node)
+    return found
+
+
+def _order(root: Tensor, stop: dict[int, Tensor]) -> list[Tensor]:
+    """Topological order of the nodes that require grad, not expanding stop nodes."""
+    order: list[Tensor] = []
+    visited: set[int] = set()
+    stack: list[tuple[Tensor, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        key = id(node)
+        if key in visited:
+            continue
+        visited.add(key)
+        stack.append((node, True))
+        if key in stop:
+            continue
+        for p in reversed(node.parents):
+            if p.requires_grad and id(p) not in visited:
+                stack.append((p, False))
+    return order
+
+
+def _release(node: Tensor) -> None:
+    node._raw = None
+    args = node._args
+    if args is not None:
+        # Keep Python numbers (derivations print them); release constant arrays.
+        node._args = tuple(
+            a if isinstance(a, (Tensor, int, float, complex)) or a is None else None for a in args
+        )
+
+
+def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> None:
+    if create_graph:
+        if not isinstance(g, Tensor):
+            g = _leaf(g)
+        node.grad = g if node.grad is None else node.grad + g
+        return
+    if isinstance(g, Tensor):
+        g = g.data
+    dt = getattr(node.data, "dtype", None)
+    if dt is not None and getattr(g, "dtype", dt) != dt:
+        g = backend.asarray(g, dtype=dt)
+    if node.grad is None:
+        if type(g) is np.ndarray and (not g.flags.writeable or id(g) in stored):
+            # A read-only broadcast view, or an array another leaf already holds: own a copy.
+            g = g.copy()
+        elif isinstance(g, np.generic):
+            g = np.asarray(g)
+        stored.add(id(g))
+        node.grad = _leaf(g)
+    else:
+        node.grad = _leaf(node.grad.data + g)
+
+
+def backward(
+    root: Tensor, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+) -> None:
+    """See :meth:`chainrule.autodiff.tensor.Tensor.backward`."""
+    if not root.requires_grad:
+        raise RuntimeError(
+            "backward() on a tensor that does not require grad: no input of it had "
+            "requires_grad=True (or it was computed under no_grad())"
+        )
+    g = _seed(root, grad, create_graph)
+    previous = GRAD_ENABLED[0]
+    GRAD_ENABLED[0] = create_graph
+    try:
+        _walk(root, g, retain_graph, create_graph, None)
+    finally:
+        GRAD_ENABLED[0] = previous
+
+
+def gradients(
+    output: Tensor,
+    inputs: list[Tensor],
+    grad: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> list[Any]:
+    """Gradients of ``output`` with respect to ``inputs`` (any tensors in its graph), without
+    touching any ``.grad``. An input the output does not depend on gets zeros.
+
+    Returns arrays, or Tensors when ``create_graph`` (then differentiable again).
+    ``retain_graph`` defaults to ``create_graph``.
+    """
+    if retain_graph is None:
+        retain_graph = create_graph
+    out: list[Any] = []
+    if not output.requires_grad:
+        found: dict[int, Any] = {}
+    else:
+        g = _seed(output, grad, create_graph)
+        previous = GRAD_ENABLED[0]
+        GRAD_ENABLED[0] = create_graph
+        try:
+            found = _walk(output, g, retain_graph, create_graph, {id(x): x for x in inputs})
+        finally:
+            GRAD_ENABLED[0] = previous
+    for x in inputs:
+        gx = found.get(id(x))
+        if gx is None:
+            z = _xp(x.data).zeros_like(x.data)
+            gx = _leaf(z) if create_graph else z
+        elif not create_graph and isinstance(gx, Tensor):
+            gx = gx.data
+        out.append(gx)
+    return out

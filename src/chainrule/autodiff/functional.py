@@ -1,0 +1,198 @@
+"""Function transformations: grad, value_and_grad, vjp, jacobian, hvp.
+
+They take a Python function ``f`` of arrays/Tensors and return derivatives. Arguments may be numbers,
+arrays or Tensors. Results are plain arrays when the differentiated arguments were plain values, and
+Tensors when they were Tensors: then the derivative is itself recorded (``create_graph``) whenever
+the argument requires grad, so transformations nest: ``grad(grad(f))`` is the second derivative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from chainrule.autodiff import primitives as P
+from chainrule.autodiff.backward import gradients
+from chainrule.autodiff.graph import register_primitive
+from chainrule.autodiff.tensor import Tensor, _leaf, _node
+
+__all__ = ["grad", "hvp", "jacobian", "value_and_grad", "vjp"]
+
+
+def _identity_forward(x: Any) -> Any:
+    return x
+
+
+def _identity_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g
+
+
+# A fresh node for an argument that is already part of an outer graph, so that an inner
+# differentiation stops at it while the outer one continues through it.
+IDENTITY = register_primitive(
+    "identity", _identity_forward, _identity_vjp, doc="x (marks a differentiation input)"
+)
+
+
+def _argnums(argnums: int | Sequence[int], nargs: int) -> tuple[int, ...]:
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+    for n in nums:
+        if not -nargs <= n < nargs:
+            raise ValueError(f"argnums {n} is out of range for a function called with {nargs} args")
+    return tuple(n % nargs for n in nums)
+
+
+def _as_input(x: Any) -> tuple[Tensor, bool]:
+    """A Tensor to differentiate with respect to, and whether an outer graph continues through it."""
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            node = _node(x.data, IDENTITY, (x,), {}, None, (x.data,))
+            node.name = x.name
+            return node, True
+        t = _leaf(x.data)
+        t.requires_grad = True
+        t.name = x.name
+        return t, False
+    t = Tensor(x)
+    t.requires_grad = True
+    return t, False
+
+
+def _prepare(
+    args: tuple[Any, ...], argnums: tuple[int, ...]
+) -> tuple[list[Any], list[Tensor], bool, list[bool]]:
+    call = list(args)
+    inputs = []
+    nested = False
+    was_tensor = []
+    for n in argnums:
+        t, outer = _as_input(args[n])
+        nested = nested or outer
+        was_tensor.append(isinstance(args[n], Tensor))
+        call[n] = t
+        inputs.append(t)
+    return call, inputs, nested, was_tensor
+
+
+def _finish(g: Any, was_tensor: bool) -> Any:
+    if was_tensor:
+        return g if isinstance(g, Tensor) else _leaf(g)
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _plain(y: Any, was_tensor: bool) -> Any:
+    if isinstance(y, Tensor) and not was_tensor:
+        return y.data
+    return y
+
+
+def value_and_grad(
+    f: Callable[..., Any], argnums: int | Sequence[int] = 0
+) -> Callable[..., tuple[Any, Any]]:
+    """``f`` -> a function returning ``(f(*args), gradient)``.
+
+    ``f`` must return a scalar (one element). With an int ``argnums`` the gradient has the shape of
+    that argument; with a tuple it is a tuple of gradients.
+
+    Raises:
+        TypeError: ``f`` returned a non-scalar.
+    """
+
+    def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        nums = _argnums(argnums, len(args))
+        call, inputs, nested, was_tensor = _prepare(args, nums)
+        y = f(*call, **kwargs)
+        any_tensor = builtins_any(was_tensor)
+        if not isinstance(y, Tensor):
+            raise TypeError(
+                f"grad: {getattr(f, '__name__', 'f')} must return a Tensor computed from its "
+                f"arguments; it returned {type(y).__name__}"
+            )
+        if y.size != 1:
+            raise TypeError(
+                f"grad requires a scalar output; {getattr(f, '__name__', 'f')} returned shape "
+                f"{y.shape}: use cr.vjp or cr.jacobian for non-scalar outputs"
+            )
+        gs = gradients(y, inputs, create_graph=nested)
+        out = [_finish(g, w) for g, w in zip(gs, was_tensor, strict=True)]
+        grads = out[0] if isinstance(argnums, int) else tuple(out)
+        return _plain(y, any_tensor), grads
+
+    value_and_grad_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
+    return value_and_grad_f
+
+
+def builtins_any(flags: list[bool]) -> bool:
+    """True when any flag is set (kept apart from ``primitives.any``-style names)."""
+    return any(flags)
+
+
+def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """``f`` -> its gradient function (``f`` must return a scalar).
+
+    Example: ``cr.grad(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]))`` is ``[3., 12.]``, and
+    ``cr.grad(cr.grad(lambda x: x ** 3))(2.0)`` is ``12.0``.
+    """
+    vg = value_and_grad(f, argnums)
+
+    def grad_f(*args: Any, **kwargs: Any) -> Any:
+        return vg(*args, **kwargs)[1]
+
+    grad_f.__name__ = f"grad({getattr(f, '__name__', 'f')})"
+    return grad_f
+
+
+def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Callable[[Any], tuple[Any, ...]]]:
+    """``(f(*args), vjp_fn)`` where ``vjp_fn(cotangent)`` returns one gradient per argument:
+    ``cotangent · ∂f/∂arg``. ``vjp_fn`` may be called several times.
+
+    Raises:
+        ValueError: the cotangent's shape differs from the output's.
+    """
+    nums = tuple(range(len(args)))
+    call, inputs, nested, was_tensor = _prepare(args, nums)
+    y = f(*call)
+    if not isinstance(y, Tensor):
+        raise TypeError(f"vjp: f must return a Tensor; it returned {type(y).__name__}")
+
+    def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        ct = cotangent.data if isinstance(cotangent, Tensor) and not nested else cotangent
+        gs = gradients(y, inputs, grad=ct, retain_graph=True, create_graph=nested)
+        return tuple(_finish(g, w) for g, w in zip(gs, was_tensor, strict=True))
+
+    return _plain(y, builtins_any(was_tensor)), vjp_fn
+
+
+def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
+    """``f`` -> a function returning the Jacobian of shape ``out.shape + arg.shape`` (one reverse
+    pass per output element: meant for small outputs)."""
+
+    def jacobian_f(*args: Any) -> Any:
+        n = _argnums(argnums, len(args))[0]
+        call, inputs, _, _ = _prepare(args, (n,))
+        y = f(*call)
+        if not isinstance(y, Tensor):
+            raise TypeError(f"jacobian: f must return a Tensor; it returned {type(y).__name__}")
+        x = inputs[0]
+        yshape, xshape = tuple(y.data.shape), tuple(x.data.shape)
+        jac = np.zeros((int(np.prod(yshape, dtype=np.int64)), *xshape), dtype=y.data.dtype)
+        for i in range(jac.shape[0]):
+            e = np.zeros(jac.shape[0], dtype=y.data.dtype)
+            e[i] = 1.0
+            (g,) = gradients(y, [x], grad=e.reshape(yshape), retain_graph=True)
+            jac[i] = np.asarray(g)
+        return jac.reshape(yshape + xshape)
+
+    return jacobian_f
+
+
+def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
+    """Hessian-vector product ``∇²f(x) · v`` for scalar ``f``, by differentiating ``⟨∇f, v⟩``."""
+
+    def directional(xt: Any) -> Any:
+        g = grad(f)(xt)
+        return P.sum(g * v)
+
+    return grad(directional)(x)

@@ -1,0 +1,1013 @@
+"""Every built-in primitive and its VJP rules: one table.
+
+Each primitive is a forward function on plain arrays plus one named VJP rule per operand, registered
+in :data:`chainrule.autodiff.graph.PRIMITIVES`. Every public function here works on Tensors (recording
+a graph node when grad is needed) and on plain arrays (then it is the forward function, at NumPy
+speed). VJP rules are written with these same functions, so ``create_graph=True`` differentiates them
+again (higher-order gradients). Broadcast operands get their gradient reduced to their own shape in
+one place, the backward pass; rules return gradients of the broadcast shape.
+
+Conventions at kinks (all tested):
+
+- ``relu'(0) = 0``; ``leaky_relu'(0) = negative_slope``; ``abs'(0) = 0`` (the sign function).
+- ``maximum(a, b)`` / ``minimum(a, b)`` with ``a == b``: each operand gets half of the gradient.
+- ``max`` / ``min`` reductions with ties: the gradient is shared equally among the tied entries.
+- ``clip(x, lo, hi)``: gradient 1 for ``lo <= x <= hi`` (bounds included), else 0.
+- ``sqrt'(0) = inf``; ``log'(0) = inf`` (the one-sided limits).
+- ``x ** y`` with respect to ``y`` at ``x == 0`` is 0 (the limit of ``x**y * log x`` for y > 0).
+
+Stability: ``sigmoid``, ``log_sigmoid``, ``softplus``, ``logsumexp``, ``softmax`` and ``log_softmax``
+stay finite, with correct gradients, at |x| = 800 (and beyond).
+"""
+
+from __future__ import annotations
+
+import builtins
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import scipy.special as _sp
+
+from chainrule import backend
+from chainrule.autodiff.graph import GRAD_ENABLED, Primitive, register_primitive
+from chainrule.autodiff.tensor import _NUMPY_TYPES, Tensor, _leaf, _node, apply, value
+
+__all__ = [
+    "abs",
+    "broadcast_to",
+    "clip",
+    "concatenate",
+    "cos",
+    "exp",
+    "expm1",
+    "getitem",
+    "leaky_relu",
+    "log",
+    "log1p",
+    "log_sigmoid",
+    "log_softmax",
+    "logsumexp",
+    "matmul",
+    "max",
+    "maximum",
+    "mean",
+    "min",
+    "minimum",
+    "permute",
+    "prod",
+    "relu",
+    "reshape",
+    "scatter_add",
+    "sigmoid",
+    "sin",
+    "softmax",
+    "softplus",
+    "sqrt",
+    "stack",
+    "sum",
+    "swapaxes",
+    "tanh",
+    "transpose",
+    "where",
+]
+
+
+# --- helpers ---------------------------------------------------------------------------------------
+
+
+def _ns(x: Any) -> Any:
+    """The namespace of array ``x``: bare NumPy on the fast path (NumPy 2 has the Array API names)."""
+    return np if type(x) in _NUMPY_TYPES else backend.array_namespace(x)
+
+
+def _ns2(a: Any, b: Any) -> Any:
+    if type(a) in _NUMPY_TYPES and type(b) in _NUMPY_TYPES:
+        return np
+    return backend.array_namespace(a, b)
+
+
+def _shape(x: Any) -> tuple[int, ...]:
+    s = getattr(x, "shape", None)
+    return () if s is None else tuple(s)
+
+
+def _norm_axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, int or sequence) as sorted non-negative ints; raises on out-of-range axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        a = int(a)
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ValueError(f"axis {a} is out of range for an array with {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _keep_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
+    """``prim(x)``: the hot path for one-operand primitives."""
+    if isinstance(x, Tensor):
+        d = x.data
+        out = prim.forward(d, **params)
+        if x.requires_grad and GRAD_ENABLED[0]:
+            return _node(out, prim, (x,), params, None, (d,))
+        return _leaf(out)
+    return prim.forward(x, **params)
+
+
+def _reduced_grad(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    """The output gradient of a reduction of ``x`` over ``axis``, reshaped to keep the reduced axes."""
+    if keepdims:
+        return g
+    xshape = _shape(x)
+    return reshape(g, _keep_shape(xshape, _norm_axes(axis, len(xshape))))
+
+
+# --- arithmetic ------------------------------------------------------------------------------------
+
+
+def add_forward(a: Any, b: Any) -> Any:
+    return a + b
+
+
+def add_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g
+
+
+def add_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g
+
+
+def sub_forward(a: Any, b: Any) -> Any:
+    return a - b
+
+
+def sub_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g
+
+
+def sub_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return -g
+
+
+def mul_forward(a: Any, b: Any) -> Any:
+    return a * b
+
+
+def mul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g * b
+
+
+def mul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g * a
+
+
+def div_forward(a: Any, b: Any) -> Any:
+    return a / b
+
+
+def div_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g / b
+
+
+def div_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return -(g * ans) / b
+
+
+def neg_forward(a: Any) -> Any:
+    return -a
+
+
+def neg_vjp(g: Any, ans: Any, a: Any) -> Any:
+    return -g
+
+
+def pow_forward(a: Any, b: Any) -> Any:
+    return a**b
+
+
+def pow_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if isinstance(b, (int, float)) and not isinstance(b, bool):
+        if b == 2:
+            return g * (a * 2.0)
+        if b == 1:
+            return g
+        return g * (b * a ** (b - 1))
+    return g * (b * a ** (b - 1))
+
+
+def pow_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    # d(a**b)/db = a**b log a; at a == 0 the limit (b > 0) is 0, so log is evaluated at 1 there.
+    av = value(a)
+    if isinstance(av, (int, float)):
+        return g * ans * (math.log(av) if av != 0 else 0.0)
+    safe = where(av == 0, 1.0, a)
+    return g * ans * log(safe)
+
+
+ADD = register_primitive("add", add_forward, add_vjp_a, add_vjp_b, doc="a + b")
+SUB = register_primitive("sub", sub_forward, sub_vjp_a, sub_vjp_b, doc="a - b")
+MUL = register_primitive("mul", mul_forward, mul_vjp_a, mul_vjp_b, doc="a * b")
+DIV = register_primitive("div", div_forward, div_vjp_a, div_vjp_b, doc="a / b")
+NEG = register_primitive("neg", neg_forward, neg_vjp, doc="-a")
+POW = register_primitive("pow", pow_forward, pow_vjp_a, pow_vjp_b, doc="a ** b")
+
+
+def add(a: Any, b: Any) -> Any:
+    """``a + b`` with broadcasting."""
+    return apply(ADD, (a, b), {})
+
+
+def subtract(a: Any, b: Any) -> Any:
+    """``a - b`` with broadcasting."""
+    return apply(SUB, (a, b), {})
+
+
+def multiply(a: Any, b: Any) -> Any:
+    """``a * b`` with broadcasting."""
+    return apply(MUL, (a, b), {})
+
+
+def divide(a: Any, b: Any) -> Any:
+    """``a / b`` with broadcasting."""
+    return apply(DIV, (a, b), {})
+
+
+def negative(a: Any) -> Any:
+    """``-a``."""
+    return _unary(NEG, a, {})
+
+
+def power(a: Any, b: Any) -> Any:
+    """``a ** b`` with broadcasting."""
+    return apply(POW, (a, b), {})
+
+
+# --- elementwise functions -------------------------------------------------------------------------
+
+
+def exp_forward(x: Any) -> Any:
+    return _ns(x).exp(x)
+
+
+def exp_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * ans
+
+
+def log_forward(x: Any) -> Any:
+    return _ns(x).log(x)
+
+
+def log_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g / x
+
+
+def log1p_forward(x: Any) -> Any:
+    return _ns(x).log1p(x)
+
+
+def log1p_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g / (x + 1.0)
+
+
+def expm1_forward(x: Any) -> Any:
+    return _ns(x).expm1(x)
+
+
+def expm1_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * (ans + 1.0)
+
+
+def sqrt_forward(x: Any) -> Any:
+    return _ns(x).sqrt(x)
+
+
+def sqrt_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * 0.5 / ans
+
+
+def _sign(x: Any) -> Any:
+    xv = value(x)
+    return _ns(xv).sign(xv)
+
+
+def abs_forward(x: Any) -> Any:
+    return _ns(x).abs(x)
+
+
+def abs_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # abs'(0) = 0: the sign function, a constant for higher orders.
+    return g * _sign(x)
+
+
+def sin_forward(x: Any) -> Any:
+    return _ns(x).sin(x)
+
+
+def sin_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * cos(x)
+
+
+def cos_forward(x: Any) -> Any:
+    return _ns(x).cos(x)
+
+
+def cos_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return -(g * sin(x))
+
+
+def tanh_forward(x: Any) -> Any:
+    return _ns(x).tanh(x)
+
+
+def tanh_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * (1.0 - ans * ans)
+
+
+EXP = register_primitive("exp", exp_forward, exp_vjp, doc="e^x")
+LOG = register_primitive("log", log_forward, log_vjp, doc="natural logarithm")
+LOG1P = register_primitive("log1p", log1p_forward, log1p_vjp, doc="log(1 + x)")
+EXPM1 = register_primitive("expm1", expm1_forward, expm1_vjp, doc="e^x - 1")
+SQRT = register_primitive("sqrt", sqrt_forward, sqrt_vjp, doc="square root")
+ABS = register_primitive("abs", abs_forward, abs_vjp, doc="absolute value")
+SIN = register_primitive("sin", sin_forward, sin_vjp, doc="sine")
+COS = register_primitive("cos", cos_forward, cos_vjp, doc="cosine")
+TANH = register_primitive("tanh", tanh_forward, tanh_vjp, doc="hyperbolic tangent")
+
+
+def exp(x: Any) -> Any:
+    """Elementwise ``e**x``."""
+    return _unary(EXP, x, {})
+
+
+def log(x: Any) -> Any:
+    """Elementwise natural logarithm."""
+    return _unary(LOG, x, {})
+
+
+def log1p(x: Any) -> Any:
+    """Elementwise ``log(1 + x)``, accurate for small x."""
+    return _unary(LOG1P, x, {})
+
+
+def expm1(x: Any) -> Any:
+    """Elementwise ``exp(x) - 1``, accurate for small x."""
+    return _unary(EXPM1, x, {})
+
+
+def sqrt(x: Any) -> Any:
+    """Elementwise square root."""
+    return _unary(SQRT, x, {})
+
+
+def abs(x: Any) -> Any:
+    """Elementwise absolute value; ``abs'(0) = 0``."""
+    return _unary(ABS, x, {})
+
+
+def sin(x: Any) -> Any:
+    """Elementwise sine."""
+    return _unary(SIN, x, {})
+
+
+def cos(x: Any) -> Any:
+    """Elementwise cosine."""
+    return _unary(COS, x, {})
+
+
+def tanh(x: Any) -> Any:
+    """Elementwise hyperbolic tangent."""
+    return _unary(TANH, x, {})
+
+
+# --- activations (stable at |x| = 800) ------------------------------------------------------------
+
+
+def sigmoid_forward(x: Any) -> Any:
+    if type(x) in _NUMPY_TYPES:
+        return _sp.expit(x)
+    xp = _ns(x)
+    e = xp.exp(-xp.abs(x))  # never overflows
+    return xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * (ans * (1.0 - ans))
+
+
+def log_sigmoid_forward(x: Any) -> Any:
+    if type(x) in _NUMPY_TYPES:
+        return _sp.log_expit(x)
+    xp = _ns(x)
+    # log s(x) = min(x, 0) - log1p(e^{-|x|})
+    return xp.minimum(x, 0.0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def log_sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # d log s(x)/dx = 1 - s(x) = s(-x), finite and exact at x = -800 (where 1 - s(x) would round).
+    return g * sigmoid(-x)
+
+
+def softplus_forward(x: Any) -> Any:
+    if type(x) in _NUMPY_TYPES:
+        return np.logaddexp(0.0, x)
+    xp = _ns(x)
+    return xp.maximum(x, 0.0) + xp.log1p(xp.exp(-xp.abs(x)))
+
+
+def softplus_vjp(g: Any, ans: Any, x: Any) -> Any:
+    return g * sigmoid(x)
+
+
+def relu_forward(x: Any) -> Any:
+    return _ns(x).maximum(x, 0.0) if not isinstance(x, (int, float)) else builtins.max(x, 0.0)
+
+
+def relu_vjp(g: Any, ans: Any, x: Any) -> Any:
+    # relu'(0) = 0.
+    return g * (value(x) > 0)
+
+
+def leaky_relu_forward(x: Any, negative_slope: float = 0.01) -> Any:
+    xp = _ns(x)
+    return xp.where(x > 0, x, x * negative_slope)
+
+
+def leaky_relu_vjp(g: Any, ans: Any, x: Any, negative_slope: float = 0.01) -> Any:
+    # leaky_relu'(0) = negative_slope.
+    xv = value(x)
+    return g * _ns(xv).where(xv > 0, 1.0, negative_slope)
+
+
+SIGMOID = register_primitive("sigmoid", sigmoid_forward, sigmoid_vjp, doc="1 / (1 + e^-x)")
+LOG_SIGMOID = register_primitive(
+    "log_sigmoid", log_sigmoid_forward, log_sigmoid_vjp, doc="log(1 / (1 + e^-x))"
+)
+SOFTPLUS = register_primitive("softplus", softplus_forward, softplus_vjp, doc="log(1 + e^x)")
+RELU = register_primitive("relu", relu_forward, relu_vjp, doc="max(x, 0)")
+LEAKY_RELU = register_primitive(
+    "leaky_relu", leaky_relu_forward, leaky_relu_vjp, doc="x if x > 0 else slope * x"
+)
+
+
+def sigmoid(x: Any) -> Any:
+    """The logistic function ``1 / (1 + exp(-x))``, stable for any x."""
+    return _unary(SIGMOID, x, {})
+
+
+def log_sigmoid(x: Any) -> Any:
+    """``log(sigmoid(x))``, finite for any x (``-800`` at ``x = -800``)."""
+    return _unary(LOG_SIGMOID, x, {})
+
+
+def softplus(x: Any) -> Any:
+    """``log(1 + exp(x))``, finite for any x; its derivative is ``sigmoid(x)``."""
+    return _unary(SOFTPLUS, x, {})
+
+
+def relu(x: Any) -> Any:
+    """``max(x, 0)``; ``relu'(0) = 0``."""
+    return _unary(RELU, x, {})
+
+
+def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
+    """``x`` for ``x > 0``, else ``negative_slope * x``; the derivative at 0 is ``negative_slope``."""
+    return _unary(LEAKY_RELU, x, {"negative_slope": negative_slope})
+
+
+# --- binary selections -----------------------------------------------------------------------------
+
+
+def _share(a: Any, b: Any, greater: bool) -> Any:
+    """Gradient share of ``a`` in maximum (greater=True) / minimum: 1, 0, or 1/2 at ties."""
+    av, bv = value(a), value(b)
+    xp = _ns2(av, bv)
+    win = (av > bv) if greater else (av < bv)
+    return xp.where(win, 1.0, xp.where(av == bv, 0.5, 0.0))
+
+
+def maximum_forward(a: Any, b: Any) -> Any:
+    return _ns2(a, b).maximum(a, b)
+
+
+def maximum_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g * _share(a, b, True)
+
+
+def maximum_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g * _share(b, a, True)
+
+
+def minimum_forward(a: Any, b: Any) -> Any:
+    return _ns2(a, b).minimum(a, b)
+
+
+def minimum_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g * _share(a, b, False)
+
+
+def minimum_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    return g * _share(b, a, False)
+
+
+def where_forward(condition: Any, a: Any, b: Any) -> Any:
+    return _ns2(a, b).where(condition, a, b)
+
+
+def where_vjp_a(g: Any, ans: Any, condition: Any, a: Any, b: Any) -> Any:
+    c = value(condition)
+    return where(c, g, 0.0)
+
+
+def where_vjp_b(g: Any, ans: Any, condition: Any, a: Any, b: Any) -> Any:
+    c = value(condition)
+    return where(c, 0.0, g)
+
+
+def clip_forward(x: Any, lo: Any = None, hi: Any = None) -> Any:
+    xp = _ns(x)
+    if lo is not None:
+        x = xp.maximum(x, lo)
+    if hi is not None:
+        x = xp.minimum(x, hi)
+    return x
+
+
+def clip_vjp(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
+    # Gradient 1 inside [lo, hi], bounds included.
+    xv = value(x)
+    inside = None
+    if lo is not None:
+        inside = xv >= lo
+    if hi is not None:
+        inside = (xv <= hi) if inside is None else (inside & (xv <= hi))
+    return g if inside is None else g * inside
+
+
+MAXIMUM = register_primitive(
+    "maximum", maximum_forward, maximum_vjp_a, maximum_vjp_b, doc="elementwise max"
+)
+MINIMUM = register_primitive(
+    "minimum", minimum_forward, minimum_vjp_a, minimum_vjp_b, doc="elementwise min"
+)
+WHERE = register_primitive(
+    "where", where_forward, None, where_vjp_a, where_vjp_b, doc="a where condition else b"
+)
+CLIP = register_primitive("clip", clip_forward, clip_vjp, doc="x limited to [lo, hi]")
+
+
+def maximum(a: Any, b: Any) -> Any:
+    """Elementwise maximum with broadcasting; at ties each operand gets half the gradient."""
+    return apply(MAXIMUM, (a, b), {})
+
+
+def minimum(a: Any, b: Any) -> Any:
+    """Elementwise minimum with broadcasting; at ties each operand gets half the gradient."""
+    return apply(MINIMUM, (a, b), {})
+
+
+def where(condition: Any, a: Any, b: Any) -> Any:
+    """``a`` where ``condition`` (bool array, not differentiable) is true, else ``b``."""
+    return apply(WHERE, (value(condition), a, b), {})
+
+
+def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
+    """``x`` limited to ``[lo, hi]`` (either bound may be None); gradient 1 inside, bounds included."""
+    return _unary(CLIP, x, {"lo": lo, "hi": hi})
+
+
+# --- linear algebra --------------------------------------------------------------------------------
+
+
+def matmul_forward(a: Any, b: Any) -> Any:
+    return a @ b
+
+
+def matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    an, bn = len(_shape(a)), len(_shape(b))
+    if bn == 1:
+        # (..., n, k) @ (k,) -> (..., n); also (k,) @ (k,) -> ()
+        return reshape(g, (*_shape(g), 1)) * b
+    if an == 1:
+        # (k,) @ (..., k, m) -> (..., m): grad (..., k), reduced to (k,) by the backward pass
+        return reshape(matmul(b, reshape(g, (*_shape(g), 1))), _shape(g)[:-1] + _shape(b)[-2:-1])
+    return matmul(g, swapaxes(b, -1, -2))
+
+
+def matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    an, bn = len(_shape(a)), len(_shape(b))
+    if an == 1 and bn == 1:
+        return g * a
+    if an == 1:
+        # (k,) @ (..., k, m) -> (..., m): grad b = a[:, None] * g[..., None, :]
+        return reshape(a, (_shape(a)[0], 1)) * reshape(g, (*_shape(g)[:-1], 1, _shape(g)[-1]))
+    if bn == 1:
+        # (..., n, k) @ (k,) -> (..., n): grad b = sum over batch and n of g[..., None] * a
+        return reshape(
+            matmul(reshape(g, (*_shape(g)[:-1], 1, _shape(g)[-1])), a),
+            _shape(a)[:-2] + _shape(a)[-1:],
+        )
+    return matmul(swapaxes(a, -1, -2), g)
+
+
+MATMUL = register_primitive("matmul", matmul_forward, matmul_vjp_a, matmul_vjp_b, doc="a @ b")
+
+
+def matmul(a: Any, b: Any) -> Any:
+    """Matrix product with NumPy ``matmul`` semantics (1-d operands, batch broadcasting)."""
+    return apply(MATMUL, (a, b), {})
+
+
+# --- shape operations ------------------------------------------------------------------------------
+
+
+def reshape_forward(x: Any, shape: tuple[int, ...] = ()) -> Any:
+    if type(x) in _NUMPY_TYPES:
+        return np.reshape(x, shape)
+    return _ns(x).reshape(x, shape)
+
+
+def reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...] = ()) -> Any:
+    return reshape(g, _shape(x))
+
+
+def transpose_forward(x: Any, axes: tuple[int, ...] | None = None) -> Any:
+    if axes is None:
+        axes = tuple(range(len(_shape(x)) - 1, -1, -1))
+    return _ns(x).permute_dims(x, axes)
+
+
+def transpose_vjp(g: Any, ans: Any, x: Any, axes: tuple[int, ...] | None = None) -> Any:
+    n = len(_shape(x))
+    if axes is None:
+        return transpose(g, None)
+    inverse = [0] * n
+    for i, a in enumerate(axes):
+        inverse[a % n] = i
+    return transpose(g, tuple(inverse))
+
+
+def broadcast_to_forward(x: Any, shape: tuple[int, ...] = ()) -> Any:
+    return _ns(x).broadcast_to(x, shape)
+
+
+def broadcast_to_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...] = ()) -> Any:
+    # The output gradient itself: the backward pass sums it back to x's shape (in one place).
+    return g
+
+
+RESHAPE = register_primitive("reshape", reshape_forward, reshape_vjp, doc="same data, new shape")
+TRANSPOSE = register_primitive("transpose", transpose_forward, transpose_vjp, doc="permute axes")
+BROADCAST_TO = register_primitive(
+    "broadcast_to", broadcast_to_forward, broadcast_to_vjp, doc="broadcast to a shape (expand)"
+)
+
+
+def reshape(x: Any, shape: Any) -> Any:
+    """Same elements, new ``shape`` (one entry may be -1)."""
+    if isinstance(shape, (int, np.integer)):
+        shape = (int(shape),)
+    shape = tuple(int(s) for s in shape)
+    if isinstance(x, Tensor):
+        if _shape(x.data) == shape:
+            return x
+        return _unary(RESHAPE, x, {"shape": shape})
+    if _shape(x) == shape:
+        return x
+    return reshape_forward(x, shape)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
+    """Permute the axes of ``x`` (``None``: reverse them)."""
+    return _unary(TRANSPOSE, x, {"axes": None if axes is None else tuple(int(a) for a in axes)})
+
+
+def permute(x: Any, axes: Sequence[int]) -> Any:
+    """Permute the axes of ``x``: output axis i is input axis ``axes[i]``."""
+    return transpose(x, axes)
+
+
+def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
+    """Swap two axes of ``x``."""
+    n = len(_shape(value(x)))
+    axes = list(range(n))
+    a1, a2 = axis1 % n, axis2 % n
+    axes[a1], axes[a2] = axes[a2], axes[a1]
+    return transpose(x, axes)
+
+
+def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
+    """Broadcast ``x`` to ``shape`` (``expand``); the gradient is summed back to ``x``'s shape."""
+    shape = tuple(int(s) for s in shape)
+    if isinstance(x, Tensor) and _shape(x.data) == shape:
+        return x
+    return _unary(BROADCAST_TO, x, {"shape": shape})
+
+
+# --- reductions ------------------------------------------------------------------------------------
+
+
+def sum_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    if type(x) in _NUMPY_TYPES:
+        return np.sum(x, axis=axis, keepdims=keepdims)
+    return _ns(x).sum(x, axis=axis, keepdims=keepdims)
+
+
+def sum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return broadcast_to(_reduced_grad(g, x, axis, keepdims), _shape(x))
+
+
+def _extreme_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
+    xv, av = value(x), value(ans)
+    xp = _ns(xv)
+    axes = _norm_axes(axis, len(_shape(xv)))
+    if not keepdims:
+        av = xp.reshape(av, _keep_shape(_shape(xv), axes))
+    hit = xp.astype(xv == av, xv.dtype) if hasattr(xp, "astype") else (xv == av).astype(xv.dtype)
+    # Ties share the gradient equally.
+    share = hit / xp.sum(hit, axis=axes, keepdims=True)
+    return _reduced_grad(g, x, axis, keepdims) * share
+
+
+def max_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _ns(x).max(x, axis=axis, keepdims=keepdims)
+
+
+def max_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _extreme_vjp(g, ans, x, axis, keepdims)
+
+
+def min_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _ns(x).min(x, axis=axis, keepdims=keepdims)
+
+
+def min_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _extreme_vjp(g, ans, x, axis, keepdims)
+
+
+def prod_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _ns(x).prod(x, axis=axis, keepdims=keepdims)
+
+
+def _product_of_others(xv: Any, axes: tuple[int, ...]) -> Any:
+    """For each entry, the product of the other entries of its reduction group (zeros allowed)."""
+    xv = np.asarray(backend.to_numpy(xv))
+    nd = xv.ndim
+    rest = [i for i in range(nd) if i not in axes]
+    moved = np.transpose(xv, rest + list(axes))
+    lead = moved.shape[: len(rest)]
+    flat = moved.reshape((*lead, -1))
+    ones = np.ones((*lead, 1), dtype=flat.dtype)
+    left = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    right = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    others = (left * right).reshape(moved.shape)
+    return np.transpose(others, np.argsort(rest + list(axes)))
+
+
+def prod_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    xv = value(x)
+    gk = _reduced_grad(g, x, axis, keepdims)
+    axes = _norm_axes(axis, len(_shape(xv)))
+    if bool(_ns(xv).all(xv != 0)):
+        return gk * (_reduced_grad(ans, x, axis, keepdims) / x)
+    # With zeros, ans / x is undefined: use the exact product of the other entries (treated as a
+    # constant, so second derivatives through prod at zeros are not recorded).
+    return gk * _product_of_others(xv, axes)
+
+
+SUM = register_primitive("sum", sum_forward, sum_vjp, doc="sum over axes")
+MAX = register_primitive("max", max_forward, max_vjp, doc="maximum over axes")
+MIN = register_primitive("min", min_forward, min_vjp, doc="minimum over axes")
+PROD = register_primitive("prod", prod_forward, prod_vjp, doc="product over axes")
+
+
+def _reduce(prim: Primitive, x: Any, axis: Any, keepdims: bool) -> Any:
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return _unary(prim, x, {"axis": axis, "keepdims": bool(keepdims)})
+
+
+def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Sum over ``axis`` (None: all; int or tuple)."""
+    return _reduce(SUM, x, axis, keepdims)
+
+
+def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Mean over ``axis``: ``sum(x, axis) / n`` (a composition, no rule of its own)."""
+    shape = _shape(value(x))
+    n = 1
+    for a in _norm_axes(axis, len(shape)):
+        n *= shape[a]
+    return sum(x, axis, keepdims) / float(n)
+
+
+def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Maximum over ``axis``; tied entries share the gradient equally."""
+    return _reduce(MAX, x, axis, keepdims)
+
+
+def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Minimum over ``axis``; tied entries share the gradient equally."""
+    return _reduce(MIN, x, axis, keepdims)
+
+
+def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """Product over ``axis`` (zeros handled exactly in the gradient)."""
+    return _reduce(PROD, x, axis, keepdims)
+
+
+# --- softmax family (stable) -----------------------------------------------------------------------
+
+
+def logsumexp_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    xp = _ns(x)
+    m = xp.max(x, axis=axis, keepdims=True)
+    # An all -inf group would give nan from (-inf) - (-inf); shift by 0 there instead.
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    out = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    if not keepdims:
+        out = xp.squeeze(out, axis=_norm_axes(axis, len(_shape(x))))
+    return out
+
+
+def logsumexp_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    return _reduced_grad(g, x, axis, keepdims) * exp(x - _reduced_grad(ans, x, axis, keepdims))
+
+
+def softmax_forward(x: Any, axis: int = -1) -> Any:
+    xp = _ns(x)
+    e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+    return e / xp.sum(e, axis=axis, keepdims=True)
+
+
+def softmax_vjp(g: Any, ans: Any, x: Any, axis: int = -1) -> Any:
+    return ans * (g - sum(g * ans, axis=axis, keepdims=True))
+
+
+def log_softmax_forward(x: Any, axis: int = -1) -> Any:
+    xp = _ns(x)
+    shifted = x - xp.max(x, axis=axis, keepdims=True)
+    return shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+
+
+def log_softmax_vjp(g: Any, ans: Any, x: Any, axis: int = -1) -> Any:
+    return g - exp(ans) * sum(g, axis=axis, keepdims=True)
+
+
+LOGSUMEXP = register_primitive(
+    "logsumexp", logsumexp_forward, logsumexp_vjp, doc="log(sum(exp(x))) over axes"
+)
+SOFTMAX = register_primitive("softmax", softmax_forward, softmax_vjp, doc="exp(x) / sum(exp(x))")
+LOG_SOFTMAX = register_primitive(
+    "log_softmax", log_softmax_forward, log_softmax_vjp, doc="x - logsumexp(x)"
+)
+
+
+def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
+    """``log(sum(exp(x), axis))`` computed stably; its gradient is the softmax."""
+    return _reduce(LOGSUMEXP, x, axis, keepdims)
+
+
+def softmax(x: Any, axis: int = -1) -> Any:
+    """``exp(x) / sum(exp(x), axis)``, computed stably."""
+    return _unary(SOFTMAX, x, {"axis": int(axis)})
+
+
+def log_softmax(x: Any, axis: int = -1) -> Any:
+    """``x - logsumexp(x, axis)``, computed stably."""
+    return _unary(LOG_SOFTMAX, x, {"axis": int(axis)})
+
+
+# --- indexing and joining --------------------------------------------------------------------------
+
+
+def _unwrap_index(index: Any) -> Any:
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _is_basic(index: Any) -> bool:
+    """True for indices made of ints, slices, None and Ellipsis (no repeated positions possible)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return builtins.all(
+        isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items
+    )
+
+
+def _is_mask(index: Any) -> bool:
+    items = index if isinstance(index, tuple) else (index,)
+    return builtins.all(
+        isinstance(i, (int, np.integer, slice))
+        or i is None
+        or i is Ellipsis
+        or getattr(getattr(i, "dtype", None), "kind", "") == "b"
+        for i in items
+    )
+
+
+def getitem_forward(x: Any, index: Any = None) -> Any:
+    return x[index]
+
+
+def getitem_vjp(g: Any, ans: Any, x: Any, index: Any = None) -> Any:
+    return scatter_add(g, index, _shape(x))
+
+
+def scatter_add_forward(g: Any, index: Any = None, shape: tuple[int, ...] = ()) -> Any:
+    xp = _ns(g)
+    out = xp.zeros(shape, dtype=g.dtype)
+    if xp is np and not _is_mask(index):
+        # Integer arrays may repeat positions: add every contribution.
+        np.add.at(out, index, g)
+    else:
+        out[index] = g
+    return out
+
+
+def scatter_add_vjp(g: Any, ans: Any, src: Any, index: Any = None, shape: Any = ()) -> Any:
+    return getitem(g, index)
+
+
+GETITEM = register_primitive("getitem", getitem_forward, getitem_vjp, doc="x[index]")
+SCATTER_ADD = register_primitive(
+    "scatter_add", scatter_add_forward, scatter_add_vjp, doc="zeros(shape) with g added at index"
+)
+
+
+def getitem(x: Any, index: Any) -> Any:
+    """``x[index]`` for ints, slices, None, Ellipsis, integer arrays and boolean masks.
+
+    The gradient scatter-adds into zeros of ``x``'s shape (repeated integer indices add up).
+    """
+    return _unary(GETITEM, x, {"index": _unwrap_index(index)})
+
+
+def scatter_add(g: Any, index: Any, shape: Sequence[int]) -> Any:
+    """Zeros of ``shape`` with ``g`` added at ``index`` (the adjoint of :func:`getitem`)."""
+    if isinstance(g, Tensor) or not (type(g) in _NUMPY_TYPES and _is_basic(index)):
+        return _unary(SCATTER_ADD, g, {"index": _unwrap_index(index), "shape": tuple(shape)})
+    out = np.zeros(tuple(shape), dtype=np.result_type(g))
+    out[index] = g
+    return out
+
+
+def _axis_index(ndim: int, axis: int, idx: Any) -> tuple[Any, ...]:
+    return (slice(None),) * (axis % ndim) + (idx,)
+
+
+def concatenate_forward(*xs: Any, axis: int = 0) -> Any:
+    if builtins.all(type(x) in _NUMPY_TYPES for x in xs):
+        return np.concatenate(xs, axis=axis)
+    return backend.array_namespace(*xs).concat(list(xs), axis=axis)
+
+
+def concatenate_vjp(k: int, g: Any, ans: Any, *xs: Any, axis: int = 0) -> Any:
+    nd = len(_shape(g))
+    ax = axis % nd
+    start = builtins.sum(_shape(xs[j])[ax] for j in range(k))
+    return getitem(g, _axis_index(nd, ax, slice(start, start + _shape(xs[k])[ax])))
+
+
+def stack_forward(*xs: Any, axis: int = 0) -> Any:
+    if builtins.all(type(x) in _NUMPY_TYPES for x in xs):
+        return np.stack(xs, axis=axis)
+    return backend.array_namespace(*xs).stack(list(xs), axis=axis)
+
+
+def stack_vjp(k: int, g: Any, ans: Any, *xs: Any, axis: int = 0) -> Any:
+    nd = len(_shape(g))
+    return getitem(g, _axis_index(nd, axis % nd, k))
+
+
+CONCATENATE = register_primitive(
+    "concatenate", concatenate_forward, variadic_vjp=concatenate_vjp, doc="join along an axis"
+)
+STACK = register_primitive("stack", stack_forward, variadic_vjp=stack_vjp, doc="join on a new axis")
+
+
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
+    """Join arrays along an existing ``axis``."""
+    if not len(xs):
+        raise ValueError("concatenate needs at least one array")
+    return apply(CONCATENATE, tuple(xs), {"axis": int(axis)})
+
+
+def stack(xs: Sequence[Any], axis: int = 0) -> Any:
+    """Join same-shape arrays along a new ``axis``."""
+    if not len(xs):
+        raise ValueError("stack needs at least one array")
+    return apply(STACK, tuple(xs), {"axis": int(axis)})

@@ -1,0 +1,542 @@
+"""The Tensor: an array plus the graph node that made it.
+
+Attributes of every Tensor (stable; explanations and drawings read them):
+
+- ``data``: the array (any Array-API namespace; NumPy by default). Results of 0-d NumPy arithmetic are
+  NumPy scalars (``np.float64``), which behave as 0-d arrays.
+- ``grad``: ``Tensor | None``, filled by :meth:`Tensor.backward` for leaves that require grad (and for
+  non-leaves after :meth:`Tensor.retain_grad`).
+- ``requires_grad``: bool, settable on leaves.
+- ``name``: ``str | None``, settable.
+- ``op``, ``parents``, ``params``, ``operands``: the graph node, see :mod:`chainrule.autodiff.graph`.
+
+Creation: :func:`tensor` (default dtype float64; floating arrays keep their dtype, so float32 stays
+float32). Operations are primitives (:mod:`chainrule.autodiff.primitives`) or compositions of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.autodiff.graph import GRAD_ENABLED, Primitive
+
+__all__ = ["Tensor", "apply", "tensor", "value"]
+
+# Types that NumPy handles natively; anything else goes through the Array API namespace lookup.
+_NUMPY_TYPES = frozenset(
+    {np.ndarray, np.float64, np.float32, np.float16, float, int, bool, np.int64, np.int32, np.bool_}
+)
+
+
+def _new(cls: type) -> Any:
+    return object.__new__(cls)
+
+
+class Tensor:
+    """An array that records the operations applied to it, for reverse-mode differentiation.
+
+    Create with :func:`tensor`. Supports ``+ - * / ** @``, unary ``-``, comparisons (not
+    differentiable; they return bool Tensors with no graph), indexing with ints, slices, integer
+    arrays and boolean masks, shape operations and reductions. NumPy broadcasting applies throughout.
+    """
+
+    __slots__ = (
+        "__weakref__",
+        "_args",
+        "_raw",
+        "_retain",
+        "data",
+        "grad",
+        "name",
+        "op",
+        "params",
+        "parents",
+        "requires_grad",
+    )
+
+    # NumPy must defer to our reflected operators (array * Tensor -> Tensor.__rmul__).
+    __array_ufunc__ = None
+    __array_priority__ = 1000.0
+
+    data: Any
+    grad: Tensor | None
+    requires_grad: bool
+    name: str | None
+    op: Primitive | None
+    parents: tuple[Tensor, ...]
+    params: dict[str, Any]
+
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+    ) -> None:
+        self.data = _as_data(data, dtype)
+        if requires_grad:
+            _check_float(self.data, name)
+        self.requires_grad = bool(requires_grad)
+        self.grad = None
+        self.name = name
+        self.op = None
+        self.parents = ()
+        self.params = {}
+        self._args = None
+        self._raw = None
+        self._retain = False
+
+    # --- introspection -------------------------------------------------------------------------
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of ``data``."""
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Number of dimensions of ``data``."""
+        return int(self.data.ndim)
+
+    @property
+    def size(self) -> int:
+        """Number of elements."""
+        n = 1
+        for s in self.data.shape:
+            n *= int(s)
+        return n
+
+    @property
+    def dtype(self) -> Any:
+        """The dtype of ``data``."""
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True when no recorded operation made this tensor (``op is None``)."""
+        return self.op is None
+
+    @property
+    def operands(self) -> tuple[Any, ...]:
+        """Every operand of ``op`` in call order: Tensors and constants (numbers, arrays).
+
+        After a backward pass without ``retain_graph``, constant arrays read ``None`` (released).
+        Empty for leaves.
+        """
+        return self.parents if self._args is None else self._args
+
+    @property
+    def graph_alive(self) -> bool:
+        """False once a backward pass released this node's saved values (leaves: always True)."""
+        return self.op is None or self._raw is not None
+
+    def __repr__(self) -> str:
+        body = np.array2string(backend.to_numpy(self.data), precision=6, separator=", ")
+        extra = ""
+        if self.requires_grad:
+            extra += ", requires_grad=True"
+        if self.name is not None:
+            extra += f", name={self.name!r}"
+        if self.op is not None:
+            extra += f", op={self.op.name}"
+        dt = getattr(self.data, "dtype", None)
+        if dt is not None and str(dt) != "float64":
+            extra += f", dtype={dt}"
+        return f"tensor({body}{extra})"
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return int(self.data.shape[0])
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __int__(self) -> int:
+        return int(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = backend.to_numpy(self.data)
+        return np.asarray(arr, dtype=dtype)
+
+    __hash__ = object.__hash__
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        return backend.to_numpy(self.data).item()
+
+    def numpy(self) -> np.ndarray:
+        """``data`` as a NumPy array (a view when it already is one)."""
+        return np.asarray(backend.to_numpy(self.data))
+
+    def tolist(self) -> Any:
+        """``data`` as nested Python lists."""
+        return backend.to_numpy(self.data).tolist()
+
+    # --- autodiff controls -----------------------------------------------------------------------
+
+    def backward(
+        self, grad: Any = None, retain_graph: bool = False, create_graph: bool = False
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        Args:
+            grad: the gradient of some scalar with respect to ``self`` (same shape); may be omitted
+                only when ``self`` has one element (then it is 1).
+            retain_graph: keep the saved values so that backward can run again through this graph.
+            create_graph: record the backward pass itself, so ``leaf.grad`` can be differentiated
+                again (higher-order gradients); implies ``retain_graph``.
+
+        Raises:
+            RuntimeError: ``self`` does not require grad; ``grad`` omitted for a non-scalar output;
+                the graph was already freed by an earlier backward (pass ``retain_graph=True``).
+            ValueError: ``grad`` has the wrong shape.
+        """
+        from chainrule.autodiff.backward import backward
+
+        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing ``data``, with no graph and ``requires_grad=False``."""
+        return _leaf(self.data)
+
+    def zero_grad(self) -> None:
+        """Forget the accumulated gradient (``grad = None``)."""
+        self.grad = None
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (leaves only) and return self."""
+        if requires_grad:
+            _check_float(self.data, self.name)
+        if self.op is not None and not requires_grad:
+            raise RuntimeError(
+                "requires_grad can only be switched off on leaves; use detach() on a result"
+            )
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep the gradient of this non-leaf in ``grad`` during backward; returns self."""
+        self._retain = True
+        return self
+
+    # --- operators -----------------------------------------------------------------------------
+
+    def __add__(self, other: Any) -> Any:
+        return _binary(P.ADD, self, other)
+
+    def __radd__(self, other: Any) -> Any:
+        return _binary_r(P.ADD, other, self)
+
+    def __sub__(self, other: Any) -> Any:
+        return _binary(P.SUB, self, other)
+
+    def __rsub__(self, other: Any) -> Any:
+        return _binary_r(P.SUB, other, self)
+
+    def __mul__(self, other: Any) -> Any:
+        return _binary(P.MUL, self, other)
+
+    def __rmul__(self, other: Any) -> Any:
+        return _binary_r(P.MUL, other, self)
+
+    def __truediv__(self, other: Any) -> Any:
+        return _binary(P.DIV, self, other)
+
+    def __rtruediv__(self, other: Any) -> Any:
+        return _binary_r(P.DIV, other, self)
+
+    def __pow__(self, other: Any) -> Any:
+        return _binary(P.POW, self, other)
+
+    def __rpow__(self, other: Any) -> Any:
+        return _binary_r(P.POW, other, self)
+
+    def __matmul__(self, other: Any) -> Any:
+        return _binary(P.MATMUL, self, other)
+
+    def __rmatmul__(self, other: Any) -> Any:
+        return _binary_r(P.MATMUL, other, self)
+
+    def __neg__(self) -> Any:
+        return apply(P.NEG, (self,), {})
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Any:
+        return P.abs(self)
+
+    # comparisons: not differentiable, bool Tensors without a graph
+    def __lt__(self, other: Any) -> Tensor:
+        return _leaf(self.data < value(other))
+
+    def __le__(self, other: Any) -> Tensor:
+        return _leaf(self.data <= value(other))
+
+    def __gt__(self, other: Any) -> Tensor:
+        return _leaf(self.data > value(other))
+
+    def __ge__(self, other: Any) -> Tensor:
+        return _leaf(self.data >= value(other))
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return _leaf(self.data == value(other))
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return _leaf(self.data != value(other))
+
+    def __getitem__(self, index: Any) -> Any:
+        return P.getitem(self, index)
+
+    def __setitem__(self, index: Any, val: Any) -> None:
+        raise TypeError(
+            "Tensors do not support item assignment (it would break recorded graphs); "
+            "build a new tensor with cr.where, cr.concatenate or cr.stack, or edit t.data under no_grad"
+        )
+
+    # --- methods (compositions of primitives) ----------------------------------------------------
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Any:
+        """Sum over ``axis`` (int, tuple or None for all)."""
+        return P.sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
+        """Mean over ``axis``."""
+        return P.mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
+        """Maximum over ``axis`` (ties share the gradient equally)."""
+        return P.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
+        """Minimum over ``axis`` (ties share the gradient equally)."""
+        return P.min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
+        """Product over ``axis``."""
+        return P.prod(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape: Any) -> Any:
+        """Same data, new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one -1 allowed)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return P.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Any:
+        """Permute axes (no arguments: reverse them, as NumPy)."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return P.transpose(self, axes if axes else None)
+
+    def permute(self, *axes: Any) -> Any:
+        """Permute axes: ``t.permute(2, 0, 1)``."""
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return P.transpose(self, axes)
+
+    @property
+    def T(self) -> Any:
+        """All axes reversed."""
+        return P.transpose(self, None)
+
+    @property
+    def mT(self) -> Any:
+        """The last two axes swapped (matrix transpose of a stack)."""
+        return P.swapaxes(self, -1, -2)
+
+    def expand(self, *shape: Any) -> Any:
+        """Broadcast to ``shape`` (NumPy rules; gradients are summed back)."""
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return P.broadcast_to(self, shape)
+
+    def flatten(self) -> Any:
+        """A 1-d view of all elements."""
+        return P.reshape(self, (-1,))
+
+    def exp(self) -> Any:
+        return P.exp(self)
+
+    def log(self) -> Any:
+        return P.log(self)
+
+    def sqrt(self) -> Any:
+        return P.sqrt(self)
+
+    def tanh(self) -> Any:
+        return P.tanh(self)
+
+    def sigmoid(self) -> Any:
+        return P.sigmoid(self)
+
+    def relu(self) -> Any:
+        return P.relu(self)
+
+    def abs(self) -> Any:
+        return P.abs(self)
+
+    def sin(self) -> Any:
+        return P.sin(self)
+
+    def cos(self) -> Any:
+        return P.cos(self)
+
+    def clip(self, min: Any = None, max: Any = None) -> Any:
+        return P.clip(self, min, max)
+
+    def softmax(self, axis: int = -1) -> Any:
+        return P.softmax(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Any:
+        return P.log_softmax(self, axis=axis)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Any:
+        return P.logsumexp(self, axis=axis, keepdims=keepdims)
+
+    def astype(self, dtype: Any) -> Tensor:
+        """A converted copy (a leaf: casting is not recorded)."""
+        return _leaf(backend.asarray(self.data, dtype=dtype))
+
+
+# --- creation --------------------------------------------------------------------------------------
+
+
+def _as_data(data: Any, dtype: Any) -> Any:
+    """``data`` as an array: floating arrays keep their dtype; everything else defaults to float64."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if type(data) is not np.ndarray and backend.is_array(data) and not isinstance(data, np.generic):
+        if dtype is not None:
+            return backend.asarray(data, dtype=dtype)
+        return data
+    arr = np.asarray(data, dtype=dtype if not isinstance(dtype, str) else np.dtype(dtype))
+    if dtype is None and arr.dtype.kind not in "fc":
+        arr = arr.astype(np.float64)
+    return arr
+
+
+def _check_float(data: Any, name: str | None) -> None:
+    kind = getattr(getattr(data, "dtype", None), "kind", "f")
+    if kind not in "fc":
+        what = f"tensor {name!r}" if name else "a tensor"
+        raise TypeError(f"only floating tensors can require grad; {what} has dtype {data.dtype}")
+
+
+def tensor(
+    data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+) -> Tensor:
+    """Make a leaf Tensor.
+
+    Args:
+        data: an array of any Array-API namespace, a nested list or a number. Floating arrays keep
+            their dtype; numbers, lists, ints and bools become float64 unless ``dtype`` says otherwise.
+        requires_grad: record operations on it so that ``backward`` fills ``grad``.
+        dtype: a dtype or dtype name (``"float32"``).
+        name: a name for derivations and drawings (``"w_{2,4}"``).
+
+    Raises:
+        TypeError: ``requires_grad`` on a non-floating dtype.
+    """
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def value(x: Any) -> Any:
+    """The array inside a Tensor, or ``x`` unchanged."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _leaf(data: Any) -> Tensor:
+    t = _new(Tensor)
+    t.data = data
+    t.requires_grad = False
+    t.grad = None
+    t.name = None
+    t.op = None
+    t.parents = ()
+    t.params = {}
+    t._args = None
+    t._raw = None
+    t._retain = False
+    return t
+
+
+def _node(
+    data: Any,
+    op: Primitive,
+    parents: tuple[Tensor, ...],
+    params: dict[str, Any],
+    args: tuple[Any, ...] | None,
+    raw: tuple[Any, ...],
+) -> Tensor:
+    t = _new(Tensor)
+    t.data = data
+    t.requires_grad = True
+    t.grad = None
+    t.name = None
+    t.op = op
+    t.parents = parents
+    t.params = params
+    t._args = args
+    t._raw = raw
+    t._retain = False
+    return t
+
+
+def _binary(prim: Primitive, a: Tensor, b: Any) -> Tensor:
+    """``prim(a, b)`` for a Tensor ``a``; the hot path of arithmetic."""
+    ad = a.data
+    if isinstance(b, Tensor):
+        bd = b.data
+        out = prim.forward(ad, bd)
+        if GRAD_ENABLED[0] and (a.requires_grad or b.requires_grad):
+            return _node(out, prim, (a, b), {}, None, (ad, bd))
+        return _leaf(out)
+    out = prim.forward(ad, b)
+    if GRAD_ENABLED[0] and a.requires_grad:
+        return _node(out, prim, (a,), {}, (a, b), (ad, b))
+    return _leaf(out)
+
+
+def _binary_r(prim: Primitive, a: Any, b: Tensor) -> Tensor:
+    """``prim(a, b)`` for a constant ``a`` and a Tensor ``b`` (reflected operators)."""
+    bd = b.data
+    out = prim.forward(a, bd)
+    if GRAD_ENABLED[0] and b.requires_grad:
+        return _node(out, prim, (b,), {}, (a, b), (a, bd))
+    return _leaf(out)
+
+
+def apply(prim: Primitive, operands: tuple[Any, ...], params: dict[str, Any]) -> Any:
+    """Apply ``prim`` to ``operands``.
+
+    With no Tensor operand this is ``prim.forward(*operands, **params)`` on plain arrays (the path
+    VJP rules take when no graph is being built). Otherwise the result is a Tensor; a graph node is
+    recorded when grad mode is on and some Tensor operand requires grad.
+    """
+    raw: list[Any] | None = None
+    parents: list[Tensor] = []
+    needs = False
+    for i, a in enumerate(operands):
+        if isinstance(a, Tensor):
+            if raw is None:
+                raw = list(operands[:i])
+            raw.append(a.data)
+            parents.append(a)
+            if a.requires_grad:
+                needs = True
+        elif raw is not None:
+            raw.append(a)
+    if raw is None:
+        return prim.forward(*operands, **params)
+    out = prim.forward(*raw, **params)
+    if needs and GRAD_ENABLED[0]:
+        args = None if len(parents) == len(operands) else tuple(operands)
+        return _node(out, prim, tuple(parents), params, args, tuple(raw))
+    return _leaf(out)
+
+
+# The primitives module imports this one; bind it last so both can refer to each other.
+from chainrule.autodiff import primitives as P  # noqa: E402
