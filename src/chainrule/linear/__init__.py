@@ -3,9 +3,13 @@
 - :class:`Hyperplane`, :func:`bisector_hyperplane`: the value type ``f(x) = n·x + b`` and the seed's bisector.
 - :func:`separating_hyperplane`: any or the maximum-margin separating hyperplane, verified exactly, or
   :class:`NotSeparable` with a :class:`GordanCertificate`.
+- :class:`ThresholdUnit`: the seed's ``z = w·x − w0`` unit: constraint tables, and weights that satisfy them.
+- :class:`Perceptron`: the classic rule, with Novikoff's bound and a :class:`CyclingWarning` on
+  inseparable data.
 """
 
 from chainrule.linear.hyperplane import Hyperplane, binary_labels, bisector_hyperplane
+from chainrule.linear.perceptron import CyclingWarning, Perceptron
 from chainrule.linear.separate import (
     EXACT_LIMIT,
     GordanCertificate,
@@ -13,13 +17,19 @@ from chainrule.linear.separate import (
     SeparatingHyperplane,
     separating_hyperplane,
 )
+from chainrule.linear.unit import Constraint, ConstraintTable, ThresholdUnit
 
 __all__ = [
     "EXACT_LIMIT",
+    "Constraint",
+    "ConstraintTable",
+    "CyclingWarning",
     "GordanCertificate",
     "Hyperplane",
     "NotSeparable",
+    "Perceptron",
     "SeparatingHyperplane",
+    "ThresholdUnit",
     "binary_labels",
     "bisector_hyperplane",
     "separating_hyperplane",

@@ -97,9 +97,11 @@ def format_coordinate(value: Any) -> str:
         if value.denominator == 1:
             return str(value.numerator)
         f = float(value)
-        if Fraction(f) == value:
+        if Fraction(f) == value and len(repr(f)) <= 10:
             return repr(f)
-        return f"{value.numerator}/{value.denominator}"
+        if value.denominator <= 1000 and abs(value.numerator) < 10**6:
+            return f"{value.numerator}/{value.denominator}"
+        return f"{f:.6g}"  # a long exact value reads better rounded; the certificate object keeps it exact
     return format_number(value)
 
 

@@ -168,7 +168,7 @@ class GordanCertificate:
                 "(right) meet",
                 f"  {self}",
                 f"  common point: {common}",
-                f"  Gordan certificate on rows {rows}: λ ≥ 0, Σλ = 1, Σ λ_i y_i [x_i; 1] = 0 ({how})",
+                f"  Gordan certificate on rows {rows} (0-based): λ ≥ 0, Σλ = 1, Σ λ_i y_i [x_i; 1] = 0 ({how})",
             ]
         )
 
@@ -241,7 +241,7 @@ class SeparatingHyperplane(Hyperplane):
         lines.append(margin)
         shown = ", ".join(str(i) for i in self.support[:20])
         more = f", ... ({len(self.support)} in all)" if len(self.support) > 20 else ""
-        lines.append(f"  points on the margin (y_i f(x_i) = 1): rows {shown}{more}")
+        lines.append(f"  points on the margin (y_i f(x_i) = 1): rows {shown}{more} (0-based)")
         if self.verified:
             lines.append("  verified in exact rational arithmetic: every y_i·f(x_i) ≥ 1")
         else:
