@@ -506,8 +506,13 @@ class _Decl:
     pos: int
 
 
+def _quote(text: str) -> str:
+    """``'text'`` without repr's doubled backslashes, so ``\\sum`` reads as written."""
+    return f"'{text}'"
+
+
 def _describe(tok: _Tok) -> str:
-    return "the end" if tok.kind == "end" else repr(tok.text)
+    return "the end" if tok.kind == "end" else _quote(tok.text)
 
 
 class _Parser:
@@ -701,6 +706,9 @@ class _Parser:
                 else:
                     f.indices = self.bracket()
                 f.split = False
+                dots = [ix for ix in f.indices if ix.label == ELLIPSIS]
+                if len(dots) > 1:
+                    raise ValueError(f"second ellipsis in {f.name!r} at position {dots[1].pos}")
             else:
                 if seen_sup or not allow_transpose:
                     raise self.error("unexpected superscript")
@@ -845,15 +853,12 @@ class _Parser:
         out: list[_Index] = []
         for t in toks:
             if t.kind == "ident":
-                for k, ch in enumerate(t.text):
-                    if not ch.isalpha():
-                        raise ValueError(
-                            f"numeric index {ch!r} at position {t.pos + k} "
-                            "(use commas for multi-character indices: x_{i1,j})"
-                        )
-                    if not ch.isascii():
-                        raise ValueError(f"unsupported index {ch!r} at position {t.pos + k}")
-                    out.append(_Index(ch, t.pos + k))
+                # One index per letter, with the digits after it: x_{ij} has i and j, x_{i1j2} has i1, j2.
+                for m in re.finditer(r"[A-Za-z][0-9]*|.", t.text):
+                    piece, at = m.group(0), t.pos + m.start()
+                    if not _LABEL_RE.fullmatch(piece):
+                        raise ValueError(f"unsupported index {piece!r} at position {at}")
+                    out.append(_Index(piece, at))
             elif t.kind == "greek":
                 out.append(_Index(t.text, t.pos))
             elif t.kind == "ellipsis":
@@ -863,9 +868,9 @@ class _Parser:
             elif t.kind == "num":
                 raise ValueError(f"numeric index {t.text!r} at position {t.pos}")
             elif t.kind == "cmd":
-                raise ValueError(f"unknown command {t.text!r} at position {t.pos}")
+                raise ValueError(f"unknown command {_quote(t.text)} at position {t.pos}")
             else:
-                raise ValueError(f"unexpected {t.text!r} in a subscript at position {t.pos}")
+                raise ValueError(f"unexpected {_quote(t.text)} in a subscript at position {t.pos}")
         return out
 
     # -- declarations: ", A \in \mathbb{R}^{d \times e}" -----------------------------------------------
@@ -1083,7 +1088,7 @@ def _index_form(
 
 
 def _shown(label: str) -> str:
-    return repr("\\" + label if label in _GREEK else label)
+    return _quote("\\" + label if label in _GREEK else label)
 
 
 def _flatten_index_items(
@@ -1368,9 +1373,15 @@ def _resolve(
     return axes, expand(out_term, len(ell) + len(_letters(out_term))), sizes
 
 
-def loop_iterations(subscripts: str, shapes: Sequence[tuple[int, ...]]) -> int:
-    """How many terms the literal sum of ``subscripts`` over ``shapes`` adds (the product of all sizes)."""
-    _, _, sizes = _resolve(subscripts, shapes)
+def loop_iterations(
+    subscripts: str, shapes: Sequence[tuple[int, ...]], names: Sequence[str] | None = None
+) -> int:
+    """How many terms the literal sum of ``subscripts`` over ``shapes`` adds (the product of all sizes).
+
+    Raises:
+        ValueError: shapes that do not fit the subscripts (named by ``names``, default "operand k").
+    """
+    _, _, sizes = _resolve(subscripts, shapes, names)
     return math.prod(sizes.values())
 
 
