@@ -19,7 +19,7 @@ from types import ModuleType
 from chainrule._version import __version__
 
 #: The subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("chainrule.commands.einsum",)
 
 
 def _load_commands() -> list[ModuleType]:
