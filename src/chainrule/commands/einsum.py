@@ -24,13 +24,13 @@ from typing import Any
 import numpy as np
 
 from chainrule.einsum import einsum, einsum_path
-from chainrule.einsum.latex import (
+from chainrule.einsum.index_notation import (
     IndexSpec,
     loop_einsum,
     loop_iterations,
-    parse_index_notation,
     spec_from_subscripts,
 )
+from chainrule.einsum.latex import parse_index_notation
 
 NAME = "einsum"
 HELP = (
