@@ -55,12 +55,16 @@ from chainrule.autodiff import (
     vjp,
     where,
 )
+from chainrule.autodiff.draw import GraphDrawing, draw, to_dot, to_svg
+from chainrule.autodiff.explain import Explanation, explain
 from chainrule.einsum import contract_expression, einsum, einsum_path
 from chainrule.einsum.latex import IndexSpec, parse_index_notation
 
 __all__ = [
     "PRIMITIVES",
+    "Explanation",
     "GradCheckError",
+    "GraphDrawing",
     "IndexSpec",
     "Primitive",
     "Tensor",
@@ -72,10 +76,12 @@ __all__ = [
     "concatenate",
     "contract_expression",
     "cos",
+    "draw",
     "einsum",
     "einsum_path",
     "enable_grad",
     "exp",
+    "explain",
     "expm1",
     "grad",
     "hvp",
@@ -109,6 +115,8 @@ __all__ = [
     "sum",
     "tanh",
     "tensor",
+    "to_dot",
+    "to_svg",
     "topological_order",
     "transpose",
     "value_and_grad",

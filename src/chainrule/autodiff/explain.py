@@ -37,12 +37,13 @@ from chainrule.autodiff.symbolic import (
     Const,
     Expr,
     Grad,
+    Op,
     Style,
     Sym,
     add,
     const,
+    filled_value,
     split_gradient_factor,
-    substitute,
 )
 from chainrule.autodiff.symbolic_rules import VjpContext, rule_for
 from chainrule.autodiff.tensor import Tensor
@@ -284,6 +285,8 @@ class _Builder:
 
     def __init__(self, root: Tensor, expand: bool) -> None:
         self.root = root
+        # ∂L/∂L = 1 for a scalar loss: seeding with the number lets every rule simplify as it builds.
+        self.unit_seed = math.prod(_shape(root)) == 1
         self.expand = expand
         self.order: list[Tensor] = topological_order(root)
         self.pos = {id(t): i for i, t in enumerate(self.order)}
@@ -360,7 +363,10 @@ class _Builder:
                 f"explain: {len(inner) - 1} unnamed operations feed {self.names[id(c)]!r}; "
                 f"name some intermediate tensors (at most {MAX_REGION} per named tensor)"
             )
-        ct: dict[int, Expr] = {id(c): Grad(self.names[id(c)], _shape(c))}
+        seed: Expr = Grad(self.names[id(c)], _shape(c))
+        if c is self.root and self.unit_seed:
+            seed = O.broadcast_to(const(1.0), _shape(c))
+        ct: dict[int, Expr] = {id(c): seed}
         found: dict[int, Expr] = {}
         for u in reversed(inner):
             g = ct.pop(id(u), None)
@@ -391,6 +397,27 @@ class _Builder:
                 prev = target.get(id(o))
                 target[id(o)] = e if prev is None else add(prev, e)
         return found
+
+
+def _strip_broadcast(e: Expr, shape: tuple[int, ...]) -> Expr:
+    """``e`` without an outer broadcast to ``shape`` (or reshape adding leading 1s): the equation's
+    value is broadcast to the tensor's shape anyway, and the bare form reads better."""
+    while True:
+        fill = filled_value(e)
+        if fill is not None:
+            return const(fill)
+        if not isinstance(e, Op) or e.spec.name not in ("broadcast_to", "reshape"):
+            return e
+        inner = e.args[0]
+        if inner.shape is None or e.shape is None:
+            return e
+        if e.spec.name == "broadcast_to" and tuple(e.shape) != tuple(shape):
+            return e
+        if e.spec.name == "reshape":
+            lead = len(e.shape) - len(inner.shape)
+            if lead < 0 or tuple(e.shape) != (1,) * lead + tuple(inner.shape):
+                return e
+        e = inner
 
 
 def _resolve_wrt(wrt: Any, b: _Builder) -> list[Tensor] | None:
@@ -507,19 +534,19 @@ def explain(
             indeg[v] -= 1
             if indeg[v] == 0:
                 queue.append(v)
-    scalar_loss = math.prod(_shape(loss)) == 1
-    one = {Grad(loss_name).key(): const(1.0)} if scalar_loss else {}
     equations: list[Equation] = []
     for v in order:
         if v not in needed:
             continue
         terms = []
+        shape = _shape(by_id[v])
         for c in sorted(consumers[v], key=lambda i: b.pos[i]):
             contribution = children[c][v]
+            contribution = _strip_broadcast(contribution, shape)
             cname = b.names[c]
             local = split_gradient_factor(contribution, cname)
-            if one and c == id(loss):
-                contribution = substitute(contribution, one)
+            if c == id(loss) and b.unit_seed:
+                local = contribution  # ∂L/∂L = 1
             terms.append(
                 Term(
                     cname,

@@ -358,7 +358,7 @@ class Mul(Expr):
         den_s = _join_factors(den, style)
         if style.latex:
             return f"{sign}\\frac{{{num_s}}}{{{den_s}}}"
-        if len(den) > 1 or den[0].prec < PREC_POW:
+        if len(den) > 1:
             den_s = f"({den_s})"
         if len(num) > 1 and isinstance(num[-1], Grad):
             num_s = f"({num_s})"
@@ -443,7 +443,9 @@ def add(*terms: Expr) -> Expr:
         coefs[k] += c
     out = [_with_coefficient(coefs[k], rests[k]) for k in order if coefs[k] != 0.0]
     if number != 0.0:
-        out.append(const(number))
+        # "1 − σ(x)" rather than "−σ(x) + 1"; "n_2 − 1" stays as written.
+        lead_negative = bool(out) and _split_coefficient(out[0])[0] < 0
+        out.insert(0, const(number)) if lead_negative else out.append(const(number))
     if not out:
         return const(0.0)
     if len(out) == 1:
@@ -464,6 +466,18 @@ def mul(*factors: Expr) -> Expr:
                 flat.append(g)
     if coef == 0.0:
         return const(0.0)
+    # A number broadcast to a shape the other factors already have is just that number.
+    for i, g in enumerate(flat):
+        c = filled_value(g)
+        if c is None:
+            continue
+        others = [h.shape for j, h in enumerate(flat) if j != i and filled_value(h) is None]
+        if others and g.shape is not None and _broadcast([*others, g.shape]) == _broadcast(others):
+            coef *= c
+            flat[i] = const(1.0)
+    flat = [g for g in flat if not _is_number(g, 1.0)]
+    if coef == 0.0:
+        return const(0.0)
     merged: list[Expr] = []
     for g in flat:
         if merged:
@@ -482,6 +496,18 @@ def mul(*factors: Expr) -> Expr:
     if len(merged) == 1:
         return merged[0]
     return Mul(tuple(merged))
+
+
+def filled_value(e: Expr) -> float | None:
+    """``c`` when ``e`` is a number ``c`` broadcast to a shape (``broadcast_to(c, shape)``), else None."""
+    if (
+        isinstance(e, Op)
+        and e.spec.name == "broadcast_to"
+        and isinstance(e.args[0], Const)
+        and e.args[0].is_number
+    ):
+        return e.args[0].number
+    return None
 
 
 def _base_exponent(e: Expr) -> tuple[Expr, Expr]:
@@ -525,8 +551,6 @@ class Pow(Expr):
 
     def render(self, style: Style) -> str:
         b = wrap(self.base, style, PREC_ATOM)
-        if isinstance(self.base, Call) and self.base.order == 0:
-            b = f"\\left({b}\\right)" if style.latex else f"({b})"
         e = self.exponent
         if _is_number(e, 0.5):
             r = self.base.render(style)

@@ -8,6 +8,7 @@ with NumPy. The symbolic VJP rules (:mod:`chainrule.autodiff.symbolic_rules`) ar
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -25,6 +26,8 @@ from chainrule.autodiff.symbolic import (
     Shape,
     _broadcast,
     call,
+    const,
+    filled_value,
     format_number,
 )
 
@@ -213,6 +216,12 @@ def transpose(x: Expr, axes: Sequence[int] | None, ndim: int) -> Expr:
     if ndim < 2 or (axes is not None and tuple(axes) == tuple(range(ndim))):
         return x
     ax = None if axes is None else tuple(int(i) % ndim for i in axes)
+    c = filled_value(x)
+    if c is not None and x.shape is not None:
+        shape = x.shape
+        return broadcast_to(
+            const(c), tuple(reversed(shape)) if ax is None else tuple(shape[i] for i in ax)
+        )
     return Op(TRANSPOSE, (x,), {"axes": ax, "ndim": ndim})
 
 
@@ -304,6 +313,14 @@ def reduce(kind: str, x: Expr, axis: Any = None, keepdims: bool = False) -> Expr
     """``kind(x, axis, keepdims)`` for ``kind`` in sum, mean, max, min, prod, logsumexp."""
     if isinstance(axis, list):
         axis = tuple(axis)
+    c = filled_value(x)
+    if c is not None and kind in ("sum", "mean", "max", "min") and x.shape is not None:
+        # A reduction of a broadcast number is a number: sum(1 over 3 rows) = 3.
+        shape = x.shape
+        axes = _norm_axes(axis, len(shape))
+        n = math.prod(shape[i] for i in axes)
+        out = _reduce_shape([shape], {"axis": axis, "keepdims": keepdims})
+        return broadcast_to(const(c * n if kind == "sum" else c), out or ())
     return Op(REDUCE_SPECS[kind], (x,), {"axis": axis, "keepdims": bool(keepdims)})
 
 
@@ -319,6 +336,8 @@ def sum_to(x: Expr, from_shape: Shape, to_shape: Shape) -> Expr:
     lead = len(from_shape) - len(to_shape)
     if lead < 0:
         return broadcast_to(x, to_shape)
+    if not to_shape:
+        return reduce("sum", x, None, False)
     if lead:
         x = reduce("sum", x, tuple(range(lead)) if lead > 1 else 0, False)
     kept = tuple(
@@ -346,13 +365,19 @@ def reshape(x: Expr, shape: Shape) -> Expr:
     """``reshape(x, shape)``."""
     if x.shape is not None and tuple(x.shape) == tuple(shape):
         return x
+    c = filled_value(x)
+    if c is not None:
+        return broadcast_to(const(c), shape)
     return Op(RESHAPE, (x,), {"shape": tuple(int(d) for d in shape)})
 
 
 def broadcast_to(x: Expr, shape: Shape) -> Expr:
-    """``broadcast_to(x, shape)``."""
+    """``broadcast_to(x, shape)`` (a number broadcast to ``()`` is the number)."""
     if x.shape is not None and tuple(x.shape) == tuple(shape):
         return x
+    c = filled_value(x)
+    if c is not None:
+        x = const(c)
     return Op(BROADCAST_TO, (x,), {"shape": tuple(int(d) for d in shape)})
 
 
@@ -399,6 +424,12 @@ GETITEM = OpSpec(
 
 def getitem(x: Expr, index: Any) -> Expr:
     """``x[index]``."""
+    c = filled_value(x)
+    if c is not None and x.shape is not None:
+        try:
+            return broadcast_to(const(c), np.broadcast_to(0.0, x.shape)[_index_value(index)].shape)
+        except (IndexError, TypeError, ValueError):
+            pass
     return Op(GETITEM, (x,), {"index": index})
 
 

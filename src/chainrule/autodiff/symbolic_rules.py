@@ -630,6 +630,12 @@ BUILTIN_RULES: dict[str, SymbolicRule] = {
     "transpose": _transpose_rule(),
     "swapaxes": _swapaxes_rule(),
     "broadcast_to": _broadcast_rule(),
+    "scatter_add": SymbolicRule(
+        form=lambda o, p: O.scatter(o[0], p.get("index"), tuple(p.get("shape", ()))),
+        vjp=lambda ctx, k: O.getitem(ctx.g, ctx.params.get("index")),
+    ),
+    # cr.grad marks its inputs with an identity node.
+    "identity": SymbolicRule(form=lambda o, p: o[0], vjp=lambda ctx, k: ctx.g, broadcasts=True),
 }
 
 
