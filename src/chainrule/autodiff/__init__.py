@@ -21,6 +21,7 @@ from chainrule.autodiff.graph import (
     register_primitive,
     set_grad_enabled,
     topological_order,
+    unregister_primitive,
 )
 from chainrule.autodiff.primitives import (
     abs,
@@ -115,6 +116,7 @@ __all__ = [
     "tensor",
     "topological_order",
     "transpose",
+    "unregister_primitive",
     "value_and_grad",
     "vjp",
     "where",

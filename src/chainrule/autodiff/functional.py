@@ -15,7 +15,7 @@ import numpy as np
 
 from chainrule.autodiff import primitives as P
 from chainrule.autodiff.backward import gradients
-from chainrule.autodiff.graph import register_primitive
+from chainrule.autodiff.graph import enable_grad, register_primitive
 from chainrule.autodiff.tensor import Tensor, _leaf, _node
 
 __all__ = ["grad", "hvp", "jacobian", "value_and_grad", "vjp"]
@@ -103,7 +103,8 @@ def value_and_grad(
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
         nums = _argnums(argnums, len(args))
         call, inputs, nested, was_tensor = _prepare(args, nums)
-        y = f(*call, **kwargs)
+        with enable_grad():  # a transformation differentiates even inside no_grad()
+            y = f(*call, **kwargs)
         any_tensor = builtins_any(was_tensor)
         if not isinstance(y, Tensor):
             raise TypeError(
@@ -153,7 +154,8 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Callable[[Any], tuple[A
     """
     nums = tuple(range(len(args)))
     call, inputs, nested, was_tensor = _prepare(args, nums)
-    y = f(*call)
+    with enable_grad():
+        y = f(*call)
     if not isinstance(y, Tensor):
         raise TypeError(f"vjp: f must return a Tensor; it returned {type(y).__name__}")
 
@@ -172,7 +174,8 @@ def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
     def jacobian_f(*args: Any) -> Any:
         n = _argnums(argnums, len(args))[0]
         call, inputs, _, _ = _prepare(args, (n,))
-        y = f(*call)
+        with enable_grad():
+            y = f(*call)
         if not isinstance(y, Tensor):
             raise TypeError(f"jacobian: f must return a Tensor; it returned {type(y).__name__}")
         x = inputs[0]

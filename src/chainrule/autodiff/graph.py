@@ -49,6 +49,7 @@ __all__ = [
     "register_primitive",
     "set_grad_enabled",
     "topological_order",
+    "unregister_primitive",
 ]
 
 VJPRule = Callable[..., Any]
@@ -171,6 +172,18 @@ def register_primitive(
     prim = Primitive(name, forward, vjps, variadic_vjp=variadic_vjp, symbolic=symbolic, doc=doc)
     PRIMITIVES[name] = prim
     return prim
+
+
+def unregister_primitive(name: str) -> Primitive:
+    """Remove a primitive from :data:`PRIMITIVES` and return it (tensors that used it keep it).
+
+    Raises:
+        KeyError: no primitive of that name.
+    """
+    try:
+        return PRIMITIVES.pop(name)
+    except KeyError:
+        raise KeyError(f"no primitive named {name!r} is registered") from None
 
 
 # --- grad mode -------------------------------------------------------------------------------------

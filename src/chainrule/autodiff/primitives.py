@@ -429,7 +429,7 @@ def softplus_vjp(g: Any, ans: Any, x: Any) -> Any:
 
 
 def relu_forward(x: Any) -> Any:
-    return _ns(x).maximum(x, 0.0) if not isinstance(x, (int, float)) else builtins.max(x, 0.0)
+    return _ns(x).maximum(x, 0.0)
 
 
 def relu_vjp(g: Any, ans: Any, x: Any) -> Any:
