@@ -8,7 +8,10 @@
   inseparable data.
 """
 
+from chainrule.linear.datasets import check_X, check_Xy, load_breast_cancer, load_csv
+from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
 from chainrule.linear.hyperplane import Hyperplane, binary_labels, bisector_hyperplane
+from chainrule.linear.logistic import LogisticRegression
 from chainrule.linear.perceptron import CyclingWarning, Perceptron
 from chainrule.linear.separate import (
     EXACT_LIMIT,
@@ -33,4 +36,13 @@ __all__ = [
     "binary_labels",
     "bisector_hyperplane",
     "separating_hyperplane",
+]
+__all__ += [
+    "ConvergenceWarning",
+    "LogisticRegression",
+    "SeparableDataWarning",
+    "check_X",
+    "check_Xy",
+    "load_breast_cancer",
+    "load_csv",
 ]

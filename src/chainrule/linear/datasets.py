@@ -20,6 +20,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import scipy.sparse
 
 from chainrule.backend import to_numpy
 from chainrule.linear.exceptions import DataConversionWarning
@@ -168,13 +169,20 @@ def check_X(
         raise ValueError(
             f"{name} is None: expected array-like (array or non-string sequence), got None"
         )
+    if scipy.sparse.issparse(X):
+        raise TypeError(
+            f"sparse input is not supported: {name} is a {type(X).__name__}; "
+            f"pass a dense array ({name}.toarray())"
+        )
     arr = to_numpy(X) if not isinstance(X, (list, tuple)) else np.asarray(X)
     if np.iscomplexobj(arr):
         raise ValueError(f"Complex data not supported: {name} has dtype {arr.dtype}")
     if arr.dtype.kind not in "fiub":
         try:
             arr = arr.astype(np.float64)
-        except (TypeError, ValueError) as exc:
+        except TypeError as exc:  # e.g. a dict among the entries: a type error, as numpy says
+            raise TypeError(f"{name} must hold numbers; {exc}") from exc
+        except ValueError as exc:
             raise ValueError(f"{name} must hold numbers; got dtype {arr.dtype}: {exc}") from exc
     arr = np.asarray(arr, dtype=np.float64)
     if arr.ndim != 2:

@@ -7,7 +7,15 @@ being a dependency.
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "DataConversionWarning", "SeparableDataWarning"]
+import sys
+
+__all__ = [
+    "ConvergenceWarning",
+    "DataConversionWarning",
+    "NotFittedError",
+    "SeparableDataWarning",
+    "not_fitted_error",
+]
 
 
 class ConvergenceWarning(UserWarning):
@@ -29,3 +37,32 @@ class SeparableDataWarning(UserWarning):
     def __init__(self, message: str, direction: object = None) -> None:
         super().__init__(message)
         self.direction = direction
+
+
+class NotFittedError(ValueError, AttributeError):
+    """A method that needs a fitted model was called before ``fit`` (a ``ValueError`` and an
+    ``AttributeError``, as scikit-learn's, so ``hasattr``-style checks keep working)."""
+
+
+_COMBINED: dict[type, type] = {}
+
+
+def _with_sklearn_base(sklearn_error: type) -> type:
+    """Our NotFittedError subclassed with sklearn's too (one class per base, made once)."""
+    if sklearn_error not in _COMBINED:
+        _COMBINED[sklearn_error] = type(
+            "NotFittedError", (NotFittedError, sklearn_error), {"__module__": __name__}
+        )
+    return _COMBINED[sklearn_error]
+
+
+def not_fitted_error(message: str) -> NotFittedError:
+    """A :class:`NotFittedError`; when scikit-learn is already imported, also an instance of sklearn's
+    ``NotFittedError``, so sklearn's tools recognize it (sklearn is never imported here)."""
+    sklearn_exceptions = sys.modules.get("sklearn.exceptions")
+    base = getattr(sklearn_exceptions, "NotFittedError", None)
+    if isinstance(base, type) and issubclass(base, Exception):
+        cls = _with_sklearn_base(base)
+        error: NotFittedError = cls(message)
+        return error
+    return NotFittedError(message)

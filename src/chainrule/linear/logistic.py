@@ -1,0 +1,435 @@
+"""Logistic regression with the scikit-learn estimator API: binary and multinomial, L2 or no penalty.
+
+The model: P(y = 1 | x) = s(w·x + b) (binary) or softmax(W x + b) (K classes). ``fit`` minimizes
+scikit-learn's objective exactly::
+
+    C Σ_i s_i ℓ_i + ½ ‖W‖²     (penalty="l2"; the intercept is not penalized)
+    Σ_i s_i ℓ_i                (penalty=None, or C = inf)
+
+with ℓ_i the log-loss of sample i and s_i its weight, by L-BFGS (scipy) or Newton's method with a
+Cholesky solve (see :mod:`chainrule.linear.logistic_solvers`); the loss, gradient and Hessian are computed
+stably (:mod:`chainrule.linear.logistic_objective`), finite for margins of ±800 and beyond.
+
+scikit-learn is not a dependency: the estimator implements ``get_params``/``set_params``/``__repr__`` and
+the ``__sklearn_tags__`` protocol itself, and passes ``sklearn.utils.estimator_checks.check_estimator``.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Any
+
+import numpy as np
+
+from chainrule.backend import to_numpy
+from chainrule.linear.datasets import check_X, check_Xy
+from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning, not_fitted_error
+from chainrule.linear.logistic_objective import LogisticObjective, make_objective
+from chainrule.linear.logistic_solvers import Progress, Separated, SolverResult, lbfgs, newton
+from chainrule.linear.sigmoid import sigmoid, softmax
+
+__all__ = ["LogisticRegression"]
+
+_SOLVERS = ("auto", "lbfgs", "newton")
+_PARAM_NAMES = ("penalty", "C", "fit_intercept", "solver", "tol", "max_iter", "verbose")
+
+
+def choose_solver(n_samples: int, n_features: int, n_classes: int, fit_intercept: bool) -> str:
+    """The solver ``solver="auto"`` uses: Newton while its Hessian is cheap next to the data pass.
+
+    One Newton iteration costs about n·p²/2 flops for the Hessian (BLAS syrk, compute-bound) for
+    p = d + 1 parameters per class, K(K+1)/2 such blocks for K classes, plus p³/3 for the Cholesky
+    factor; one L-BFGS evaluation reads X twice (memory-bound, about 2·8·n·p bytes), and L-BFGS needs
+    15-50 evaluations where Newton needs 4-10 iterations. Balancing the two on this project's benchmarks
+    (1e5×100, 1e6×20, 569×30 at tol 1e-8, where Newton won all three) puts the crossover near
+    p ≈ 300 parameters in all; with fewer samples than parameters the Hessian is wasted, so L-BFGS.
+    """
+    p = n_features + int(fit_intercept)
+    total = p if n_classes == 2 else n_classes * p
+    return "newton" if total <= 256 and n_samples >= 2 * total else "lbfgs"
+
+
+def _is_integral(values: np.ndarray) -> bool:
+    return bool(np.all(values == np.round(values)))
+
+
+def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+    """``None`` or a finite, non-negative float64 (n,) array that does not sum to zero."""
+    if sample_weight is None:
+        return None
+    sw = np.asarray(
+        to_numpy(sample_weight) if not isinstance(sample_weight, (list, tuple)) else sample_weight
+    )
+    if sw.ndim == 0:
+        sw = np.full(n, float(sw))
+    sw = np.asarray(sw, dtype=np.float64)
+    if sw.ndim != 1 or sw.shape[0] != n:
+        raise ValueError(
+            f"sample_weight.shape == {sw.shape}, expected ({n},) (one weight per row of X)"
+        )
+    bad = np.flatnonzero(~np.isfinite(sw))
+    if bad.size:
+        raise ValueError(f"sample_weight contains NaN or inf at row {int(bad[0])}")
+    neg = np.flatnonzero(sw < 0)
+    if neg.size:
+        raise ValueError(f"sample_weight is negative at row {int(neg[0])}: {sw[neg[0]]}")
+    if not sw.sum() > 0:
+        raise ValueError("sample weights are all zero: at least one sample needs a positive weight")
+    return sw
+
+
+class LogisticRegression:
+    """Logistic regression (binary, or multinomial for K > 2 classes) with an L2 penalty or none.
+
+    Args:
+        penalty: ``"l2"`` (default) or ``None`` (maximum likelihood).
+        C: inverse penalty strength (> 0); ``C = inf`` means no penalty.
+        fit_intercept: fit an unpenalized intercept per class.
+        solver: ``"lbfgs"``, ``"newton"`` (Newton/IRLS with Cholesky) or ``"auto"`` (see
+            :func:`choose_solver`).
+        tol: stop when the largest gradient entry of the scaled objective (objective / (C Σ s_i)) is at
+            most ``tol``.
+        max_iter: the most iterations; a :class:`ConvergenceWarning` says what to do when they run out.
+        verbose: > 0 prints one line per iteration to stderr.
+
+    Attributes (after ``fit``):
+        classes_: (K,) the sorted class labels. coef_: (1, d) binary or (K, d). intercept_: (1,) or (K,).
+        n_iter_: (1,) iterations used. n_features_in_: d. feature_names_in_: (d,) names when ``X`` had
+        string column names. converged_: whether ``tol`` was met. solver_: the solver used.
+        separated_: for ``penalty=None``, the separating direction ``(w, b)`` if the classes are
+        separable (else ``None``).
+    """
+
+    def __init__(
+        self,
+        penalty: str | None = "l2",
+        *,
+        C: float = 1.0,
+        fit_intercept: bool = True,
+        solver: str = "auto",
+        tol: float = 1e-4,
+        max_iter: int = 100,
+        verbose: int = 0,
+    ) -> None:
+        self.penalty = penalty
+        self.C = C
+        self.fit_intercept = fit_intercept
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+        self.verbose = verbose
+
+    # ---- the estimator protocol (what sklearn.base.BaseEstimator would give) ------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor parameters, by name."""
+        return {name: getattr(self, name) for name in _PARAM_NAMES}
+
+    def set_params(self, **params: Any) -> LogisticRegression:
+        """Set constructor parameters by name; an unknown name raises ``ValueError`` listing the valid ones."""
+        for name, value in params.items():
+            if name not in _PARAM_NAMES:
+                raise ValueError(
+                    f"Invalid parameter {name!r} for estimator {type(self).__name__}; "
+                    f"valid parameters are: {', '.join(_PARAM_NAMES)}"
+                )
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = LogisticRegression()
+        changed = [
+            f"{name}={getattr(self, name)!r}"
+            for name in _PARAM_NAMES
+            if not _same(getattr(self, name), getattr(defaults, name))
+        ]
+        return f"{type(self).__name__}({', '.join(changed)})"
+
+    def __sklearn_tags__(self) -> Any:
+        """Tags for scikit-learn's tools (imported lazily: sklearn is only needed by whoever asks)."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=True, multi_label=False),
+            input_tags=InputTags(two_d_array=True, allow_nan=False),
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A copied or pickled model does not drag the training data along (summary() then needs X, y).
+        state = dict(self.__dict__)
+        state.pop("_objective", None)
+        return state
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "coef_")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "coef_"):
+            raise not_fitted_error(
+                f"This {type(self).__name__} instance is not fitted yet. "
+                "Call 'fit' with appropriate arguments before using this estimator."
+            )
+
+    # ---- fitting -------------------------------------------------------------------------------------------
+    def _validate_params(self) -> float:
+        """Check the hyperparameters; returns the effective C (inf when there is no penalty)."""
+        if self.penalty not in ("l2", None, "none"):
+            raise ValueError(f"penalty must be 'l2' or None, got {self.penalty!r}")
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}; got {self.solver!r}")
+        if not isinstance(self.C, (int, float, np.number)) or not self.C > 0:
+            raise ValueError(
+                f"C must be a positive number (inverse penalty strength), got {self.C!r}"
+            )
+        if not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
+            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
+        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
+            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+        return float("inf") if self.penalty in (None, "none") else float(self.C)
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
+        """Fit to ``X`` (n, d) and labels ``y`` (n,); ``sample_weight`` (n,) non-negative, optional.
+
+        Raises:
+            ValueError: bad hyperparameters; NaN/inf in X or y (names the row and column); shapes that
+                disagree; a continuous target; fewer than two classes (with positive weight).
+        Warns:
+            ConvergenceWarning: ``max_iter`` ran out before ``tol`` was met.
+            SeparableDataWarning: ``penalty=None`` and the classes are separable (no finite optimum); the
+                fit stops at a separating direction, kept in ``separated_``.
+        """
+        C = self._validate_params()
+        names = _feature_names(X)
+        X_arr, y_arr = check_Xy(X, y)
+        if y_arr.dtype.kind == "f" and not _is_integral(y_arr):
+            raise ValueError(
+                "Unknown label type: continuous. LogisticRegression is a classifier: y must hold class "
+                "labels (integers or strings), not continuous values"
+            )
+        classes, y_index = np.unique(y_arr, return_inverse=True)
+        y_index = y_index.reshape(-1)
+        sw = _check_sample_weight(sample_weight, X_arr.shape[0])
+        present = classes if sw is None else np.unique(y_arr[sw > 0])
+        if classes.size < 2 or present.size < 2:
+            which = "with positive sample weight " if classes.size >= 2 else ""
+            raise ValueError(
+                f"y has 1 class {which}({present[0]!r}); a classifier needs samples of at least 2 classes"
+            )
+        n, d = X_arr.shape
+        K = int(classes.size)
+        obj = make_objective(X_arr, y_index, K, sw, C, bool(self.fit_intercept))
+        solver = self.solver
+        if solver == "auto":
+            solver = choose_solver(n, d, K, bool(self.fit_intercept))
+        unpenalized = not np.isfinite(C)
+        progress = _stderr_progress(solver) if self.verbose else None
+        run = newton if solver == "newton" else lbfgs
+        self.separated_: np.ndarray | None = None
+        try:
+            result = run(
+                obj,
+                np.zeros(obj.size),
+                tol=float(self.tol),
+                max_iter=int(self.max_iter),
+                progress=progress,
+                stop_if_separated=unpenalized,
+            )
+        except Separated as sep:
+            result = SolverResult(sep.theta, sep.n_iter, False, "separated", float("nan"))
+            self.separated_ = sep.theta / np.linalg.norm(sep.theta)
+            warnings.warn(_separable_warning(self.separated_, d), stacklevel=2)
+        else:
+            if unpenalized and obj.binary and not result.converged:
+                direction = _separating_direction(obj)
+                if direction is not None:
+                    self.separated_ = direction
+                    warnings.warn(_separable_warning(direction, d), stacklevel=2)
+            if not result.converged and self.separated_ is None:
+                warnings.warn(
+                    ConvergenceWarning(
+                        f"{solver} did not converge in max_iter={self.max_iter} iterations "
+                        f"(max |gradient| = {result.grad_max:.3g} > tol = {self.tol:g}; {result.message}). "
+                        "Increase max_iter, scale the data (e.g. standardize each feature), "
+                        "or use a smaller C (a stronger penalty)."
+                    ),
+                    stacklevel=2,
+                )
+        self._set_fitted(obj, result, classes, solver, names)
+        return self
+
+    def _set_fitted(
+        self,
+        obj: LogisticObjective,
+        result: SolverResult,
+        classes: np.ndarray,
+        solver: str,
+        names: np.ndarray | None,
+    ) -> None:
+        coef, intercept = obj.split(result.theta)
+        K = obj.n_classes
+        if obj.binary:
+            self.coef_ = np.array(coef, dtype=np.float64).reshape(1, -1)
+            self.intercept_ = np.array(intercept, dtype=np.float64).reshape(1)
+        else:
+            self.coef_ = np.array(coef, dtype=np.float64).reshape(K, -1)
+            self.intercept_ = np.array(intercept, dtype=np.float64).reshape(K)
+        self.classes_ = classes
+        self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
+        self.n_features_in_ = obj.n_features
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.converged_ = bool(result.converged)
+        self.solver_ = solver
+        self.objective_ = obj.sklearn_objective(result.theta)
+        # Kept for summary(): the data are needed for the observed information (Hessian) at the optimum.
+        self._objective = obj
+
+    # ---- prediction ----------------------------------------------------------------------------------------
+    def _check_X(self, X: Any) -> np.ndarray:
+        self._check_fitted()
+        return check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """Decision values: (n,) z = x·w + b for binary problems (> 0 means ``classes_[1]``), (n, K) else."""
+        Xa = self._check_X(X)
+        Z = Xa @ self.coef_.T + self.intercept_
+        return Z.ravel() if Z.shape[1] == 1 else Z
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, shape (n, K), columns in the order of ``classes_``; rows sum to 1."""
+        Z = self.decision_function(X)
+        if Z.ndim == 1:
+            p1 = sigmoid(Z)
+            return np.column_stack([sigmoid(-Z), p1])
+        return softmax(Z, axis=1)
+
+    def predict_log_proba(self, X: Any) -> np.ndarray:
+        """log of :meth:`predict_proba`, computed without underflow (log s(z) = −softplus(−z))."""
+        Z = self.decision_function(X)
+        if Z.ndim == 1:
+            return np.column_stack([-np.logaddexp(0.0, Z), -np.logaddexp(0.0, -Z)])
+        return Z - np.logaddexp.reduce(Z, axis=1)[:, None]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """The most probable class label for each row, shape (n,)."""
+        Z = self.decision_function(X)
+        index = (Z > 0).astype(np.intp) if Z.ndim == 1 else np.argmax(Z, axis=1)
+        return self.classes_[index]
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by ``sample_weight``)."""
+        Xa, ya = check_Xy(X, y)
+        correct = (self.predict(Xa) == ya).astype(np.float64)
+        if sample_weight is None:
+            return float(correct.mean())
+        sw = _check_sample_weight(sample_weight, Xa.shape[0])
+        assert sw is not None
+        return float(sw @ correct / sw.sum())
+
+    # ---- explanation and persistence ----------------------------------------------------------------------
+    def objective_value(self) -> float:
+        """sklearn's objective at the fitted coefficients (C Σ s_i ℓ_i + ½‖W‖², or Σ s_i ℓ_i)."""
+        self._check_fitted()
+        return float(self.objective_)
+
+    def summary(
+        self, X: Any = None, y: Any = None, sample_weight: Any = None, *, alpha: float = 0.05
+    ) -> Any:
+        """Standard errors, z and p values and (1 − alpha) confidence intervals, as a
+        :class:`~chainrule.linear.summary.LogisticSummary` (``print`` it for the table).
+
+        Uses the training data kept by ``fit`` (a reference, not a copy), or ``X, y`` when given (needed
+        for a model loaded from a file).
+        """
+        from chainrule.linear.summary import logistic_summary
+
+        self._check_fitted()
+        return logistic_summary(self, X, y, sample_weight, alpha=alpha)
+
+    def save(self, path: str) -> tuple[str, str]:
+        """Write ``path.npz`` (arrays) and ``path.json`` (the rest); no pickle. Returns both paths."""
+        from chainrule.linear.model_io import save_model
+
+        return save_model(self, path)
+
+    @classmethod
+    def load(cls, path: str) -> LogisticRegression:
+        """Read a model written by :meth:`save`; a file that is not ours raises ``ValueError``."""
+        from chainrule.linear.model_io import load_model
+
+        return load_model(path)
+
+
+def _same(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b) and type(a) is type(b)
+    except (TypeError, ValueError):
+        return a is b
+
+
+def _feature_names(X: Any) -> np.ndarray | None:
+    """String column names of a data frame (``X.columns``), else ``None``."""
+    columns = getattr(X, "columns", None)
+    if columns is None:
+        return None
+    names = [c for c in columns]
+    if names and all(isinstance(c, str) for c in names):
+        return np.asarray(names, dtype=object)
+    return None
+
+
+def _stderr_progress(solver: str) -> Progress:
+    def show(iteration: int, objective: float, grad_max: float) -> None:
+        print(
+            f"  {solver} iter {iteration:3d}: objective {objective:.10g}  max|grad| {grad_max:.3e}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
+
+
+def _separable_warning(direction: np.ndarray, d: int) -> SeparableDataWarning:
+    w = direction[:d]
+    b = direction[d] if direction.size > d else 0.0
+    shown = ", ".join(f"{v:.4g}" for v in w[:8]) + (", ..." if d > 8 else "")
+    return SeparableDataWarning(
+        "the classes are separable: the unpenalized log-likelihood has no finite maximum (the "
+        f"coefficients would grow without bound). Separating direction w = [{shown}], b = {b:.4g} "
+        "(in separated_). Use penalty='l2' with a finite C, or treat the data as separable "
+        "(chainrule.linear.separating_hyperplane).",
+        direction,
+    )
+
+
+def _separating_direction(obj: LogisticObjective) -> np.ndarray | None:
+    """A direction v ≠ 0 with y±_i (x_i·w + b) ≥ 0 for every sample and > 0 for some (an LP), or None.
+
+    Such a v exists exactly when the unpenalized maximum-likelihood estimate does not (Albert and
+    Anderson, 1984): complete or quasi-complete separation.
+    """
+    import scipy.optimize
+
+    X = obj.X
+    n = X.shape[0]
+    keep = np.ones(n, dtype=bool) if obj.sample_weight is None else obj.sample_weight > 0
+    signs = np.where(obj.y[keep] > 0.5, 1.0, -1.0)
+    A = X[keep] * signs[:, None]
+    if obj.fit_intercept:
+        A = np.column_stack([A, signs])
+    # maximize Σ_i a_i·v subject to a_i·v ≥ 0 and −1 ≤ v ≤ 1: a positive optimum means separation.
+    res = scipy.optimize.linprog(
+        -A.sum(axis=0),
+        A_ub=-A,
+        b_ub=np.zeros(A.shape[0]),
+        bounds=[(-1.0, 1.0)] * A.shape[1],
+        method="highs",
+    )
+    if res.status != 0 or -res.fun <= 1e-9 * max(1.0, float(np.abs(A).sum())):
+        return None
+    v = np.asarray(res.x)
+    return v / np.linalg.norm(v)
