@@ -19,7 +19,12 @@ from types import ModuleType
 from chainrule._version import __version__
 
 #: The subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ("chainrule.commands.einsum",)
+COMMAND_MODULES: tuple[str, ...] = (
+    "chainrule.commands.einsum",
+    "chainrule.commands.hyperplane",
+    "chainrule.commands.separate",
+    "chainrule.commands.unit",
+)
 
 
 def _load_commands() -> list[ModuleType]:
