@@ -20,6 +20,7 @@ from chainrule._version import __version__
 
 #: The subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "chainrule.commands.backprop",
     "chainrule.commands.einsum",
     "chainrule.commands.hyperplane",
     "chainrule.commands.separate",
