@@ -27,6 +27,14 @@ def _hashable_optimize(optimize: Any) -> Hashable:
     return optimize
 
 
+def _operand_key(notation: Any, optimize: Any, arrays: Sequence[Any]) -> tuple[Any, ...]:
+    """The plan-cache key: notation, optimize, then per operand its type, shape and dtype (flat)."""
+    key: list[Any] = [notation, optimize]
+    for x in arrays:
+        key += (x.__class__, x.shape, x.dtype)
+    return tuple(key)
+
+
 def _split_call(
     subscripts: Any, operands: Sequence[Any]
 ) -> tuple[list[Any], list[Any], Hashable | None]:
@@ -133,7 +141,7 @@ def einsum(
         TypeError: ``dtype`` or ``out`` needs a cast that ``casting`` forbids.
     """
     if out is None and dtype is None and subscripts.__class__ is str:
-        # The hot path: one tuple, one dict lookup, the kernels.
+        # The hot path: one flat tuple (the same key _einsum_general stores), one dict lookup, the kernels.
         try:
             if len(operands) == 2:
                 a, b = operands
@@ -148,7 +156,7 @@ def einsum(
                     b.dtype,
                 )
             else:
-                key = (subscripts, optimize, *[(x.__class__, x.shape, x.dtype) for x in operands])
+                key = _operand_key(subscripts, optimize, operands)
             runner = PLAN_CACHE.get(key)
         except (AttributeError, TypeError):
             runner = None
@@ -172,11 +180,7 @@ def _einsum_general(
     dtype = _resolve_dtype(dtype, xp)
     key: Hashable | None = None
     if notation_key is not None:
-        key = (
-            notation_key,
-            _hashable_optimize(optimize),
-            *[(a.__class__, a.shape, a.dtype) for a in arrays],
-        )
+        key = _operand_key(notation_key, _hashable_optimize(optimize), arrays)
         if dtype is not None:
             key = (key, "dtype", dtype, casting)
         try:

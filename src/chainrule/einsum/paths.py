@@ -176,6 +176,10 @@ def optimal(
     legs = [0] * (1 << n)
     for s in range(1, 1 << n):
         legs[s] = union[s] & (out_mask | union[full ^ s])
+    for k in range(
+        n
+    ):  # an input is the tensor as given, lone labels included (as opt_einsum counts)
+        legs[1 << k] = term_mask[k]
 
     inf = math.inf
     best: list[float] = [inf] * (1 << n)

@@ -1,0 +1,252 @@
+"""einsum / einsum_path / contract_expression: dtypes, out=, caching, reports, kernels, Array API."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.backend import to_numpy
+from chainrule.einsum import PLAN_CACHE, contract_expression, einsum, einsum_path
+from chainrule.einsum.cache import LRUCache
+
+RNG = np.random.default_rng(7)
+
+CASES = [
+    ("ijk,i->jk", [(4, 5, 6), (4,)]),
+    ("ijkl->ik", [(3, 4, 5, 6)]),
+    ("ijkl->ki", [(3, 4, 5, 6)]),
+    ("ijk,ijk->i", [(4, 5, 6), (4, 5, 6)]),
+    ("de,fe,fl->dl", [(6, 5), (7, 5), (7, 8)]),
+    ("ij,jk->ik", [(8, 8), (8, 8)]),
+    ("ea,fb,abcd,gc,hd->efgh", [(3, 2)] * 2 + [(2, 2, 2, 2)] + [(3, 2)] * 2),
+    ("bij,bjk->bik", [(3, 4, 5), (3, 5, 6)]),
+    ("...ij,...jk->...ik", [(2, 3, 4, 5), (2, 3, 5, 6)]),
+    ("ab,bc,cd,de,ef->af", [(5, 2), (2, 5), (5, 2), (2, 5), (5, 2)]),
+    ("ii->i", [(4, 4)]),
+    ("ii->", [(4, 4)]),
+    ("aabb->ab", [(2, 2, 3, 3)]),
+    (",->", [(), ()]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("ij,ij->ij", [(3, 4), (3, 4)]),
+    ("ij,kj->ik", [(3, 4), (5, 4)]),
+    ("ji,jk->ki", [(4, 3), (4, 5)]),
+    ("ijk,jil->kl", [(2, 3, 4), (3, 2, 5)]),
+    ("bn,anm,bm->ba", [(3, 4), (2, 4, 5), (3, 5)]),
+    ("i,i,i->", [(5,), (5,), (5,)]),
+    ("ij,jk", [(0, 3), (3, 2)]),
+    ("ij,jk->ik", [(2, 0), (0, 3)]),
+]
+
+
+@pytest.mark.parametrize(("subscripts", "shapes"), CASES)
+def test_workload_shapes_match_numpy(subscripts: str, shapes: list[tuple[int, ...]]) -> None:
+    ops = [RNG.standard_normal(s) for s in shapes]
+    want = np.einsum(subscripts, *ops)
+    for _ in range(2):  # second call: the cached plan
+        got = einsum(subscripts, *ops)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+        assert np.shape(got) == np.shape(want)
+
+
+@pytest.mark.parametrize(("subscripts", "shapes"), CASES)
+def test_array_api_strict(subscripts: str, shapes: list[tuple[int, ...]]) -> None:
+    xp = pytest.importorskip("array_api_strict")
+    ops = [RNG.standard_normal(s) for s in shapes]
+    got = einsum(subscripts, *[xp.asarray(o) for o in ops])
+    assert type(got).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(to_numpy(got), np.einsum(subscripts, *ops), rtol=1e-12, atol=1e-12)
+
+
+def test_array_api_strict_mixed_dtypes_and_sublists() -> None:
+    xp = pytest.importorskip("array_api_strict")
+    a = RNG.standard_normal((3, 4)).astype(np.float32)
+    b = RNG.standard_normal((4, 2))
+    got = einsum(xp.asarray(a), ["r", "s"], xp.asarray(b), ["s", "t"], ["t", "r"])
+    assert got.dtype == xp.float64
+    np.testing.assert_allclose(to_numpy(got), (a.astype(np.float64) @ b).T, rtol=1e-6)
+
+
+def test_top_level_reexports() -> None:
+    a, b = RNG.random((2, 3)), RNG.random((3, 4))
+    np.testing.assert_allclose(cr.einsum("ij,jk->ik", a, b), a @ b)
+    assert cr.einsum_path is einsum_path
+    assert cr.contract_expression is contract_expression
+
+
+def test_dtype_promotion_follows_numpy() -> None:
+    a32 = RNG.random((3, 4)).astype(np.float32)
+    b64 = RNG.random((4, 2))
+    i32 = np.arange(12, dtype=np.int32).reshape(3, 4)
+    c64 = (RNG.random((4, 2)) + 1j).astype(np.complex64)
+    assert einsum("ij,jk->ik", a32, b64).dtype == np.float64
+    assert einsum("ij,jk->ik", a32, a32.T.copy()).dtype == np.float32
+    assert einsum("ij,jk->ik", i32, b64).dtype == np.float64
+    assert einsum("ij,jk->ik", a32, c64).dtype == np.complex64
+    np.testing.assert_allclose(einsum("ij,jk->ik", a32, c64), a32 @ c64, rtol=1e-5)
+
+
+def test_integer_sums_accumulate_in_the_input_dtype_like_numpy() -> None:
+    x = np.full(200, 2, dtype=np.int8)
+    assert einsum("i->", x) == np.einsum("i->", x)  # wraps around: -112
+    assert einsum("i->", x).dtype == np.int8
+    m = np.arange(12, dtype=np.int64).reshape(3, 4)
+    np.testing.assert_array_equal(einsum("ij,kj->ik", m, m), np.einsum("ij,kj->ik", m, m))
+    b = np.array([True, False, True])
+    assert einsum("i,i->", b, b) == np.einsum("i,i->", b, b)
+
+
+def test_dtype_argument_and_casting() -> None:
+    a = RNG.random((3, 4))
+    got = einsum("ij->j", a.astype(np.float32), dtype=np.float64)
+    assert got.dtype == np.float64
+    with pytest.raises(TypeError, match="cannot be cast"):
+        einsum("ij->j", a, dtype=np.float32)
+    assert einsum("ij->j", a, dtype="float32", casting="unsafe").dtype == np.float32
+    assert einsum("ij->j", a, dtype=np.float32, casting="same_kind").dtype == np.float32
+
+
+def test_out_argument() -> None:
+    a, b = RNG.random((3, 4)), RNG.random((4, 5))
+    out = np.empty((3, 5))
+    res = einsum("ij,jk->ik", a, b, out=out)
+    assert res is out
+    np.testing.assert_allclose(out, a @ b)
+    with pytest.raises(
+        ValueError, match=r"out has shape \(5, 3\) but the result has shape \(3, 5\)"
+    ):
+        einsum("ij,jk->ik", a, b, out=np.empty((5, 3)))
+    with pytest.raises(TypeError, match="cannot be cast"):
+        einsum("ij,jk->ik", a, b, out=np.empty((3, 5), dtype=np.float32))
+    out_scalar = np.empty(())
+    einsum("ij,ij->", a, a, out=out_scalar)
+    np.testing.assert_allclose(out_scalar, (a * a).sum())
+
+
+def test_python_scalars_and_lists() -> None:
+    assert float(einsum(",->", 2.0, 3.0)) == 6.0
+    np.testing.assert_allclose(einsum("i,i->", [1.0, 2.0], [3.0, 4.0]), 11.0)
+    np.testing.assert_allclose(einsum(",i->i", 2.0, np.ones(3)), [2.0, 2.0, 2.0])
+
+
+def test_non_contiguous_operands() -> None:
+    a = RNG.random((6, 8))[::2, ::-1]
+    b = np.asfortranarray(RNG.random((8, 5)))
+    c = RNG.random((5, 4, 3)).transpose(2, 0, 1)
+    np.testing.assert_allclose(
+        einsum("ij,jk,lkm->iml", a, b, c), np.einsum("ij,jk,lkm->iml", a, b, c)
+    )
+
+
+def test_same_array_twice() -> None:
+    x = RNG.random((4, 3, 2))
+    np.testing.assert_allclose(einsum("ijk,ijk->i", x, x), (x * x).sum((1, 2)))
+
+
+def test_report_lists_costs_and_kernels() -> None:
+    path, info = einsum_path(
+        "ea,fb,abcd,gc,hd->efgh", *([(10, 10)] * 2 + [(10,) * 4] + [(10, 10)] * 2)
+    )
+    text = str(info)
+    assert len(path) == 4
+    assert info.naive_cost == 500_000_000
+    assert info.opt_cost == 800_000
+    assert info.speedup == pytest.approx(625.0)
+    assert info.largest_intermediate == 10_000
+    assert "Naive FLOP count:  5.000e+08" in text
+    assert "Optimized FLOP count:  8.000e+05" in text
+    assert "Largest intermediate:  1.000e+04" in text
+    assert "ea,abcd->ebcd" in text and "matmul" in text
+    _, diag = einsum_path("iij,jk->ik", (3, 3, 4), (4, 5))
+    assert [s.kernel for s in diag.steps][:2] == ["diagonal", "matmul"]
+    _, lone = einsum_path("ijl,jk->ik", (3, 4, 5), (4, 6))
+    assert lone.steps[0].kernel == "sum"
+    _, outer = einsum_path("i,j->ij", (3,), (4,))
+    assert outer.steps[0].kernel == "multiply"
+    assert "i,j->ij" in str(outer)
+
+
+def test_einsum_path_accepts_arrays_and_sublists() -> None:
+    a, b = RNG.random((2, 3)), RNG.random((3, 4))
+    p1, i1 = einsum_path("ij,jk->ik", a, b)
+    p2, i2 = einsum_path(a, ["x", "y"], b, ["y", "z"], ["x", "z"])
+    assert p1 == p2 == [(0, 1)]
+    assert i1.opt_cost == i2.opt_cost == 2 * 2 * 3 * 4
+
+
+def test_contract_expression() -> None:
+    expr = contract_expression("ab,bc,cd->ad", (3, 4), (4, 5), (5, 6))
+    ops = [RNG.random(s) for s in [(3, 4), (4, 5), (5, 6)]]
+    np.testing.assert_allclose(expr(*ops), ops[0] @ ops[1] @ ops[2])
+    f32 = [o.astype(np.float32) for o in ops]
+    assert expr(*f32).dtype == np.float32
+    out = np.empty((3, 6))
+    assert expr(*ops, out=out) is out
+    assert "ab,bc,cd->ad" in repr(expr)
+    assert expr.info.opt_cost > 0
+    with pytest.raises(
+        ValueError,
+        match=r"operand 1 has shape \(4, 6\) but the expression was compiled for \(4, 5\)",
+    ):
+        expr(ops[0], RNG.random((4, 6)), ops[2])
+    with pytest.raises(ValueError, match="expected 3 arrays, got 2"):
+        expr(*ops[:2])
+
+
+def test_plan_cache_hits_and_bound() -> None:
+    a, b = RNG.random((2, 3)), RNG.random((3, 4))
+    einsum("ij,jk->ik", a, b)
+    hits = PLAN_CACHE.hits
+    einsum("ij,jk->ik", a, b)
+    assert PLAN_CACHE.hits == hits + 1
+    cache = LRUCache(maxsize=2)
+    cache.put("x", 1)
+    cache.put("y", 2)
+    assert cache.get("x") == 1  # x is now the most recent
+    cache.put("z", 3)
+    assert "y" not in cache and "x" in cache and len(cache) == 2
+    with pytest.raises(ValueError, match="maxsize"):
+        LRUCache(0)
+
+
+def test_cache_is_thread_safe() -> None:
+    cache = LRUCache(maxsize=8)
+    errors: list[BaseException] = []
+
+    def work(offset: int) -> None:
+        try:
+            for k in range(2000):
+                cache.put((offset, k % 20), k)
+                cache.get((offset, (k + 3) % 20))
+                assert len(cache) <= 8
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(cache) <= 8
+
+
+def test_einsum_from_threads_agrees() -> None:
+    ops = [RNG.random((5, 6)), RNG.random((6, 7))]
+    want = ops[0] @ ops[1]
+    results: list[np.ndarray] = []
+
+    def work() -> None:
+        for _ in range(50):
+            results.append(einsum("ij,jk->ik", *ops))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 200
+    for r in results:
+        np.testing.assert_allclose(r, want)

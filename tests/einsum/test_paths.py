@@ -1,0 +1,210 @@
+"""Contraction paths: optimal equals brute force, greedy beats left-to-right on chains, costs match opt_einsum."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import time
+from collections.abc import Hashable
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from chainrule.einsum import einsum, einsum_path
+from chainrule.einsum.paths import (
+    contraction_steps,
+    find_path,
+    flop_count,
+    greedy,
+    left_to_right,
+    optimal,
+    path_cost,
+    ssa_to_linear,
+    validate_path,
+)
+
+Terms = list[frozenset[Hashable]]
+
+
+def brute_force(inputs: Terms, output: frozenset[Hashable], sizes: dict[Hashable, int]) -> int:
+    """The cheapest cost over every pairwise contraction order (exhaustive)."""
+    best = None
+
+    def walk(path: list[tuple[int, int]], remaining: int) -> None:
+        nonlocal best
+        if remaining == 1:
+            cost, _ = path_cost(inputs, output, sizes, list(path))
+            best = cost if best is None else min(best, cost)
+            return
+        for i, j in itertools.combinations(range(remaining), 2):
+            walk([*path, (i, j)], remaining - 1)
+
+    walk([], len(inputs))
+    assert best is not None
+    return best
+
+
+@st.composite
+def networks(
+    draw: st.DrawFn, max_ops: int = 5
+) -> tuple[Terms, frozenset[Hashable], dict[Hashable, int]]:
+    n = draw(st.integers(2, max_ops))
+    letters = "abcdefgh"
+    sizes = {x: draw(st.integers(1, 6)) for x in letters}
+    terms = [
+        frozenset(draw(st.lists(st.sampled_from(letters), min_size=0, max_size=4)))
+        for _ in range(n)
+    ]
+    every = sorted(set().union(*terms))
+    output = frozenset(draw(st.lists(st.sampled_from(every), max_size=3))) if every else frozenset()
+    return terms, output, sizes
+
+
+@given(networks())
+def test_optimal_matches_brute_force(
+    net: tuple[Terms, frozenset[Hashable], dict[Hashable, int]],
+) -> None:
+    terms, output, sizes = net
+    path = optimal(terms, output, sizes)
+    cost, _ = path_cost(terms, output, sizes, path)
+    assert cost == brute_force(terms, output, sizes)
+
+
+@given(networks(max_ops=7))
+def test_greedy_paths_are_valid_and_no_better_than_optimal(
+    net: tuple[Terms, frozenset[Hashable], dict[Hashable, int]],
+) -> None:
+    terms, output, sizes = net
+    g = greedy(terms, output, sizes)
+    validate_path(g, len(terms))
+    assert (
+        path_cost(terms, output, sizes, g)[0]
+        >= path_cost(terms, output, sizes, optimal(terms, output, sizes))[0]
+    )
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_greedy_never_worse_than_left_to_right_on_a_chain(seed: int) -> None:
+    rng = random.Random(seed)
+    n = rng.randint(3, 30)
+    dims = [rng.choice([2, 5, 10, 50, 200]) for _ in range(n + 1)]
+    terms: Terms = [frozenset({k, k + 1}) for k in range(n)]
+    sizes = dict(enumerate(dims))
+    output = frozenset({0, n})
+    g = path_cost(terms, output, sizes, greedy(terms, output, sizes))[0]
+    naive = path_cost(terms, output, sizes, left_to_right(n))[0]
+    assert g <= naive
+
+
+def test_flop_count_model() -> None:
+    sizes = {"a": 2, "b": 3, "c": 5}
+    assert flop_count("abc", False, 1, sizes) == 30
+    assert flop_count("abc", True, 2, sizes) == 60
+    assert flop_count("abc", True, 3, sizes) == 90
+
+
+def test_ssa_to_linear() -> None:
+    # ssa: (0,2) -> 4, (1,3) -> 5, (4,5) -> 6
+    assert ssa_to_linear([(0, 2), (1, 3), (4, 5)], 4) == [(0, 2), (0, 1), (0, 1)]
+
+
+def test_memory_limit_is_respected_or_refused() -> None:
+    # ab,bc,cd: contracting ab with bc first would build a 1000x1000 intermediate.
+    terms: Terms = [frozenset("ab"), frozenset("bc"), frozenset("cd")]
+    sizes = {"a": 1000, "b": 2, "c": 1000, "d": 2}
+    output = frozenset("ad")
+    for fn in (optimal, greedy):
+        path = fn(terms, output, sizes, memory_limit=4000)
+        for _, result, _, _ in contraction_steps(terms, output, path)[:-1]:
+            assert len(result) == 0 or np.prod([sizes[x] for x in result]) <= 4000
+    # Both possible intermediates (ac: 10**6, bd: 4 elements) exceed 3 elements.
+    for fn in (optimal, greedy):
+        with pytest.raises(ValueError, match="memory_limit=3 "):
+            fn(terms, output, sizes, memory_limit=3)
+
+
+def test_einsum_path_memory_limit_max_input() -> None:
+    path, info = einsum_path(
+        "ab,bc,cd->ad", (1000, 2), (2, 1000), (1000, 2), memory_limit="max_input"
+    )
+    assert info.largest_intermediate <= 2000 * 2
+    assert len(path) == 2
+
+
+def test_explicit_paths_are_validated() -> None:
+    shapes = [(2, 3), (3, 4), (4, 5)]
+    a, b, c = (np.ones(s) for s in shapes)
+    want = a @ b @ c
+    for path in ([(1, 2), (0, 1)], ["einsum_path", (0, 1), (0, 1)], [(0, 1, 2)], [(0, 2), (0, 1)]):
+        np.testing.assert_allclose(einsum("ab,bc,cd->ad", a, b, c, optimize=path), want)
+        assert len(einsum_path("ab,bc,cd->ad", *shapes, optimize=path)[0]) >= 1
+    with pytest.raises(ValueError, match="names position 3"):
+        einsum("ab,bc,cd->ad", a, b, c, optimize=[(0, 3), (0, 1)])
+    with pytest.raises(ValueError, match="leaves 2 operands"):
+        einsum("ab,bc,cd->ad", a, b, c, optimize=[(0, 1)])
+    with pytest.raises(ValueError, match="names an operand twice"):
+        einsum("ab,bc,cd->ad", a, b, c, optimize=[(0, 0), (0, 1)])
+    with pytest.raises(ValueError, match="unknown optimize='fastest'"):
+        einsum("ab,bc,cd->ad", a, b, c, optimize="fastest")
+
+
+def test_optimize_names_agree() -> None:
+    rng = np.random.default_rng(3)
+    ops = [rng.random(s) for s in [(3, 4), (4, 5), (5, 6), (6, 3)]]
+    want = np.einsum("ab,bc,cd,da->", *ops)
+    for opt in ("auto", "optimal", "greedy", "dp", True, False, "left", ("greedy", 100)):
+        np.testing.assert_allclose(einsum("ab,bc,cd,da->", *ops, optimize=opt), want)
+
+
+def test_greedy_200_operands_is_fast_and_optimal_10_is_fast() -> None:
+    rng = random.Random(0)
+    terms: Terms = [frozenset() for _ in range(200)]
+    sizes: dict[Hashable, int] = {}
+    for e in range(300):
+        i, j = rng.sample(range(200), 2)
+        terms[i] |= {e}
+        terms[j] |= {e}
+        sizes[e] = rng.choice([2, 3, 4])
+    terms = [t if t else frozenset({("open", k)}) for k, t in enumerate(terms)]
+    for t in terms:
+        for x in t:
+            sizes.setdefault(x, 2)
+    t0 = time.perf_counter()
+    path = find_path(terms, frozenset(), sizes, "greedy")
+    # Generous bound: the machine running the suite is shared; the benchmark measures the real figure.
+    assert time.perf_counter() - t0 < 2.0
+    assert len(validate_path(path, 200)) == 199
+    small = terms[:10]
+    t0 = time.perf_counter()
+    optimal(small, frozenset(), sizes)
+    assert time.perf_counter() - t0 < 5.0
+
+
+def test_cost_not_above_opt_einsum_auto() -> None:
+    oe = pytest.importorskip("opt_einsum")
+    rng = random.Random(1)
+    exprs = [
+        ("ea,fb,abcd,gc,hd->efgh", [(10, 10)] * 2 + [(10,) * 4] + [(10, 10)] * 2),
+        ("ab,bc,cd,de,ef->af", [(1000, 10), (10, 1000), (1000, 10), (10, 1000), (1000, 10)]),
+        ("de,fe,fl->dl", [(2000, 500), (1000, 500), (1000, 2000)]),
+    ]
+    letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    for n in (3, 4, 6, 8, 10, 11):
+        for _ in range(3):
+            terms = [[] for _ in range(n)]
+            dims = []
+            for e in range(int(n * 1.5)):
+                i, j = rng.sample(range(n), 2)
+                terms[i].append(letters[e])
+                terms[j].append(letters[e])
+                dims.append(rng.choice([2, 3, 5, 8]))
+            size = dict(zip(letters, dims, strict=False))
+            text = ",".join("".join(t) for t in terms) + "->"
+            exprs.append((text, [tuple(size[x] for x in t) for t in terms]))
+    for text, shapes in exprs:
+        _, ours = einsum_path(text, *shapes)
+        _, theirs = oe.contract_path(text, *shapes, shapes=True, optimize="auto")
+        assert ours.opt_cost <= int(theirs.opt_cost), text
+        assert ours.naive_cost == int(theirs.naive_cost), text
