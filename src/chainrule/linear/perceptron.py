@@ -18,10 +18,31 @@ from typing import Any
 import numpy as np
 
 from chainrule.linear.datasets import check_X, check_Xy
-from chainrule.linear.hyperplane import binary_labels
+from chainrule.linear.exceptions import not_fitted_error
+from chainrule.linear.hyperplane import _plain, binary_labels
 from chainrule.linear.separate import GordanCertificate, _working_set, gordan_certificate
 
 __all__ = ["CyclingWarning", "Perceptron"]
+
+
+def _classifier_targets(y: np.ndarray) -> None:
+    """Reject targets that are not class labels: non-integer floats, or objects of mixed kinds.
+
+    Raises:
+        ValueError: 'Unknown label type' (a continuous target, or labels of several types).
+    """
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        raise ValueError(
+            "Unknown label type: continuous target (y holds non-integer values); "
+            "Perceptron is a classifier: pass class labels"
+        )
+    if y.dtype.kind == "O":
+        kinds = {type(v) for v in y.tolist()}
+        if not (kinds <= {str} or kinds <= {int, bool}):
+            names = ", ".join(sorted(k.__name__ for k in kinds))
+            raise ValueError(
+                f"Unknown label type: y holds labels of types {names}; pass ints or strings"
+            )
 
 
 class CyclingWarning(UserWarning):
@@ -140,6 +161,20 @@ class Perceptron:
             setattr(self, key, value)
         return self
 
+    def __sklearn_tags__(self) -> Any:
+        """Tags for scikit-learn's tools (imported lazily: sklearn is needed only by whoever asks)."""
+        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
+
+        return Tags(
+            estimator_type="classifier",
+            target_tags=TargetTags(required=True),
+            classifier_tags=ClassifierTags(multi_class=False, multi_label=False),
+            input_tags=InputTags(two_d_array=True, allow_nan=False),
+        )
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "coef_")
+
     def __repr__(self) -> str:
         defaults = type(self)().get_params()
         changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults[k] != v]
@@ -173,7 +208,7 @@ class Perceptron:
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "coef_"):
-            raise ValueError(
+            raise not_fitted_error(
                 "This Perceptron instance is not fitted yet. Call 'fit' with appropriate arguments "
                 "before using this estimator."
             )
@@ -215,6 +250,12 @@ class Perceptron:
         """
         self._validate_params()
         X_arr, y_arr = check_Xy(X, y)
+        _classifier_targets(y_arr)
+        if np.unique(y_arr).size > 2:
+            raise ValueError(
+                f"Only binary classification is supported. y holds {np.unique(y_arr).size} classes; "
+                "the perceptron separates two (train one per class for more)"
+            )
         s, classes = binary_labels(y_arr)
         n, d = X_arr.shape
         self.classes_ = np.array(classes)
@@ -300,6 +341,7 @@ class Perceptron:
         """
         self._validate_params()
         X_arr, y_arr = check_Xy(X, y)
+        _classifier_targets(y_arr)
         if not hasattr(self, "classes_"):
             labels = np.unique(y_arr) if classes is None else np.unique(np.asarray(classes))
             if labels.size != 2:
@@ -308,7 +350,7 @@ class Perceptron:
                     f"(got {labels.tolist()})"
                 )
             self.classes_ = labels
-            self.classes_pair_ = (labels[0].item(), labels[1].item())
+            self.classes_pair_ = (_plain(labels[0]), _plain(labels[1]))
             self.n_features_in_ = X_arr.shape[1]
             self.n_mistakes_ = 0
             self.n_iter_ = 0

@@ -267,8 +267,11 @@ def _lp_margin(A: np.ndarray) -> tuple[float, np.ndarray]:
     return float(-res.fun), np.asarray(res.x[:p])
 
 
-def _qp_max_margin(A: np.ndarray, penalize_last: bool) -> np.ndarray | None:
-    """min ½‖v‖² (without the last entry unless ``penalize_last``) s.t. A v ≥ 1 (Clarabel); None if infeasible."""
+def _qp_max_margin(A: np.ndarray, penalize_last: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """min ½‖v‖² (the last entry free unless ``penalize_last``) s.t. A v ≥ 1, with Clarabel.
+
+    Returns ``(v, alpha)`` (the multipliers of the rows), or ``None`` when the rows are inseparable.
+    """
     m, p = A.shape
     diag = np.ones(p)
     if not penalize_last:
@@ -293,33 +296,39 @@ def _qp_max_margin(A: np.ndarray, penalize_last: bool) -> np.ndarray | None:
     solved = status in (clarabel.SolverStatus.Solved, clarabel.SolverStatus.AlmostSolved)
     if not solved and (not np.all(np.isfinite(v)) or np.min(A @ v) < 1 - 1e-6):
         raise RuntimeError(f"Clarabel did not solve the maximum-margin QP: {status}")
-    return _polish(A, v, diag)
+    return v, np.asarray(sol.z, dtype=np.float64)
 
 
-def _polish(A: np.ndarray, v: np.ndarray, diag: np.ndarray) -> np.ndarray:
-    """Refine an interior-point solution by solving the KKT equations on its active rows (when that helps).
+def _polish(A: np.ndarray, v: np.ndarray, alpha: np.ndarray, penalize_last: bool) -> np.ndarray:
+    """Refine an interior-point solution by solving the KKT equations on its support (when that helps).
 
-    On the active set S the optimum solves ``D v = A_Sᵀ α``, ``A_S v = 1``: one small linear system, accurate
-    to rounding, where the interior-point answer is accurate only to its tolerance.
+    On the support S (rows with multiplier ``α_i > 0``) the optimum solves ``D v = A_Sᵀ α``, ``A_S v = 1``:
+    one small linear system, accurate to rounding, where the interior-point answer is accurate only to its
+    tolerance. The refined ``v`` is kept only if it is feasible and no worse.
     """
-    r = A @ v
-    active = np.flatnonzero(r < 1 + 1e-6)
-    if active.size == 0 or active.size > 4 * A.shape[1]:
+    p = A.shape[1]
+    diag = np.ones(p)
+    if not penalize_last:
+        diag[-1] = 0.0
+    support = np.flatnonzero(alpha > 1e-7 * max(float(alpha.max(initial=0.0)), 1e-300))
+    if support.size == 0 or support.size > p:
         return v
-    A_S = A[active]
-    p, k = A.shape[1], active.size
+    A_S = A[support]
+    k = support.size
     K = np.zeros((p + k, p + k))
     K[:p, :p] = np.diag(diag)
     K[:p, p:] = -A_S.T
     K[p:, :p] = A_S
     rhs = np.concatenate([np.zeros(p), np.ones(k)])
-    sol, *_ = np.linalg.lstsq(K, rhs, rcond=None)
-    v_new, alpha = sol[:p], sol[p:]
+    try:
+        sol = np.linalg.solve(K, rhs)
+    except np.linalg.LinAlgError:
+        return v
+    v_new, a_new = sol[:p], sol[p:]
     ok = (
         np.all(np.isfinite(sol))
-        and np.min(alpha) > -1e-9 * max(1.0, float(np.max(np.abs(alpha))))
+        and np.min(a_new) >= 0
         and np.min(A @ v_new) >= 1 - 1e-12
-        and np.allclose(K @ sol, rhs, atol=1e-10)
         and v_new @ (diag * v_new) <= v @ (diag * v) * (1 + 1e-9)
     )
     return v_new if ok else v
@@ -361,12 +370,14 @@ def _working_set(
             # Half the working set's margin, not just > 0, so that the answer survives rounding to rationals.
             viol = np.flatnonzero((r < 0.5 * t) & ~in_set)
         else:
-            v_opt = _qp_max_margin(A_W, penalize_last)
-            if v_opt is None:
+            found = _qp_max_margin(A_W, penalize_last)
+            if found is None:
                 return None, rows
-            v = v_opt
+            v, alpha = found
             r = A @ v
             viol = np.flatnonzero((r < 1 - 1e-7) & ~in_set)
+            if viol.size == 0:
+                return _polish(A_W, v, alpha, penalize_last), rows
         if viol.size == 0:
             return v, rows
         add = viol[np.argsort(r[viol])[: max(start, rows.size)]]
