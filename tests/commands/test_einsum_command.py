@@ -56,6 +56,15 @@ def test_matrix_expression_and_repeated_operand(capsys: pytest.CaptureFixture[st
     assert code == 0 and "subscripts: i,i->" in out
 
 
+def test_declared_shapes_need_no_shapes_option(capsys: pytest.CaptureFixture[str]) -> None:
+    statement = r"C = A G^T B, A \in \mathbb{R}^{3\times 4}, G \in ℝ^{5×4}, B \in ℝ^{5×2}"
+    code, out, _ = run(capsys, statement)
+    assert code == 0
+    assert "G: 5×4 float64 (random)" in out and "result C: 3×2 float64" in out
+    code, _, err = run(capsys, statement, "--shapes", "A=3x5")
+    assert code == 2 and "--shapes gives (3, 5) but the statement declares (3, 4)" in err
+
+
 def test_scalars_need_no_shape(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, r"C_{ij} = \alpha A_{ij}", "--shapes", "A=2x2")
     assert code == 0

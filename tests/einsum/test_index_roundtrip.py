@@ -47,9 +47,20 @@ def spec_strategy(draw: st.DrawFn) -> IndexSpec:
     subs = draw(subscripts_strategy())
     n = subs.split("->")[0].count(",") + 1
     if draw(st.booleans()):
-        return spec_from_subscripts(subs)
-    operands = draw(st.lists(st.sampled_from(NAMES), min_size=n, max_size=n))
-    return spec_from_subscripts(subs, operands, draw(st.sampled_from(NAMES)))
+        spec = spec_from_subscripts(subs)
+    else:
+        operands = draw(st.lists(st.sampled_from(NAMES), min_size=n, max_size=n))
+        spec = spec_from_subscripts(subs, operands, draw(st.sampled_from(NAMES)))
+    if draw(st.booleans()):
+        # Declared shapes for operands written once without an ellipsis, with one size per index.
+        sizes = {ch: draw(st.integers(0, 4)) for ch in spec.indices}
+        shapes = [
+            (name, tuple(sizes[ch] for ch in term))
+            for name, term in zip(spec.operands, spec.inputs, strict=True)
+            if spec.operands.count(name) == 1 and "..." not in term and draw(st.booleans())
+        ]
+        spec = IndexSpec(spec.subscripts, spec.operands, spec.output, spec.labels, tuple(shapes))
+    return spec
 
 
 @given(spec_strategy())
@@ -60,6 +71,46 @@ def test_parse_of_to_latex_is_the_identity(spec: IndexSpec) -> None:
 @given(spec_strategy())
 def test_parse_of_to_text_is_the_identity(spec: IndexSpec) -> None:
     assert parse_index_notation(spec.to_text()) == spec
+
+
+@given(spec_strategy())
+def test_einstein_rendering_round_trips_under_the_convention(spec: IndexSpec) -> None:
+    assert parse_index_notation(spec.to_latex(einstein=True), einstein=True) == spec
+    assert parse_index_notation(spec.to_text(einstein=True), einstein=True) == spec
+
+
+def test_einstein_rendering_keeps_sums_of_indices_written_once() -> None:
+    spec = spec_from_subscripts("ij,jk,l->ik", ["A", "B", "x"])
+    assert spec.to_latex(einstein=True) == r"C_{ik} = \sum_{l} A_{ij} B_{jk} x_{l}"
+    assert spec.to_latex() == r"C_{ik} = \sum_{j,l} A_{ij} B_{jk} x_{l}"
+    assert spec._repr_latex_() == f"${spec.to_latex()}$"
+
+
+def test_declared_shapes_are_read_rendered_and_checked() -> None:
+    spec = parse_index_notation(
+        r"C_{jk} = \sum_i A_{ijk} b_i, A \in \mathbb{R}^{4\times5\times6}, b \in \mathbb{R}^{4}"
+    )
+    assert spec.shapes == (("A", (4, 5, 6)), ("b", (4,)))
+    assert spec.to_latex().endswith(
+        r", A \in \mathbb{R}^{4 \times 5 \times 6}, b \in \mathbb{R}^{4}"
+    )
+    assert spec.to_text().endswith(", A ∈ ℝ^{4×5×6}, b ∈ ℝ^{4}")
+    # Symbolic sizes fix letters in matrix form but give no shape; a scalar declares shape ().
+    spec = parse_index_notation(
+        r"y = \lambda A x, A \in \mathbb{R}^{m \times 3}, x \in ℝ^{3}, \lambda \in \mathbb{R}"
+    )
+    assert spec.subscripts == ",ma,a->m"
+    assert spec.shapes == (("lambda", ()), ("x", (3,)))
+    with pytest.raises(ValueError, match=r"index 'i' has size 4 in 'A' but 5 in 'b'"):
+        parse_index_notation(r"C_{jk} = \sum_i A_{ijk} b_i, A \in ℝ^{4×5×6}, b \in ℝ^{5}")
+    with pytest.raises(ValueError, match=r"left side 'C' has 2 indices but is declared with 1"):
+        parse_index_notation(r"C_{jk} = \sum_i A_{ijk} b_i, C \in ℝ^{5}")
+    with pytest.raises(ValueError, match=r"'A' is declared twice"):
+        parse_index_notation(r"C = A, A \in ℝ^{2}, A \in ℝ^{3}")
+    with pytest.raises(ValueError, match=r"declared with shape \(2,\) but its term is 'ij'"):
+        IndexSpec("ij->i", ("A",), "C", (), (("A", (2,)),))
+    with pytest.raises(ValueError, match=r"a shape is declared for 'Z'"):
+        IndexSpec("ij->i", ("A",), "C", (), (("Z", (2, 2)),))
 
 
 def test_rendering_of_the_seed_spec() -> None:

@@ -167,15 +167,26 @@ def operand_arrays(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """One array per distinct operand name, and where each came from ("random" or the file).
 
+    Shapes come from ``--npy`` files, then ``--shapes``, then the statement's declarations
+    (``A \\in \\mathbb{R}^{4 \\times 5}``); two sources that disagree are an error.
+
     Raises:
         ValueError: an unknown name, a malformed shape, a missing shape, or shapes that do not fit the
             subscripts (the message names the operand, and the index with both sizes).
         OSError: a missing .npy file.
     """
+    declared = dict(spec.shapes)
     shapes: dict[str, tuple[int, ...]] = {}
     for name, text in _pairs(shape_args, "--shapes"):
         _check_known(name, spec, "--shapes")
         shapes[name] = parse_shape(text, name)
+        if name in declared and declared[name] != shapes[name]:
+            raise ValueError(
+                f"operand {name!r}: --shapes gives {shapes[name]} but the statement declares "
+                f"{declared[name]}"
+            )
+    for name, shape in declared.items():
+        shapes.setdefault(name, shape)
     arrays: dict[str, Any] = {}
     source: dict[str, str] = {}
     for name, path in _pairs(npy_args, "--npy"):
@@ -183,7 +194,8 @@ def operand_arrays(
         arr = load_npy(path, name)
         if name in shapes and tuple(arr.shape) != shapes[name]:
             raise ValueError(
-                f"operand {name!r}: {path!r} has shape {arr.shape} but --shapes says {shapes[name]}"
+                f"operand {name!r}: {path!r} has shape {arr.shape} but "
+                f"{'the statement declares' if name in declared else '--shapes says'} {shapes[name]}"
             )
         arrays[name], source[name] = arr, path
         shapes[name] = tuple(arr.shape)

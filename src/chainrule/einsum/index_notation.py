@@ -125,6 +125,8 @@ class IndexSpec:
         output: the name of the result.
         labels: ``(letter, label)`` pairs for indices written as something other than their letter
             (``("a", "mu")`` for ``\mu``), sorted by letter; empty for plain letters.
+        shapes: ``(name, shape)`` pairs for operands whose shape the statement declares
+            (``A \in \mathbb{R}^{4 \times 5}``), sorted by name; empty when none is declared.
 
     Raises:
         ValueError: malformed subscripts, a term count that differs from the operand count, or a name that is
@@ -135,6 +137,7 @@ class IndexSpec:
     operands: tuple[str, ...]
     output: str = "C"
     labels: tuple[tuple[str, str], ...] = field(default=())
+    shapes: tuple[tuple[str, tuple[int, ...]], ...] = field(default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "subscripts", _normalize_subscripts(self.subscripts))
@@ -154,6 +157,41 @@ class IndexSpec:
         for letter, label in self.labels:
             if letter not in used or not LABEL_RE.fullmatch(label):
                 raise ValueError(f"bad index label {label!r} for letter {letter!r}")
+        shapes = tuple(sorted((name, tuple(int(n) for n in shape)) for name, shape in self.shapes))
+        object.__setattr__(self, "shapes", shapes)
+        self._check_shapes()
+
+    def _check_shapes(self) -> None:
+        """Declared shapes fit their terms, and give every index one size (size 1 broadcasts)."""
+        declared = dict(self.shapes)
+        if len(declared) != len(self.shapes):
+            raise ValueError(f"an operand has two declared shapes in {self.shapes}")
+        sizes: dict[str, tuple[int, str]] = {}
+        for name, term in zip(self.operands, self.inputs, strict=True):
+            shape = declared.get(name)
+            if shape is None:
+                continue
+            head, dots, tail = term.partition(ELLIPSIS)
+            if (dots and len(shape) < len(head) + len(tail)) or (
+                not dots and len(shape) != len(term)
+            ):
+                raise ValueError(
+                    f"operand {name!r} is declared with shape {shape} but its term is {term!r}"
+                )
+            pairs = list(zip(head, shape, strict=False))
+            if tail:
+                pairs += list(zip(tail, shape[len(shape) - len(tail) :], strict=True))
+            for ch, n in pairs:
+                old = sizes.get(ch)
+                if old is not None and n != old[0] and 1 not in (n, old[0]):
+                    raise ValueError(
+                        f"index {ch!r} has size {old[0]} in {old[1]!r} but {n} in {name!r}"
+                    )
+                if old is None or old[0] == 1:
+                    sizes[ch] = (n, name)
+        unknown = [name for name in declared if name not in self.operands]
+        if unknown:
+            raise ValueError(f"a shape is declared for {unknown[0]!r}, which is not an operand")
 
     # -- views -------------------------------------------------------------------------------------------
 
@@ -214,19 +252,28 @@ class IndexSpec:
 
     # -- rendering ---------------------------------------------------------------------------------------
 
-    def to_latex(self) -> str:
-        r"""Σ notation, e.g. ``C_{jk} = \sum_{i} A_{ijk} b_{i}``; ``parse_index_notation`` reads it back."""
-        return self._render(latex=True)
+    def to_latex(self, *, einstein: bool = False) -> str:
+        r"""Σ notation, e.g. ``C_{jk} = \sum_{i} A_{ijk} b_{i}``; ``parse_index_notation`` reads it back.
 
-    def to_text(self) -> str:
+        With ``einstein=True`` an index summed and written at least twice gets no ``\sum``
+        (``c = a_{i} b_{i}``; read it back with ``parse_index_notation(..., einstein=True)``). Declared
+        shapes follow the statement: ``, A \in \mathbb{R}^{4 \times 5}``.
+        """
+        return self._render(latex=True, einstein=einstein)
+
+    def to_text(self, *, einstein: bool = False) -> str:
         """Plain Unicode Σ notation, e.g. ``C[j,k] = Σ_i A[i,j,k]·b[i]``; ``parse_index_notation`` reads it."""
-        return self._render(latex=False)
+        return self._render(latex=False, einstein=einstein)
 
-    def _render(self, *, latex: bool) -> str:
+    def _repr_latex_(self) -> str:
+        return f"${self.to_latex()}$"
+
+    def _render(self, *, latex: bool, einstein: bool) -> str:
         # A statement whose factors all lack subscripts would read as matrix notation: mark the scalars.
         all_scalar = not any(self.inputs)
         lhs = _render_factor(self.output, self.output_indices, self, latex, mark_scalar=False)
-        summed = [self.label(ch) for ch in self.summed]
+        counts = {ch: sum(_letters(t).count(ch) for t in self.inputs) for ch in self.summed}
+        summed = [self.label(ch) for ch in self.summed if not (einstein and counts[ch] >= 2)]
         if self.sums_ellipsis:
             summed.insert(0, ELLIPSIS)
         parts = []
@@ -238,7 +285,8 @@ class IndexSpec:
         ]
         rhs = " ".join(factors) if latex else "·".join(factors)
         parts.append(rhs)
-        return f"{lhs} = {' '.join(parts)}"
+        decls = "".join(f", {_render_declaration(n, shape, latex)}" for n, shape in self.shapes)
+        return f"{lhs} = {' '.join(parts)}{decls}"
 
     # -- evaluation --------------------------------------------------------------------------------------
 
@@ -288,6 +336,12 @@ def _render_name(name: str, latex: bool) -> str:
     if len(name) == 1 or not latex:
         return name
     return f"\\mathrm{{{name}}}"
+
+
+def _render_declaration(name: str, shape: tuple[int, ...], latex: bool) -> str:
+    space = "\\in \\mathbb{R}" if latex else "∈ ℝ"
+    dims = (" \\times " if latex else "×").join(str(n) for n in shape)
+    return f"{_render_name(name, latex)} {space}" + (f"^{{{dims}}}" if shape else "")
 
 
 def _render_label(label: str, latex: bool) -> str:

@@ -578,19 +578,25 @@ class _Parser:
             if self.is_sym(",", ";", "."):
                 self.advance()
                 continue
-            if self.tok.kind == "cmd" and self.tok.text in {"\\text", "\\mathrm", "\\textrm"}:
-                self.advance()  # connecting words such as \text{where}
+            if self.tok.kind == "cmd" and self.tok.text in {"\\text", "\\textrm"}:
+                start = self.k
+                self.advance()
                 self.skip_group()
-                continue
+                if not self.at_in():
+                    continue  # connecting words such as \text{where}
+                self.k = start  # \text{name} \in ...: a declaration
             if self.tok.kind == "ident" and self.tok.text in {"where", "and", "with"}:
                 self.advance()
                 continue
             decls.append(self.declaration())
         return decls
 
+    def at_in(self) -> bool:
+        return self.is_sym("∈") or (self.tok.kind == "cmd" and self.tok.text == "\\in")
+
     def declaration(self) -> _Decl:
         name, pos, _ = self.name()
-        if not (self.is_sym("∈") or (self.tok.kind == "cmd" and self.tok.text == "\\in")):
+        if not self.at_in():
             raise self.error(f"expected '\\in' after {name!r} in a declaration, found")
         self.advance()
         space = self.tok
@@ -779,8 +785,31 @@ def _index_form(
         if t.count(ELLIPSIS) > 1:
             raise ValueError(f"{f.name!r} at position {f.pos} has more than one ellipsis")
     labels = tuple((letters[lab], lab) for lab in letters if letters[lab] != lab)
+    names = tuple(f.name for f in factors)
+    d = decls.get(lhs.name)
+    if (
+        d is not None
+        and lhs.name not in names
+        and ELLIPSIS not in out_term
+        and len(d.dims) != len(out_term)
+    ):
+        raise ValueError(
+            f"the left side {lhs.name!r} has {len(out_term)} indices but is declared with "
+            f"{len(d.dims)} dimensions at position {d.pos}"
+        )
     return IndexSpec(
-        ",".join(terms) + "->" + out_term, tuple(f.name for f in factors), lhs.name, labels
+        ",".join(terms) + "->" + out_term, names, lhs.name, labels, _declared_shapes(decls, names)
+    )
+
+
+def _declared_shapes(
+    decls: Mapping[str, _Decl], operands: Sequence[str]
+) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    r"""The shapes of operands declared with sizes only (``A \in \mathbb{R}^{4 \times 5}``)."""
+    return tuple(
+        (d.name, tuple(int(sym) for sym, _ in d.dims))
+        for d in decls.values()
+        if d.name in operands and all(sym.isdigit() for sym, _ in d.dims)
     )
 
 
@@ -1013,4 +1042,7 @@ def _matrix_form(lhs: _Factor, rhs: Sequence[_Item], decls: Mapping[str, _Decl])
                 ) from None
     terms = ["".join(letter_of[b.classes.find(a)] for a in axes) for _, axes in b.occurrences]
     out = "".join(letter_of[r] for r in roots)
-    return IndexSpec(",".join(terms) + "->" + out, tuple(n for n, _ in b.occurrences), lhs.name)
+    operands = tuple(n for n, _ in b.occurrences)
+    return IndexSpec(
+        ",".join(terms) + "->" + out, operands, lhs.name, (), _declared_shapes(decls, operands)
+    )
