@@ -172,3 +172,18 @@ def test_summaries():
     assert summarize(np.array([1.0, 2.0])) == "[1, 2]"
     assert summarize(np.arange(10.0)) == "mean 4.5, range [0, 9]"
     assert summarize(np.array([True, False, True, True, False])) == "3/5 true"
+
+
+def test_long_chains_reading_a_leaf_draw_quickly_and_big_graphs_ask_for_named_only():
+    x = cr.tensor(0.5, requires_grad=True, name="x")
+    y = x
+    for i in range(300):
+        y = y * 0.5 + x  # x feeds every layer: long edges are drawn straight
+        if i % 50 == 0:
+            y.name = f"y_{i}"
+    _, boxes = svg_boxes(cr.to_svg(y))
+    assert len(boxes) == len(cr.topological_order(y))
+    _, named = svg_boxes(cr.to_svg(y, named_only=True))
+    assert [b[0][0] for b in named][:2] == ["x", "y_0"]
+    with pytest.raises(ValueError, match="named_only=True"):
+        cr.to_svg(y, max_nodes=100)

@@ -38,6 +38,12 @@ _DUMMY_H = 8.0
 _MARGIN = 20.0
 #: Barycentric sweeps (each is one pass down and one pass up the layers).
 _SWEEPS = 6
+#: Most dummy points for long edges; beyond it long edges are drawn straight.
+MAX_DUMMIES = 20_000
+#: Most boxes :func:`to_svg` draws by default (``named_only=True`` draws big graphs readably).
+MAX_SVG_NODES = 2_000
+#: Crossings are counted (for diagnostics) only up to this many edge pairs per layer gap.
+_MAX_CROSSING_PAIRS = 250_000
 
 
 def summarize(x: Any, precision: int = 4) -> str:
@@ -248,7 +254,9 @@ def _crossings(rows: list[list[int]], down: dict[int, list[int]]) -> int:
     pos = {s: i for row in rows for i, s in enumerate(row)}
     total = 0
     for row in rows[:-1]:
-        segs = [(pos[a], pos[b]) for a in row for b in down.get(a, [])]
+        segs = [(pos[a], pos[b]) for a in row for b in down.get(a, []) if b in pos]
+        if len(segs) ** 2 > 2 * _MAX_CROSSING_PAIRS:
+            return -1
         for i in range(len(segs)):
             for j in range(i + 1, len(segs)):
                 (a1, b1), (a2, b2) = segs[i], segs[j]
@@ -259,7 +267,8 @@ def _crossings(rows: list[list[int]], down: dict[int, list[int]]) -> int:
 
 @dataclass
 class Layout:
-    """A computed layout: slots with coordinates, polylines per edge, and the canvas size."""
+    """A computed layout: slots with coordinates, polylines per edge, the canvas size, and the edge
+    crossings between adjacent layers (-1: too many edges to count)."""
 
     slots: list[_Slot]
     paths: list[list[tuple[float, float]]]
@@ -282,9 +291,13 @@ def layout(
     up: dict[int, list[int]] = {}
     down: dict[int, list[int]] = {}
     chains: list[list[int]] = []
+    # Long edges get one dummy point per layer they cross (fewer crossings, edges route between
+    # boxes); when that would cost too much (a leaf read at every step of a long chain), edges go
+    # straight.
+    use_dummies = sum(layer[b] - layer[a] - 1 for a, b, _ in edges) <= MAX_DUMMIES
     for a, b, _ in edges:
         chain = [a]
-        for li in range(layer[a] + 1, layer[b]):
+        for li in range(layer[a] + 1, layer[b] if use_dummies else 0):
             slots.append(_Slot(None, li, 0.0, _DUMMY_H))
             chain.append(len(slots) - 1)
         chain.append(b)
@@ -344,7 +357,7 @@ def _path_d(pts: list[tuple[float, float]]) -> str:
     return d
 
 
-def to_svg(tensor: Tensor, *, named_only: bool = False) -> str:
+def to_svg(tensor: Tensor, *, named_only: bool = False, max_nodes: int = MAX_SVG_NODES) -> str:
     """An SVG drawing of the graph that produced ``tensor``, laid out without Graphviz.
 
     Boxes show each tensor's name (or op), op and shape, value and grad; arrows go from operands to
@@ -352,10 +365,16 @@ def to_svg(tensor: Tensor, *, named_only: bool = False) -> str:
 
     Raises:
         TypeError: ``tensor`` is not a Tensor.
+        ValueError: more than ``max_nodes`` boxes to draw.
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_svg needs a Tensor, not {type(tensor).__name__}")
     nodes, edges = _graph(tensor, named_only)
+    if len(nodes) > max_nodes:
+        raise ValueError(
+            f"to_svg: the graph has {len(nodes)} nodes (max_nodes={max_nodes}); draw it with "
+            "named_only=True, or raise max_nodes"
+        )
     lines = [_label_lines(t, tensor) for t in nodes]
     lay = layout(nodes, lines, edges)
     w, h = lay.width, lay.height

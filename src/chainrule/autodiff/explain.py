@@ -18,6 +18,11 @@ The derivation is built from the same recorded graph as the numbers, and every e
 with the recorded values (:meth:`Explanation.evaluate`), so it can be checked against ``backward``.
 Constant array operands are released by ``backward()`` unless ``retain_graph=True``; explain before
 backward (or retain the graph) to evaluate derivations that use them.
+
+Custom primitives: the value of ``Primitive.symbolic`` is a :class:`SymbolicRule` (its format is
+documented in :mod:`chainrule.autodiff.symbolic_rules`); :func:`elementwise_function` builds one for
+a unary elementwise function. A primitive without one still explains: its VJP prints as
+``vjp_name[k](g; operands)`` and evaluates with the primitive's own numeric rule.
 """
 
 from __future__ import annotations
@@ -45,10 +50,23 @@ from chainrule.autodiff.symbolic import (
     filled_value,
     split_gradient_factor,
 )
-from chainrule.autodiff.symbolic_rules import VjpContext, rule_for
+from chainrule.autodiff.symbolic_rules import (
+    SymbolicRule,
+    VjpContext,
+    elementwise_function,
+    rule_for,
+)
 from chainrule.autodiff.tensor import Tensor
 
-__all__ = ["Equation", "Explanation", "Term", "explain"]
+__all__ = [
+    "Equation",
+    "Explanation",
+    "SymbolicRule",
+    "Term",
+    "VjpContext",
+    "elementwise_function",
+    "explain",
+]
 
 #: Most unnamed operations between one named tensor and the named tensors it reads; beyond this the
 #: printed local derivative would be unreadable (and deep), so explain asks for more names.
