@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chainrule.commands.backprop",
     "chainrule.commands.einsum",
     "chainrule.commands.hyperplane",
+    "chainrule.commands.logreg",
     "chainrule.commands.separate",
     "chainrule.commands.unit",
 )

@@ -26,7 +26,7 @@ from chainrule.backend import to_numpy
 from chainrule.linear.datasets import check_X, check_Xy
 from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning, not_fitted_error
 from chainrule.linear.logistic_objective import LogisticObjective, make_objective
-from chainrule.linear.logistic_solvers import Progress, Separated, SolverResult, lbfgs, newton
+from chainrule.linear.logistic_solvers import Separated, SolverResult, lbfgs, newton
 from chainrule.linear.sigmoid import sigmoid, softmax
 
 __all__ = ["LogisticRegression"]
@@ -224,18 +224,22 @@ class LogisticRegression:
         if solver == "auto":
             solver = choose_solver(n, d, K, bool(self.fit_intercept))
         unpenalized = not np.isfinite(C)
-        progress = _stderr_progress(solver) if self.verbose else None
+        progress = _StderrProgress(solver, self.max_iter) if self.verbose else None
         run = newton if solver == "newton" else lbfgs
         self.separated_: np.ndarray | None = None
         try:
-            result = run(
-                obj,
-                np.zeros(obj.size),
-                tol=float(self.tol),
-                max_iter=int(self.max_iter),
-                progress=progress,
-                stop_if_separated=unpenalized,
-            )
+            try:
+                result = run(
+                    obj,
+                    np.zeros(obj.size),
+                    tol=float(self.tol),
+                    max_iter=int(self.max_iter),
+                    progress=progress,
+                    stop_if_separated=unpenalized,
+                )
+            finally:
+                if progress is not None:
+                    progress.finish()
         except Separated as sep:
             result = SolverResult(sep.theta, sep.n_iter, False, "separated", float("nan"))
             self.separated_ = sep.theta / np.linalg.norm(sep.theta)
@@ -382,15 +386,32 @@ def _feature_names(X: Any) -> np.ndarray | None:
     return None
 
 
-def _stderr_progress(solver: str) -> Progress:
-    def show(iteration: int, objective: float, grad_max: float) -> None:
-        print(
-            f"  {solver} iter {iteration:3d}: objective {objective:.10g}  max|grad| {grad_max:.3e}",
-            file=sys.stderr,
-            flush=True,
-        )
+class _StderrProgress:
+    """Per-iteration progress on stderr: one line per iteration, or one updating line on a terminal."""
 
-    return show
+    def __init__(self, solver: str, max_iter: int) -> None:
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tty = bool(getattr(sys.stderr, "isatty", lambda: False)())
+        self.shown = False
+
+    def __call__(self, iteration: int, objective: float, grad_max: float) -> None:
+        text = (
+            f"  {self.solver} iter {iteration:3d}/{self.max_iter}: scaled objective {objective:.10g}  "
+            f"max|grad| {grad_max:.3e}"
+        )
+        if self.tty:
+            width = 24
+            filled = min(width, round(width * iteration / max(self.max_iter, 1)))
+            bar = "#" * filled + "." * (width - filled)
+            print(f"\r[{bar}] {text}\x1b[K", end="", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+        self.shown = True
+
+    def finish(self) -> None:
+        if self.tty and self.shown:
+            print(file=sys.stderr, flush=True)
 
 
 def _separable_warning(direction: np.ndarray, d: int) -> SeparableDataWarning:

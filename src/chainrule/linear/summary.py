@@ -115,7 +115,7 @@ class LogisticSummary:
         }
 
 
-def _objective_for(
+def objective_for(
     model: LogisticRegression, X: Any, y: Any, sample_weight: Any
 ) -> LogisticObjective:
     """The fitted model's objective on its training data, or on the data passed in."""
@@ -146,7 +146,7 @@ def _label(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _theta(model: LogisticRegression, obj: LogisticObjective) -> np.ndarray:
+def theta_of(model: LogisticRegression, obj: LogisticObjective) -> np.ndarray:
     if obj.binary:
         parts = [model.coef_.ravel()]
         if obj.fit_intercept:
@@ -182,8 +182,8 @@ def logistic_summary(
             intercepts are not identified by the penalty); a singular information matrix (collinear
             features or separated classes), naming the remedy.
     """
-    obj = _objective_for(model, X, y, sample_weight)
-    theta = _theta(model, obj)
+    obj = objective_for(model, X, y, sample_weight)
+    theta = theta_of(model, obj)
     penalized = obj.alpha > 0.0
     if penalized and not obj.binary:
         raise ValueError(
