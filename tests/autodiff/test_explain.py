@@ -62,6 +62,7 @@ def test_seed_q4_five_equations_term_for_term():
     for node, expected in SEED_EQUATIONS.items():
         got = [(c, local.text(ex.symbols)) for c, local in ex.terms[node]]
         assert got == expected, node
+        assert [(c, str(local)) for c, local in ex.terms[node]] == expected
         assert all(t.elementwise for t in ex.terms[node])
 
 

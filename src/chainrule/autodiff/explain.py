@@ -48,6 +48,7 @@ from chainrule.autodiff.symbolic import (
     add,
     const,
     filled_value,
+    rename_functions,
     split_gradient_factor,
 )
 from chainrule.autodiff.symbolic_rules import (
@@ -552,6 +553,8 @@ def explain(
             indeg[v] -= 1
             if indeg[v] == 0:
                 queue.append(v)
+    # Function symbols ({"tanh": "g"}) become part of the expressions, so str(term.local) shows g'.
+    fn_symbols = dict(symbols or {})
     equations: list[Equation] = []
     for v in order:
         if v not in needed:
@@ -561,6 +564,7 @@ def explain(
         for c in sorted(consumers[v], key=lambda i: b.pos[i]):
             contribution = children[c][v]
             contribution = _strip_broadcast(contribution, shape)
+            contribution = rename_functions(contribution, fn_symbols)
             cname = b.names[c]
             local = split_gradient_factor(contribution, cname)
             if c == id(loss) and b.unit_seed:

@@ -758,6 +758,42 @@ def substitute(e: Expr, mapping: Mapping[tuple[Any, ...], Expr]) -> Expr:
     return e
 
 
+def rename_functions(e: Expr, symbols: Mapping[str, str]) -> Expr:
+    """``e`` with each function named in ``symbols`` displayed by its symbol (``tanh`` → ``g``).
+
+    The symbols are then part of the expression, so ``str(e)`` shows them too.
+    """
+    if not symbols:
+        return e
+    memo: dict[int, Expr] = {}
+
+    def go(x: Expr) -> Expr:
+        got = memo.get(id(x))
+        if got is not None:
+            return got
+        out: Expr
+        if isinstance(x, Add):
+            out = Add(tuple(go(t) for t in x.terms))
+        elif isinstance(x, Mul):
+            out = Mul(tuple(go(f) for f in x.factors))
+        elif isinstance(x, Pow):
+            out = Pow(go(x.base), go(x.exponent))
+        elif isinstance(x, Call):
+            fn = x.fn
+            sym = symbols.get(fn.name)
+            if sym is not None:
+                fn = Function(fn.name, sym, sym, fn.numeric, fn.derivatives, fn.params)
+            out = Call(fn, tuple(go(a) for a in x.args), x.order)
+        elif isinstance(x, Op):
+            out = Op(x.spec, tuple(go(a) for a in x.args), x.params)
+        else:
+            out = x
+        memo[id(x)] = out
+        return out
+
+    return go(e)
+
+
 def grads_in(e: Expr) -> list[str]:
     """The names of the gradients ``∂L/∂name`` that ``e`` contains, in order of first appearance."""
     seen: list[str] = []
