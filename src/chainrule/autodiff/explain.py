@@ -216,7 +216,7 @@ class Explanation:
     def text(self) -> str:
         """The derivation as plain text: ``∂L/∂v = Σ ∂L/∂c · ∂c/∂v`` then its expansion."""
         if not self.equations:
-            return f"{self.loss} depends on no named tensor: nothing to derive."
+            return f"Nothing to derive: no requested named tensor feeds {self.loss}."
         out: list[str] = []
         given = [eq.node for eq in self.equations if eq.given]
         if given:
@@ -235,7 +235,7 @@ class Explanation:
     def latex(self) -> str:
         """The derivation as a LaTeX ``aligned`` block (math mode, no ``$$`` delimiters)."""
         if not self.equations:
-            return f"\\text{{{self.loss} depends on no named tensor}}"
+            return f"\\text{{Nothing to derive: no requested named tensor feeds }}{self.loss}"
         rows = []
         for _, lhs, lines in self._rows(True):
             rows.append(f"{lhs} &= {lines[0]}")
