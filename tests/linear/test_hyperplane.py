@@ -111,3 +111,14 @@ def test_bisector_is_equidistant_and_separates(pairs: list[tuple[int, int]]) -> 
     assert h(mid) == 0
     f = bisector_hyperplane(p, q, exact=False)
     assert not f.exact and f == h
+
+
+def test_array_api_inputs_stay_in_their_namespace() -> None:
+    xp = pytest.importorskip("array_api_strict")
+    h = Hyperplane([3, 4], -5)
+    X = xp.asarray([[0.0, 0.0], [3.0, 4.0]])
+    f = h.decision(X)
+    assert type(f) is type(X)
+    np.testing.assert_allclose(np.asarray(f), [-5.0, 20.0])
+    np.testing.assert_array_equal(np.asarray(h.predict(xp.asarray([[0, 0], [3, 4]]))), [-1, 1])
+    assert h.margin(X, xp.asarray([0, 1])) == pytest.approx(1.0)

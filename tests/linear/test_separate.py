@@ -216,3 +216,21 @@ def test_bad_input_messages() -> None:
         separating_hyperplane([[0.0], [1.0]], [0, 1, 1])
     with pytest.raises(ValueError, match="margin must be"):
         separating_hyperplane([[0.0], [1.0]], [0, 1], margin="big")  # type: ignore[arg-type]
+
+
+def test_array_api_input() -> None:
+    xp = pytest.importorskip("array_api_strict")
+    h = separating_hyperplane(xp.asarray(np.array(Q2_X, float)), xp.asarray(Q2_Y))
+    assert h.normal == (-2, 0) and h.offset == 1
+
+
+def test_exact_solver_handles_larger_certificates_quickly() -> None:
+    # d = 20 float data: the certificate has up to d + 2 points with 53-bit coordinates.
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(400, 20))
+    y = rng.integers(0, 2, 400)
+    with pytest.raises(NotSeparable) as info:
+        separating_hyperplane(X, y, margin="any")
+    cert = info.value.certificate
+    assert cert.exact
+    _check_certificate(X, np.where(y == 1, 1, -1), cert)

@@ -157,9 +157,13 @@ def integer_vector(values: Sequence[Fraction]) -> tuple[list[int], int]:
 def solve_exact(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> list[Fraction] | None:
     """The unique solution of ``A x = b`` in exact arithmetic, or ``None``.
 
+    Each equation is scaled to integers, then eliminated with Bareiss's fraction-free algorithm (every
+    division is exact, and intermediate integers stay the size of minors rather than growing with each step
+    as ``Fraction`` elimination does); the triangular system is solved with Fractions.
+
     Args:
-        A: ``m`` rows of ``k`` Fractions (``m >= k`` allowed: the extra equations must be consistent).
-        b: ``m`` Fractions.
+        A: ``m`` rows of ``k`` rationals (``m >= k`` allowed: the extra equations must be consistent).
+        b: ``m`` rationals.
 
     Returns:
         ``x`` (``k`` Fractions) when the system is consistent and ``A`` has full column rank; ``None`` when it
@@ -167,30 +171,41 @@ def solve_exact(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> list[
     """
     m = len(A)
     k = len(A[0]) if m else 0
-    rows = [[Fraction(v) for v in A[i]] + [Fraction(b[i])] for i in range(m)]
-    pivot_row = 0
-    pivots: list[int] = []
-    for col in range(k):
-        piv = next((r for r in range(pivot_row, m) if rows[r][col] != 0), None)
+    rows: list[list[int]] = []
+    for i in range(m):
+        entries = [as_fraction(v) for v in A[i]] + [as_fraction(b[i])]
+        nums, _ = integer_vector(entries)
+        rows.append(nums)
+    prev = 1
+    for c in range(k):
+        piv = next((r for r in range(c, m) if rows[r][c] != 0), None)
         if piv is None:
             return None  # a free column: not unique
-        rows[pivot_row], rows[piv] = rows[piv], rows[pivot_row]
-        p = rows[pivot_row]
-        inv = 1 / p[col]
-        for j in range(col, k + 1):
-            p[j] *= inv
-        for r in range(m):
-            if r != pivot_row and rows[r][col] != 0:
-                factor = rows[r][col]
-                row = rows[r]
-                for j in range(col, k + 1):
-                    if p[j]:
-                        row[j] -= factor * p[j]
-        pivots.append(col)
-        pivot_row += 1
-    if any(rows[r][k] != 0 for r in range(pivot_row, m)):
+        rows[c], rows[piv] = rows[piv], rows[c]
+        p = rows[c]
+        pc = p[c]
+        for i in range(c + 1, m):
+            row = rows[i]
+            ic = row[c]
+            if ic == 0:
+                # Bareiss still scales the row, so that later exact divisions by `prev` stay exact.
+                for j in range(c + 1, k + 1):
+                    row[j] = row[j] * pc // prev
+            else:
+                for j in range(c + 1, k + 1):
+                    row[j] = (row[j] * pc - ic * p[j]) // prev
+                row[c] = 0
+        prev = pc
+    if any(rows[r][k] != 0 for r in range(k, m)):
         return None  # inconsistent
-    return [rows[i][k] for i in range(k)]
+    x: list[Fraction] = [Fraction(0)] * k
+    for c in range(k - 1, -1, -1):
+        acc = Fraction(rows[c][k])
+        for j in range(c + 1, k):
+            if rows[c][j]:
+                acc -= rows[c][j] * x[j]
+        x[c] = acc / rows[c][c]
+    return x
 
 
 #: Denominator limits tried in turn: small denominators first, so that textbook answers come out textbook.

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.backend import to_numpy
+from chainrule.backend import array_namespace, is_array, is_numpy_namespace, to_numpy
 from chainrule.linear._exact import as_fraction, format_number, integer_matrix, integer_vector
 
 __all__ = ["Hyperplane", "binary_labels", "bisector_hyperplane"]
@@ -154,9 +154,29 @@ class Hyperplane:
             )
         return arr
 
-    def decision(self, X: Any) -> np.ndarray:
-        """``f(x) = n·x + b`` for each row of ``X`` (shape ``(m, d)`` or ``(d,)``), float64 of shape ``(m,)``."""
+    def decision(self, X: Any) -> Any:
+        """``f(x) = n·x + b`` for each row of ``X`` (shape ``(m, d)`` or ``(d,)``), shape ``(m,)``.
+
+        An array of another Array-API library (CuPy, torch, ``array_api_strict``, ...) gets an array of that
+        library back (its floating dtype, float64 for integer input); anything else gets float64 NumPy.
+        """
+        if is_array(X) and not isinstance(X, np.ndarray):
+            xp = array_namespace(X)
+            if not is_numpy_namespace(xp):
+                return self._decision_xp(xp, X)
         return self._points(X) @ self._normal_float + float(self._offset)
+
+    def _decision_xp(self, xp: Any, X: Any) -> Any:
+        if X.ndim == 1:
+            X = xp.reshape(X, (1, -1))
+        if X.ndim != 2 or X.shape[1] != self.dim:
+            raise ValueError(
+                f"points of shape {tuple(X.shape)} do not match a hyperplane in {self.dim} dimensions"
+            )
+        if not xp.isdtype(X.dtype, "real floating"):
+            X = xp.astype(X, xp.float64)
+        n = xp.asarray([float(v) for v in self._normal], dtype=X.dtype)
+        return X @ n + float(self._offset)
 
     def decision_exact(self, X: Any) -> list[Fraction]:
         """``f(x)`` for each row of ``X`` in exact rational arithmetic (floats taken at their exact value).
@@ -189,12 +209,16 @@ class Hyperplane:
             self._normal_float @ np.asarray(values, dtype=np.float64) + float(self._offset)
         )
 
-    def predict(self, X: Any) -> np.ndarray:
+    def predict(self, X: Any) -> Any:
         """The side of each row: ``+1`` where ``f > 0``, ``-1`` where ``f < 0``, ``0`` on the plane (int64)."""
-        return np.sign(self.decision(X)).astype(np.int64)
+        f = self.decision(X)
+        if isinstance(f, np.ndarray):
+            return np.sign(f).astype(np.int64)
+        xp = array_namespace(f)
+        return xp.astype(xp.sign(f), xp.int64)
 
-    def distance(self, X: Any) -> np.ndarray:
-        """Signed Euclidean distance ``f(x)/‖n‖`` of each row to the hyperplane, float64 of shape ``(m,)``."""
+    def distance(self, X: Any) -> Any:
+        """Signed Euclidean distance ``f(x)/‖n‖`` of each row to the hyperplane, shape ``(m,)``."""
         return self.decision(X) / float(np.linalg.norm(self._normal_float))
 
     def margin(self, X: Any, y: Any) -> float:
@@ -203,7 +227,7 @@ class Hyperplane:
         ``y`` holds two classes; the larger label is the positive side (see :func:`binary_labels`).
         """
         s, _ = binary_labels(y)
-        dist = self.distance(X)
+        dist = to_numpy(self.distance(X))
         if dist.shape[0] != s.shape[0]:
             raise ValueError(f"X has {dist.shape[0]} rows but y has {s.shape[0]} labels")
         return float(np.min(s * dist))

@@ -193,12 +193,13 @@ class SeparatingHyperplane(Hyperplane):
     Attributes (besides the hyperplane's):
         method: ``"max"`` (maximum margin) or ``"any"``.
         geometric_margin: ``min_i y_i f(x_i) / ‖n‖`` on the data (float).
-        support: rows with ``y_i f(x_i) = 1`` (exactly when verified, to 1e-7 otherwise): the support
-            vectors of the maximum-margin hyperplane.
+        support: rows with ``y_i f(x_i) = 1`` (exactly when ``optimal_verified`` or for ``"any"``, to 1e-7
+            otherwise): the support vectors of the maximum-margin hyperplane.
         classes: ``(negative_label, positive_label)``.
         verified: every ``y_i f(x_i) ≥ 1 > 0`` was checked in exact rational arithmetic.
-        optimal_verified: (``"max"`` only) the KKT conditions were checked exactly: ``n = Σ α_i y_i x_i``,
-            ``Σ α_i y_i = 0`` with ``α ≥ 0`` on the support. ``None`` when not attempted.
+        optimal_verified: (``"max"`` only) ``True`` when the KKT conditions hold exactly: ``n = Σ α_i y_i x_i``,
+            ``Σ α_i y_i = 0`` with ``α ≥ 0`` on the support. ``None`` when they could not be certified (the
+            exact KKT system is solved for up to 64 unknowns, d + 1 + the support size) or not attempted.
     """
 
     __slots__ = ("classes", "geometric_margin", "method", "optimal_verified", "support", "verified")
@@ -591,14 +592,22 @@ def _verify(
             normal, offset, support, margins, den = _canonical(exact, sol)
             if min(margins) == den:  # every y_i f(x_i) ≥ 1 as solved: feasible, so KKT-optimal
                 return normal, offset, support, True
+        # Optimality not certified: keep the float optimum itself (its exact binary value) rather than a
+        # rounding, so the margin is the solver's; the support is the float one (within 1e-7).
+        as_exact = [Fraction(float(c)) for c in floats]
+        chosen = as_exact if exact.separates(as_exact) else cand
+        if chosen is None:
+            return None
+        normal, offset, _, margins, den = _canonical(exact, chosen)
+        near = [i for i, m in enumerate(margins) if m * 10**7 <= den * (10**7 + 1)]
+        return normal, offset, near, None
     if cand is None:
         as_exact = [Fraction(float(c)) for c in floats]
         if not exact.separates(as_exact):
             return None
         cand = as_exact
     normal, offset, support, _, _ = _canonical(exact, cand)
-    optimal = _exact_kkt(X, s, normal, support) if margin == "max" else None
-    return normal, offset, support, optimal
+    return normal, offset, support, None
 
 
 # ---------------------------------------------------------------------------------------------------
