@@ -31,9 +31,9 @@ __all__ = ["LogisticObjective", "make_objective"]
 _syrk = scipy.linalg.blas.dsyrk
 _gemm = scipy.linalg.blas.dgemm
 
-#: Rows per chunk in the fused passes: about 2 MB of X per chunk keeps the chunk and its temporaries in
+#: Rows per chunk in the fused passes: about 4 MB of X per chunk keeps the chunk and its temporaries in
 #: cache while the loss, the gradient and the Hessian are accumulated from one read of X.
-_CHUNK_BYTES = 1 << 21
+_CHUNK_BYTES = 1 << 22
 
 
 @dataclass
