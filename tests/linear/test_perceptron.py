@@ -121,3 +121,17 @@ def test_string_labels_and_bad_input() -> None:
         Perceptron().fit([[0.0], [1.0], [float("nan")]], [0, 1, 1])
     with pytest.raises(ValueError, match="single class"):
         Perceptron().fit([[0.0], [1.0]], [1, 1])
+
+
+def test_unproven_failure_is_a_convergence_warning() -> None:
+    from chainrule.linear.exceptions import ConvergenceWarning
+
+    X = [[0, 0], [0, 1], [1, 0], [1, 1]]
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        p = Perceptron(compute_bound=False, shuffle=True, random_state=1, max_iter=3).fit(
+            X, [0, 1, 1, 0]
+        )
+    kinds = [type(w.message) for w in record]
+    assert kinds == [ConvergenceWarning] and p.n_iter_ == 3
+    assert "Increase max_iter" in str(record[0].message)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from chainrule.linear.datasets import check_X, check_Xy
-from chainrule.linear.exceptions import not_fitted_error
+from chainrule.linear.exceptions import ConvergenceWarning, not_fitted_error
 from chainrule.linear.hyperplane import _plain, binary_labels
 from chainrule.linear.separate import GordanCertificate, _working_set, gordan_certificate
 
@@ -246,7 +246,9 @@ class Perceptron:
                 bad parameters.
 
         Warns:
-            CyclingWarning: the data are not linearly separable (with the certificate).
+            CyclingWarning: the data are not linearly separable (with the certificate), or the weights
+                repeat (a cycle, proof enough).
+            ConvergenceWarning: ``max_iter`` epochs ran out and nothing proves the data inseparable.
         """
         self._validate_params()
         X_arr, y_arr = check_Xy(X, y)
@@ -323,7 +325,10 @@ class Perceptron:
                 f"{'through the origin' if not self.fit_intercept else ''}."
             )
         else:
-            msg = f"Perceptron did not converge: {how}. Increase max_iter."
+            # Nothing proves the data inseparable: an ordinary convergence failure.
+            msg = f"Perceptron did not converge: {how}. Increase max_iter, or fit with compute_bound=True."
+            warnings.warn(ConvergenceWarning(msg), stacklevel=3)
+            return
         warnings.warn(CyclingWarning(msg.replace(" .", "."), cert), stacklevel=3)
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Perceptron:
