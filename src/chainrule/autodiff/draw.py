@@ -139,11 +139,11 @@ def _label_lines(t: Tensor, root: Tensor) -> list[str]:
     elif t is root:
         title = "L"
     else:
-        title = t.op.name if t.op is not None else "const"
+        title = _op_text(t) if t.op is not None else "const"
     lines = [title]
     lines.append(f"{_op_text(t)} · {_shape_text(t)}" if t.name or t is root else _shape_text(t))
     lines.append(f"value {summarize(t.data)}")
-    if t.requires_grad or t.grad is not None:
+    if t.grad is not None or (t.op is None and t.requires_grad):
         lines.append(f"grad {summarize(t.grad)}")
     return lines
 
@@ -214,14 +214,23 @@ class _Slot:
 
 
 def _layers(n: int, edges: Sequence[tuple[int, int, int]]) -> list[int]:
-    """Longest-path layering: inputs at 0, each node one past its deepest operand (nodes come parents first)."""
+    """Longest-path layering: each node one past its deepest operand (nodes come parents first);
+    then each input moves up to the layer just before its first consumer."""
     layer = [0] * n
     preds: list[list[int]] = [[] for _ in range(n)]
     for a, b, _ in edges:
         preds[b].append(a)
+    succs: list[list[int]] = [[] for _ in range(n)]
+    for a, b, _ in edges:
+        succs[a].append(b)
     for v in range(n):
         if preds[v]:
             layer[v] = 1 + max(layer[p] for p in preds[v])
+    # Inputs (weights, data) sit just before their first consumer rather than all in column 0, so
+    # their edges stay short.
+    for v in range(n):
+        if not preds[v] and succs[v]:
+            layer[v] = min(layer[s] for s in succs[v]) - 1
     return layer
 
 
