@@ -302,3 +302,13 @@ def test_fit_runs_the_solvers_functions_directly() -> None:
     assert a.converged and b.converged
     assert b.n_iter < a.n_iter
     np.testing.assert_allclose(a.theta, b.theta, atol=1e-7)
+
+
+def test_separable_multinomial_warns() -> None:
+    rng = np.random.default_rng(1)
+    centers = np.array([[0.0, 6.0], [6.0, 0.0], [-6.0, -6.0]])
+    y = np.arange(90) % 3
+    X = centers[y] + rng.normal(scale=0.5, size=(90, 2))
+    with pytest.warns(SeparableDataWarning, match="classifies every sample correctly"):
+        model = LogisticRegression(penalty=None).fit(X, y)
+    assert model.separated_ is not None and model.score(X, y) == 1.0

@@ -415,14 +415,20 @@ class _StderrProgress:
 
 
 def _separable_warning(direction: np.ndarray, d: int) -> SeparableDataWarning:
-    w = direction[:d]
-    b = direction[d] if direction.size > d else 0.0
-    shown = ", ".join(f"{v:.4g}" for v in w[:8]) + (", ..." if d > 8 else "")
+    if direction.size <= d + 1:
+        w = direction[:d]
+        b = direction[d] if direction.size > d else 0.0
+        shown = ", ".join(f"{v:.4g}" for v in w[:8]) + (", ..." if d > 8 else "")
+        where = f"Separating direction w = [{shown}], b = {b:.4g} (in separated_)"
+    else:
+        where = (
+            "A direction that classifies every sample correctly is in separated_ "
+            "(one row of weights and intercept per class, flattened)"
+        )
     return SeparableDataWarning(
         "the classes are separable: the unpenalized log-likelihood has no finite maximum (the "
-        f"coefficients would grow without bound). Separating direction w = [{shown}], b = {b:.4g} "
-        "(in separated_). Use penalty='l2' with a finite C, or treat the data as separable "
-        "(chainrule.linear.separating_hyperplane).",
+        f"coefficients would grow without bound). {where}. Use penalty='l2' with a finite C, or "
+        "treat the data as separable (chainrule.linear.separating_hyperplane).",
         direction,
     )
 

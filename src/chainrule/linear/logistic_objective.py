@@ -312,11 +312,19 @@ class LogisticObjective:
         return self._z(X, theta)
 
     def margins_all_positive(self, theta: np.ndarray) -> bool:
-        """True when θ classifies every sample of positive weight correctly with a strictly positive margin."""
-        if not self.binary:
-            return False
+        """True when θ classifies every sample of positive weight correctly with a strictly positive margin.
+
+        Then scaling θ up drives the unpenalized loss to 0: the maximum-likelihood estimate does not exist
+        (complete separation). Binary: y±_i z_i > 0; multinomial: z_{i,y_i} > max_{k≠y_i} z_{i,k}.
+        """
         z = self._z(self.X, theta)
-        signed = np.where(self.y > 0.5, z, -z)
+        if self.binary:
+            signed = np.where(self.y > 0.5, z, -z)
+        else:
+            rows = np.arange(z.shape[0])
+            own = z[rows, self.y].copy()
+            z[rows, self.y] = -np.inf
+            signed = own - z.max(axis=1)
         if self.sample_weight is not None:
             signed = signed[self.sample_weight > 0]
         return bool(signed.size and np.all(signed > 0.0))
