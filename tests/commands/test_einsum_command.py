@@ -44,6 +44,9 @@ def test_raw_subscripts_with_default_and_given_names(capsys: pytest.CaptureFixtu
     code, out, _ = run(capsys, "ij,jk", "--names", "W,x", "--shapes", "W=2x3,x=3x4")
     assert code == 0
     assert "subscripts: ij,jk->ik" in out and "operands:   W, x" in out
+    # Shapes without names go to the operands in order.
+    code, out, _ = run(capsys, "ij,jk->ik", "--shapes", "2x3,3x4")
+    assert code == 0 and "A: 2×3" in out and "B: 3×4" in out
 
 
 def test_matrix_expression_and_repeated_operand(capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,6 +124,7 @@ def test_a_wrong_engine_result_fails_the_check(
             "unknown operand 'Z' in --shapes; the operands are A, b",
         ),
         ((SEED_1, "--shapes", "A=4x5x6,b"), "bad --shapes item 'b'"),
+        ((SEED_1, "--shapes", "4x5x6"), "--shapes gives 1 values without names but there are 2"),
         ((SEED_1, "--shapes", "A=4x5,b=4"), "operand 'A' (shape (4, 5)) has shape (4, 5)"),
         ((SEED_1, "--shapes", "A=4x5x6,b=5"), "index 'i' has size 4 in operand 'A'"),
         ((r"C_{jk} = \sum_i A_{ijk b_i", "--shapes", "b=4"), "unbalanced '{' at position"),

@@ -6,6 +6,8 @@ import re
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.einsum.latex import IndexSpec, parse_index_notation
@@ -350,3 +352,19 @@ def test_spec_is_frozen_and_has_views() -> None:
     assert str(spec) == "C[j,k] = Σ_i A[i,j,k]·b[i]"
     with pytest.raises(AttributeError):
         spec.output = "D"  # type: ignore[misc]
+
+
+PIECES = ["C", "A", "b", "AG", "=", "_", "^", "{", "}", "[", "]", "(", ")", ",", " ", "i", "ij",
+          "\\sum", "Σ", "sum", "\\cdot", "*", "T", "\\top", "2", "-1", "\\alpha", "\\mu", "\\dots",
+          "...", "\\in", "\\mathbb{R}", "\\times", "\\mathbf{", "\\text{where}", "\\foo", "'", "+",
+          "\\left(", "\\right)", "\\", "=1", "^{n}", "ℝ", "∈", "×", "3"]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=14), st.booleans())
+def test_any_text_parses_or_raises_value_error(pieces: list[str], einstein: bool) -> None:
+    text = ("C_{ij} = " if einstein else "C = ") + "".join(pieces)
+    try:
+        spec = parse_index_notation(text, einstein=einstein)
+    except ValueError:
+        return
+    assert parse_index_notation(spec.to_latex()) == spec

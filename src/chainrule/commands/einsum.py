@@ -58,7 +58,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="NAME=AxBxC,...",
-        help="the shape of each operand (e.g. A=4x5x6,b=4; 'x=' for a scalar); random data is drawn",
+        help=(
+            "the shape of each operand (e.g. A=4x5x6,b=4, or 4x5x6,4 in operand order; "
+            "'alpha=' for a scalar); random data is drawn"
+        ),
     )
     parser.add_argument(
         "--npy",
@@ -105,16 +108,24 @@ def read_spec(statement: str, names: str | None = None, *, einstein: bool = Fals
     return parse_index_notation(statement, einstein=einstein)
 
 
-def _pairs(values: Sequence[str], option: str) -> list[tuple[str, str]]:
+def _pairs(
+    values: Sequence[str], option: str, positional: Sequence[str] = ()
+) -> list[tuple[str, str]]:
+    """``NAME=VALUE`` items; when no item has a name, the values go to ``positional`` names in order."""
+    items = [item for value in values for item in value.split(",") if item.strip()]
+    if positional and items and not any("=" in item for item in items):
+        if len(items) != len(positional):
+            raise ValueError(
+                f"{option} gives {len(items)} values without names but there are "
+                f"{len(positional)} operands ({', '.join(positional)})"
+            )
+        return [(name, item.strip()) for name, item in zip(positional, items, strict=True)]
     pairs = []
-    for value in values:
-        for item in value.split(","):
-            if not item.strip():
-                continue
-            name, eq, rest = item.partition("=")
-            if not eq or not name.strip():
-                raise ValueError(f"bad {option} item {item!r}: expected NAME=VALUE")
-            pairs.append((name.strip(), rest.strip()))
+    for item in items:
+        name, eq, rest = item.partition("=")
+        if not eq or not name.strip():
+            raise ValueError(f"bad {option} item {item!r}: expected NAME=VALUE")
+        pairs.append((name.strip(), rest.strip()))
     return pairs
 
 
@@ -177,7 +188,8 @@ def operand_arrays(
     """
     declared = dict(spec.shapes)
     shapes: dict[str, tuple[int, ...]] = {}
-    for name, text in _pairs(shape_args, "--shapes"):
+    distinct = list(dict.fromkeys(spec.operands))
+    for name, text in _pairs(shape_args, "--shapes", distinct):
         _check_known(name, spec, "--shapes")
         shapes[name] = parse_shape(text, name)
         if name in declared and declared[name] != shapes[name]:
