@@ -165,7 +165,7 @@ def wrap(child: Expr, style: Style, min_prec: int) -> str:
     return s
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Sym(Expr):
     """A named tensor. ``value`` is the recorded array (used by :meth:`evaluate`)."""
 
@@ -191,7 +191,7 @@ class Sym(Expr):
         return np.asarray(self.value)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Grad(Expr):
     """``∂L/∂name``, the gradient of the loss with respect to a named tensor (a placeholder)."""
 
@@ -218,7 +218,7 @@ class Grad(Expr):
         return np.asarray(grads[self.name])
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Const(Expr):
     """A constant: a Python number, or an array (printed by ``label`` or as ``const(3×4)``)."""
 
@@ -275,7 +275,7 @@ def _is_number(e: Expr, value: float | None = None) -> bool:
     return isinstance(e, Const) and e.is_number and (value is None or e.number == value)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Add(Expr):
     """A sum of terms (two or more; build with :func:`add`)."""
 
@@ -312,7 +312,7 @@ class Add(Expr):
         return np.asarray(total)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Mul(Expr):
     """An elementwise (broadcasting) product of factors (two or more; build with :func:`mul`).
 
@@ -531,7 +531,7 @@ def div(a: Expr, b: Expr) -> Expr:
     return mul(a, power(b, const(-1.0)))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Pow(Expr):
     """``base ^ exponent`` (elementwise; build with :func:`power`)."""
 
@@ -609,7 +609,7 @@ class Function:
     params: tuple[tuple[str, Any], ...] = ()
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Call(Expr):
     """``f(args)`` or, with ``order`` k ≥ 1, the k-th derivative ``f'(args)`` of a unary function."""
 
@@ -700,7 +700,7 @@ def _freeze(v: Any) -> Any:
     return v
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Op(Expr):
     """Any other operation: ``spec`` says how it prints and evaluates, ``params`` are its static arguments."""
 
