@@ -22,8 +22,8 @@ __all__ = [
     "GREEK_FROM_CHAR",
     "LABEL_RE",
     "LETTERS",
-    "NAME_RE",
     "IndexSpec",
+    "is_name",
     "loop_einsum",
     "loop_iterations",
     "spec_from_subscripts",
@@ -49,7 +49,16 @@ GREEK_FROM_CHAR: dict[str, str] = {ch: name for name, ch in GREEK.items()}
 # Unicode variants that read as the plain letter.
 GREEK_FROM_CHAR.update({"ε": "epsilon", "φ": "phi", "ϵ": "epsilon", "ϕ": "phi"})
 
-NAME_RE = re.compile(r"[^\W\d_][^\W_]*")
+
+def is_name(text: object) -> bool:
+    """A letter (any alphabet) followed by letters and ASCII digits: ``A``, ``W1``, ``alpha``, ``α``."""
+    return (
+        isinstance(text, str)
+        and text[:1].isalpha()
+        and all(c.isalpha() or c in "0123456789" for c in text)
+    )
+
+
 LABEL_RE = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 ELLIPSIS = "..."
 
@@ -149,7 +158,7 @@ class IndexSpec:
                 f"but {len(self.operands)} operand names were given"
             )
         for name in (*self.operands, self.output):
-            if not isinstance(name, str) or not NAME_RE.fullmatch(name):
+            if not is_name(name):
                 raise ValueError(
                     f"bad operand name {name!r}: use a letter followed by letters or digits"
                 )

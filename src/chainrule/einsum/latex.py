@@ -8,7 +8,8 @@ subscripts. The statement is tokenized and parsed by hand; nothing is ever evalu
 Reading rules (LaTeX, with a few plain-text conveniences):
 
 - **Index form.** Factors carry subscripts: ``A_{ijk}``, ``A_{i,j,k}``, ``b_i``, ``T_{\mu\nu}``, ``A[i,j,k]``.
-  Without commas every letter is one index; with commas every item is one index (``x_{i1,j}``).
+  Without commas every letter, with any digits after it, is one index (``x_{ij}``, ``x_{i1j2}``); with
+  commas every item is one index (``x_{ab,c}``).
   ``A_ijk`` (no braces, lower-case run) is read as ``A_{ijk}``; ``A_iB_j`` keeps TeX's reading.
   ``\sum_i``, ``\sum_{j,l}``, ``\sum_{i=1}^{n}``, ``\sum_j\sum_l``, ``Σ_i`` and ``sum_i`` sum over indices.
   An ellipsis (``\dots``, ``\ldots``, ``\cdots``, ``...``, ``…``) inside a subscript stands for broadcast
@@ -22,6 +23,9 @@ Reading rules (LaTeX, with a few plain-text conveniences):
   gives exactly ``"de,fe,fl->dl"``). A run of two or more capitals (``AG``) is a product of one-letter
   matrices, as TeX typesets it; write ``\mathrm{AG}`` for one matrix named AG. Index letters are chosen in
   order of first appearance from ``a``, skipping letters the left side or the declarations use.
+- **Declarations** after the statement, separated by ``,`` or ``;``: ``A \in \mathbb{R}^{4 \times 5}``
+  (also ``ℝ``, ``∈``, ``×``). Sizes become ``IndexSpec.shapes``; size names (``d``, ``e``) name the letters
+  of matrix form and must agree on every contracted dimension.
 - **Names.** ``A``, ``W1``, ``Wq``, ``\mathbf{A}``, ``\mathrm{AG}``, ``\alpha`` (Greek names become their
   ASCII word, ``"alpha"``), ``α``.
 
@@ -48,7 +52,7 @@ from chainrule.einsum.index_notation import (
 from chainrule.einsum.index_notation import GREEK as _GREEK
 from chainrule.einsum.index_notation import GREEK_FROM_CHAR as _GREEK_FROM_CHAR
 from chainrule.einsum.index_notation import LABEL_RE as _LABEL_RE
-from chainrule.einsum.index_notation import NAME_RE as _NAME_RE
+from chainrule.einsum.index_notation import is_name as _is_name
 from chainrule.einsum.index_notation import is_scalar_greek as _is_scalar_greek
 
 __all__ = [
@@ -123,16 +127,17 @@ def _tokenize(text: str) -> list[_Tok]:
             toks.append(_Tok("sum", ch, i))
         elif ch in _GREEK_FROM_CHAR:
             toks.append(_Tok("greek", _GREEK_FROM_CHAR[ch], i))
-        elif ch.isdigit():
-            m = re.match(r"\d+", text[i:])
+        elif ch in "0123456789":
+            m = re.match(r"[0-9]+", text[i:])
             assert m is not None
             toks.append(_Tok("num", m.group(0), i))
             i += len(m.group(0))
             continue
         elif ch.isalpha():
-            m = re.match(r"[^\W\d_][^\W_]*", text[i:])
-            assert m is not None
-            word = m.group(0)
+            j = i + 1
+            while j < n and (text[j].isalpha() or text[j] in "0123456789"):
+                j += 1
+            word = text[i:j]
             # Greek letters inside a word end it: they are tokens of their own.
             cut = next((k for k, c in enumerate(word) if k and c in _GREEK_FROM_CHAR), len(word))
             toks.append(_Tok("ident", word[:cut], i))
@@ -381,7 +386,7 @@ class _Parser:
                 text = self.take_char().text if self.tok.kind == "ident" else self.advance().text
             else:
                 raise self.error(f"{tok.text} needs a name, found")
-            if not _NAME_RE.fullmatch(text):
+            if not _is_name(text):
                 raise ValueError(f"bad name {text!r} at position {tok.pos}")
             return text, tok.pos, False
         if tok.kind == "cmd":
