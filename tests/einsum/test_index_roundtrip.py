@@ -221,6 +221,10 @@ def test_loop_einsum_broadcasts_size_one_and_keeps_dtypes() -> None:
     out = loop_einsum("ij->j", ints)
     assert out.dtype == ints.dtype
     np.testing.assert_array_equal(out, ints.sum(0))
+    big = np.full(4, 2**62, dtype=np.int64)
+    assert loop_einsum("i->", big) == np.einsum("i->", big)  # both wrap
+    flags = np.array([[True, False], [False, False]])
+    np.testing.assert_array_equal(loop_einsum("ij->i", flags), np.einsum("ij->i", flags))
     c = np.array([1 + 2j, 3 - 1j])
     np.testing.assert_allclose(loop_einsum("i,i->", c, c), np.einsum("i,i->", c, c))
     value, bound = loop_einsum(

@@ -536,9 +536,19 @@ def loop_einsum(
         acc[o] += term
         if with_bound:
             bound[o] += abs(term)
-    result = np.asarray(acc, dtype=dtype if dtype != np.bool_ else np.int64).reshape(out_shape)
     if dtype == np.bool_:
-        result = result.astype(np.bool_)
+        result = np.asarray([bool(v) for v in acc], dtype=np.bool_).reshape(out_shape)
+    elif dtype.kind in "iu":
+        # NumPy accumulates integers in their dtype and wraps on overflow; exact sums wrapped once agree.
+        bits = 8 * dtype.itemsize
+        signed = dtype.kind == "i"
+        wrapped = [
+            (v % 2**bits) - (2**bits if signed and v % 2**bits >= 2 ** (bits - 1) else 0)
+            for v in acc
+        ]
+        result = np.asarray(wrapped, dtype=dtype).reshape(out_shape)
+    else:
+        result = np.asarray(acc, dtype=dtype).reshape(out_shape)
     if with_bound:
         return result, np.asarray(bound, dtype=float).reshape(out_shape)
     return result
