@@ -234,3 +234,23 @@ def test_exact_solver_handles_larger_certificates_quickly() -> None:
     cert = info.value.certificate
     assert cert.exact
     _check_certificate(X, np.where(y == 1, 1, -1), cert)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-150, 1e150, 1e300])
+@pytest.mark.parametrize("margin", ["any", "max"])
+def test_extreme_scales(scale: float, margin: str) -> None:
+    X = np.array(Q2_X, float) * scale
+    h = separating_hyperplane(X, Q2_Y, margin=margin)
+    assert h.verified
+    assert min(_exact_margins(X, np.array([1, 1, -1, -1]), h)) == 1
+    if margin == "max":
+        assert h.geometric_margin == pytest.approx(0.5 * scale)
+        assert h.optimal_verified
+    assert "margin" in h.explain()
+
+
+def test_extreme_scale_certificate_prints() -> None:
+    X = np.array([[1e300, 0.0], [-1e300, 0.0], [0.0, 0.0]])
+    with pytest.raises(NotSeparable) as info:
+        separating_hyperplane(X, [0, 0, 1])
+    assert str(info.value.certificate) == "(0,0) = ½·(1e+300,0) + ½·(-1e+300,0)"

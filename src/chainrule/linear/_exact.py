@@ -82,7 +82,7 @@ def format_number(value: Any) -> str:
             return str(value.numerator)
         if value.denominator <= 10**4 and abs(value.numerator) < 10**8:
             return f"{value.numerator}/{value.denominator}"
-        value = float(value)  # a long exact ratio reads worse than its 6-digit decimal
+        return _fraction_decimal(value)  # a long exact ratio reads worse than its 6-digit decimal
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     f = float(value)
@@ -91,11 +91,27 @@ def format_number(value: Any) -> str:
     return f"{f:.6g}"
 
 
+def _fraction_decimal(value: Fraction) -> str:
+    """A rational to 6 significant digits, even beyond the float range (1e-400, 1e400)."""
+    f = float(value) if abs(value.numerator) < 10**300 * value.denominator else math.inf
+    if f != 0 and math.isfinite(f) and abs(f) > 1e-300:
+        return format_number(f)
+    if value == 0:
+        return "0"
+    exp = math.floor(math.log10(abs(value.numerator)) - math.log10(value.denominator))
+    mant = float(value / Fraction(10) ** exp)
+    if abs(mant) >= 10:  # the logarithms rounded down one digit short
+        mant, exp = mant / 10, exp + 1
+    return f"{mant:.6g}e{exp:+d}"
+
+
 def format_coordinate(value: Any) -> str:
     """A data coordinate: an integer plainly, a float as Python writes it, any other rational as ``p/q``."""
     if isinstance(value, Fraction):
-        if value.denominator == 1:
+        if value.denominator == 1 and abs(value.numerator) < 10**15:
             return str(value.numerator)
+        if not 1e-300 < abs(value) < 1e300:
+            return _fraction_decimal(value)
         f = float(value)
         if Fraction(f) == value and len(repr(f)) <= 10:
             return repr(f)

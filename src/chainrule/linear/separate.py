@@ -398,10 +398,14 @@ def _exact_nonneg_solution(
     the exact system restricted to that support then has one solution, which is checked for ``λ ≥ 0``.
     """
     m, k = M.shape
+    b_float = np.array([float(v) for v in rhs])
+    # Equilibrate the rows for the float solve (the exact solve below does not need it).
+    row_scale = np.maximum(np.abs(M_float).max(axis=1), np.abs(b_float))
+    row_scale[row_scale == 0] = 1.0
     res = linprog(
         np.zeros(k),
-        A_eq=M_float,
-        b_eq=np.array([float(v) for v in rhs]),
+        A_eq=M_float / row_scale[:, None],
+        b_eq=b_float / row_scale,
         bounds=(0, None),
         method="highs-ds",
     )
@@ -514,8 +518,16 @@ def _exact_kkt(
     M[:d] = [[as_fraction(X_S[j, i]) * int(s_S[j]) for j in range(k)] for i in range(d)]
     M[d] = [int(v) for v in s_S]
     M_float = M.astype(np.float64)
-    rhs = [*normal, Fraction(0)]
+    # Σ α_i = ‖n‖² at the optimum: solving for α/‖n‖² keeps the float LP's numbers at the data's scale.
+    norm2 = sum((v * v for v in normal), Fraction(0))
+    rhs = [*(v / norm2 for v in normal), Fraction(0)]
     return _exact_nonneg_solution(M, rhs, M_float) is not None
+
+
+def _inverse_norm(values: Sequence[Fraction]) -> float:
+    """``1/‖v‖`` of exact rationals, through logarithms so that huge or tiny coefficients do not overflow."""
+    norm2 = sum((v * v for v in values), Fraction(0))
+    return math.exp(0.5 * (math.log(norm2.denominator) - math.log(norm2.numerator)))
 
 
 def _canonical(
@@ -564,6 +576,19 @@ def _kkt_exact(X: np.ndarray, s: np.ndarray, active: Sequence[int]) -> list[Frac
     return sol[: d + 1]
 
 
+def _plane_through(X: np.ndarray, s: np.ndarray, active: Sequence[int]) -> list[Fraction] | None:
+    """The exact ``(n, b)`` with ``s_i (n·x_i + b) = 1`` on ``active``, when those equations pin it down.
+
+    The complement of :func:`_kkt_exact`: when more than ``d + 1`` points sit on the margin (symmetric or
+    integer data), the multipliers are not unique but the hyperplane is.
+    """
+    d = X.shape[1]
+    if len(active) < d + 1 or d > 60:
+        return None
+    rows = [[int(s[i]) * as_fraction(v) for v in X[i]] + [Fraction(int(s[i]))] for i in active]
+    return solve_exact(rows, [Fraction(1)] * len(active))
+
+
 def _verify(
     X: np.ndarray, s: np.ndarray, w: np.ndarray, b: float, margin: str
 ) -> tuple[list[Fraction], Fraction, list[int], bool | None] | None:
@@ -591,6 +616,11 @@ def _verify(
         if sol is not None and exact.separates(sol):
             normal, offset, support, margins, den = _canonical(exact, sol)
             if min(margins) == den:  # every y_i f(x_i) ≥ 1 as solved: feasible, so KKT-optimal
+                return normal, offset, support, True
+        plane = _plane_through(X, s, active)
+        if plane is not None and exact.separates(plane):
+            normal, offset, support, margins, den = _canonical(exact, plane)
+            if min(margins) == den and _exact_kkt(X, s, normal, support):
                 return normal, offset, support, True
         # Optimality not certified: keep the float optimum itself (its exact binary value) rather than a
         # rounding, so the margin is the solver's; the support is the float one (within 1e-7).
@@ -650,30 +680,44 @@ def separating_hyperplane(
     n, d = X_arr.shape
     do_verify = n <= exact_limit if verify is None else bool(verify)
 
-    # Translating the data moves only b, for either problem; scaling the columns changes the Euclidean
-    # geometry, so only the feasibility LP gets it. Both improve the solvers' conditioning.
+    # Translating the data moves only b, for either problem. Scaling every column by one factor keeps the
+    # Euclidean geometry (the maximum-margin hyperplane is the same set); scaling columns separately does
+    # not, so only the feasibility LP gets that. Both keep the solvers' numbers near 1 (data at 1e-300 or
+    # 1e300 included).
     mu = X_arr.mean(axis=0)
-    sigma = np.ones(d)
+    centered = X_arr - mu
+    top = float(np.max(np.abs(centered)))
+    top = top if top > 0 else 1.0
     if margin == "any":
-        std = X_arr.std(axis=0)
+        std = (centered / top).std(axis=0) * top  # scaled first: squares of 1e300 overflow
         sigma = np.where(std > 0, std, 1.0)
-    Z = (X_arr - mu) / sigma
+    else:
+        sigma = np.full(d, top)
+    Z = centered / sigma
     A = s[:, None] * np.hstack([Z, np.ones((n, 1))])
     v, rows = _working_set(A, s, margin)
     if v is None:
-        raise NotSeparable(gordan_certificate(X_arr, s, rows, classes))
+        try:
+            certificate = gordan_certificate(X_arr, s, rows, classes)
+        except ValueError:
+            raise RuntimeError(
+                f"the {'QP' if margin == 'max' else 'LP'} solver reported rows {rows.tolist()[:10]}... "
+                "inseparable, but no certificate exists for them; try margin='any' / 'max'"
+            ) from None
+        raise NotSeparable(certificate)
 
     w = v[:d] / sigma
     b = float(v[d] - w @ mu)
     func = s * (X_arr @ w + b)
     w, b = w / func.min(), b / func.min()  # canonical: min_i y_i f(x_i) = 1
-    float_margin = float(1.0 / np.linalg.norm(w))
+    top = float(np.max(np.abs(w)))
+    float_margin = 1.0 / (top * float(np.linalg.norm(w / top)))  # scaled: no overflow at 1e±300
 
     if do_verify:
         found = _verify(X_arr, s, w, b, margin)
         if found is not None:
             normal, offset, support, optimal = found
-            geo = float(1.0 / math.sqrt(float(sum((c * c for c in normal), Fraction(0)))))
+            geo = _inverse_norm(normal)
             return SeparatingHyperplane(
                 normal,
                 offset,
