@@ -68,6 +68,16 @@ def test_declared_shapes_need_no_shapes_option(capsys: pytest.CaptureFixture[str
     assert code == 2 and "--shapes gives (3, 5) but the statement declares (3, 4)" in err
 
 
+def test_expect_grades_the_translation(capsys: pytest.CaptureFixture[str]) -> None:
+    shapes = ("--shapes", "A=3x4,G=5x4,B=5x2")
+    code, out, _ = run(capsys, "C = AG^TB", *shapes, "--expect", "de, fe, fl -> dl")
+    assert code == 0 and "expected:   de, fe, fl -> dl → equivalent ok" in out
+    code, out, _ = run(capsys, "C = AG^TB", *shapes, "--expect", "de, ef, fl -> dl")
+    assert code == 1 and "NOT equivalent FAILED" in out
+    code, _, err = run(capsys, "C = AG^TB", *shapes, "--expect", "de,fe->q")
+    assert code == 2 and "output index 'q' does not appear" in err
+
+
 def test_scalars_need_no_shape(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, r"C_{ij} = \alpha A_{ij}", "--shapes", "A=2x2")
     assert code == 0

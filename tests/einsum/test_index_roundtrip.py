@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from chainrule.einsum.index_notation import canonical_subscripts
 from chainrule.einsum.latex import (
     IndexSpec,
     loop_einsum,
@@ -141,6 +142,19 @@ def test_rendering_of_special_specs() -> None:
     spec = spec_from_subscripts("ij,j->i", ["Wq", "alpha"], "Sigma")
     assert spec.to_latex() == r"\Sigma_{i} = \sum_{j} \mathrm{Wq}_{ij} \alpha_{j}"
     assert spec.to_text() == "Sigma[i] = Σ_j Wq[i,j]·α[j]"
+
+
+def test_equivalence_up_to_renaming_letters() -> None:
+    assert canonical_subscripts("de, fe, fl -> dl") == "ab,cb,cd->ad"
+    assert canonical_subscripts("ij,jk") == "ab,bc->ac"
+    assert canonical_subscripts("...ij->...ji") == "...ab->...ba"
+    spec = parse_index_notation("C = A G^T B")
+    assert spec.equivalent("de, fe, fl -> dl")
+    assert not spec.equivalent("de, ef, fl -> dl")
+    assert not parse_index_notation(r"A_{ik} = \sum_{j,l} A_{ijkl}").equivalent("ijkl->ki")
+    other = spec_from_subscripts("xy,zy,zw->xw", ["A", "G", "B"])
+    assert spec.equivalent(other)
+    assert not spec.equivalent(spec_from_subscripts("xy,zy,zw->xw"))  # operand names differ
 
 
 def test_from_subscripts_normalizes_implicit_output_like_numpy() -> None:

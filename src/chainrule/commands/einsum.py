@@ -6,11 +6,12 @@ Examples::
     chainrule einsum "C = A G^T B" --shapes A=3x4,G=5x4,B=5x2
     chainrule einsum "ijk,i->jk" --shapes A=4x5x6,B=4
     chainrule einsum "C = A B" --npy A=a.npy,B=b.npy --out c.npy
+    chainrule einsum "C = AG^TB" --shapes A=3x4,G=5x4,B=5x2 --expect "de, fe, fl -> dl"
 
 It prints the spec (subscripts, operands, output), the Σ form (LaTeX and plain text), the path report of
 ``chainrule.einsum.einsum_path``, and a check: the engine's result against the literal sum evaluated with
-Python loops (random data unless ``--npy`` gives arrays). Exit codes: 0 ok, 1 the check failed,
-2 bad input (one line on stderr).
+Python loops (random data unless ``--npy`` gives arrays). ``--expect`` grades the translation against given
+subscripts, up to renaming letters. Exit codes: 0 ok, 1 a check failed, 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -85,6 +86,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--optimize",
         default="auto",
         help="contraction order: auto (default), optimal, greedy, left (left to right)",
+    )
+    parser.add_argument(
+        "--expect",
+        metavar="SUBSCRIPTS",
+        help="check that the statement is this contraction, up to renaming letters (e.g. 'ijk, i -> jk')",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the random data (default 0)")
     parser.add_argument(
@@ -284,6 +290,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"output:     {spec.output}")
     print(f"LaTeX:      {spec.to_latex()}")
     print(f"text:       {spec.to_text()}")
+    expected_ok = True
+    if args.expect is not None:
+        expected_ok = spec.equivalent(args.expect)
+        verdict = "equivalent ok" if expected_ok else "NOT equivalent FAILED"
+        print(f"expected:   {args.expect} → {verdict}")
     print("arrays:")
     for name in dict.fromkeys(spec.operands):
         arr = arrays[name]
@@ -303,4 +314,4 @@ def run(args: argparse.Namespace) -> int:
         path = args.out if str(args.out).endswith(".npy") else f"{args.out}.npy"
         np.save(path, res, allow_pickle=False)
         print(f"saved {spec.output} to {path}")
-    return 1 if ok is False else 0
+    return 1 if ok is False or not expected_ok else 0

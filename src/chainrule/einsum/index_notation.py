@@ -23,6 +23,7 @@ __all__ = [
     "LABEL_RE",
     "LETTERS",
     "IndexSpec",
+    "canonical_subscripts",
     "is_name",
     "loop_einsum",
     "loop_iterations",
@@ -237,6 +238,16 @@ class IndexSpec:
     def __str__(self) -> str:
         return self.to_text()
 
+    def equivalent(self, other: IndexSpec | str) -> bool:
+        """True when ``other`` is the same contraction up to a consistent renaming of index letters.
+
+        ``other`` may be a spec (its operand names must match too) or einsum subscripts such as the seed's
+        ``"de, fe, fl -> dl"`` (whitespace and implicit output allowed).
+        """
+        if isinstance(other, IndexSpec):
+            return self.operands == other.operands and self.equivalent(other.subscripts)
+        return canonical_subscripts(self.subscripts) == canonical_subscripts(other)
+
     # -- construction ------------------------------------------------------------------------------------
 
     @classmethod
@@ -327,6 +338,22 @@ class IndexSpec:
     def evaluate_loops(self, *arrays: Any, max_iterations: int | None = None) -> Any:
         """The result by the literal sum: nested Python loops over every index (see ``loop_einsum``)."""
         return loop_einsum(self.subscripts, *self._arrays(arrays), max_iterations=max_iterations)
+
+
+def canonical_subscripts(subscripts: str) -> str:
+    """Subscripts with an explicit output and letters renamed ``a, b, c, …`` in order of first appearance.
+
+    Two contractions that differ only in their letters get the same canonical form:
+    ``canonical_subscripts("de, fe, fl -> dl") == canonical_subscripts("ab,cb,cd->ad")``.
+
+    Raises:
+        ValueError: malformed subscripts.
+    """
+    norm = _normalize_subscripts(subscripts)
+    rename: dict[str, str] = {}
+    return "".join(
+        rename.setdefault(ch, LETTERS[len(rename)]) if ch in LETTERS else ch for ch in norm
+    )
 
 
 def spec_from_subscripts(
