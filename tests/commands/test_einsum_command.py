@@ -166,6 +166,9 @@ def test_bad_npy_files_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     (tmp_path / "junk.npy").write_bytes(b"not an array")
     code, _, err = run(capsys, "y = A x", "--npy", f"A={tmp_path / 'junk.npy'}", "--shapes", "x=3")
     assert code == 2 and "operand 'A': cannot load" in err
+    np.savez(tmp_path / "two.npz", a=np.ones(2), b=np.ones(2))
+    code, _, err = run(capsys, "y = A x", "--npy", f"A={tmp_path / 'two.npz'}", "--shapes", "x=3")
+    assert code == 2 and "holds an archive, not one array" in err
     np.save(tmp_path / "v.npy", np.ones(3))
     code, _, err = run(capsys, "y = A x", "--npy", f"A={tmp_path / 'v.npy'}", "--shapes", "x=3")
     assert code == 2 and "operand 'A' (shape (3,)) has shape (3,) (1 dimensions)" in err

@@ -269,3 +269,15 @@ def test_spec_evaluates_with_the_engine_and_by_loops() -> None:
         spec.evaluate(a)
     with pytest.raises(ValueError, match="no array for operand 'B'"):
         spec.evaluate({"A": a})
+
+
+def test_spec_evaluates_array_api_strict_arrays() -> None:
+    xp = pytest.importorskip("array_api_strict")
+    spec = parse_index_notation("C = A G^T B")
+    rng = np.random.default_rng(2)
+    a, g, b = rng.standard_normal((3, 4)), rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    got = spec.evaluate(xp.asarray(a), xp.asarray(g), xp.asarray(b))
+    assert type(got).__module__.startswith("array_api_strict")
+    np.testing.assert_allclose(np.asarray(got), a @ g.T @ b, atol=1e-12)
+    loops = spec.evaluate_loops(xp.asarray(a), xp.asarray(g), xp.asarray(b))
+    np.testing.assert_allclose(loops, a @ g.T @ b, atol=1e-12)

@@ -172,6 +172,7 @@ def load_npy(path: str, name: str) -> np.ndarray:
     except ValueError as exc:
         raise ValueError(f"operand {name!r}: cannot load {path!r}: {exc}") from None
     if not isinstance(arr, np.ndarray):
+        arr.close()  # an .npz archive keeps its file open
         raise ValueError(f"operand {name!r}: {path!r} holds an archive, not one array")
     return arr
 
