@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from chainrule.backend import to_numpy
 from chainrule.einsum import einsum, parse
 from chainrule.einsum.notation import label_letters
 
@@ -120,4 +122,16 @@ def test_sublist_form_matches_string_form(case: Case) -> None:
     got = einsum(*args)
     want = reference(case)
     tol = 1e-4 if got.dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+@settings(max_examples=25)
+@given(cases())
+def test_array_api_strict_matches_numpy(case: Case) -> None:
+    xp = pytest.importorskip("array_api_strict")
+    arrays = [xp.asarray(a) for a in case.operands]
+    got = to_numpy(einsum(case.subscripts, *arrays, optimize=case.optimize))
+    want = reference(case)
+    tol = 1e-4 if got.dtype == np.float32 else 1e-10
+    assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)

@@ -48,8 +48,9 @@ class StepInfo:
             operand's index.
         inputs: labels of the consumed operands, in their axis order.
         output: labels of the result, in its axis order.
-        kernel: ``"diagonal"``, ``"sum"``, ``"diagonal+sum"``, ``"matmul"``, ``"multiply"``,
-            ``"transpose"`` or ``"none"``.
+        kernel: ``"diagonal"``, ``"sum"``, ``"diagonal+sum"``, ``"squeeze"`` (pre-steps);
+            ``"matmul"`` (batched matmul), ``"vecdot"`` (batched dot products, a matmul with
+            m = n = 1), ``"multiply"`` (broadcast product); ``"transpose"`` (into the output order).
         flops: FLOPs of the step in opt_einsum's model (pre-steps: elements read).
         pre: True for a single-operand pre-step.
     """
@@ -77,7 +78,7 @@ class _Ops:
             self.permute: Kernel = lambda a, perm: a.transpose(perm)
             self.reshape: Kernel = lambda a, shape: a.reshape(shape)
             self.mT: Kernel = lambda a: a.swapaxes(-1, -2)
-            self.sum: Kernel = lambda a, axes, dtype: a.sum(axis=axes, dtype=dtype)
+            self.sum: Kernel = _numpy_sum
             self.astype: Kernel = lambda a, dtype: a.astype(dtype)
         else:
             self.permute = xp.permute_dims
@@ -97,8 +98,83 @@ class _Ops:
         a = xp.reshape(a, (*a.shape[:-2], n * n))
         return xp.take(a, xp.arange(0, n * n, n + 1), axis=a.ndim - 1)
 
+    def dot_ok(self, dtype: Any) -> bool:
+        """Whether ``vecdot`` computes plain (unconjugated) batched dot products for ``dtype``."""
+        try:
+            return bool(self.xp.isdtype(dtype, ("real floating", "integral")))
+        except (AttributeError, TypeError):
+            return False
+
+
+def _numpy_sum(a: Any, axes: tuple[int, ...], dtype: Any) -> Any:
+    """``a.sum(axes)`` for NumPy, reading a C-contiguous ``a`` as whole rows where possible.
+
+    Summing the leading summed axes first adds long contiguous rows (streaming, vectorized); the trailing
+    summed run is then reduced on the much smaller result. ``a.sum(axis=axes)`` in one go would reduce the
+    short innermost rows one by one.
+    """
+    last = a.ndim - 1
+    if len(axes) < 2 or last not in axes or not a.flags.c_contiguous:
+        return a.sum(axis=axes, dtype=dtype)
+    t = last
+    while t - 1 in axes:
+        t -= 1
+    outer = tuple(x for x in axes if x < t)
+    if outer:
+        a = a.sum(axis=outer, dtype=dtype)
+        t -= len(outer)
+    return a.reshape((*a.shape[:t], math.prod(a.shape[t:]))).sum(axis=-1, dtype=dtype)
+
 
 # ----------------------------------------------------------------------------------- plan components
+
+
+def _blas_sum(
+    shape: tuple[int, ...], axes: tuple[int, ...], dtype: Any, ops: _Ops
+) -> Callable[[Any], Any] | None:
+    """A NumPy sum over ``axes`` of a C-contiguous ``shape`` done as a product with a vector of ones.
+
+    The summed run of adjacent axes that shrinks the array most goes through BLAS (gemv, or a gemm with
+    one row, on two threads where NumPy's own reductions use one), the rest is summed on the small
+    result. Returns None where BLAS does not apply (integer or bool dtypes, empty arrays).
+    """
+    xp = ops.xp
+    try:
+        floating = bool(xp.isdtype(dtype, ("real floating", "complex floating")))
+    except (AttributeError, TypeError):
+        floating = False
+    if not floating or 0 in shape or len(axes) == 0:
+        return None
+    runs: list[tuple[int, int]] = []
+    for ax in sorted(axes):
+        if runs and runs[-1][1] == ax:
+            runs[-1] = (runs[-1][0], ax + 1)
+        else:
+            runs.append((ax, ax + 1))
+    start, stop = max(runs, key=lambda r: math.prod(shape[r[0] : r[1]]))
+    outer = math.prod(shape[:start])
+    group = math.prod(shape[start:stop])
+    inner = math.prod(shape[stop:])
+    if group < 2:
+        return None
+    kept_shape = shape[:start] + shape[stop:]
+    rest = tuple(ax if ax < start else ax - (stop - start) for ax in axes if not start <= ax < stop)
+    if inner == 1:
+        ones = xp.ones(group, dtype=dtype)
+        view = (outer, group)
+    else:
+        ones = xp.ones((1, group), dtype=dtype)
+        view = (outer, group, inner)
+
+    def blas_sum(a: Any) -> Any:
+        if not a.flags.c_contiguous:
+            return a.sum(axis=axes, dtype=dtype)
+        r = a.reshape(view)
+        r = (r @ ones) if inner == 1 else (ones @ r)
+        r = r.reshape(kept_shape)
+        return _numpy_sum(r, rest, dtype) if rest else r
+
+    return blas_sum
 
 
 def _reshape_to(ops: _Ops, shape: tuple[int, ...], a: Any) -> Any:
@@ -150,8 +226,10 @@ def _prestep(
     # 3. Sums over labels found nowhere else.
     lone = tuple(i for i, x in enumerate(cur) if x not in elsewhere)
     if lone:
+        dims = tuple(spec.sizes[x] for x in cur)
         cur = [x for i, x in enumerate(cur) if i not in lone]
-        actions.append(functools.partial(_sum_of, ops, lone, dtype))
+        blas = _blas_sum(dims, lone, dtype, ops) if ops.numpy else None
+        actions.append(blas or functools.partial(_sum_of, ops, lone, dtype))
         kernels.append("sum")
     if not actions:
         return None, tuple(cur), None
@@ -262,25 +340,54 @@ def _pair_kernel(
 
         return multiply, out_labels, "multiply"
 
+    permute, reshape, mT, matmul = ops.permute, ops.reshape, ops.mT, ops.matmul
+    if not fa and not fb and ops.dot_ok(dtype):
+        # Only batch and summed labels: batched dot products. vecdot streams both operands once
+        # (one BLAS call per tiny 1x1 matmul would not).
+        out_labels = tuple(batch)
+        perm_a, _ = _layout(la, batch, [], con)
+        perm_b, _ = _layout(lb, batch, [], con)
+        flat = (nb, k) if batch else (k,)
+        out_shape = tuple(sizes[x] for x in out_labels)
+        vecdot = ops.xp.vecdot
+
+        def dot(a: Any, b: Any) -> Any:
+            if pre_a:
+                a = ops.sum(a, pre_a, dtype)
+            if pre_b:
+                b = ops.sum(b, pre_b, dtype)
+            if perm_a is not None:
+                a = permute(a, perm_a)
+            if perm_b is not None:
+                b = permute(b, perm_b)
+            return reshape(vecdot(reshape(a, flat), reshape(b, flat)), out_shape)
+
+        return dot, out_labels, "vecdot"
+
     # A as (batch, m, k) and B as (batch, k, n); stored the other way round → transposed views.
+    # Without batch labels, an operand with no free labels is passed as a vector (matrix-vector BLAS).
     perm_a, trans_a = _layout(la, batch, fa, con)
     perm_b, trans_b = _layout(lb, batch, con, fb)
     shape_a = (nb, k, m) if trans_a else (nb, m, k)
     shape_b = (nb, n, k) if trans_b else (nb, k, n)
     if not batch:
         shape_a, shape_b = shape_a[1:], shape_b[1:]
+        if not fa:
+            shape_a, trans_a = (k,), False
+        if not fb:
+            shape_b, trans_b = (k,), False
     # Result orientation: (batch, fa, fb) = A @ B, or (batch, fb, fa) = B^T @ A^T when that order is
     # what the caller prefers (no permute afterwards).
     swap = (
         prefer is not None
+        and len(shape_a) > 1
+        and len(shape_b) > 1
         and tuple(prefer) == (*batch, *fb, *fa)
         and tuple(prefer) != (*batch, *fa, *fb)
     )
     out_labels = (*batch, *fb, *fa) if swap else (*batch, *fa, *fb)
     out_shape = tuple(sizes[x] for x in out_labels)
-    permute, reshape, mT, matmul = ops.permute, ops.reshape, ops.mT, ops.matmul
-    # With the result transposed, each operand's own transposition flips.
-    ta, tb = (trans_a, trans_b)
+    ta, tb = trans_a, trans_b
 
     def contract(a: Any, b: Any) -> Any:
         if pre_a:
