@@ -20,14 +20,15 @@ Reading rules (LaTeX, with a few plain-text conveniences):
   ``C = A G^T B`` → ``"ab,cb,cd->ad"``. Upper-case names are matrices, lower-case Latin names column vectors,
   lower-case Greek names scalars, unless a declaration such as ``x \in \mathbb{R}^{n}`` follows the statement
   (``C = AG^TB, A \in \mathbb{R}^{d\times e}, G \in \mathbb{R}^{f \times e}, B \in \mathbb{R}^{f\times l}``
-  gives exactly ``"de,fe,fl->dl"``). A run of two or more capitals (``AG``) is a product of one-letter
-  matrices, as TeX typesets it; write ``\mathrm{AG}`` for one matrix named AG. Index letters are chosen in
+  gives exactly ``"de,fe,fl->dl"``). A run of letters (``AG``, ``Ax``) is a product of one-letter factors,
+  as TeX typesets it (a letter keeps its digits: ``W1``); write ``\mathrm{Wq}`` for one matrix named Wq.
+  In index form a subscripted run is one name (``Wq_{ij}``). Index letters are chosen in
   order of first appearance from ``a``, skipping letters the left side or the declarations use.
 - **Declarations** after the statement, separated by ``,`` or ``;``: ``A \in \mathbb{R}^{4 \times 5}``
   (also ``ℝ``, ``∈``, ``×``). Sizes become ``IndexSpec.shapes``; size names (``d``, ``e``) name the letters
   of matrix form and must agree on every contracted dimension.
-- **Names.** ``A``, ``W1``, ``Wq``, ``\mathbf{A}``, ``\mathrm{AG}``, ``\alpha`` (Greek names become their
-  ASCII word, ``"alpha"``), ``α``.
+- **Names.** ``A``, ``W1``, ``Wq_{ij}``, ``\mathbf{A}``, ``\mathrm{Wq}``, ``\alpha`` (Greek names become
+  their ASCII word, ``"alpha"``), ``α``.
 
 Checks (``ValueError`` naming the token and its 0-based position): an index on the right that is neither
 summed nor on the left (unless ``einstein=True`` and it occurs at least twice on the right), a summed index
@@ -181,7 +182,7 @@ class _Factor:
     indices: list[_Index] | None = None  # None: no subscript was written
     transpose: bool = False
     power: int = 1
-    split: bool = False  # a run of capitals that matrix form reads as one-letter factors
+    split: bool = False  # a run of letters that matrix form reads as one-letter factors (TeX's AG)
 
 
 @dataclass
@@ -356,16 +357,11 @@ class _Parser:
         return _Sum(indices, start.pos)
 
     def name(self) -> tuple[str, int, bool]:
-        """An operand name: (name, position, whether it is a run of capitals)."""
+        """An operand name: (name, position, whether matrix form reads it as several letters)."""
         tok = self.tok
         if tok.kind == "ident":
             self.advance()
-            split = (
-                len(tok.text) > 1
-                and tok.text.isascii()
-                and tok.text.isupper()
-                and tok.text.isalpha()
-            )
+            split = tok.text.isascii() and len(_letter_runs(tok.text)) > 1
             return tok.text, tok.pos, split
         if tok.kind == "greek":
             self.advance()
@@ -964,16 +960,24 @@ def _item_name(it: _Item) -> str:
     return "parentheses" if isinstance(it, _Group) else repr(getattr(it, "name", "\\sum"))
 
 
-def _split_capitals(items: Sequence[_Item]) -> list[_Item]:
+def _letter_runs(word: str) -> list[tuple[int, str]]:
+    """``"AGx"`` → ``[(0, "A"), (1, "G"), (2, "x")]``; a letter keeps the digits after it (``W1``)."""
+    return [(m.start(), m.group(0)) for m in re.finditer(r"[A-Za-z][0-9]*", word)]
+
+
+def _split_runs(items: Sequence[_Item]) -> list[_Item]:
+    """Matrix form reads ``AG^TB`` and ``Ax`` as TeX typesets them: one factor per letter."""
     out: list[_Item] = []
     for it in items:
         if isinstance(it, _Group):
-            out.append(_Group(_split_capitals(it.items), it.pos, it.transpose, it.power))
+            out.append(_Group(_split_runs(it.items), it.pos, it.transpose, it.power))
         elif isinstance(it, _Factor) and it.split:
-            for k, ch in enumerate(it.name):
-                last = k == len(it.name) - 1
+            runs = _letter_runs(it.name)
+            for k, (at, name) in enumerate(runs):
+                last = k == len(runs) - 1
+                # A superscript binds to the last letter only: AG^T is A G^T.
                 out.append(
-                    _Factor(ch, it.pos + k, None, it.transpose and last, it.power if last else 1)
+                    _Factor(name, it.pos + at, None, it.transpose and last, it.power if last else 1)
                 )
         else:
             out.append(it)
@@ -981,7 +985,7 @@ def _split_capitals(items: Sequence[_Item]) -> list[_Item]:
 
 
 def _matrix_form(lhs: _Factor, rhs: Sequence[_Item], decls: Mapping[str, _Decl]) -> IndexSpec:
-    items = _split_capitals(rhs)
+    items = _split_runs(rhs)
     names = {f.name for f in _walk(items) if isinstance(f, _Factor)}
     unknown = [n for n in decls if n not in names | {lhs.name}]
     if unknown:
