@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -64,6 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(report.text)
             return 0 if report.ok else 1
         return int(args._run(args))
+    except BrokenPipeError:
+        # The reader went away (`chainrule | head`): not an error of ours, and nothing more to say.
+        # Point stdout at devnull so that the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError, KeyError) as exc:
         # Bad input: one line that says what and where, then the usage code 2.
         name = args.command or "chainrule"
