@@ -35,8 +35,8 @@ from chainrule.einsum.latex import parse_index_notation
 
 NAME = "einsum"
 HELP = (
-    "translate index notation (C_{jk} = \\sum_i A_{ijk} b_i, C = A G^T B) or einsum subscripts to a spec, "
-    "show the contraction plan, and check the engine against a loop evaluation"
+    "index notation (C_{jk} = \\sum_i A_{ijk} b_i, C = A G^T B) or einsum subscripts: "
+    "the spec, the contraction plan, and a check against loops"
 )
 
 #: Above this many loop iterations the loop check is skipped (a note says so); ``--max-loop`` changes it.
