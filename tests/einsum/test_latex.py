@@ -293,7 +293,7 @@ def test_matrix_declarations_fix_ranks_and_letters() -> None:
         (r"C_{jk} = \sum_i A_{ijk} \frac b_i", r"unknown command '\\frac' at position 24"),
         (r"\sum_i A_{ijk} b_i", r"expected a name, found '\\sum' at position 0"),
         (r"C_{jk} \sum_i A_{ijk} b_i", r"expected '=' after the left side, found '\\sum' at position 7"),
-        (r"C_{jk} = \sum_i A_{ijk} + B_{jk}", r"unexpected '\+' at position 24"),
+        (r"C_{jk} = \sum_i A_{ijk} + B_{jk}", r"'\+' at position 24: a sum of several terms is not one einsum"),
         (r"C_{jk} = \sum_i A_{ijk} b_i = D", r"unexpected '=' at position 28"),
         (r"C_{j} = \sum_i A_{i,,j}", r"empty index before ',' at position 20"),
         (r"C_{j} = \sum_i A_{1j}", r"numeric index '1' at position 18"),

@@ -322,6 +322,11 @@ class _Parser:
                 items.append(self.group())
             elif tok.kind in {"ident", "greek", "cmd"}:
                 items.append(self.factor(allow_transpose=True))
+            elif tok.kind == "sym" and tok.text in "+-":
+                raise ValueError(
+                    f"'{tok.text}' at position {tok.pos}: a sum of several terms is not one einsum "
+                    "(write a single product)"
+                )
             else:
                 raise self.error("unexpected")
         if pending_op is not None:
