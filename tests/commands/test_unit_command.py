@@ -56,3 +56,9 @@ def test_bad_input_exits_2(
     assert main(["unit", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("chainrule unit: error:") and needle in err[0]
+
+
+def test_decimal_points_get_small_integer_weights(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["unit", "--points", "0.1,0:1 0.9,0:0"]) == 0
+    out = capsys.readouterr().out
+    assert "w0 = -1, w1 = -2, w2 = 0" in out and "all 2 constraints hold" in out

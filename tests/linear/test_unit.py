@@ -95,3 +95,11 @@ def test_bad_input() -> None:
         ThresholdUnit([1], 0, bias_sign=2)
     with pytest.raises(ValueError, match="single class"):
         ThresholdUnit.fit([[0], [1]], [1, 1])
+
+
+def test_fit_decimal_data_prefers_small_integers() -> None:
+    X = [[0.1, 0.3], [0.9, 0.2], [0.35, 0.7], [0.8, 0.9]]
+    y = [1, 0, 1, 0]
+    unit = ThresholdUnit.fit(X, y)
+    assert unit.check(X, y).ok
+    assert all(abs(int(w)) <= 1000 for w in (*unit.weights, unit.w0))  # not 2^55-sized

@@ -376,7 +376,10 @@ class Perceptron:
         A = self._design(X_arr, s)
         v = self._weights(X_arr.shape[1])
         if self.shuffle:
-            A = A[np.random.default_rng(self.random_state).permutation(A.shape[0])]
+            # One generator across calls, so that successive batches are not shuffled alike.
+            if getattr(self, "_partial_rng", None) is None:
+                self._partial_rng = np.random.default_rng(self.random_state)
+            A = A[self._partial_rng.permutation(A.shape[0])]
         mistakes = _epoch(A, v, float(self.eta0))
         self.n_mistakes_ += mistakes
         self.n_iter_ += 1

@@ -16,10 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.linear._exact import as_fraction, format_coordinate, format_number
+from chainrule.linear._exact import as_fraction, format_coordinate, format_number, rationalize
 from chainrule.linear.datasets import check_Xy
 from chainrule.linear.hyperplane import Hyperplane, binary_labels
-from chainrule.linear.separate import EXACT_LIMIT, separating_hyperplane
+from chainrule.linear.separate import (
+    EXACT_LIMIT,
+    SeparatingHyperplane,
+    _ExactData,
+    separating_hyperplane,
+)
 
 __all__ = ["Constraint", "ConstraintTable", "ThresholdUnit"]
 
@@ -143,6 +148,35 @@ def _targets(y: np.ndarray) -> np.ndarray:
         return (y == 1).astype(np.int64)
     s, _ = binary_labels(y)
     return (s == 1).astype(np.int64)
+
+
+#: Integer weights up to this size are shown as they are; larger ones are rounded to a nearby direction.
+_SMALL = 10**4
+
+
+def _small_weights(h: SeparatingHyperplane, X: np.ndarray, targets: np.ndarray) -> Hyperplane:
+    """The maximum-margin hyperplane as small coprime integers, or a nearby one that still works.
+
+    Data such as 0.1 (a binary fraction with a 2^55 denominator) make the exact optimum's integer form
+    enormous; a direction within 0.1% of it with small denominators, checked exactly, reads better.
+    """
+    if not h.exact:
+        return h.hyperplane
+    plane = h.hyperplane.integer_form()
+    if max(abs(int(v)) for v in (*plane.normal, plane.offset)) <= _SMALL:
+        return plane
+    s = np.where(targets == 1, 1, -1)
+    exact = _ExactData(X, s)
+    cand = rationalize([*h.coef, h.intercept], exact.separates, rel_tol=1e-3)
+    if cand is None:
+        return plane
+    small = Hyperplane(cand[:-1], cand[-1]).integer_form()
+    return (
+        small
+        if max(abs(int(v)) for v in (*small.normal, small.offset))
+        < max(abs(int(v)) for v in (*plane.normal, plane.offset))
+        else plane
+    )
 
 
 class ThresholdUnit:
@@ -314,7 +348,9 @@ class ThresholdUnit:
         """Weights that give every point its required output (a class method: ``ThresholdUnit.fit(X, y)``).
 
         The weights are those of the maximum-margin hyperplane, scaled to coprime integers when it is exact
-        (``n <= exact_limit``; always the case for textbook data), so every constraint holds strictly.
+        (``n <= exact_limit``), so every constraint holds strictly. When those integers are large (decimal
+        data such as 0.1), a direction within 0.1% of the optimum with small integers is used instead, if
+        it still meets every constraint strictly (checked exactly).
 
         Args:
             X: points, shape ``(n, d)``; ``y``: required outputs (0/1, -1/1, or two labels), shape ``(n,)``.
@@ -330,6 +366,6 @@ class ThresholdUnit:
         X_arr, y_arr = check_Xy(X, y)
         targets = _targets(y_arr)
         h = separating_hyperplane(X_arr, targets, margin="max", exact_limit=exact_limit)
-        plane = h.hyperplane.integer_form() if h.exact else h.hyperplane
+        plane = _small_weights(h, X_arr, targets)
         w0 = plane.offset * bias_sign  # z = w·x + bias_sign·w0 = f(x)
         return cls(list(plane.normal), w0, bias_sign=bias_sign, strict=strict)
