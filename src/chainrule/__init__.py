@@ -15,6 +15,7 @@ from chainrule.autodiff import (
     clip,
     concatenate,
     cos,
+    einsum,  # Tensor-aware: the engine itself on plain arrays
     enable_grad,
     exp,
     expm1,
@@ -57,7 +58,7 @@ from chainrule.autodiff import (
 )
 from chainrule.autodiff.draw import GraphDrawing, draw, to_dot, to_svg
 from chainrule.autodiff.explain import Explanation, explain
-from chainrule.einsum import contract_expression, einsum, einsum_path
+from chainrule.einsum import contract_expression, einsum_path
 from chainrule.einsum.latex import IndexSpec, parse_index_notation
 
 __all__ = [

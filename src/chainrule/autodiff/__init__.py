@@ -11,6 +11,7 @@
 """
 
 from chainrule.autodiff.check import GradCheckError, GradCheckReport, check_grad, check_nodes
+from chainrule.autodiff.einsum_primitive import einsum
 from chainrule.autodiff.functional import grad, hvp, jacobian, value_and_grad, vjp
 from chainrule.autodiff.graph import (
     PRIMITIVES,
@@ -76,6 +77,7 @@ __all__ = [
     "clip",
     "concatenate",
     "cos",
+    "einsum",
     "enable_grad",
     "exp",
     "expm1",

@@ -9,6 +9,7 @@ node's gradient is dropped as soon as it is consumed, and its saved values are r
 
 from __future__ import annotations
 
+import heapq
 from typing import Any
 
 import numpy as np
@@ -78,9 +79,7 @@ def vjp_of_node(node: Tensor, k: int, g: Any, create_graph: bool = False) -> Any
     pos = _operand_position(node, k)
     rule = op.vjp_rule(pos)
     if rule is None:
-        raise RuntimeError(
-            f"primitive {op.name!r} has no VJP rule for operand {pos}, but that operand requires grad"
-        )
+        raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
     if create_graph:
         args = node.operands
         out = rule(g, node, *args, **node.params)
@@ -122,8 +121,13 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
                 f"{tuple(root.data.shape)}: pass grad= (the gradient of the loss with respect to "
                 "it, same shape) or reduce it first, e.g. y.sum().backward()"
             )
-        xp = _xp(root.data)
-        g: Any = xp.ones_like(root.data) if xp is not np else np.ones_like(root.data)
+        d = root.data
+        if isinstance(d, np.generic):
+            g: Any = d.dtype.type(1)
+        elif type(d) is np.ndarray:
+            g = np.ones(d.shape, d.dtype)
+        else:
+            g = _xp(d).ones_like(d)
     else:
         g = grad
         if isinstance(g, Tensor):
@@ -153,18 +157,24 @@ def _walk(
     inputs: dict[int, Tensor] | None,
 ) -> dict[int, Any]:
     """The reverse walk. Returns accumulated gradients for ``inputs`` (stop nodes) when given;
-    otherwise accumulates into leaves (and retained non-leaves) and returns an empty dict."""
+    otherwise accumulates into leaves (and retained non-leaves) and returns an empty dict.
+
+    Nodes are visited by decreasing creation number (``_seq``) from a heap: a node is always made
+    after its parents, so every consumer of a node is done before the node itself, without a
+    separate topological sort. Each node's gradient is popped (freed) when its turn comes.
+    """
     stop = inputs if inputs is not None else {}
-    order = _order(root, stop)
     grads: dict[int, Any] = {id(root): g}
+    heap: list[tuple[int, Tensor]] = [(-root._seq, root)]
     found: dict[int, Any] = {}
+    leaf_grads: dict[int, tuple[Tensor, Any]] = {}
     stored: set[int] = set()
     free = not (retain_graph or create_graph)
-    for node in reversed(order):
+    push, pop = heapq.heappush, heapq.heappop
+    while heap:
+        node = pop(heap)[1]
         key = id(node)
-        gnode = grads.pop(key, None)
-        if gnode is None:
-            continue
+        gnode = grads.pop(key)
         if key in stop:
             found[key] = gnode
             continue
@@ -173,45 +183,58 @@ def _walk(
             if inputs is None and node.requires_grad:
                 _accumulate(node, gnode, create_graph, stored)
             continue
-        if node._raw is None:
+        raw = node._raw
+        if raw is None:
             raise RuntimeError(_FREED.format(what=_describe(node)))
         if node._retain and inputs is None:
             _accumulate(node, gnode, create_graph, stored)
         parents = node.parents
+        args = node._args
+        vjps = op.vjps
+        params = node.params
+        data = node.data
         for k in range(len(parents)):
             p = parents[k]
             if not p.requires_grad:
                 continue
-            gk = vjp_of_node(node, k, gnode, create_graph)
+            if create_graph:
+                gk = vjp_of_node(node, k, gnode, True)
+            else:
+                pos = k if args is None else _operand_position(node, k)
+                if vjps:
+                    rule = vjps[pos] if pos < len(vjps) else None
+                    if rule is None:
+                        raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
+                    gk = rule(gnode, data, *raw, **params) if params else rule(gnode, data, *raw)
+                else:
+                    gk = vjp_of_node(node, k, gnode, False)
+                if type(gk) is Tensor:
+                    gk = gk.data
+                pshape = p.data.shape
+                if getattr(gk, "shape", None) != pshape:
+                    gk = unbroadcast(gk, tuple(pshape))
             pk = id(p)
+            if p.op is None and inputs is None:
+                # Leaves need no visit of their own: collect their gradient, store it at the end.
+                prev_leaf = leaf_grads.get(pk)
+                leaf_grads[pk] = (p, gk) if prev_leaf is None else (p, prev_leaf[1] + gk)
+                continue
             prev = grads.get(pk)
-            grads[pk] = gk if prev is None else prev + gk
+            if prev is None:
+                grads[pk] = gk
+                push(heap, (-p._seq, p))
+            else:
+                grads[pk] = prev + gk
         if free:
-            _release(node)
+            node._raw = None
+            if args is not None:
+                _release(node)
+    for leaf, gleaf in leaf_grads.values():
+        _accumulate(leaf, gleaf, create_graph, stored)
     return found
 
 
-def _order(root: Tensor, stop: dict[int, Tensor]) -> list[Tensor]:
-    """Topological order of the nodes that require grad, not expanding stop nodes."""
-    order: list[Tensor] = []
-    visited: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        key = id(node)
-        if key in visited:
-            continue
-        visited.add(key)
-        stack.append((node, True))
-        if key in stop:
-            continue
-        for p in reversed(node.parents):
-            if p.requires_grad and id(p) not in visited:
-                stack.append((p, False))
-    return order
+_NO_RULE = "primitive {name!r} has no VJP rule for operand {pos}, but that operand requires grad"
 
 
 def _release(node: Tensor) -> None:
@@ -229,6 +252,15 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> N
         if not isinstance(g, Tensor):
             g = _leaf(g)
         node.grad = g if node.grad is None else node.grad + g
+        return
+    if (
+        node.grad is None
+        and type(g) is np.float64
+        and type(node.data) is np.ndarray
+        and node.data.dtype == np.float64
+    ):
+        # The hot path of scalar graphs: a float64 scalar gradient for a float64 0-d leaf.
+        node.grad = _leaf(np.asarray(g))
         return
     if isinstance(g, Tensor):
         g = g.data

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import builtins
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,7 +33,7 @@ import scipy.special as _sp
 
 from chainrule import backend
 from chainrule.autodiff.graph import GRAD_ENABLED, Primitive, register_primitive
-from chainrule.autodiff.tensor import _NUMPY_TYPES, Tensor, _leaf, _node, apply, value
+from chainrule.autodiff.tensor import _NO_PARAMS, _NUMPY_TYPES, Tensor, _leaf, _node, apply, value
 
 __all__ = [
     "abs",
@@ -117,11 +118,11 @@ def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
     """``prim(x)``: the hot path for one-operand primitives."""
     if isinstance(x, Tensor):
         d = x.data
-        out = prim.forward(d, **params)
+        out = prim.forward(d, **params) if params else prim.forward(d)
         if x.requires_grad and GRAD_ENABLED[0]:
             return _node(out, prim, (x,), params, None, (d,))
         return _leaf(out)
-    return prim.forward(x, **params)
+    return prim.forward(x, **params) if params else prim.forward(x)
 
 
 def _reduced_grad(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
@@ -132,11 +133,7 @@ def _reduced_grad(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     return reshape(g, _keep_shape(xshape, _norm_axes(axis, len(xshape))))
 
 
-# --- arithmetic ------------------------------------------------------------------------------------
-
-
-def add_forward(a: Any, b: Any) -> Any:
-    return a + b
+# --- arithmetic (forward: the operator module, C functions on the hot path) ------------------------------------------------------------------------------------
 
 
 def add_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -147,20 +144,12 @@ def add_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return g
 
 
-def sub_forward(a: Any, b: Any) -> Any:
-    return a - b
-
-
 def sub_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return g
 
 
 def sub_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return -g
-
-
-def mul_forward(a: Any, b: Any) -> Any:
-    return a * b
 
 
 def mul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -171,10 +160,6 @@ def mul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return g * a
 
 
-def div_forward(a: Any, b: Any) -> Any:
-    return a / b
-
-
 def div_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return g / b
 
@@ -183,16 +168,8 @@ def div_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return -(g * ans) / b
 
 
-def neg_forward(a: Any) -> Any:
-    return -a
-
-
 def neg_vjp(g: Any, ans: Any, a: Any) -> Any:
     return -g
-
-
-def pow_forward(a: Any, b: Any) -> Any:
-    return a**b
 
 
 def pow_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -214,42 +191,42 @@ def pow_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return g * ans * log(safe)
 
 
-ADD = register_primitive("add", add_forward, add_vjp_a, add_vjp_b, doc="a + b")
-SUB = register_primitive("sub", sub_forward, sub_vjp_a, sub_vjp_b, doc="a - b")
-MUL = register_primitive("mul", mul_forward, mul_vjp_a, mul_vjp_b, doc="a * b")
-DIV = register_primitive("div", div_forward, div_vjp_a, div_vjp_b, doc="a / b")
-NEG = register_primitive("neg", neg_forward, neg_vjp, doc="-a")
-POW = register_primitive("pow", pow_forward, pow_vjp_a, pow_vjp_b, doc="a ** b")
+ADD = register_primitive("add", operator.add, add_vjp_a, add_vjp_b, doc="a + b")
+SUB = register_primitive("sub", operator.sub, sub_vjp_a, sub_vjp_b, doc="a - b")
+MUL = register_primitive("mul", operator.mul, mul_vjp_a, mul_vjp_b, doc="a * b")
+DIV = register_primitive("div", operator.truediv, div_vjp_a, div_vjp_b, doc="a / b")
+NEG = register_primitive("neg", operator.neg, neg_vjp, doc="-a")
+POW = register_primitive("pow", operator.pow, pow_vjp_a, pow_vjp_b, doc="a ** b")
 
 
 def add(a: Any, b: Any) -> Any:
     """``a + b`` with broadcasting."""
-    return apply(ADD, (a, b), {})
+    return apply(ADD, (a, b), _NO_PARAMS)
 
 
 def subtract(a: Any, b: Any) -> Any:
     """``a - b`` with broadcasting."""
-    return apply(SUB, (a, b), {})
+    return apply(SUB, (a, b), _NO_PARAMS)
 
 
 def multiply(a: Any, b: Any) -> Any:
     """``a * b`` with broadcasting."""
-    return apply(MUL, (a, b), {})
+    return apply(MUL, (a, b), _NO_PARAMS)
 
 
 def divide(a: Any, b: Any) -> Any:
     """``a / b`` with broadcasting."""
-    return apply(DIV, (a, b), {})
+    return apply(DIV, (a, b), _NO_PARAMS)
 
 
 def negative(a: Any) -> Any:
     """``-a``."""
-    return _unary(NEG, a, {})
+    return _unary(NEG, a, _NO_PARAMS)
 
 
 def power(a: Any, b: Any) -> Any:
     """``a ** b`` with broadcasting."""
-    return apply(POW, (a, b), {})
+    return apply(POW, (a, b), _NO_PARAMS)
 
 
 # --- elementwise functions -------------------------------------------------------------------------
@@ -346,47 +323,47 @@ TANH = register_primitive("tanh", tanh_forward, tanh_vjp, doc="hyperbolic tangen
 
 def exp(x: Any) -> Any:
     """Elementwise ``e**x``."""
-    return _unary(EXP, x, {})
+    return _unary(EXP, x, _NO_PARAMS)
 
 
 def log(x: Any) -> Any:
     """Elementwise natural logarithm."""
-    return _unary(LOG, x, {})
+    return _unary(LOG, x, _NO_PARAMS)
 
 
 def log1p(x: Any) -> Any:
     """Elementwise ``log(1 + x)``, accurate for small x."""
-    return _unary(LOG1P, x, {})
+    return _unary(LOG1P, x, _NO_PARAMS)
 
 
 def expm1(x: Any) -> Any:
     """Elementwise ``exp(x) - 1``, accurate for small x."""
-    return _unary(EXPM1, x, {})
+    return _unary(EXPM1, x, _NO_PARAMS)
 
 
 def sqrt(x: Any) -> Any:
     """Elementwise square root."""
-    return _unary(SQRT, x, {})
+    return _unary(SQRT, x, _NO_PARAMS)
 
 
 def abs(x: Any) -> Any:
     """Elementwise absolute value; ``abs'(0) = 0``."""
-    return _unary(ABS, x, {})
+    return _unary(ABS, x, _NO_PARAMS)
 
 
 def sin(x: Any) -> Any:
     """Elementwise sine."""
-    return _unary(SIN, x, {})
+    return _unary(SIN, x, _NO_PARAMS)
 
 
 def cos(x: Any) -> Any:
     """Elementwise cosine."""
-    return _unary(COS, x, {})
+    return _unary(COS, x, _NO_PARAMS)
 
 
 def tanh(x: Any) -> Any:
     """Elementwise hyperbolic tangent."""
-    return _unary(TANH, x, {})
+    return _unary(TANH, x, _NO_PARAMS)
 
 
 # --- activations (stable at |x| = 800) ------------------------------------------------------------
@@ -461,22 +438,22 @@ LEAKY_RELU = register_primitive(
 
 def sigmoid(x: Any) -> Any:
     """The logistic function ``1 / (1 + exp(-x))``, stable for any x."""
-    return _unary(SIGMOID, x, {})
+    return _unary(SIGMOID, x, _NO_PARAMS)
 
 
 def log_sigmoid(x: Any) -> Any:
     """``log(sigmoid(x))``, finite for any x (``-800`` at ``x = -800``)."""
-    return _unary(LOG_SIGMOID, x, {})
+    return _unary(LOG_SIGMOID, x, _NO_PARAMS)
 
 
 def softplus(x: Any) -> Any:
     """``log(1 + exp(x))``, finite for any x; its derivative is ``sigmoid(x)``."""
-    return _unary(SOFTPLUS, x, {})
+    return _unary(SOFTPLUS, x, _NO_PARAMS)
 
 
 def relu(x: Any) -> Any:
     """``max(x, 0)``; ``relu'(0) = 0``."""
-    return _unary(RELU, x, {})
+    return _unary(RELU, x, _NO_PARAMS)
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
@@ -567,17 +544,17 @@ CLIP = register_primitive("clip", clip_forward, clip_vjp, doc="x limited to [lo,
 
 def maximum(a: Any, b: Any) -> Any:
     """Elementwise maximum with broadcasting; at ties each operand gets half the gradient."""
-    return apply(MAXIMUM, (a, b), {})
+    return apply(MAXIMUM, (a, b), _NO_PARAMS)
 
 
 def minimum(a: Any, b: Any) -> Any:
     """Elementwise minimum with broadcasting; at ties each operand gets half the gradient."""
-    return apply(MINIMUM, (a, b), {})
+    return apply(MINIMUM, (a, b), _NO_PARAMS)
 
 
 def where(condition: Any, a: Any, b: Any) -> Any:
     """``a`` where ``condition`` (bool array, not differentiable) is true, else ``b``."""
-    return apply(WHERE, (value(condition), a, b), {})
+    return apply(WHERE, (value(condition), a, b), _NO_PARAMS)
 
 
 def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
@@ -586,10 +563,6 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
 
 
 # --- linear algebra --------------------------------------------------------------------------------
-
-
-def matmul_forward(a: Any, b: Any) -> Any:
-    return a @ b
 
 
 def matmul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
@@ -619,12 +592,12 @@ def matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return matmul(swapaxes(a, -1, -2), g)
 
 
-MATMUL = register_primitive("matmul", matmul_forward, matmul_vjp_a, matmul_vjp_b, doc="a @ b")
+MATMUL = register_primitive("matmul", operator.matmul, matmul_vjp_a, matmul_vjp_b, doc="a @ b")
 
 
 def matmul(a: Any, b: Any) -> Any:
     """Matrix product with NumPy ``matmul`` semantics (1-d operands, batch broadcasting)."""
-    return apply(MATMUL, (a, b), {})
+    return apply(MATMUL, (a, b), _NO_PARAMS)
 
 
 # --- shape operations ------------------------------------------------------------------------------

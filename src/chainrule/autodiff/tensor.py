@@ -16,6 +16,7 @@ float32). Operations are primitives (:mod:`chainrule.autodiff.primitives`) or co
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
@@ -31,8 +32,19 @@ _NUMPY_TYPES = frozenset(
 )
 
 
+# Creation order: a node is always made after its parents, so a larger number never feeds a
+# smaller one; the backward pass walks nodes by decreasing number (a valid reverse topological order).
+_SEQ = itertools.count()
+
+
 def _new(cls: type) -> Any:
     return object.__new__(cls)
+
+
+_object_new = object.__new__
+
+#: The params of primitives that have none: shared, so treat every ``params`` as read-only.
+_NO_PARAMS: dict[str, Any] = {}
 
 
 class Tensor:
@@ -48,6 +60,7 @@ class Tensor:
         "_args",
         "_raw",
         "_retain",
+        "_seq",
         "data",
         "grad",
         "name",
@@ -68,6 +81,10 @@ class Tensor:
     op: Primitive | None
     parents: tuple[Tensor, ...]
     params: dict[str, Any]
+    _args: tuple[Any, ...] | None
+    _raw: tuple[Any, ...] | None
+    _retain: bool
+    _seq: int
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
@@ -80,10 +97,11 @@ class Tensor:
         self.name = name
         self.op = None
         self.parents = ()
-        self.params = {}
+        self.params = _NO_PARAMS
         self._args = None
         self._raw = None
         self._retain = False
+        self._seq = next(_SEQ)
 
     # --- introspection -------------------------------------------------------------------------
 
@@ -194,9 +212,7 @@ class Tensor:
                 the graph was already freed by an earlier backward (pass ``retain_graph=True``).
             ValueError: ``grad`` has the wrong shape.
         """
-        from chainrule.autodiff.backward import backward
-
-        backward(self, grad, retain_graph=retain_graph, create_graph=create_graph)
+        _backward_pass()(self, grad, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
         """A new leaf sharing ``data``, with no graph and ``requires_grad=False``."""
@@ -261,7 +277,7 @@ class Tensor:
         return _binary_r(P.MATMUL, other, self)
 
     def __neg__(self) -> Any:
-        return apply(P.NEG, (self,), {})
+        return apply(P.NEG, (self,), _NO_PARAMS)
 
     def __pos__(self) -> Tensor:
         return self
@@ -406,6 +422,8 @@ class Tensor:
 
 def _as_data(data: Any, dtype: Any) -> Any:
     """``data`` as an array: floating arrays keep their dtype; everything else defaults to float64."""
+    if type(data) is np.ndarray and dtype is None and data.dtype.kind in "fc":
+        return data
     if isinstance(data, Tensor):
         data = data.data
     if type(data) is not np.ndarray and backend.is_array(data) and not isinstance(data, np.generic):
@@ -443,6 +461,18 @@ def tensor(
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
 
+_BACKWARD: list[Any] = []
+
+
+def _backward_pass() -> Any:
+    """The backward function, imported once (its module imports this one)."""
+    if not _BACKWARD:
+        from chainrule.autodiff.backward import backward
+
+        _BACKWARD.append(backward)
+    return _BACKWARD[0]
+
+
 def value(x: Any) -> Any:
     """The array inside a Tensor, or ``x`` unchanged."""
     return x.data if isinstance(x, Tensor) else x
@@ -456,10 +486,11 @@ def _leaf(data: Any) -> Tensor:
     t.name = None
     t.op = None
     t.parents = ()
-    t.params = {}
+    t.params = _NO_PARAMS
     t._args = None
     t._raw = None
     t._retain = False
+    t._seq = next(_SEQ)
     return t
 
 
@@ -471,7 +502,7 @@ def _node(
     args: tuple[Any, ...] | None,
     raw: tuple[Any, ...],
 ) -> Tensor:
-    t = _new(Tensor)
+    t = _object_new(Tensor)
     t.data = data
     t.requires_grad = True
     t.grad = None
@@ -482,6 +513,7 @@ def _node(
     t._args = args
     t._raw = raw
     t._retain = False
+    t._seq = next(_SEQ)
     return t
 
 
@@ -492,11 +524,11 @@ def _binary(prim: Primitive, a: Tensor, b: Any) -> Tensor:
         bd = b.data
         out = prim.forward(ad, bd)
         if GRAD_ENABLED[0] and (a.requires_grad or b.requires_grad):
-            return _node(out, prim, (a, b), {}, None, (ad, bd))
+            return _node(out, prim, (a, b), _NO_PARAMS, None, (ad, bd))
         return _leaf(out)
     out = prim.forward(ad, b)
     if GRAD_ENABLED[0] and a.requires_grad:
-        return _node(out, prim, (a,), {}, (a, b), (ad, b))
+        return _node(out, prim, (a,), _NO_PARAMS, (a, b), (ad, b))
     return _leaf(out)
 
 
@@ -505,7 +537,7 @@ def _binary_r(prim: Primitive, a: Any, b: Tensor) -> Tensor:
     bd = b.data
     out = prim.forward(a, bd)
     if GRAD_ENABLED[0] and b.requires_grad:
-        return _node(out, prim, (b,), {}, (a, b), (a, bd))
+        return _node(out, prim, (b,), _NO_PARAMS, (a, b), (a, bd))
     return _leaf(out)
 
 
