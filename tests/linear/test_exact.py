@@ -68,8 +68,9 @@ def test_number_printing() -> None:
 
 
 def test_rationalize_prefers_small_denominators() -> None:
-    cand = rationalize([-0.6666666667, 0.3333333333], lambda c: True)
-    assert cand == [Fraction(-1), Fraction(1, 2)]  # scaled by the largest magnitude first
+    cand = rationalize([-0.6666666667, 0.3333333333], lambda c: c[1] != 0)
+    # scaled by the largest magnitude first; denominators 1 give (-1, 0), rejected; then 2
+    assert cand == [Fraction(-1), Fraction(1, 2)]
     assert rationalize([0.0, 0.0], lambda c: True) is None
     assert rationalize([1.0, 0.123456], lambda c: False) is None
     # within 1e-9 only the decimal itself qualifies: 0.123456 = 1929/15625
