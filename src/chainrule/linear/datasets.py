@@ -138,6 +138,11 @@ def _target_array(cells: list[str]) -> np.ndarray:
 
 def _first_nonfinite(a: np.ndarray) -> tuple[tuple[int, ...], str] | None:
     """Index and kind ('NaN' or 'inf') of the first non-finite entry of a float array, or ``None``."""
+    # Fast path: a finite sum means every entry is finite (NaN and inf propagate through a sum); it reads
+    # the array once without the n·d mask. A sum that overflows falls through to the full search.
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.sum(a)):
+            return None
     bad = ~np.isfinite(a)
     if not bad.any():
         return None

@@ -50,6 +50,28 @@ def choose_solver(n_samples: int, n_features: int, n_classes: int, fit_intercept
     return "newton" if total <= 256 and n_samples >= 2 * total else "lbfgs"
 
 
+def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(classes, index)``: the sorted distinct labels and each sample's position among them.
+
+    Integer labels in a modest range are counted with ``bincount`` (O(n)); anything else goes through
+    ``np.unique`` (a sort).
+    """
+    if y.dtype.kind in "iub" and y.size:
+        lo, hi = int(y.min()), int(y.max())
+        if hi - lo <= 2 * y.size + 1024:
+            shifted = y.astype(np.intp) - lo if lo else y.astype(np.intp, copy=False)
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            if present.size == hi - lo + 1:
+                index = shifted  # labels are lo, lo+1, ..., hi: the index is the shifted label
+            else:
+                lookup = np.zeros(hi - lo + 1, dtype=np.intp)
+                lookup[present] = np.arange(present.size)
+                index = lookup[shifted]
+            return (present + lo).astype(y.dtype), index
+    classes, index = np.unique(y, return_inverse=True)
+    return classes, index.reshape(-1)
+
+
 def _is_integral(values: np.ndarray) -> bool:
     return bool(np.all(values == np.round(values)))
 
@@ -208,8 +230,7 @@ class LogisticRegression:
                 "Unknown label type: continuous. LogisticRegression is a classifier: y must hold class "
                 "labels (integers or strings), not continuous values"
             )
-        classes, y_index = np.unique(y_arr, return_inverse=True)
-        y_index = y_index.reshape(-1)
+        classes, y_index = _encode_labels(y_arr)
         sw = _check_sample_weight(sample_weight, X_arr.shape[0])
         present = classes if sw is None else np.unique(y_arr[sw > 0])
         if classes.size < 2 or present.size < 2:
@@ -241,7 +262,9 @@ class LogisticRegression:
                 if progress is not None:
                     progress.finish()
         except Separated as sep:
-            result = SolverResult(sep.theta, sep.n_iter, False, "separated", float("nan"))
+            result = SolverResult(
+                sep.theta, sep.n_iter, False, "separated", float("nan"), obj.loss(sep.theta)
+            )
             self.separated_ = sep.theta / np.linalg.norm(sep.theta)
             warnings.warn(_separable_warning(self.separated_, d), stacklevel=2)
         else:
@@ -288,7 +311,7 @@ class LogisticRegression:
             del self.feature_names_in_
         self.converged_ = bool(result.converged)
         self.solver_ = solver
-        self.objective_ = obj.sklearn_objective(result.theta)
+        self.objective_ = obj.to_sklearn_scale(result.fun)
         # Kept for summary(): the data are needed for the observed information (Hessian) at the optimum.
         self._objective = obj
 

@@ -25,13 +25,15 @@ Progress = Callable[[int, float, float], None]
 
 @dataclass
 class SolverResult:
-    """What a solver returns: the parameters, iterations used, whether ``tol`` was met, and why it stopped."""
+    """What a solver returns: the parameters, iterations used, whether ``tol`` was met, why it stopped,
+    the largest gradient entry and the scaled objective at ``theta``."""
 
     theta: np.ndarray
     n_iter: int
     converged: bool
     message: str
     grad_max: float
+    fun: float
 
 
 class Separated(Exception):
@@ -88,7 +90,7 @@ def lbfgs(
     g = res.jac if getattr(res, "jac", None) is not None else obj.loss_grad(res.x)[1]
     grad_max = float(np.max(np.abs(g)))
     converged = bool(grad_max <= tol) or (bool(res.success) and res.nit < max_iter)
-    return SolverResult(res.x, int(res.nit), converged, str(res.message), grad_max)
+    return SolverResult(res.x, int(res.nit), converged, str(res.message), grad_max, float(res.fun))
 
 
 def _null_space_fix(obj: LogisticObjective, hess: np.ndarray) -> None:
@@ -197,4 +199,4 @@ def newton(
     else:
         if grad_max <= tol:
             message = "converged: max |gradient| <= tol"
-    return SolverResult(theta, n_iter, grad_max <= tol, message, grad_max)
+    return SolverResult(theta, n_iter, grad_max <= tol, message, grad_max, f)
