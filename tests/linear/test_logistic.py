@@ -312,3 +312,21 @@ def test_separable_multinomial_warns() -> None:
     with pytest.warns(SeparableDataWarning, match="classifies every sample correctly"):
         model = LogisticRegression(penalty=None).fit(X, y)
     assert model.separated_ is not None and model.score(X, y) == 1.0
+
+
+@pytest.mark.parametrize("k", [2, 3])
+def test_no_intercept_matches_sklearn(k: int) -> None:
+    X, y, _ = _data(150, 3, k, seed=30 + k)
+    ours = LogisticRegression(fit_intercept=False, solver="newton", tol=1e-10).fit(X, y)
+    ref = sklearn_linear.LogisticRegression(fit_intercept=False, tol=1e-10, max_iter=1000).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-6)
+    np.testing.assert_array_equal(ours.intercept_, np.zeros_like(ref.intercept_))
+
+
+def test_accepts_array_api_arrays() -> None:
+    xp = pytest.importorskip("array_api_strict")
+    X, y, _ = _data(60, 2, 2, seed=40)
+    model = LogisticRegression().fit(xp.asarray(X), xp.asarray(y))
+    reference = LogisticRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, reference.coef_)
+    np.testing.assert_array_equal(model.predict(xp.asarray(X)), reference.predict(X))
