@@ -254,3 +254,18 @@ def test_extreme_scale_certificate_prints() -> None:
     with pytest.raises(NotSeparable) as info:
         separating_hyperplane(X, [0, 0, 1])
     assert str(info.value.certificate) == "(0,0) = ½·(1e+300,0) + ½·(-1e+300,0)"
+
+
+def test_margin_below_rounding_is_flagged_not_certified() -> None:
+    # Separable, but only by 1e-14 of the data's scale: no exact certificate can exist, and the answer
+    # must not claim one.
+    X = np.array([[0.0, 0.0], [2.0, 0.0], [1.0, 1e-14], [1.0, 1.0]])
+    y = [0, 0, 1, 1]
+    try:
+        h = separating_hyperplane(X, y)
+    except NotSeparable as exc:
+        assert not exc.certificate.exact
+        assert not exc.certificate.verify(X, y)
+        assert "did not verify in exact arithmetic" in str(exc)
+    else:
+        assert h.verified

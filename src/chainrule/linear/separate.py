@@ -159,7 +159,7 @@ class GordanCertificate:
         how = (
             "verified in exact rational arithmetic"
             if self.exact
-            else "checked in floating point only"
+            else "NOT verified exactly: it holds only to floating-point accuracy"
         )
         rows = ", ".join(str(i) for i in self.indices)
         return "\n".join(
@@ -181,7 +181,16 @@ class NotSeparable(ValueError):
 
     def __init__(self, certificate: GordanCertificate, message: str | None = None) -> None:
         self.certificate = certificate
-        super().__init__(message or f"the classes are not linearly separable: {certificate}")
+        if message is None:
+            if certificate.exact:
+                message = f"the classes are not linearly separable: {certificate}"
+            else:
+                message = (
+                    f"the classes are not linearly separable to floating-point accuracy: {certificate} "
+                    "(this certificate did not verify in exact arithmetic: a margin below about 1e-9 of "
+                    "the data's scale cannot be told from none)"
+                )
+        super().__init__(message)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -333,6 +342,26 @@ def _polish(A: np.ndarray, v: np.ndarray, alpha: np.ndarray, penalize_last: bool
         and v_new @ (diag * v_new) <= v @ (diag * v) * (1 + 1e-9)
     )
     return v_new if ok else v
+
+
+def _whole_problem(A: np.ndarray, margin: str) -> np.ndarray:
+    """The answer from all rows at once (the fallback when the working set's verdict cannot be certified).
+
+    Raises:
+        RuntimeError: the solvers disagree with each other about separability.
+    """
+    m, p = A.shape
+    res = linprog(np.zeros(p), A_ub=-A, b_ub=-np.ones(m), bounds=(None, None), method="highs")
+    if res.status == 0:
+        if margin == "any":
+            return np.asarray(res.x)
+        found = _qp_max_margin(A, penalize_last=False)
+        if found is not None:
+            return found[0]
+    raise RuntimeError(
+        "the solvers disagree about whether these classes are separable (their margin is at the level of "
+        "rounding error); rescale the data or report this case"
+    )
 
 
 def _initial_rows(A: np.ndarray, s: np.ndarray, size: int) -> np.ndarray:
@@ -696,15 +725,22 @@ def separating_hyperplane(
     Z = centered / sigma
     A = s[:, None] * np.hstack([Z, np.ones((n, 1))])
     v, rows = _working_set(A, s, margin)
+    fallback: GordanCertificate | None = None
     if v is None:
         try:
-            certificate = gordan_certificate(X_arr, s, rows, classes)
+            fallback = gordan_certificate(X_arr, s, rows, classes)
         except ValueError:
-            raise RuntimeError(
-                f"the {'QP' if margin == 'max' else 'LP'} solver reported rows {rows.tolist()[:10]}... "
-                "inseparable, but no certificate exists for them; try margin='any' / 'max'"
-            ) from None
-        raise NotSeparable(certificate)
+            fallback = None
+        if fallback is not None and fallback.exact:
+            raise NotSeparable(fallback)
+        # No exact certificate: the rows looked inseparable only to rounding (a margin near 1e-9 of the
+        # data's scale). Solve the whole problem at once; the exact check below has the last word.
+        try:
+            v = _whole_problem(A, margin)
+        except RuntimeError:
+            if fallback is not None:
+                raise NotSeparable(fallback) from None
+            raise
 
     w = v[:d] / sigma
     b = float(v[d] - w @ mu)
@@ -713,8 +749,10 @@ def separating_hyperplane(
     top = float(np.max(np.abs(w)))
     float_margin = 1.0 / (top * float(np.linalg.norm(w / top)))  # scaled: no overflow at 1e±300
 
-    if do_verify:
+    if do_verify or fallback is not None:
         found = _verify(X_arr, s, w, b, margin)
+        if found is None and fallback is not None:
+            raise NotSeparable(fallback)
         if found is not None:
             normal, offset, support, optimal = found
             geo = _inverse_norm(normal)
