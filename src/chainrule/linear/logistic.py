@@ -236,7 +236,8 @@ class LogisticRegression:
         if classes.size < 2 or present.size < 2:
             which = "with positive sample weight " if classes.size >= 2 else ""
             raise ValueError(
-                f"y has 1 class {which}({present[0]!r}); a classifier needs samples of at least 2 classes"
+                f"y has 1 class {which}({_plain(present[0])!r}); "
+                "a classifier needs samples of at least 2 classes"
             )
         n, d = X_arr.shape
         K = int(classes.size)
@@ -389,6 +390,11 @@ class LogisticRegression:
         from chainrule.linear.model_io import load_model
 
         return load_model(path)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (for messages: ``1``, not ``np.int64(1)``)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _same(a: Any, b: Any) -> bool:
