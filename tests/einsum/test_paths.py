@@ -20,6 +20,7 @@ from chainrule.einsum.paths import (
     greedy,
     left_to_right,
     optimal,
+    optimal_connected,
     path_cost,
     ssa_to_linear,
     validate_path,
@@ -96,6 +97,34 @@ def test_greedy_never_worse_than_left_to_right_on_a_chain(seed: int) -> None:
     g = path_cost(terms, output, sizes, greedy(terms, output, sizes))[0]
     naive = path_cost(terms, output, sizes, left_to_right(n))[0]
     assert g <= naive
+
+
+@given(networks(max_ops=7))
+def test_connected_dp_is_exact_without_outer_products(
+    net: tuple[Terms, frozenset[Hashable], dict[Hashable, int]],
+) -> None:
+    terms, output, sizes = net
+    path = optimal_connected(terms, output, sizes)
+    best = path_cost(terms, output, sizes, optimal(terms, output, sizes))[0]
+    if path is None:
+        return  # a disconnected network: outer products are unavoidable
+    validate_path(path, len(terms))
+    assert path_cost(terms, output, sizes, path)[0] >= best
+
+
+def test_connected_dp_matches_optimal_on_chains() -> None:
+    rng = random.Random(4)
+    for n in range(3, 9):
+        dims = [rng.choice([2, 7, 30, 100]) for _ in range(n + 1)]
+        terms: Terms = [frozenset({k, k + 1}) for k in range(n)]
+        sizes = dict(enumerate(dims))
+        output = frozenset({0, n})
+        got = optimal_connected(terms, output, sizes)
+        assert got is not None
+        assert (
+            path_cost(terms, output, sizes, got)[0]
+            == path_cost(terms, output, sizes, optimal(terms, output, sizes))[0]
+        )
 
 
 def test_flop_count_model() -> None:
@@ -191,7 +220,7 @@ def test_cost_not_above_opt_einsum_auto() -> None:
         ("de,fe,fl->dl", [(2000, 500), (1000, 500), (1000, 2000)]),
     ]
     letters = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-    for n in (3, 4, 6, 8, 10, 11):
+    for n in (3, 4, 6, 8, 10, 11, 13, 16, 24):
         for _ in range(3):
             terms = [[] for _ in range(n)]
             dims = []

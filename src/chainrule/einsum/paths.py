@@ -23,6 +23,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import random
 from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ __all__ = [
     "greedy",
     "left_to_right",
     "optimal",
+    "optimal_connected",
     "path_cost",
     "size_of",
     "ssa_to_linear",
@@ -43,8 +45,10 @@ __all__ = [
 Path = list[tuple[int, ...]]
 LabelSet = frozenset[Hashable]
 
-#: ``"auto"`` uses the exact optimizer up to this many operands and greedy above.
+#: ``"auto"`` uses the exact optimizer up to this many operands; above, the cheaper of greedy and (up to
+#: ``AUTO_CONNECTED_LIMIT`` operands, when the network is sparse enough) the DP over connected subsets.
 AUTO_OPTIMAL_LIMIT = 11
+AUTO_CONNECTED_LIMIT = 18
 
 
 def size_of(labels: Collection[Hashable], sizes: dict[Hashable, int]) -> int:
@@ -140,7 +144,7 @@ def optimal(
 
     ``best[S]`` is the cheapest way to contract the operands in bitmask ``S`` into one tensor; every split
     of ``S`` into two parts is tried (outer products too), skipping splits that cannot beat the best so far.
-    Time grows as 3**n: about 0.1 s for 10 operands.
+    Time grows as 3**n: about 0.01 s for 10 operands, 0.2–0.7 s for 12.
 
     Raises:
         ValueError: no pairwise path keeps every intermediate within ``memory_limit``.
@@ -148,6 +152,85 @@ def optimal(
     n = len(inputs)
     if n <= 2:
         return [tuple(range(n))] if n else []
+    path = _subset_dp(inputs, output, sizes, memory_limit, connected=False, max_work=None)
+    if path is None:
+        raise ValueError(
+            f"no pairwise contraction path keeps every intermediate within memory_limit={memory_limit} "
+            "elements"
+        )
+    return path
+
+
+def optimal_connected(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None = None,
+    max_work: int = 2_000_000,
+) -> Path | None:
+    """The cheapest path that never multiplies two unconnected parts (no outer products), or None.
+
+    The same dynamic programming as :func:`optimal`, over the connected subsets of operands only (two
+    operands are adjacent when they share a label). Sparse networks have few connected subsets, so this
+    reaches 13–16 operands. Returns None when the network is not connected, no path meets
+    ``memory_limit``, or the work (sum of 2**|S| over connected subsets S) would exceed ``max_work``.
+    """
+    n = len(inputs)
+    if n <= 2:
+        return [tuple(range(n))] if n else []
+    return _subset_dp(inputs, output, sizes, memory_limit, connected=True, max_work=max_work)
+
+
+def _connected_subsets(inputs: Sequence[LabelSet], max_work: int | None) -> list[int] | None:
+    """Bitmasks of the connected subsets (size 2 and more), ascending; None past ``max_work``."""
+    n = len(inputs)
+    neighbours = [0] * n
+    for i in range(n):
+        for j in range(i + 1, n):
+            if inputs[i] & inputs[j]:
+                neighbours[i] |= 1 << j
+                neighbours[j] |= 1 << i
+    level = {1 << k for k in range(n)}
+    found: list[int] = []
+    work = 0
+    while level:
+        grown: set[int] = set()
+        for s in level:
+            adj = 0
+            m = s
+            while m:
+                low = m & -m
+                adj |= neighbours[low.bit_length() - 1]
+                m ^= low
+            adj &= ~s
+            while adj:
+                low = adj & -adj
+                grown.add(s | low)
+                adj ^= low
+        level = grown
+        found.extend(grown)
+        work += sum(1 << (bin(s).count("1") - 1) for s in grown)
+        if max_work is not None and work > max_work:
+            return None
+    return sorted(found)
+
+
+def _subset_dp(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None,
+    connected: bool,
+    max_work: int | None,
+) -> Path | None:
+    """Dynamic programming over subsets (all of them, or the connected ones); None if no path."""
+    n = len(inputs)
+    if connected:
+        subsets = _connected_subsets(inputs, max_work)
+        if subsets is None or (1 << n) - 1 not in subsets:
+            return None
+    else:
+        subsets = [s for s in range(3, 1 << n) if s & (s - 1)]
     labels = sorted({x for t in inputs for x in t}, key=repr)
     bit = {x: 1 << k for k, x in enumerate(labels)}
     term_mask = [sum(bit[x] for x in t) for t in inputs]
@@ -169,26 +252,36 @@ def optimal(
         return s
 
     full = (1 << n) - 1
-    union = [0] * (1 << n)
-    for s in range(1, 1 << n):
-        low = s & -s
-        union[s] = union[s ^ low] | term_mask[low.bit_length() - 1]
-    legs = [0] * (1 << n)
-    for s in range(1, 1 << n):
-        legs[s] = union[s] & (out_mask | union[full ^ s])
-    for k in range(
-        n
-    ):  # an input is the tensor as given, lone labels included (as opt_einsum counts)
-        legs[1 << k] = term_mask[k]
-
     inf = math.inf
+    legs = [0] * (1 << n)
+    if connected:
+        # Few subsets: legs only where needed; every other subset's best stays infinite, so it is never
+        # used as a part.
+
+        def union_of(mask: int) -> int:
+            u = 0
+            while mask:
+                low = mask & -mask
+                u |= term_mask[low.bit_length() - 1]
+                mask ^= low
+            return u
+
+        for t in subsets:
+            legs[t] = union_of(t) & (out_mask | union_of(full ^ t))
+    else:
+        union = [0] * (1 << n)
+        for t in range(1, 1 << n):
+            low = t & -t
+            union[t] = union[t ^ low] | term_mask[low.bit_length() - 1]
+        for t in range(1, 1 << n):
+            legs[t] = union[t] & (out_mask | union[full ^ t])
     best: list[float] = [inf] * (1 << n)
     split = [0] * (1 << n)
+    # An input is the tensor as given, lone labels included (as opt_einsum counts them).
     for k in range(n):
+        legs[1 << k] = term_mask[k]
         best[1 << k] = 0
-    for s in range(3, 1 << n):
-        if s & (s - 1) == 0:
-            continue
+    for s in subsets:
         if memory_limit is not None and s != full and mask_size(legs[s]) > memory_limit:
             continue
         low = s & -s
@@ -216,10 +309,7 @@ def optimal(
         best[s] = best_s
         split[s] = best_a
     if best[full] == inf:
-        raise ValueError(
-            f"no pairwise contraction path keeps every intermediate within memory_limit={memory_limit} "
-            "elements"
-        )
+        return None
     # Post-order walk of the split tree (iterative) → single-assignment path.
     ssa: list[tuple[int, ...]] = []
     ids: dict[int, int] = {1 << k: k for k in range(n)}
@@ -249,8 +339,14 @@ def _greedy_once(
     sizes: dict[Hashable, int],
     memory_limit: int | None,
     score: str,
+    jitter: random.Random | None = None,
 ) -> list[tuple[int, int]] | None:
-    """One greedy pass with scoring rule ``score``; an ssa path, or None when the memory limit blocks."""
+    """One greedy pass with scoring rule ``score``; an ssa path, or None when the memory limit blocks.
+
+    ``"size"`` scores a pair by the memory it frees (result size minus operand sizes, lower is better);
+    ``"flops"`` by the cost of the step. With ``jitter`` each score is multiplied by a random factor
+    around 1, so that repeated passes explore near-ties differently.
+    """
     n = len(inputs)
     terms: dict[int, LabelSet] = dict(enumerate(inputs))
     tsize: dict[int, int] = {k: size_of(t, sizes) for k, t in terms.items()}
@@ -274,6 +370,8 @@ def _greedy_once(
         else:  # "flops": cheapest step first, ties by memory saved
             value = size_of(union, sizes) * (2 if len(result) < len(union) else 1)
             value += (rsize - tsize[i] - tsize[j]) * 1e-9
+        if jitter is not None:
+            value *= math.exp(0.5 * jitter.gauss(0.0, 1.0))
         return (value, next(counter), i, j, result)
 
     heap: list[tuple[float, int, int, int, LabelSet]] = []
@@ -331,13 +429,108 @@ def _greedy_once(
     return ssa
 
 
+def _greedy_memory_removed(
+    inputs: Sequence[LabelSet], output: LabelSet, sizes: dict[Hashable, int]
+) -> list[tuple[int, ...]]:
+    """The classic three-stage greedy (the algorithm opt_einsum's ``greedy`` documents); an ssa path.
+
+    1. Inputs with identical label sets are multiplied first (Hadamard products).
+    2. Repeatedly take the candidate pair that frees the most memory; each new tensor offers only its
+       best partner as a candidate, ties go to the pair of older tensors.
+    3. What is left (no shared labels) is combined by outer products, smallest first.
+
+    Labels held by every input are treated as output labels until the end (they cannot be summed
+    earlier anyway).
+    """
+    fs = [frozenset(t) for t in inputs]
+    out = frozenset(output) | frozenset.intersection(*fs)
+    ids = itertools.count(len(fs))
+    ssa: list[tuple[int, ...]] = []
+    remaining: dict[LabelSet, int] = {}
+    for k, key in enumerate(fs):
+        if key in remaining:
+            ssa.append((remaining[key], k))
+            remaining[key] = next(ids)
+        else:
+            remaining[key] = k
+    holders: dict[Hashable, set[LabelSet]] = {}
+    for key in remaining:
+        for x in key - out:
+            holders.setdefault(x, set()).add(key)
+    ref2 = {x for x, ks in holders.items() if len(ks) >= 2}
+    ref3 = {x for x, ks in holders.items() if len(ks) >= 3}
+    footprint = {key: size_of(key, sizes) for key in remaining}
+
+    def best_candidate(k1: LabelSet, k2s: Sequence[LabelSet]) -> tuple[Any, ...]:
+        best: tuple[Any, ...] | None = None
+        for k2 in k2s:
+            either = k1 | k2
+            two = k1 & k2
+            one = either - two
+            k12 = (either & out) | (two & ref3) | (one & ref2)
+            cost = size_of(k12, sizes) - footprint[k1] - footprint[k2]
+            id1, id2 = remaining[k1], remaining[k2]
+            a, b = (k1, k2) if id1 < id2 else (k2, k1)
+            cand = (cost, max(id1, id2), min(id1, id2), a, b, k12)
+            if best is None or cand[:3] < best[:3]:
+                best = cand
+        assert best is not None
+        return best
+
+    queue: list[tuple[Any, ...]] = []
+    for keys in holders.values():
+        ordered = sorted(keys, key=remaining.__getitem__)
+        for p, k1 in enumerate(ordered[:-1]):
+            queue.append(best_candidate(k1, ordered[p + 1 :]))
+    heapq.heapify(queue)
+    # Heap entries compare by (cost, id2, id1), which is unique: the label sets are never compared.
+    while queue:
+        _, _, _, k1, k2, k12 = heapq.heappop(queue)
+        if k1 not in remaining or k2 not in remaining:
+            continue
+        id1, id2 = remaining.pop(k1), remaining.pop(k2)
+        for x in k1 - out:
+            holders[x].discard(k1)
+        for x in k2 - out:
+            holders[x].discard(k2)
+        ssa.append((min(id1, id2), max(id1, id2)))
+        if k12 in remaining:
+            ssa.append((remaining[k12], next(ids)))
+        else:
+            for x in k12 - out:
+                holders[x].add(k12)
+        remaining[k12] = next(ids)
+        for x in (k1 | k2) - out:
+            count = len(holders[x])
+            (ref2.add if count >= 2 else ref2.discard)(x)
+            (ref3.add if count >= 3 else ref3.discard)(x)
+        footprint[k12] = size_of(k12, sizes)
+        partners = {k2 for x in k12 for k2 in holders.get(x, ())}
+        partners.discard(k12)
+        if partners:
+            heapq.heappush(queue, best_candidate(k12, sorted(partners, key=remaining.__getitem__)))
+    final = [(size_of(key & out, sizes), i, key) for key, i in remaining.items()]
+    heapq.heapify(final)
+    _, i1, k1 = heapq.heappop(final)
+    while final:
+        _, i2, k2 = heapq.heappop(final)
+        ssa.append((min(i1, i2), max(i1, i2)))
+        k12 = (k1 | k2) & out
+        _, i1, k1 = heapq.heappushpop(final, (size_of(k12, sizes), next(ids), k12))
+    return ssa
+
+
 def greedy(
     inputs: Sequence[LabelSet],
     output: LabelSet,
     sizes: dict[Hashable, int],
     memory_limit: int | None = None,
 ) -> Path:
-    """A greedy path: the cheapest of a memory-shrinking and a FLOP-minimizing greedy pass.
+    """A greedy path: the cheapest of several greedy passes.
+
+    Two deterministic passes (memory freed, step cost) and, for up to a few hundred operands, a few
+    passes with jittered scores (seeded, so the result is reproducible); the path with the fewest FLOPs
+    in opt_einsum's model wins.
 
     Raises:
         ValueError: no greedy path keeps every intermediate within ``memory_limit``.
@@ -347,8 +540,20 @@ def greedy(
         return [tuple(range(n))] if n else []
     best: Path | None = None
     best_cost = math.inf
-    for score in ("size", "flops"):
-        ssa = _greedy_once(inputs, output, sizes, memory_limit, score)
+    passes: list[tuple[str, random.Random | None]] = [
+        ("classic", None),
+        ("size", None),
+        ("flops", None),
+    ]
+    passes += [("size", random.Random(seed)) for seed in range(max(1, min(24, 480 // n)))]
+    for score, jitter in passes:
+        ssa: Sequence[tuple[int, ...]] | None
+        if score == "classic":
+            if memory_limit is not None:
+                continue
+            ssa = _greedy_memory_removed(inputs, output, sizes)
+        else:
+            ssa = _greedy_once(inputs, output, sizes, memory_limit, score, jitter)
         if ssa is None:
             continue
         path = ssa_to_linear(ssa, n)
@@ -364,6 +569,90 @@ def greedy(
 
 
 # -------------------------------------------------------------------------------------------- dispatch
+
+
+def _auto_large(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None,
+) -> Path:
+    """``"auto"`` above the exact limit: the cheaper of greedy and, where affordable, the connected DP."""
+    best = greedy(inputs, output, sizes, memory_limit)
+    if len(inputs) <= AUTO_CONNECTED_LIMIT:
+        dp = _componentwise(inputs, output, sizes, memory_limit)
+        if (
+            dp is not None
+            and path_cost(inputs, output, sizes, dp)[0] < path_cost(inputs, output, sizes, best)[0]
+        ):
+            best = dp
+    return best
+
+
+def _componentwise(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None,
+) -> Path | None:
+    """Exact or connected DP per connected component, then outer products of the parts, smallest first."""
+    n = len(inputs)
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[Hashable, int] = {}
+    for i, t in enumerate(inputs):
+        for x in t:
+            if x in owner:
+                parent[find(i)] = find(owner[x])
+            else:
+                owner[x] = i
+    groups: dict[int, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(find(i), []).append(i)
+    next_id = n
+    ssa: list[tuple[int, ...]] = []
+    parts: list[tuple[int, int, LabelSet]] = []  # (size, ssa id, labels)
+    for members in groups.values():
+        sub = [inputs[i] for i in members]
+        labels: LabelSet = frozenset().union(*sub)
+        sub_out = frozenset(x for x in labels if x in output)
+        if len(sub) == 1:
+            sub_path: Path | None = []
+        elif len(sub) <= AUTO_OPTIMAL_LIMIT:
+            try:
+                sub_path = optimal(sub, sub_out, sizes, memory_limit)
+            except ValueError:
+                return None
+        else:
+            sub_path = optimal_connected(sub, sub_out, sizes, memory_limit)
+        if sub_path is None:
+            return None
+        alive = list(members)
+        for step in sub_path:
+            ids = tuple(alive[p] for p in step)
+            for p in sorted(step, reverse=True):
+                alive.pop(p)
+            ssa.append(ids)
+            alive.append(next_id)
+            next_id += 1
+        parts.append((size_of(sub_out, sizes), alive[0], sub_out))
+    heapq.heapify(parts)
+    while len(parts) > 1:
+        _, i1, l1 = heapq.heappop(parts)
+        _, i2, l2 = heapq.heappop(parts)
+        ssa.append((i1, i2))
+        merged = l1 | l2
+        if memory_limit is not None and parts and size_of(merged, sizes) > memory_limit:
+            return None
+        heapq.heappush(parts, (size_of(merged, sizes), next_id, merged))
+        next_id += 1
+    return ssa_to_linear(ssa, n)
 
 
 def validate_path(path: Any, n: int) -> Path:
@@ -432,7 +721,9 @@ def find_path(
         if n <= 2:
             return [tuple(range(n))] if n else []
         if optimize == "auto":
-            optimize = "optimal" if n <= AUTO_OPTIMAL_LIMIT else "greedy"
+            if n <= AUTO_OPTIMAL_LIMIT:
+                return optimal(inputs, output, sizes, memory_limit)
+            return _auto_large(inputs, output, sizes, memory_limit)
         if optimize in ("optimal", "dp"):
             return optimal(inputs, output, sizes, memory_limit)
         if optimize == "greedy":

@@ -161,7 +161,7 @@ def _blas_sum(
     rest = tuple(ax if ax < start else ax - (stop - start) for ax in axes if not start <= ax < stop)
     if inner == 1:
         ones = xp.ones(group, dtype=dtype)
-        view = (outer, group)
+        view: tuple[int, ...] = (outer, group)
     else:
         ones = xp.ones((1, group), dtype=dtype)
         view = (outer, group, inner)
