@@ -43,6 +43,12 @@ def unbroadcast(g: Any, shape: tuple[int, ...]) -> Any:
     axes = tuple(range(lead)) + tuple(
         i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1
     )
+    if type(g) is np.ndarray:
+        # Plain NumPy: reduce directly (the common case: batch axes of a bias or a weight).
+        g = g.sum(axis=axes) if axes else g
+        if g.shape != shape:
+            g = g.reshape(shape) if g.size == _prod(shape) else np.broadcast_to(g, shape)
+        return g
     if axes:
         g = P.sum(g, axis=axes, keepdims=False)
     if tuple(getattr(g, "shape", ())) != shape:
@@ -259,8 +265,9 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> N
         and type(node.data) is np.ndarray
         and node.data.dtype == np.float64
     ):
-        # The hot path of scalar graphs: a float64 scalar gradient for a float64 0-d leaf.
-        node.grad = _leaf(np.asarray(g))
+        # The hot path of scalar graphs: a float64 scalar gradient for a float64 0-d leaf (kept
+        # as the NumPy scalar, like the results of 0-d arithmetic).
+        node.grad = _leaf(g)
         return
     if isinstance(g, Tensor):
         g = g.data

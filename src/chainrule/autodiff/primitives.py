@@ -152,11 +152,20 @@ def sub_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
     return -g
 
 
+def _scalar_weight_grad(g: Any, other: Any) -> Any:
+    """``sum(g * other)`` as one dot product (no temporary), for a 0-d operand on NumPy arrays."""
+    return np.vdot(other, g)
+
+
 def mul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if type(g) is np.ndarray and type(b) is np.ndarray and b.shape == g.shape and a.ndim == 0:
+        return _scalar_weight_grad(g, b)
     return g * b
 
 
 def mul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
+    if type(g) is np.ndarray and type(a) is np.ndarray and a.shape == g.shape and b.ndim == 0:
+        return _scalar_weight_grad(g, a)
     return g * a
 
 
@@ -307,6 +316,12 @@ def tanh_forward(x: Any) -> Any:
 
 
 def tanh_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if type(ans) is np.ndarray and type(g) is np.ndarray and g.shape == ans.shape:
+        # One temporary instead of three (same arithmetic).
+        t = ans * ans
+        np.subtract(1.0, t, out=t)
+        np.multiply(g, t, out=t)
+        return t
     return g * (1.0 - ans * ans)
 
 
@@ -378,6 +393,11 @@ def sigmoid_forward(x: Any) -> Any:
 
 
 def sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
+    if type(ans) is np.ndarray and type(g) is np.ndarray and g.shape == ans.shape:
+        t = 1.0 - ans
+        np.multiply(t, ans, out=t)
+        np.multiply(g, t, out=t)
+        return t
     return g * (ans * (1.0 - ans))
 
 
@@ -411,7 +431,7 @@ def relu_forward(x: Any) -> Any:
 
 def relu_vjp(g: Any, ans: Any, x: Any) -> Any:
     # relu'(0) = 0.
-    return g * (value(x) > 0)
+    return where(value(x) > 0, g, 0.0)
 
 
 def leaky_relu_forward(x: Any, negative_slope: float = 0.01) -> Any:
@@ -527,7 +547,7 @@ def clip_vjp(g: Any, ans: Any, x: Any, lo: Any = None, hi: Any = None) -> Any:
         inside = xv >= lo
     if hi is not None:
         inside = (xv <= hi) if inside is None else (inside & (xv <= hi))
-    return g if inside is None else g * inside
+    return g if inside is None else where(inside, g, 0.0)
 
 
 MAXIMUM = register_primitive(
@@ -939,7 +959,7 @@ def scatter_add(g: Any, index: Any, shape: Sequence[int]) -> Any:
 
 
 def _axis_index(ndim: int, axis: int, idx: Any) -> tuple[Any, ...]:
-    return (slice(None),) * (axis % ndim) + (idx,)
+    return (slice(None),) * (axis % ndim) + (idx, Ellipsis)
 
 
 def concatenate_forward(*xs: Any, axis: int = 0) -> Any:

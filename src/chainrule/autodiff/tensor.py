@@ -89,10 +89,13 @@ class Tensor:
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
-        self.data = _as_data(data, dtype)
-        if requires_grad:
-            _check_float(self.data, name)
-        self.requires_grad = bool(requires_grad)
+        if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
+            self.data = data  # the fast path: a floating NumPy array is used as it is
+        else:
+            self.data = _as_data(data, dtype)
+            if requires_grad:
+                _check_float(self.data, name)
+        self.requires_grad = requires_grad is True or bool(requires_grad)
         self.grad = None
         self.name = name
         self.op = None
@@ -518,17 +521,41 @@ def _node(
 
 
 def _binary(prim: Primitive, a: Tensor, b: Any) -> Tensor:
-    """``prim(a, b)`` for a Tensor ``a``; the hot path of arithmetic."""
+    """``prim(a, b)`` for a Tensor ``a``; the hot path of arithmetic (node creation inlined)."""
     ad = a.data
     if isinstance(b, Tensor):
         bd = b.data
         out = prim.forward(ad, bd)
         if GRAD_ENABLED[0] and (a.requires_grad or b.requires_grad):
-            return _node(out, prim, (a, b), _NO_PARAMS, None, (ad, bd))
+            t = _object_new(Tensor)
+            t.data = out
+            t.requires_grad = True
+            t.grad = None
+            t.name = None
+            t.op = prim
+            t.parents = (a, b)
+            t.params = _NO_PARAMS
+            t._args = None
+            t._raw = (ad, bd)
+            t._retain = False
+            t._seq = next(_SEQ)
+            return t
         return _leaf(out)
     out = prim.forward(ad, b)
     if GRAD_ENABLED[0] and a.requires_grad:
-        return _node(out, prim, (a,), _NO_PARAMS, (a, b), (ad, b))
+        t = _object_new(Tensor)
+        t.data = out
+        t.requires_grad = True
+        t.grad = None
+        t.name = None
+        t.op = prim
+        t.parents = (a,)
+        t.params = _NO_PARAMS
+        t._args = (a, b)
+        t._raw = (ad, b)
+        t._retain = False
+        t._seq = next(_SEQ)
+        return t
     return _leaf(out)
 
 
