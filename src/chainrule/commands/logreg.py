@@ -154,7 +154,8 @@ def run(args: argparse.Namespace) -> int:
         f"fit: {model.solver_}, {int(model.n_iter_[0])} iterations, "
         f"{'converged' if model.converged_ else 'NOT converged'}; classes [{classes}]"
     )
-    print(f"  objective (C Σ loss + ½‖w‖²) = {model.objective_:.12g}")
+    form = "Σ loss" if args.penalty == "none" else "C Σ loss + ½‖w‖²"
+    print(f"  objective ({form}) = {model.objective_:.12g}")
     print(f"  training accuracy = {model.score(Xs[train], y[train]):.4f}")
     if test.size:
         accuracy = model.score(Xs[test], y[test])
