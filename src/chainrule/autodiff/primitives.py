@@ -33,7 +33,16 @@ import scipy.special as _sp
 
 from chainrule import backend
 from chainrule.autodiff.graph import GRAD_ENABLED, Primitive, register_primitive
-from chainrule.autodiff.tensor import _NO_PARAMS, _NUMPY_TYPES, Tensor, _leaf, _node, apply, value
+from chainrule.autodiff.tensor import (
+    _NO_PARAMS,
+    _NUMPY_TYPES,
+    _SEQ,
+    Tensor,
+    _leaf,
+    _object_new,
+    apply,
+    value,
+)
 
 __all__ = [
     "abs",
@@ -120,7 +129,19 @@ def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
         d = x.data
         out = prim.forward(d, **params) if params else prim.forward(d)
         if x.requires_grad and GRAD_ENABLED[0]:
-            return _node(out, prim, (x,), params, None, (d,))
+            t = _object_new(Tensor)
+            t.data = out
+            t.requires_grad = True
+            t.grad = None
+            t.name = None
+            t.op = prim
+            t.parents = (x,)
+            t.params = params
+            t._args = None
+            t._raw = (d,)
+            t._retain = False
+            t._seq = next(_SEQ)
+            return t
         return _leaf(out)
     return prim.forward(x, **params) if params else prim.forward(x)
 
@@ -242,7 +263,7 @@ def power(a: Any, b: Any) -> Any:
 
 
 def exp_forward(x: Any) -> Any:
-    return _ns(x).exp(x)
+    return np.exp(x) if type(x) in _NUMPY_TYPES else _ns(x).exp(x)
 
 
 def exp_vjp(g: Any, ans: Any, x: Any) -> Any:
@@ -250,7 +271,7 @@ def exp_vjp(g: Any, ans: Any, x: Any) -> Any:
 
 
 def log_forward(x: Any) -> Any:
-    return _ns(x).log(x)
+    return np.log(x) if type(x) in _NUMPY_TYPES else _ns(x).log(x)
 
 
 def log_vjp(g: Any, ans: Any, x: Any) -> Any:
@@ -312,7 +333,7 @@ def cos_vjp(g: Any, ans: Any, x: Any) -> Any:
 
 
 def tanh_forward(x: Any) -> Any:
-    return _ns(x).tanh(x)
+    return np.tanh(x) if type(x) in _NUMPY_TYPES else _ns(x).tanh(x)
 
 
 def tanh_vjp(g: Any, ans: Any, x: Any) -> Any:
