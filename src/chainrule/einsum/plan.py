@@ -252,6 +252,10 @@ def _prestep(
     return run, tuple(cur), info
 
 
+#: Dot products at least this long go to BLAS (its ddot is multithreaded) rather than ``vecdot``.
+_BLAS_DOT_MIN = 4096
+
+
 def _order_like(labels: set[Hashable], *sources: Labels) -> list[Hashable]:
     """``labels`` ordered by their first position in ``sources`` (tried in turn)."""
     out: list[Hashable] = []
@@ -341,9 +345,9 @@ def _pair_kernel(
         return multiply, out_labels, "multiply"
 
     permute, reshape, mT, matmul = ops.permute, ops.reshape, ops.mT, ops.matmul
-    if not fa and not fb and ops.dot_ok(dtype):
-        # Only batch and summed labels: batched dot products. vecdot streams both operands once
-        # (one BLAS call per tiny 1x1 matmul would not).
+    if not fa and not fb and batch and k < _BLAS_DOT_MIN and ops.dot_ok(dtype):
+        # Only batch and summed labels, short dots: vecdot streams both operands in one call, where a
+        # batched 1x1 matmul pays one BLAS call per dot. Long dots go to BLAS (threaded ddot) below.
         out_labels = tuple(batch)
         perm_a, _ = _layout(la, batch, [], con)
         perm_b, _ = _layout(lb, batch, [], con)
