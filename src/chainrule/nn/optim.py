@@ -1,0 +1,354 @@
+"""Optimizers: ``SGD`` and ``Adam`` (with the AdamW variant), and ``clip_grad_norm``.
+
+An optimizer holds a list of parameters (leaf Tensors). :meth:`Optimizer.step` reads each
+parameter's ``grad`` (parameters whose ``grad`` is ``None`` are skipped, their state untouched) and
+updates ``param.data`` **in place**, without recording a graph, so the parameter objects (and any
+module holding them) keep working. Hyperparameters are attributes (``opt.lr = 1e-4`` changes the
+learning rate from the next step).
+
+State: :meth:`Optimizer.state_dict` gives plain data (numbers and arrays, per parameter index), which
+:func:`chainrule.nn.io.save` writes without pickle, and :meth:`Optimizer.load_state_dict` restores it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from chainrule import backend
+from chainrule.autodiff import Tensor
+from chainrule.nn.module import Module
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "clip_grad_norm"]
+
+
+def _params(params: Iterable[Tensor] | Module) -> list[Tensor]:
+    items = params.parameters() if isinstance(params, Module) else list(params)
+    if not items:
+        raise ValueError("the optimizer got an empty parameter list")
+    seen: set[int] = set()
+    out = []
+    for i, p in enumerate(items):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"parameter {i} must be a Tensor, not {type(p).__name__}")
+        if not p.is_leaf:
+            raise ValueError(f"parameter {i} ({p.name or 'unnamed'}) is not a leaf tensor")
+        if id(p) in seen:
+            raise ValueError(f"parameter {i} ({p.name or 'unnamed'}) is listed twice")
+        seen.add(id(p))
+        out.append(p)
+    return out
+
+
+def _nonneg(name: str, value: float) -> float:
+    v = float(value)
+    if not v >= 0.0 or not math.isfinite(v):
+        raise ValueError(f"{name} must be a finite number >= 0, not {value!r}")
+    return v
+
+
+def _grad_data(p: Tensor) -> Any:
+    g = p.grad
+    return g.data if isinstance(g, Tensor) else g
+
+
+def _zeros_like(x: Any) -> Any:
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.zeros_like(x)
+    xp = backend.array_namespace(x)
+    return xp.zeros_like(x)
+
+
+def _copy(x: Any) -> Any:
+    if isinstance(x, (np.ndarray, np.generic)):
+        return np.array(x, copy=True)
+    xp = backend.array_namespace(x)
+    return xp.asarray(x, copy=True)
+
+
+class Optimizer:
+    """Base class: parameters, ``zero_grad``, ``step``, state save/load.
+
+    Subclasses define ``_HYPER`` (the hyperparameter attribute names), ``_SLOTS`` (the per-parameter
+    arrays of their state) and ``_update(i, p, g)``.
+    """
+
+    _HYPER: tuple[str, ...] = ()
+    _SLOTS: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Tensor] | Module) -> None:
+        self.params = _params(params)
+        #: Per-parameter state, by index into ``params``: ``{"step": int, slot: array, ...}``.
+        self.state: dict[int, dict[str, Any]] = {}
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``grad = None``)."""
+        for p in self.params:
+            p.grad = None
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place.
+
+        Raises:
+            ValueError: a gradient whose shape differs from its parameter's.
+        """
+        for i, p in enumerate(self.params):
+            g = _grad_data(p)
+            if g is None:
+                continue
+            if tuple(g.shape) != tuple(p.data.shape):
+                raise ValueError(
+                    f"parameter {i} ({p.name or 'unnamed'}): gradient shape {tuple(g.shape)} "
+                    f"differs from the parameter's {tuple(p.data.shape)}"
+                )
+            d = p.data
+            if isinstance(d, np.generic) or (isinstance(d, np.ndarray) and not d.flags.writeable):
+                # NumPy scalars and read-only arrays cannot be updated in place: own a copy.
+                p.data = np.array(d, copy=True)
+            self._update(i, p, g)
+
+    def _update(self, i: int, p: Tensor, g: Any) -> None:
+        raise NotImplementedError
+
+    def _slot_state(self, i: int, p: Tensor) -> dict[str, Any]:
+        st = self.state.get(i)
+        if st is None:
+            st = {"step": 0}
+            self.state[i] = st
+        return st
+
+    # --- state -------------------------------------------------------------------------------------
+
+    def hyperparameters(self) -> dict[str, Any]:
+        """The hyperparameters by name."""
+        return {k: getattr(self, k) for k in self._HYPER}
+
+    def state_dict(self) -> dict[str, Any]:
+        """``{"type", "hyperparameters", "n_params", "state": {"0": {"step": n, slot: array}}}``:
+        numbers, strings and (copied) arrays only."""
+        hyper = {
+            k: (list(v) if isinstance(v, tuple) else v) for k, v in self.hyperparameters().items()
+        }
+        return {
+            "type": type(self).__name__,
+            "hyperparameters": hyper,
+            "n_params": len(self.params),
+            "state": {
+                str(i): {k: (_copy(v) if k != "step" else int(v)) for k, v in st.items()}
+                for i, st in sorted(self.state.items())
+            },
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore :meth:`state_dict` output (hyperparameters and per-parameter state).
+
+        Raises:
+            ValueError: another optimizer type, another number of parameters, an unknown slot or a
+                slot array whose shape differs from its parameter's (all named).
+        """
+        kind = state.get("type")
+        if kind != type(self).__name__:
+            raise ValueError(f"optimizer state is for {kind!r}, not {type(self).__name__}")
+        n = int(state.get("n_params", -1))
+        if n != len(self.params):
+            raise ValueError(
+                f"optimizer state has {n} parameters, this {type(self).__name__} has "
+                f"{len(self.params)}"
+            )
+        new_state: dict[int, dict[str, Any]] = {}
+        for key, st in dict(state.get("state", {})).items():
+            i = int(key)
+            if not 0 <= i < n:
+                raise ValueError(f"optimizer state names parameter {i}, outside 0..{n - 1}")
+            p = self.params[i]
+            entry: dict[str, Any] = {"step": int(st.get("step", 0))}
+            for slot, arr in st.items():
+                if slot == "step":
+                    continue
+                if slot not in self._SLOTS:
+                    raise ValueError(f"parameter {i}: unknown optimizer state {slot!r}")
+                a = np.asarray(arr) if not backend.is_array(arr) else arr
+                if tuple(a.shape) != tuple(p.data.shape):
+                    raise ValueError(
+                        f"parameter {i} ({p.name or 'unnamed'}): state {slot!r} has shape "
+                        f"{tuple(a.shape)}, the parameter {tuple(p.data.shape)}"
+                    )
+                entry[slot] = _copy(backend.asarray(a, dtype=p.data.dtype))
+            new_state[i] = entry
+        hyper = dict(state.get("hyperparameters", {}))
+        unknown = set(hyper) - set(self._HYPER)
+        if unknown:
+            raise ValueError(f"unknown hyperparameters: {', '.join(sorted(unknown))}")
+        for k, v in hyper.items():
+            setattr(self, k, tuple(v) if isinstance(v, list) else v)
+        self.state = new_state
+
+    def __repr__(self) -> str:
+        hyper = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {hyper})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum, Nesterov momentum and weight decay.
+
+    Per step, with gradient ``g`` of parameter ``p`` (PyTorch's convention)::
+
+        g ← g + weight_decay · p
+        b ← momentum · b + g          (b = g at the first step)
+        g ← g + momentum · b   if nesterov   else   g ← b      (only when momentum > 0)
+        p ← p − lr · g
+
+    Raises:
+        ValueError: a negative or non-finite ``lr``/``momentum``/``weight_decay``; ``nesterov``
+            without momentum.
+    """
+
+    _HYPER = ("lr", "momentum", "weight_decay", "nesterov")
+    _SLOTS = ("momentum_buffer",)
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Module,
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
+        super().__init__(params)
+        self.lr = _nonneg("lr", lr)
+        self.momentum = _nonneg("momentum", momentum)
+        self.weight_decay = _nonneg("weight_decay", weight_decay)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and self.momentum == 0.0:
+            raise ValueError("nesterov momentum needs momentum > 0")
+
+    def _update(self, i: int, p: Tensor, g: Any) -> None:
+        d = p.data
+        if self.weight_decay:
+            g = g + self.weight_decay * d
+        if self.momentum:
+            st = self._slot_state(i, p)
+            buf = st.get("momentum_buffer")
+            if buf is None:
+                buf = _copy(g)
+                st["momentum_buffer"] = buf
+            else:
+                buf *= self.momentum
+                buf += g
+            st["step"] += 1
+            g = g + self.momentum * buf if self.nesterov else buf
+        else:
+            self._slot_state(i, p)["step"] += 1
+        d -= self.lr * g
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015), with L2 or decoupled (AdamW) weight decay.
+
+    Per step ``t`` (counted per parameter), with gradient ``g`` of parameter ``p``::
+
+        g ← g + weight_decay · p                      (L2, when not decoupled)
+        p ← p · (1 − lr · weight_decay)               (AdamW, when decoupled_weight_decay)
+        m ← β1 · m + (1 − β1) · g
+        v ← β2 · v + (1 − β2) · g²
+        p ← p − lr · (m / (1 − β1^t)) / (sqrt(v / (1 − β2^t)) + eps)
+
+    Args:
+        params: Tensors or a Module.
+        lr: step size.
+        betas: (β1, β2) in [0, 1).
+        eps: added to the denominator.
+        weight_decay: decay coefficient (L2 penalty added to the gradient by default).
+        decoupled_weight_decay: shrink the weights directly instead (AdamW, Loshchilov & Hutter
+            2019); :class:`AdamW` is Adam with this on and ``weight_decay=0.01``.
+
+    Raises:
+        ValueError: a beta outside [0, 1), a negative ``lr``, ``eps`` or ``weight_decay``.
+    """
+
+    _HYPER = ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay")
+    _SLOTS = ("exp_avg", "exp_avg_sq")
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Module,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        decoupled_weight_decay: bool = False,
+    ) -> None:
+        super().__init__(params)
+        self.lr = _nonneg("lr", lr)
+        b1, b2 = (float(b) for b in betas)
+        for k, b in enumerate((b1, b2)):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"betas[{k}] must be in [0, 1), not {b!r}")
+        self.betas = (b1, b2)
+        self.eps = _nonneg("eps", eps)
+        self.weight_decay = _nonneg("weight_decay", weight_decay)
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+
+    def _update(self, i: int, p: Tensor, g: Any) -> None:
+        d = p.data
+        b1, b2 = self.betas
+        st = self._slot_state(i, p)
+        if "exp_avg" not in st:
+            st["exp_avg"] = _zeros_like(d)
+            st["exp_avg_sq"] = _zeros_like(d)
+        if self.weight_decay:
+            if self.decoupled_weight_decay:
+                d *= 1.0 - self.lr * self.weight_decay
+            else:
+                g = g + self.weight_decay * d
+        st["step"] += 1
+        t = st["step"]
+        m, v = st["exp_avg"], st["exp_avg_sq"]
+        m *= b1
+        m += (1.0 - b1) * g
+        v *= b2
+        v += (1.0 - b2) * (g * g)
+        xp = np if isinstance(d, np.ndarray) else backend.array_namespace(d)
+        bias1 = 1.0 - b1**t
+        bias2 = 1.0 - b2**t
+        denom = xp.sqrt(v / bias2)
+        denom += self.eps
+        d -= (self.lr / bias1) * (m / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 0.01): see :class:`Adam`."""
+
+    def __init__(
+        self,
+        params: Iterable[Tensor] | Module,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.01,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, decoupled_weight_decay=True)
+
+
+def clip_grad_norm(params: Iterable[Tensor] | Module, max_norm: float) -> float:
+    """Scale all gradients together so that their global 2-norm is at most ``max_norm``.
+
+    Returns:
+        The norm before clipping (``inf``/``nan`` when a gradient is not finite; then nothing is
+        scaled).
+    """
+    items = params.parameters() if isinstance(params, Module) else list(params)
+    grads = [_grad_data(p) for p in items if p.grad is not None]
+    total = math.sqrt(
+        sum(float(np.sum(backend.to_numpy(g).astype(np.float64) ** 2)) for g in grads)
+    )
+    limit = _nonneg("max_norm", max_norm)
+    if math.isfinite(total) and total > limit:
+        scale = limit / (total + 1e-12)
+        for p in items:
+            if p.grad is not None:
+                p.grad = Tensor(_grad_data(p) * scale)
+    return total

@@ -1,0 +1,161 @@
+"""``fit``: the mini-batch training loop, with a history and optional progress on stderr.
+
+One epoch visits every sample once, in a shuffled order (a generator seeded by ``seed``, so a run
+repeats exactly), in batches of ``batch_size``; each batch does ``zero_grad``, forward, loss,
+``backward`` and ``optimizer.step()``. The epoch's loss is the mean of the batch losses weighted by
+batch size (the loss over the epoch for mean-reduced losses).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+import numpy as np
+
+import chainrule.autodiff as ad
+from chainrule import backend
+from chainrule.autodiff import Tensor
+from chainrule.nn.optim import Optimizer
+
+__all__ = ["History", "fit"]
+
+
+@dataclass
+class History:
+    """What ``fit`` did: ``loss[k]`` is the mean training loss of epoch ``k``; ``stopped_early``
+    says whether a callback (or a non-finite loss) ended training before ``epochs``."""
+
+    loss: list[float] = field(default_factory=list)
+    epochs: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False
+    reason: str = ""
+
+    def __repr__(self) -> str:
+        last = f", last loss {self.loss[-1]:.6g}" if self.loss else ""
+        return f"History({self.epochs} epochs{last}, {self.seconds:.2f} s)"
+
+
+def _data(x: Any, name: str) -> Any:
+    d = x.data if isinstance(x, Tensor) else x
+    if not backend.is_array(d) or isinstance(d, np.generic):
+        d = np.asarray(d)
+    if d.ndim == 0:
+        raise ValueError(f"fit: {name} must have a sample axis, got a scalar")
+    return d
+
+
+def _take(d: Any, idx: np.ndarray) -> Any:
+    if isinstance(d, np.ndarray):
+        return d[idx]
+    xp = backend.array_namespace(d)
+    return xp.take(d, xp.asarray(idx), axis=0)
+
+
+def fit(
+    model: Callable[[Any], Any],
+    loss_fn: Callable[[Any, Any], Any],
+    X: Any,
+    y: Any,
+    optimizer: Optimizer,
+    epochs: int = 1,
+    batch_size: int | None = None,
+    *,
+    shuffle: bool = True,
+    seed: int | np.random.Generator | None = 0,
+    callback: Callable[[int, float], Any] | None = None,
+    progress: bool | None = None,
+    stream: TextIO | None = None,
+) -> History:
+    """Train ``model`` on ``(X, y)`` with ``optimizer`` and return the :class:`History`.
+
+    Args:
+        model: a callable (a Module) mapping a batch of ``X`` (a Tensor) to predictions.
+        loss_fn: ``loss_fn(predictions, targets) -> scalar Tensor``; targets are passed as plain
+            arrays (so integer class labels stay integers).
+        X, y: arrays (or Tensors) with the samples on axis 0, the same number of them.
+        optimizer: it must hold the model's parameters.
+        epochs: passes over the data (>= 0).
+        batch_size: samples per step; ``None`` means the whole set (full-batch).
+        shuffle: reshuffle the samples every epoch.
+        seed: int seed or Generator for the shuffling.
+        callback: ``callback(epoch, loss)`` after each epoch (epoch counts from 1); returning
+            ``True`` stops training.
+        progress: a line per epoch on stderr (``stream``); ``None``: only when it is a terminal.
+        stream: where progress goes (default ``sys.stderr``).
+
+    Raises:
+        ValueError: ``X`` and ``y`` differ in length; bad ``epochs``/``batch_size``; ``loss_fn``
+            returned a non-scalar.
+    """
+    Xd, yd = _data(X, "X"), _data(y, "y")
+    n = int(Xd.shape[0])
+    if int(yd.shape[0]) != n:
+        raise ValueError(
+            f"fit: X has {n} samples (shape {tuple(Xd.shape)}) but y has "
+            f"{int(yd.shape[0])} (shape {tuple(yd.shape)})"
+        )
+    if n == 0:
+        raise ValueError("fit: no samples")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"epochs must be an integer >= 0, not {epochs!r}")
+    bs = n if batch_size is None else batch_size
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+        raise ValueError(f"batch_size must be a positive integer or None, not {batch_size!r}")
+    bs = min(bs, n)
+    out = stream if stream is not None else sys.stderr
+    show = progress if progress is not None else bool(getattr(out, "isatty", lambda: False)())
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    if hasattr(model, "train"):
+        model.train()
+    history = History()
+    start = time.perf_counter()
+    order = np.arange(n)
+    with ad.enable_grad():
+        for epoch in range(1, epochs + 1):
+            if shuffle:
+                order = rng.permutation(n)
+            total = 0.0
+            for lo in range(0, n, bs):
+                idx = order[lo : lo + bs]
+                xb = ad.tensor(_take(Xd, idx))
+                yb = _take(yd, idx)
+                optimizer.zero_grad()
+                loss = loss_fn(model(xb), yb)
+                if not isinstance(loss, Tensor) or loss.size != 1:
+                    shape = getattr(loss, "shape", type(loss).__name__)
+                    raise ValueError(f"fit: loss_fn must return a scalar Tensor, got {shape}")
+                if loss.requires_grad:
+                    loss.backward()
+                optimizer.step()
+                total += float(loss.item()) * len(idx)
+            epoch_loss = total / n
+            history.loss.append(epoch_loss)
+            history.epochs = epoch
+            if show:
+                elapsed = time.perf_counter() - start
+                end = "\r" if getattr(out, "isatty", lambda: False)() and epoch < epochs else "\n"
+                print(
+                    f"epoch {epoch}/{epochs}  loss {epoch_loss:.6g}  {elapsed:.1f} s",
+                    end=end,
+                    file=out,
+                    flush=True,
+                )
+            if not math.isfinite(epoch_loss):
+                history.stopped_early, history.reason = (
+                    True,
+                    f"loss is {epoch_loss} at epoch {epoch}",
+                )
+                break
+            if callback is not None and callback(epoch, epoch_loss) is True:
+                history.stopped_early, history.reason = True, f"callback stopped at epoch {epoch}"
+                break
+    if show and history.stopped_early and getattr(out, "isatty", lambda: False)():
+        print(file=out)
+    history.seconds = time.perf_counter() - start
+    return history
