@@ -250,3 +250,32 @@ def test_einsum_from_threads_agrees() -> None:
     assert len(results) == 200
     for r in results:
         np.testing.assert_allclose(r, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.complex128, np.int64])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+def test_single_operand_sums_any_layout_and_dtype(dtype: type, layout: str) -> None:
+    base = (RNG.standard_normal((6, 7, 8, 9)) * 10).astype(dtype)
+    if layout == "F":
+        y = np.asfortranarray(base)
+    elif layout == "strided":
+        y = np.repeat(base, 2, axis=3)[..., ::2]
+    else:
+        y = base
+    for subscripts in ("ijkl->ik", "ijkl->ki", "ijkl->j", "ijkl->", "ijkl->il", "ijkl->lkji"):
+        got = einsum(subscripts, y)
+        want = np.einsum(subscripts, y)
+        assert got.dtype == want.dtype
+        tol = 1e-4 if dtype == np.float32 else 1e-10
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 100)
+
+
+def test_long_and_short_batched_dots() -> None:
+    for shape in [(3, 5000), (50, 4)]:  # BLAS for long dots, vecdot for short ones
+        x = RNG.standard_normal(shape)
+        y = RNG.standard_normal(shape)
+        np.testing.assert_allclose(einsum("ij,ij->i", x, y), (x * y).sum(1))
+    _, info = einsum_path("ij,ij->i", (50, 4), (50, 4))
+    assert info.steps[0].kernel == "vecdot"
+    z = (RNG.standard_normal((5, 4)) + 1j * RNG.standard_normal((5, 4))).astype(np.complex128)
+    np.testing.assert_allclose(einsum("ij,ij->i", z, z), (z * z).sum(1))  # never conjugated

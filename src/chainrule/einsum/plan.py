@@ -474,6 +474,7 @@ class ContractionPlan:
         self._pre = pre
         self._program = program
         self._finish = finish
+        self._astype = _Ops(xp).astype
         #: When the whole contraction is one library call (e.g. ``matmul``), the fast entry point.
         self.direct = direct
 
@@ -481,13 +482,10 @@ class ContractionPlan:
         """Evaluate on operands with the plan's shapes and dtypes (not re-checked)."""
         if self.direct is not None:
             return self.direct(*operands)
-        xp = self.xp
         ops = list(operands)
         for i, dt in enumerate(self._casts):
             if dt is not None:
-                ops[i] = (
-                    xp.astype(ops[i], dt) if not hasattr(ops[i], "astype") else ops[i].astype(dt)
-                )
+                ops[i] = self._astype(ops[i], dt)
         for i, f in enumerate(self._pre):
             if f is not None:
                 ops[i] = f(ops[i])
