@@ -138,7 +138,7 @@ def _class_targets(target: Any, n_classes: int) -> np.ndarray:
         if bad.size:
             row = int(bad[0])
             raise ValueError(
-                f"cross_entropy: target row {row} is {t.reshape(-1)[row]!r}, not a class index"
+                f"cross_entropy: target row {row} is {float(t.reshape(-1)[row])!r}, not a class index"
             )
         t = t.astype(np.int64)
     elif t.dtype.kind not in "iub":

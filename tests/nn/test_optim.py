@@ -1,0 +1,176 @@
+"""SGD and Adam against hand-computed steps; state save/load; float32; clipping; validation."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.nn import MLP, SGD, Adam, AdamW, Linear, clip_grad_norm, load, save
+
+
+def param(values: list[float], dtype: str = "float64") -> cr.Tensor:
+    return cr.tensor(np.array(values, dtype=dtype), requires_grad=True)
+
+
+def set_grad(p: cr.Tensor, g: list[float]) -> None:
+    p.grad = cr.tensor(np.array(g, dtype=p.dtype))
+
+
+def test_plain_sgd_step_in_place() -> None:
+    p = param([1.0, 2.0])
+    data = p.data
+    opt = SGD([p], lr=0.1)
+    set_grad(p, [0.5, -1.0])
+    opt.step()
+    np.testing.assert_allclose(p.data, [0.95, 2.1])
+    assert p.data is data  # updated in place
+    assert p.is_leaf and p.op is None  # no graph recorded
+
+
+def test_sgd_momentum_nesterov_weight_decay_by_hand() -> None:
+    g = np.array([1.0, -2.0])
+    p = param([0.0, 0.0])
+    opt = SGD([p], lr=0.1, momentum=0.9)
+    for _ in range(2):
+        set_grad(p, list(g))
+        opt.step()
+    # buffers: g, then 1.9 g; total step 0.1 * 2.9 g
+    np.testing.assert_allclose(p.data, -0.1 * 2.9 * g)
+    q = param([0.0, 0.0])
+    opt = SGD([q], lr=0.1, momentum=0.9, nesterov=True)
+    for _ in range(2):
+        set_grad(q, list(g))
+        opt.step()
+    # nesterov steps: g + 0.9 g = 1.9 g, then g + 0.9 * 1.9 g = 2.71 g
+    np.testing.assert_allclose(q.data, -0.1 * (1.9 + 2.71) * g)
+    r = param([1.0, -1.0])
+    opt = SGD([r], lr=0.5, weight_decay=0.1)
+    set_grad(r, [0.0, 0.0])
+    opt.step()
+    np.testing.assert_allclose(r.data, [1.0 - 0.5 * 0.1, -1.0 + 0.5 * 0.1])
+
+
+def test_adam_two_steps_by_hand() -> None:
+    p = param([1.0, -1.0])
+    opt = Adam([p], lr=0.01, betas=(0.9, 0.999), eps=1e-8)
+    g1, g2 = np.array([0.5, -2.0]), np.array([-1.0, 3.0])
+    set_grad(p, list(g1))
+    opt.step()
+    # Step 1: m̂ = g, v̂ = g², so the step is lr · g / (|g| + eps).
+    expected = np.array([1.0, -1.0]) - 0.01 * g1 / (np.abs(g1) + 1e-8)
+    np.testing.assert_allclose(p.data, expected, rtol=1e-15)
+    set_grad(p, list(g2))
+    opt.step()
+    m = 0.9 * (0.1 * g1) + 0.1 * g2
+    v = 0.999 * (0.001 * g1**2) + 0.001 * g2**2
+    mhat, vhat = m / (1 - 0.9**2), v / (1 - 0.999**2)
+    expected = expected - 0.01 * mhat / (np.sqrt(vhat) + 1e-8)
+    np.testing.assert_allclose(p.data, expected, rtol=1e-13)
+    assert opt.state[0]["step"] == 2
+
+
+def test_adam_l2_and_decoupled_weight_decay() -> None:
+    g = np.array([0.3])
+    p = param([2.0])
+    opt = Adam([p], lr=0.1, weight_decay=0.5)
+    set_grad(p, list(g))
+    opt.step()
+    geff = g + 0.5 * 2.0  # L2: added to the gradient, then normalised away at step 1
+    np.testing.assert_allclose(p.data, 2.0 - 0.1 * geff / (np.abs(geff) + 1e-8))
+    q = param([2.0])
+    opt = AdamW([q], lr=0.1, weight_decay=0.5)
+    assert opt.decoupled_weight_decay
+    set_grad(q, list(g))
+    opt.step()
+    np.testing.assert_allclose(q.data, 2.0 * (1 - 0.1 * 0.5) - 0.1 * g / (np.abs(g) + 1e-8))
+
+
+def test_parameters_without_grad_are_skipped() -> None:
+    a, b = param([1.0]), param([1.0])
+    opt = Adam([a, b], lr=0.1)
+    set_grad(a, [1.0])
+    opt.step()
+    assert b.data[0] == 1.0 and 1 not in opt.state
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_float32_parameters_stay_float32() -> None:
+    for make in (lambda ps: SGD(ps, lr=0.1, momentum=0.9), lambda ps: Adam(ps, lr=0.1)):
+        p = param([1.0, 2.0], dtype="float32")
+        opt = make([p])
+        for _ in range(3):
+            set_grad(p, [0.1, -0.2])
+            opt.step()
+        assert p.data.dtype == np.float32
+        assert all(v.dtype == np.float32 for k, v in opt.state[0].items() if k != "step")
+
+
+def quadratic_steps(opt: SGD | Adam, p: cr.Tensor, n: int) -> None:
+    target = np.array([3.0, -1.0, 0.5])
+    for _ in range(n):
+        opt.zero_grad()
+        ((p - target) ** 2).sum().backward()
+        opt.step()
+
+
+@pytest.mark.parametrize("kind", ["sgd", "adam"])
+def test_state_save_load_resumes_exactly(kind: str, tmp_path: object) -> None:
+    def make(p: cr.Tensor) -> SGD | Adam:
+        return SGD([p], lr=0.05, momentum=0.8) if kind == "sgd" else Adam([p], lr=0.05)
+
+    p = param([0.0, 0.0, 0.0])
+    opt = make(p)
+    quadratic_steps(opt, p, 3)
+    path = save(opt, tmp_path / "opt")  # type: ignore[operator]
+    saved_p = p.data.copy()
+    quadratic_steps(opt, p, 4)
+    q = param(list(saved_p))
+    resumed = make(q)
+    resumed.lr = 123.0  # restored from the file
+    load(path, into=resumed)
+    assert resumed.lr == 0.05
+    quadratic_steps(resumed, q, 4)
+    np.testing.assert_array_equal(q.data, p.data)
+
+
+def test_load_state_dict_validation() -> None:
+    p = param([0.0, 0.0])
+    opt = Adam([p])
+    set_grad(p, [1.0, 1.0])
+    opt.step()
+    state = opt.state_dict()
+    with pytest.raises(ValueError, match="state is for 'Adam', not SGD"):
+        SGD([p], lr=0.1).load_state_dict(state)
+    with pytest.raises(ValueError, match="has 1 parameters, this Adam has 2"):
+        Adam([p, param([1.0])]).load_state_dict(state)
+    other = Adam([param([0.0, 0.0, 0.0])])
+    with pytest.raises(ValueError, match=r"state 'exp_avg' has shape \(2,\), the parameter \(3,\)"):
+        other.load_state_dict(state)
+
+
+def test_module_as_params_and_validation() -> None:
+    model = MLP([2, 3, 1], rng=0)
+    assert len(SGD(model, lr=0.1).params) == 4
+    with pytest.raises(ValueError, match="empty parameter list"):
+        SGD([], lr=0.1)
+    lin = Linear(2, 2, rng=0)
+    with pytest.raises(ValueError, match="listed twice"):
+        SGD([lin.weight, lin.weight], lr=0.1)
+    with pytest.raises(ValueError, match="nesterov momentum needs momentum > 0"):
+        SGD(model, lr=0.1, nesterov=True)
+    with pytest.raises(ValueError, match=r"betas\[1\] must be in \[0, 1\)"):
+        Adam(model, betas=(0.9, 1.0))
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0"):
+        SGD(model, lr=-1.0)
+
+
+def test_clip_grad_norm() -> None:
+    a, b = param([3.0]), param([4.0])
+    set_grad(a, [3.0])
+    set_grad(b, [4.0])
+    norm = clip_grad_norm([a, b], 1.0)
+    assert norm == 5.0
+    np.testing.assert_allclose([a.grad.item(), b.grad.item()], [0.6, 0.8], rtol=1e-10)
+    assert math.isclose(clip_grad_norm([a, b], 10.0), 1.0, rel_tol=1e-10)
