@@ -279,3 +279,13 @@ def test_long_and_short_batched_dots() -> None:
     assert info.steps[0].kernel == "vecdot"
     z = (RNG.standard_normal((5, 4)) + 1j * RNG.standard_normal((5, 4))).astype(np.complex128)
     np.testing.assert_allclose(einsum("ij,ij->i", z, z), (z * z).sum(1))  # never conjugated
+
+
+def test_sublist_form_cached_calls() -> None:
+    a, b = RNG.random((3, 4)), RNG.random((4, 5))
+    for _ in range(3):  # first call plans, later calls hit the sublist fast path
+        np.testing.assert_allclose(einsum(a, ["x", "y"], b, ["y", "z"], ["z", "x"]), (a @ b).T)
+        np.testing.assert_allclose(einsum(a, ["x", "y"], b, ["y", "z"]), a @ b)
+    # Same labels, different shapes: a different plan.
+    c = RNG.random((4, 2))
+    np.testing.assert_allclose(einsum(a, ["x", "y"], c, ["y", "z"], ["z", "x"]), (a @ c).T)

@@ -162,6 +162,21 @@ def einsum(
             runner = None
         if runner is not None:
             return runner(*operands)
+    elif out is None and dtype is None:
+        # The sublist form's hot path (autodiff writes every einsum VJP this way).
+        args = (subscripts, *operands)
+        arrays = args[0::2]
+        try:
+            if len(args) % 2:
+                notation: Any = ("sublist", tuple(map(tuple, args[1::2])), tuple(arrays[-1]))
+                arrays = arrays[:-1]
+            else:
+                notation = ("sublist", tuple(map(tuple, args[1::2])), None)
+            runner = PLAN_CACHE.get(_operand_key(notation, optimize, arrays))
+        except (AttributeError, TypeError):
+            runner = None
+        if runner is not None:
+            return runner(*arrays)
     return _einsum_general(subscripts, operands, out, optimize, dtype, casting)
 
 

@@ -3,21 +3,29 @@
 A :class:`ContractionPlan` is built once per (subscripts, shapes, dtypes, optimize) and then called with
 arrays of those shapes and dtypes. Its steps, in order:
 
+0. **Casts**: operands whose dtype differs from the result dtype are converted first.
 1. **Pre-steps**, per operand: drop size-1 dimensions that broadcast against a larger size elsewhere, take
    diagonals for labels repeated inside the operand (views on NumPy), and sum labels that appear nowhere
-   else and not in the output.
+   else and not in the output (on NumPy floating arrays as a product with a vector of ones, so BLAS
+   streams the data; elsewhere ``sum``).
 2. **Pairwise steps**, along the path: each is one batched matmul — the operands permuted and reshaped to
    ``(batch, m, k) @ (batch, k, n)``, orders chosen so that C-contiguous operands need no copy and a
-   transposed operand is passed as a transposed view — or a broadcast multiply when nothing is summed.
-3. **Finish**: permute the result into the output order (a view), cast when ``dtype`` asks for it.
+   transposed operand is passed as a transposed view; an operand without free labels is passed as a
+   vector — or ``vecdot`` for short batched dot products (m = n = 1), or a broadcast multiply when nothing
+   is summed.
+3. **Finish**: permute the result into the output order (a view). The last pairwise step already
+   produces the output order when it can (``B^T @ A^T`` instead of ``A @ B``).
+
+A contraction that is exactly one ``matmul`` (``"...ij,...jk->...ik"`` with equal batch shapes) is
+called directly (:attr:`ContractionPlan.direct`).
 
 Execution uses only the operands' namespace (``permute_dims``, ``reshape``, ``matmul``, ``sum``,
-``multiply``, ``take``, ``astype``, ``matrix_transpose``); for NumPy arrays the equivalent ndarray methods are
-called directly because they are cheaper per call.
+``multiply``, ``take``, ``astype``, ``matrix_transpose``, ``vecdot``); for NumPy arrays the equivalent
+ndarray methods are called directly because they are cheaper per call.
 
-Dtypes: the result dtype is NumPy's promotion of the operand dtypes (``result_type``), or ``dtype``. Operands
-of another dtype are cast first. Integer (and bool) contractions accumulate in that dtype, exactly like
-``numpy.einsum``: integer sums wrap around on overflow, they are not widened.
+Dtypes: the result dtype is NumPy's promotion of the operand dtypes (``result_type``), or ``dtype``.
+Integer (and bool) contractions accumulate in that dtype, exactly like ``numpy.einsum``: integer sums wrap
+around on overflow, they are not widened (``numpy.sum`` would widen int32 to int64; we pass the dtype).
 """
 
 from __future__ import annotations

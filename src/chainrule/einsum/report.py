@@ -58,6 +58,12 @@ class PathInfo:
             where = f"pre {step.operands[0]}" if step.pre else str(step.operands)
             flops = f"{step.flops:.2e}" if step.flops else "0"
             lines.append(f"{k:>4}  {where:<9} {text:<34} {step.kernel:<14} {flops:>10}")
+        if any(step.pre for step in self.steps):
+            lines.append(
+                "(FLOPs follow opt_einsum's model, each path step counted on the labels of the operands "
+                "as given; pre-steps, which that model folds into the path steps, show the elements they "
+                "read and are not added to the total)"
+            )
         return "\n".join(lines)
 
 
