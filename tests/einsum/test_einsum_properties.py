@@ -93,6 +93,7 @@ def reference(case: Case) -> np.ndarray:
     return np.einsum(f"{terms}->{out}", *wide)
 
 
+@settings(max_examples=150)
 @given(cases())
 def test_matches_numpy(case: Case) -> None:
     got = einsum(case.subscripts, *case.operands, optimize=case.optimize)
@@ -110,6 +111,7 @@ def test_matches_numpy(case: Case) -> None:
     assert direct.shape == got.shape
 
 
+@settings(max_examples=100)
 @given(cases())
 def test_sublist_form_matches_string_form(case: Case) -> None:
     spec = parse(case.subscripts, *case.operands)

@@ -177,13 +177,25 @@ def test_explicit_paths_are_validated() -> None:
         einsum("ab,bc,cd->ad", a, b, c, optimize=[(0, 0), (0, 1)])
     with pytest.raises(ValueError, match="unknown optimize='fastest'"):
         einsum("ab,bc,cd->ad", a, b, c, optimize="fastest")
+    with pytest.raises(ValueError, match="unknown optimize='fastest'"):
+        einsum("ab,bc->ac", a, b, optimize="fastest")
 
 
 def test_optimize_names_agree() -> None:
     rng = np.random.default_rng(3)
     ops = [rng.random(s) for s in [(3, 4), (4, 5), (5, 6), (6, 3)]]
     want = np.einsum("ab,bc,cd,da->", *ops)
-    for opt in ("auto", "optimal", "greedy", "dp", True, False, "left", ("greedy", 100)):
+    for opt in (
+        "auto",
+        "optimal",
+        "greedy",
+        "dp",
+        "branch-2",
+        True,
+        False,
+        "left",
+        ("greedy", 100),
+    ):
         np.testing.assert_allclose(einsum("ab,bc,cd,da->", *ops, optimize=opt), want)
 
 

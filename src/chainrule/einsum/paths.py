@@ -28,7 +28,9 @@ from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
 __all__ = [
+    "AUTO_CONNECTED_LIMIT",
     "AUTO_OPTIMAL_LIMIT",
+    "OPTIMIZER_ALIASES",
     "Path",
     "find_path",
     "flop_count",
@@ -49,6 +51,18 @@ LabelSet = frozenset[Hashable]
 #: ``AUTO_CONNECTED_LIMIT`` operands, when the network is sparse enough) the DP over connected subsets.
 AUTO_OPTIMAL_LIMIT = 11
 AUTO_CONNECTED_LIMIT = 18
+
+#: opt_einsum's optimizer names, mapped to ours (our "optimal" is exact; our "auto" at least as good as
+#: its branch-and-bound choices in the FLOP model on the networks we test).
+OPTIMIZER_ALIASES = {
+    "dp": "optimal",
+    "branch-all": "optimal",
+    "branch-2": "auto",
+    "branch-1": "auto",
+    "auto-hq": "auto",
+    "random-greedy": "greedy",
+    "random-greedy-128": "greedy",
+}
 
 
 def size_of(labels: Collection[Hashable], sizes: dict[Hashable, int]) -> int:
@@ -718,20 +732,21 @@ def find_path(
     if optimize is False or optimize == "left":
         return left_to_right(n)
     if isinstance(optimize, str):
+        name = OPTIMIZER_ALIASES.get(optimize, optimize)
+        if name not in ("auto", "optimal", "greedy"):
+            raise ValueError(
+                f"unknown optimize={optimize!r}: use 'auto', 'optimal', 'greedy', 'left', True, "
+                "False or an explicit path"
+            )
         if n <= 2:
             return [tuple(range(n))] if n else []
-        if optimize == "auto":
+        if name == "auto":
             if n <= AUTO_OPTIMAL_LIMIT:
                 return optimal(inputs, output, sizes, memory_limit)
             return _auto_large(inputs, output, sizes, memory_limit)
-        if optimize in ("optimal", "dp"):
+        if name == "optimal":
             return optimal(inputs, output, sizes, memory_limit)
-        if optimize == "greedy":
-            return greedy(inputs, output, sizes, memory_limit)
-        raise ValueError(
-            f"unknown optimize={optimize!r}: use 'auto', 'optimal', 'greedy', 'left', True, False "
-            "or an explicit path"
-        )
+        return greedy(inputs, output, sizes, memory_limit)
     if isinstance(optimize, (list, tuple)):
         return validate_path(optimize, n)
     raise ValueError(f"unknown optimize={optimize!r}")
