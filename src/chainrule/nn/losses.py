@@ -116,10 +116,12 @@ def binary_cross_entropy_with_logits(
     z = _as_tensor(input)
     y = _target_like(target, z)
     if pos_weight is None:
-        loss = ad.softplus(z) - y * z  # softplus(−z) = softplus(z) − z
+        # softplus(−z) = softplus(z) − z. Tensors stay on the left: some array libraries
+        # (array_api_strict) raise instead of deferring to a reflected Tensor operator.
+        loss = ad.softplus(z) - z * y
     else:
         pw = _target_like(pos_weight, z)
-        loss = (pw * y) * ad.softplus(-z) + (1.0 - y) * ad.softplus(z)
+        loss = ad.softplus(-z) * (pw * y) + ad.softplus(z) * (1.0 - y)
     if weight is not None:
         loss = loss * _target_like(weight, z)
     return _reduce(loss, reduction)

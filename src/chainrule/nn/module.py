@@ -35,6 +35,23 @@ __all__ = ["Module"]
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
 
 
+def _is_numpy(data: Any) -> bool:
+    return isinstance(data, (np.ndarray, np.generic))
+
+
+def _dtype_name(dtype: Any) -> str:
+    """``float32`` for NumPy's, array_api_strict's or torch's float32 alike."""
+    return str(dtype).rsplit(".", 1)[-1]
+
+
+def _like(new: Any, current: Any) -> Any:
+    """``new`` in the array namespace of ``current`` (NumPy when ``current`` is not an array)."""
+    if _is_numpy(current) or not backend.is_array(current):
+        return np.asarray(backend.to_numpy(new))
+    xp = backend.array_namespace(current)
+    return xp.asarray(backend.to_numpy(new) if _is_numpy(new) else new)
+
+
 def _copy(data: Any) -> Any:
     """A copy of an array in its own namespace (a NumPy array for NumPy data)."""
     if isinstance(data, (np.ndarray, np.generic)):
@@ -255,6 +272,25 @@ class Module:
                         mod.register_buffer(key, new)
         return self
 
+    def to(self, xp: Any) -> Module:
+        """Move every parameter and buffer to the Array API namespace ``xp`` (for example
+        ``array_api_strict``, ``cupy``), keeping dtypes and the Tensor objects; returns self.
+
+        Create optimizers after moving (their state lives in the parameters' namespace)."""
+        for p in self.parameters():
+            p.data = xp.asarray(backend.to_numpy(p.data) if _is_numpy(p.data) else p.data)
+            p.grad = None
+        for mod in self.modules():
+            for key, b in list(mod._buffers.items()):
+                data = b.data if isinstance(b, Tensor) else b
+                if backend.is_array(data):
+                    new = xp.asarray(data)
+                    if isinstance(b, Tensor):
+                        b.data = new
+                    else:
+                        mod.register_buffer(key, new)
+        return self
+
     # --- calling -----------------------------------------------------------------------------------
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -321,7 +357,7 @@ class Module:
             if new_shape != cur_shape:
                 raise ValueError(f"{what} {name!r}: expected shape {cur_shape}, got {new_shape}")
             cur_dtype = getattr(current, "dtype", None)
-            if cur_dtype is not None and str(new.dtype) != str(cur_dtype):
+            if cur_dtype is not None and _dtype_name(new.dtype) != _dtype_name(cur_dtype):
                 raise ValueError(
                     f"{what} {name!r}: expected dtype {cur_dtype}, got {new.dtype} "
                     f"(convert the module with .astype({str(new.dtype)!r}) or the state first)"
@@ -332,10 +368,10 @@ class Module:
                 if isinstance(current, np.ndarray) and current.flags.writeable:
                     current[...] = new  # in place: views and optimizers keep seeing the parameter
                 else:
-                    owner.data = _copy(new)
+                    owner.data = _copy(_like(new, current))
             else:
                 mod, key = owner
-                mod.register_buffer(key, _copy(new))
+                mod.register_buffer(key, _copy(_like(new, current)))
 
     # --- printing ----------------------------------------------------------------------------------
 

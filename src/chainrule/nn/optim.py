@@ -291,6 +291,7 @@ class Adam(Optimizer):
         self.eps = _nonneg("eps", eps)
         self.weight_decay = _nonneg("weight_decay", weight_decay)
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
+        self._scratch: dict[int, np.ndarray] = {}
 
     def _update(self, i: int, p: Tensor, g: Any) -> None:
         d = p.data
@@ -307,13 +308,33 @@ class Adam(Optimizer):
         st["step"] += 1
         t = st["step"]
         m, v = st["exp_avg"], st["exp_avg_sq"]
+        bias1 = 1.0 - b1**t
+        bias2 = 1.0 - b2**t
+        if type(d) is np.ndarray and type(m) is np.ndarray and d.dtype == m.dtype:
+            # NumPy fast path: one scratch buffer and no temporaries (the update is memory-bound).
+            buf = self._scratch.get(i)
+            if buf is None or buf.shape != d.shape or buf.dtype != d.dtype:
+                buf = np.empty_like(d)
+                self._scratch[i] = buf
+            np.multiply(g, 1.0 - b1, out=buf)
+            m *= b1
+            m += buf
+            np.multiply(g, g, out=buf)
+            buf *= 1.0 - b2
+            v *= b2
+            v += buf
+            np.sqrt(v, out=buf)
+            buf *= 1.0 / math.sqrt(bias2)  # sqrt(v / bias2) = sqrt(v) / sqrt(bias2)
+            buf += self.eps
+            np.divide(m, buf, out=buf)
+            buf *= self.lr / bias1
+            d -= buf
+            return
         m *= b1
         m += (1.0 - b1) * g
         v *= b2
         v += (1.0 - b2) * (g * g)
-        xp = np if isinstance(d, np.ndarray) else backend.array_namespace(d)
-        bias1 = 1.0 - b1**t
-        bias2 = 1.0 - b2**t
+        xp = backend.array_namespace(d)
         denom = xp.sqrt(v / bias2)
         denom += self.eps
         d -= (self.lr / bias1) * (m / denom)

@@ -1,0 +1,154 @@
+"""nn benchmarks N1-N3: chainrule.nn against torch.nn / torch.optim eager (2 threads).
+
+- N1: one training step of MLP 784-256-256-10 (ReLU), softmax cross-entropy, Adam, batch 128:
+  zero_grad + forward + loss + backward + step, float32 and float64.
+- N2: per-step overhead: MLP 2-8-1 (tanh) on XOR, BCE with logits, Adam: one full-batch step.
+- N3: the seed's DAG network (DAGNetwork.seed) on a batch of 10,000 x: forward + backward, against
+  the same network written by hand with chainrule tensors (the abstraction's cost) and torch.
+
+Each figure is the best of several repeats; ratios are chainrule / anchor (below 1 is faster).
+Run: ``python benchmarks/bench_nn.py`` (or ``python benchmarks/run.py nn``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import chainrule as cr
+from chainrule.nn import MLP, Adam, DAGNetwork, binary_cross_entropy_with_logits, cross_entropy
+
+
+def best_time(fn: Callable[[], Any], number: int, repeat: int = 5) -> float:
+    """Best seconds per call over ``repeat`` runs of ``number`` calls."""
+    fn()
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / number)
+    return best
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(2)
+    return torch
+
+
+def _step(model: Any, loss_fn: Any, opt: Any, X: Any, y: Any) -> Callable[[], None]:
+    def step() -> None:
+        opt.zero_grad()
+        loss = loss_fn(model(X), y)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def n1(torch: Any, dtype: str) -> tuple[float, float | None]:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((128, 784)).astype(dtype)
+    y = rng.integers(0, 10, 128)
+    model = MLP([784, 256, 256, 10], dtype=dtype, rng=0)
+    ours = best_time(_step(model, cross_entropy, Adam(model, lr=1e-3), cr.tensor(X), y), 10)
+    if torch is None:
+        return ours, None
+    tdt = getattr(torch, dtype)
+    tm = torch.nn.Sequential(
+        torch.nn.Linear(784, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 256),
+        torch.nn.ReLU(),
+        torch.nn.Linear(256, 10),
+    ).to(tdt)
+    topt = torch.optim.Adam(tm.parameters(), lr=1e-3)
+    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+    theirs = best_time(_step(tm, torch.nn.functional.cross_entropy, topt, tX, ty), 10)
+    return ours, theirs
+
+
+def n2(torch: Any) -> tuple[float, float | None]:
+    X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+    y = np.array([[0.0], [1.0], [1.0], [0.0]])
+    model = MLP([2, 8, 1], activation="tanh", rng=0)
+    step = _step(model, binary_cross_entropy_with_logits, Adam(model, lr=0.05), cr.tensor(X), y)
+    ours = best_time(step, 200)
+    if torch is None:
+        return ours, None
+    tm = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+    topt = torch.optim.Adam(tm.parameters(), lr=0.05)
+    lf = torch.nn.functional.binary_cross_entropy_with_logits
+    theirs = best_time(_step(tm, lf, topt, torch.from_numpy(X), torch.from_numpy(y)), 200)
+    return ours, theirs
+
+
+SEED_W = {"7,x": 0.3, "5,7": -0.8, "6,7": 0.5, "4,5": 1.1, "4,6": -0.4, "3,4": 0.9, "3,6": 0.2}
+SEED_W["2,4"] = -1.3
+
+
+def n3(torch: Any) -> tuple[float, float, float | None]:
+    xv = np.linspace(-1, 1, 10_000)
+    net = DAGNetwork.seed(SEED_W)
+
+    def ours() -> None:
+        x = cr.tensor(xv, requires_grad=True)
+        n2_, n3_ = net(x)
+        (0.5 * (n2_ - 1.0) ** 2 + 0.5 * (n3_ + 0.5) ** 2).sum().backward()
+
+    def by_hand(lib: Any, w: dict[str, Any], x: Any) -> Any:
+        n7 = lib.tanh(w["7,x"] * x)
+        n5, n6 = lib.tanh(w["5,7"] * n7), lib.tanh(w["6,7"] * n7)
+        n4 = lib.tanh(w["4,5"] * n5 + w["4,6"] * n6)
+        n3_ = lib.tanh(w["3,4"] * n4 + w["3,6"] * n6)
+        n2_ = lib.tanh(w["2,4"] * n4)
+        return (0.5 * (n2_ - 1.0) ** 2 + 0.5 * (n3_ + 0.5) ** 2).sum()
+
+    ws = {k: cr.tensor(v, requires_grad=True) for k, v in SEED_W.items()}
+
+    def hand() -> None:
+        by_hand(cr, ws, cr.tensor(xv, requires_grad=True)).backward()
+
+    t_ours, t_hand = best_time(ours, 20), best_time(hand, 20)
+    if torch is None:
+        return t_ours, t_hand, None
+    tw = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in SEED_W.items()}
+    tx = torch.from_numpy(xv)
+
+    def theirs() -> None:
+        by_hand(torch, tw, tx.clone().requires_grad_(True)).backward()
+
+    return t_ours, t_hand, best_time(theirs, 20)
+
+
+def _row(label: str, ours: float, anchor: float | None, name: str) -> str:
+    if anchor is None:
+        return f"{label:<34}{ours * 1e3:>11.3f} ms   {name}: skipped (not installed)"
+    return (
+        f"{label:<34}{ours * 1e3:>11.3f} ms   {name} {anchor * 1e3:>9.3f} ms   "
+        f"ratio {ours / anchor:>5.2f}"
+    )
+
+
+def main() -> None:
+    torch = _torch()
+    print(f"{'workload':<34}{'chainrule':>14}   anchor")
+    for dtype in ("float32", "float64"):
+        ours, theirs = n1(torch, dtype)
+        print(_row(f"N1 MLP 784-256-256-10 Adam {dtype}", ours, theirs, "torch"))
+    ours, theirs = n2(torch)
+    print(_row("N2 MLP 2-8-1 XOR step (overhead)", ours, theirs, "torch"))
+    t_ours, t_hand, t_torch = n3(torch)
+    print(_row("N3 DAGNetwork.seed, 10k batch", t_ours, t_hand, "by hand (cr)"))
+    print(_row("N3 DAGNetwork.seed, 10k batch", t_ours, t_torch, "torch by hand"))
+
+
+if __name__ == "__main__":
+    main()
