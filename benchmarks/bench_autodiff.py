@@ -29,14 +29,27 @@ MICROGRAD_A3S_US = 39.0  # the issue's figure; micrograd is not a dependency
 
 def best_time(fn: Callable[[], Any], number: int, repeat: int = 5) -> float:
     """Best seconds per call over ``repeat`` runs of ``number`` calls."""
-    fn()
-    best = float("inf")
+    out = best_times({"f": fn}, number, repeat)["f"]
+    assert out is not None
+    return out
+
+
+def best_times(
+    fns: dict[str, Callable[[], Any] | None], number: int, repeat: int = 7
+) -> dict[str, float | None]:
+    """Best seconds per call of each function, measured in interleaved rounds so that a change in
+    the machine's load hits every candidate alike (``None`` entries are skipped)."""
+    live = {k: f for k, f in fns.items() if f is not None}
+    for f in live.values():
+        f()
+    best = dict.fromkeys(live, float("inf"))
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+        for k, f in live.items():
+            t0 = time.perf_counter()
+            for _ in range(number):
+                f()
+            best[k] = min(best[k], (time.perf_counter() - t0) / number)
+    return {k: best.get(k) for k in fns}
 
 
 def _torch() -> Any:
@@ -384,32 +397,57 @@ def main() -> None:
         notes.append("HIPS autograd is not installed: its anchors are skipped")
     rows: list[tuple[str, str, float, float | None, float | None, float | None, str]] = []
 
+    def row(rid: str, what: str, unit: str, number: int, per: float, fns: dict[str, Any]) -> None:
+        t = best_times(fns, number)
+        scaled = {k: (v / per if v is not None else None) for k, v in t.items()}
+        ours = scaled["chainrule"]
+        assert ours is not None
+        rows.append((rid, what, ours, scaled["torch"], scaled["autograd"], scaled["numpy"], unit))
+
     for dtype in (np.float64, np.float32):
-        name = "A1" if dtype is np.float64 else "A1 f32"
-        ours = best_time(a1_chainrule(dtype), 20)
-        t = best_time(a1_torch(torch, dtype), 20) if torch else None
-        a = best_time(a1_autograd(ag, dtype), 20) if ag else None
-        npy = best_time(a1_numpy(dtype), 20)
-        rows.append((name, "MLP step, batch 128", ours, t, a, npy, "ms"))
-
-    per = 2000.0
-    ours = best_time(a2_chainrule(), 5) / per
-    t = best_time(a2_torch(torch), 5) / per if torch else None
-    a = best_time(a2_autograd(ag), 5) / per if ag else None
-    npy = best_time(a2_numpy(), 5) / per
-    rows.append(("A2", "per-op, length-16 chain", ours, t, a, npy, "us"))
-
-    ours = best_time(a3_chainrule(10_000), 50)
-    t = best_time(a3_torch(torch, 10_000), 50) if torch else None
-    a = best_time(a3_autograd(ag, 10_000), 50) if ag else None
-    npy = best_time(a3_numpy(10_000), 50)
-    rows.append(("A3", "seed network, batch 10,000", ours, t, a, npy, "ms"))
-
-    ours = best_time(a3_chainrule(None), 500)
-    t = best_time(a3_torch(torch, None), 500) if torch else None
-    a = best_time(a3_autograd(ag, None), 500) if ag else None
-    npy = best_time(a3_numpy(None), 500)
-    rows.append(("A3s", "seed network, one scalar x", ours, t, a, npy, "us"))
+        row(
+            "A1" if dtype is np.float64 else "A1 f32",
+            "MLP step, batch 128",
+            "ms",
+            10,
+            1.0,
+            {
+                "chainrule": a1_chainrule(dtype),
+                "torch": a1_torch(torch, dtype) if torch else None,
+                "autograd": a1_autograd(ag, dtype) if ag else None,
+                "numpy": a1_numpy(dtype),
+            },
+        )
+    row(
+        "A2",
+        "per-op, length-16 chain",
+        "us",
+        3,
+        2000.0,
+        {
+            "chainrule": a2_chainrule(),
+            "torch": a2_torch(torch) if torch else None,
+            "autograd": a2_autograd(ag) if ag else None,
+            "numpy": a2_numpy(),
+        },
+    )
+    for rid, batch, number, what in (
+        ("A3", 10_000, 30, "seed network, batch 10,000"),
+        ("A3s", None, 300, "seed network, one scalar x"),
+    ):
+        row(
+            rid,
+            what,
+            "ms" if batch else "us",
+            number,
+            1.0,
+            {
+                "chainrule": a3_chainrule(batch),
+                "torch": a3_torch(torch, batch) if torch else None,
+                "autograd": a3_autograd(ag, batch) if ag else None,
+                "numpy": a3_numpy(batch),
+            },
+        )
 
     print(
         "| id | workload | chainrule | torch | HIPS autograd | NumPy by hand | vs torch | vs autograd |"
