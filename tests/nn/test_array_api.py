@@ -11,6 +11,7 @@ from chainrule.nn import (
     Sequential,
     Tanh,
     binary_cross_entropy_with_logits,
+    cross_entropy,
     mse_loss,
 )
 
@@ -47,3 +48,18 @@ def test_training_on_array_api_strict_matches_numpy(make_opt: object) -> None:
     # A NumPy state loads into the strict module and stays strict.
     strict.load_state_dict(ref.state_dict())
     assert type(strict[0].weight.data).__module__.startswith("array_api_strict")
+
+
+def test_cross_entropy_on_array_api_strict() -> None:
+    rng = np.random.default_rng(1)
+    z, t = rng.normal(size=(5, 4)), np.array([0, 3, 1, 2, 3])
+    w = np.array([1.0, 0.5, 2.0, 1.5])
+    for kwargs in ({}, {"weight": w, "label_smoothing": 0.1}):
+        zs = cr.tensor(xp.asarray(z), requires_grad=True)
+        loss = cross_entropy(zs, xp.asarray(t), **kwargs)
+        loss.backward()
+        zn = cr.tensor(z, requires_grad=True)
+        ref = cross_entropy(zn, t, **kwargs)
+        ref.backward()
+        np.testing.assert_allclose(float(loss.data), float(ref.data), rtol=1e-12)
+        np.testing.assert_allclose(np.asarray(zs.grad.data), zn.grad.data, rtol=1e-12, atol=1e-15)

@@ -163,3 +163,21 @@ def test_nested_in_a_module_keeps_seed_names_and_float32() -> None:
     text = cr.explain(loss, wrt=[x], symbols={"tanh": "g"}).text
     assert "g'(w_{7,x} x) w_{7,x}" in text
     assert "DAGNetwork(edges=[x→n_7, n_7→n_5" in repr(net)
+
+
+@pytest.mark.parametrize("make_opt", ["sgd", "adam"])
+def test_training_the_seed_network_with_scalar_weights(make_opt: str) -> None:
+    from chainrule.nn import SGD, Adam
+
+    net = DAGNetwork.seed(rng=0, bias=True)
+    opt = SGD(net, lr=0.1, momentum=0.9) if make_opt == "sgd" else Adam(net, lr=0.05)
+    x = np.linspace(-1, 1, 16)
+    losses = []
+    for _ in range(60):
+        opt.zero_grad()
+        loss = seed_loss(net, x)
+        loss.backward()
+        opt.step()
+        losses.append(float(loss.item()))
+    assert losses[-1] < 0.5 * losses[0]
+    assert all(p.data.shape == () and p.is_leaf for p in net.parameters())

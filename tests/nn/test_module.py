@@ -68,11 +68,15 @@ def test_init_must_run_first() -> None:
         Bad()
 
 
-def test_non_leaf_parameter_is_refused() -> None:
+def test_non_leaf_tensors_are_plain_attributes_and_refused_as_parameters() -> None:
     m = Module()
     w = cr.tensor(1.0, requires_grad=True)
+    m.cached = w * 2  # a computed tensor: an attribute, not a parameter
+    assert m.parameters() == [] and m.cached.op is not None
     with pytest.raises(ValueError, match="'w2' must be a leaf"):
-        m.w2 = w * 2
+        m.register_parameter("w2", w * 2)
+    with pytest.raises(TypeError, match="must be a Tensor with requires_grad=True"):
+        m.register_parameter("w3", cr.tensor(1.0))
 
 
 def test_zero_grad_train_eval() -> None:

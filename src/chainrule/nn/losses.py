@@ -127,6 +127,15 @@ def binary_cross_entropy_with_logits(
     return _reduce(loss, reduction)
 
 
+def _in_namespace(arr: np.ndarray, like: Tensor) -> Any:
+    """A NumPy constant in the namespace and dtype of ``like``'s data."""
+    d = like.data
+    if type(d) is np.ndarray or isinstance(d, np.generic):
+        return arr.astype(d.dtype, copy=False)
+    xp = backend.array_namespace(d)
+    return xp.asarray(arr, dtype=d.dtype)
+
+
 def _class_targets(target: Any, n_classes: int) -> np.ndarray:
     """Integer class indices from ``target``; floats must hold exact integers.
 
@@ -197,27 +206,32 @@ def cross_entropy(
     n_classes = x.shape[-1]
     idx = _class_targets(target, n_classes)
     logp = ad.log_softmax(x, axis=-1)
-    picked = logp[np.arange(x.shape[0]), idx] if x.ndim == 2 else logp[int(idx)]
+    numpy_input = type(x.data) is np.ndarray or isinstance(x.data, np.generic)
+    if numpy_input:
+        picked = logp[np.arange(x.shape[0]), idx] if x.ndim == 2 else logp[int(idx)]
+    else:
+        # Other namespaces may not index with NumPy arrays: pick with a one-hot mask instead.
+        onehot = _in_namespace(np.eye(n_classes)[idx], x)
+        picked = (logp * onehot).sum(axis=-1)
     loss = -picked
-    w_arr = None
+    w_np = None
     if weight is not None:
-        w_arr = np.asarray(backend.to_numpy(_target_like(weight, x)))
-        if w_arr.shape != (n_classes,):
+        w_np = np.asarray(backend.to_numpy(weight.data if isinstance(weight, Tensor) else weight))
+        if w_np.shape != (n_classes,):
             raise ValueError(
-                f"cross_entropy: weight shape {w_arr.shape} should be ({n_classes},) for "
+                f"cross_entropy: weight shape {w_np.shape} should be ({n_classes},) for "
                 f"input shape {x.shape}"
             )
-        w_arr = w_arr.astype(x.data.dtype, copy=False)
     eps = float(label_smoothing)
     if eps:
-        if w_arr is not None:
-            smooth = -(logp * w_arr).sum(axis=-1) / n_classes
+        if w_np is not None:
+            smooth = -(logp * _in_namespace(w_np, x)).sum(axis=-1) / n_classes
         else:
             smooth = -logp.mean(axis=-1)
-        picked_w = loss if w_arr is None else loss * w_arr[idx]
+        picked_w = loss if w_np is None else loss * _in_namespace(w_np[idx], x)
         loss = picked_w * (1.0 - eps) + smooth * eps
-    elif w_arr is not None:
-        loss = loss * w_arr[idx]
-    if reduction == "mean" and w_arr is not None:
-        return _reduce(loss, reduction, weight_sum=float(np.sum(w_arr[idx])))
+    elif w_np is not None:
+        loss = loss * _in_namespace(w_np[idx], x)
+    if reduction == "mean" and w_np is not None:
+        return _reduce(loss, reduction, weight_sum=float(np.sum(w_np[idx])))
     return _reduce(loss, reduction)

@@ -92,7 +92,9 @@ class Module:
             )
         if isinstance(value, Module):
             self.register_module(name, value)
-        elif isinstance(value, Tensor) and value.requires_grad:
+        elif isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+            # Only leaves are parameters; a computed tensor (say, a cached activation) is a plain
+            # attribute, as is a tensor that does not require grad.
             self.register_parameter(name, value)
         else:
             if name in self._parameters or name in self._modules:
