@@ -91,7 +91,9 @@ def test_shape_bug_is_reported():
 def test_float32_tolerances_and_report_text():
     x = np.linspace(-1, 1, 5).astype(np.float32)
     rep = cr.check_grad(lambda t: cr.softplus(t) * cr.tanh(t), x)
-    assert rep.ok and "passed" in str(rep)
+    assert rep.ok and rep and "passed" in str(rep)
+    bad = cr.register_primitive("user_bad_bool", lambda t: t * 2, lambda g, ans, t: g, replace=True)
+    assert not cr.check_grad(lambda t: bad(t), x, raise_on_failure=False)
 
 
 def test_registration_errors():

@@ -19,6 +19,12 @@ UNARY = [
     ("cube", lambda t: t**3 * 0.1),
     ("sqrt_soft", lambda t: cr.sqrt(t * t + 1.0)),
     ("transpose_back", lambda t: t.T.T),
+    ("row_max", lambda t: t * cr.max(t, axis=-1, keepdims=True)),
+    ("mean_centre", lambda t: t - t.mean(axis=0, keepdims=True)),
+    ("flip", lambda t: t[..., ::-1]),
+    ("fancy", lambda t: t[..., [2, 0, 1]] * 1.5),
+    ("stack_sum", lambda t: cr.stack([t, t * t], axis=0).sum(axis=0)),
+    ("einsum_scale", lambda t: cr.einsum("...i,...i->...i", t, t) * 0.5),
 ]
 BINARY = [
     ("add", lambda a, b: a + b),
@@ -26,6 +32,9 @@ BINARY = [
     ("mul", lambda a, b: a * b),
     ("div", lambda a, b: a / (b * b + 1.0)),
     ("matmul_T", lambda a, b: (a @ b.T).sum() * b * 0.1),
+    ("maximum", lambda a, b: cr.maximum(a, b * 0.5 + 0.01)),
+    ("where", lambda a, b: cr.where(a.data > b.data, a * b, a - b)),
+    ("concat_split", lambda a, b: cr.concatenate([a, b], axis=-1)[..., 1:4] * 2.0),
 ]
 
 

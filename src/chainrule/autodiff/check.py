@@ -84,6 +84,9 @@ class GradCheckReport:
             )
         return ok
 
+    def __bool__(self) -> bool:
+        return self.ok
+
     def __str__(self) -> str:
         head = "gradient check passed" if self.ok else "gradient check FAILED"
         lines = [f"{head}: {len(self.comparisons)} comparisons, max error {self.max_error:.3g}"]
