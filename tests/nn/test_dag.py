@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule.nn import DAGNetwork, Sequential
@@ -181,3 +183,49 @@ def test_training_the_seed_network_with_scalar_weights(make_opt: str) -> None:
         losses.append(float(loss.item()))
     assert losses[-1] < 0.5 * losses[0]
     assert all(p.data.shape == () and p.is_leaf for p in net.parameters())
+
+
+def test_neuron_label_aliases_and_drawing() -> None:
+    edges = [("x", "n7"), ("n7", "n_5"), ("n_7", 6), ("n5", 4), (6, 4), (4, 3), (6, 3), (4, "n2")]
+    net = DAGNetwork(edges, outputs=["n2", 3], weights=SEED_WEIGHTS)
+    ref = DAGNetwork.seed(SEED_WEIGHTS)
+    assert [n for n, _ in net.named_parameters()] == [n for n, _ in ref.named_parameters()]
+    x = cr.tensor(0.5, requires_grad=True, name="x")
+    loss = seed_loss(net, x)
+    assert loss.item() == seed_loss(ref, 0.5).item()
+    dot = cr.to_dot(loss, named_only=True)
+    assert "w_{2,4}" in dot and "n_4" in dot and '"x\\n' in dot
+
+
+def _reference(order: list[int], preds: dict[int, list[int]], w: dict, x: np.ndarray) -> dict:
+    vals = {0: x}
+    for v in order:
+        vals[v] = np.tanh(sum(w[(v, u)] * vals[u] for u in preds[v]))
+    return vals
+
+
+@settings(max_examples=25)
+@given(st.data())
+def test_random_dags_match_numpy_and_finite_differences(data: st.DataObject) -> None:
+    n = data.draw(st.integers(2, 8), label="nodes")
+    preds: dict[int, list[int]] = {}
+    edges = []
+    for v in range(1, n):
+        chosen = data.draw(st.lists(st.integers(0, v - 1), min_size=1, max_size=3, unique=True))
+        preds[v] = chosen
+        edges += [(u, v) for u in chosen]
+    order = list(range(1, n))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**16)))
+    w = {(v, u): float(rng.uniform(-1.5, 1.5)) for v in preds for u in preds[v]}
+    net = DAGNetwork(edges, inputs=[0], outputs=list(range(1, n)), weights=w)
+    xv = rng.normal(size=3)
+    values = net.evaluate(xv)
+    ref = _reference(order, preds, w, xv)
+    for v in order:
+        np.testing.assert_allclose(values[v].data, ref[v], rtol=1e-12)
+
+    def total(x: object) -> object:
+        outs = net.evaluate(x)
+        return sum((outs[v] * (k + 1)).sum() for k, v in enumerate(order))
+
+    cr.check_grad(total, xv)

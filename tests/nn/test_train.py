@@ -117,3 +117,25 @@ def test_fit_validation() -> None:
         fit(lin, mse_loss, X_XOR, Y_XOR, opt, batch_size=0)
     with pytest.raises(ValueError, match="loss_fn must return a scalar Tensor"):
         fit(lin, lambda p, t: mse_loss(p, t, reduction="none"), X_XOR, Y_XOR, opt)
+
+
+def test_validation_loss_is_recorded_without_a_graph() -> None:
+    X, y = blobs(90)
+    model = MLP([2, 8, 3], rng=0)
+    stream = io.StringIO()
+    h = fit(
+        model,
+        cross_entropy,
+        X[:60],
+        y[:60],
+        Adam(model, lr=0.05),
+        epochs=4,
+        batch_size=20,
+        validation_data=(X[60:], y[60:]),
+        progress=True,
+        stream=stream,
+    )
+    assert len(h.val_loss) == 4 and h.val_loss[-1] < h.val_loss[0]
+    assert model.training  # back in training mode after each evaluation
+    assert "val " in stream.getvalue().splitlines()[-1]
+    np.testing.assert_allclose(h.val_loss[-1], cross_entropy(model(X[60:]), y[60:]).item())

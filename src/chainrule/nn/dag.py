@@ -18,6 +18,7 @@ inside another module).
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -43,8 +44,14 @@ _ACTIVATIONS: dict[str, Any] = {
 }
 
 
+_NEURON_ALIAS = re.compile(r"n_?\{?(\d+)\}?")
+
+
 def _label_text(label: Label) -> str:
-    return str(label)
+    """The node's key: ``7``, ``"7"``, ``"n7"``, ``"n_7"`` and ``"n_{7}"`` are all node ``"7"``."""
+    text = str(label).strip()
+    alias = _NEURON_ALIAS.fullmatch(text)
+    return alias.group(1) if alias else text
 
 
 def _subscript(text: str) -> str:
@@ -54,7 +61,7 @@ def _subscript(text: str) -> str:
 def node_name(label: Label) -> str:
     """The tensor name of node ``label``: ``n_7`` for 7 or ``"7"``, ``n_{12}``, else the label."""
     text = _label_text(label)
-    if isinstance(label, (int, np.integer)) or text.isdigit():
+    if text.isdigit():
         return "n_" + _subscript(text)
     return text
 
@@ -63,8 +70,8 @@ class DAGNetwork(Module):
     """A network of single neurons on a DAG given by its edges.
 
     Args:
-        edges: ``(source, target)`` pairs; labels are ints or strings (``7`` and ``"7"`` are the
-            same node).
+        edges: ``(source, target)`` pairs; labels are ints or strings (``7``, ``"7"``, ``"n7"`` and
+            ``"n_7"`` are the same node, the tensor ``n_7``).
         inputs: the input nodes, in the order ``forward`` takes them (default: nodes without
             incoming edges, in order of first appearance).
         outputs: the nodes ``forward`` returns, in order (default: nodes without outgoing edges,

@@ -27,10 +27,12 @@ __all__ = ["History", "fit"]
 
 @dataclass
 class History:
-    """What ``fit`` did: ``loss[k]`` is the mean training loss of epoch ``k``; ``stopped_early``
-    says whether a callback (or a non-finite loss) ended training before ``epochs``."""
+    """What ``fit`` did: ``loss[k]`` is the mean training loss of epoch ``k`` (``val_loss[k]`` the
+    loss on the validation data after it, when given); ``stopped_early`` says whether a callback
+    (or a non-finite loss) ended training before ``epochs``, and ``reason`` why."""
 
     loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
     epochs: int = 0
     seconds: float = 0.0
     stopped_early: bool = False
@@ -57,6 +59,20 @@ def _take(d: Any, idx: np.ndarray) -> Any:
     return xp.take(d, xp.asarray(idx), axis=0)
 
 
+def _evaluate(
+    model: Callable[[Any], Any], loss_fn: Callable[[Any, Any], Any], X: Any, y: Any
+) -> float:
+    """The loss on ``(X, y)`` in eval mode, without recording a graph."""
+    if hasattr(model, "eval"):
+        model.eval()
+    try:
+        with ad.no_grad():
+            return float(loss_fn(model(X), y).item())
+    finally:
+        if hasattr(model, "train"):
+            model.train()
+
+
 def fit(
     model: Callable[[Any], Any],
     loss_fn: Callable[[Any, Any], Any],
@@ -69,6 +85,7 @@ def fit(
     shuffle: bool = True,
     seed: int | np.random.Generator | None = 0,
     callback: Callable[[int, float], Any] | None = None,
+    validation_data: tuple[Any, Any] | None = None,
     progress: bool | None = None,
     stream: TextIO | None = None,
 ) -> History:
@@ -86,6 +103,8 @@ def fit(
         seed: int seed or Generator for the shuffling.
         callback: ``callback(epoch, loss)`` after each epoch (epoch counts from 1); returning
             ``True`` stops training.
+        validation_data: ``(X_val, y_val)``, evaluated after each epoch in eval mode without
+            recording a graph; the loss goes to ``History.val_loss``.
         progress: a line per epoch on stderr (``stream``); ``None``: only when it is a terminal.
         stream: where progress goes (default ``sys.stderr``).
 
@@ -94,6 +113,14 @@ def fit(
             returned a non-scalar.
     """
     Xd, yd = _data(X, "X"), _data(y, "y")
+    val = None
+    if validation_data is not None:
+        Xv, yv = (_data(a, n) for a, n in zip(validation_data, ("X_val", "y_val"), strict=True))
+        if int(Xv.shape[0]) != int(yv.shape[0]):
+            raise ValueError(
+                f"fit: X_val has {int(Xv.shape[0])} samples but y_val has {int(yv.shape[0])}"
+            )
+        val = (ad.tensor(Xv), yv)
     n = int(Xd.shape[0])
     if int(yd.shape[0]) != n:
         raise ValueError(
@@ -137,11 +164,15 @@ def fit(
             epoch_loss = total / n
             history.loss.append(epoch_loss)
             history.epochs = epoch
+            val_text = ""
+            if val is not None:
+                history.val_loss.append(_evaluate(model, loss_fn, *val))
+                val_text = f"  val {history.val_loss[-1]:.6g}"
             if show:
                 elapsed = time.perf_counter() - start
                 end = "\r" if getattr(out, "isatty", lambda: False)() and epoch < epochs else "\n"
                 print(
-                    f"epoch {epoch}/{epochs}  loss {epoch_loss:.6g}  {elapsed:.1f} s",
+                    f"epoch {epoch}/{epochs}  loss {epoch_loss:.6g}{val_text}  {elapsed:.1f} s",
                     end=end,
                     file=out,
                     flush=True,
