@@ -217,6 +217,13 @@ def test_greedy_200_operands_is_fast_and_optimal_10_is_fast() -> None:
     # Generous bound: the machine running the suite is shared; the benchmark measures the real figure.
     assert time.perf_counter() - t0 < 2.0
     assert len(validate_path(path, 200)) == 199
+    # A label held by every tensor (a shared batch label) must not make every pair a candidate.
+    shared = [t | {"batch"} for t in terms]
+    sizes["batch"] = 2
+    t0 = time.perf_counter()
+    path = find_path(shared, frozenset({"batch"}), sizes, "greedy")
+    assert time.perf_counter() - t0 < 2.0
+    assert len(validate_path(path, 200)) == 199
     small = terms[:10]
     t0 = time.perf_counter()
     optimal(small, frozenset(), sizes)

@@ -360,14 +360,19 @@ def _greedy_once(
     ``"size"`` scores a pair by the memory it frees (result size minus operand sizes, lower is better);
     ``"flops"`` by the cost of the step. With ``jitter`` each score is multiplied by a random factor
     around 1, so that repeated passes explore near-ties differently.
+
+    Labels held by every input are treated as output labels (they cannot be summed before the last
+    step), so a label shared by all tensors does not make every pair a candidate.
     """
     n = len(inputs)
+    output = frozenset(output) | frozenset.intersection(*(frozenset(t) for t in inputs))
     terms: dict[int, LabelSet] = dict(enumerate(inputs))
     tsize: dict[int, int] = {k: size_of(t, sizes) for k, t in terms.items()}
     holders: dict[Hashable, set[int]] = {}
     for k, t in terms.items():
         for x in t:
-            holders.setdefault(x, set()).add(k)
+            if x not in output:
+                holders.setdefault(x, set()).add(k)
     counter = itertools.count()
 
     def candidate(i: int, j: int) -> tuple[float, int, int, int, LabelSet] | None:
@@ -425,7 +430,8 @@ def _greedy_once(
         i, j, result = chosen
         for k in (i, j):
             for x in terms.pop(k):
-                holders[x].discard(k)
+                if x not in output:
+                    holders[x].discard(k)
             del tsize[k]
         k = next_id
         next_id += 1
@@ -433,8 +439,9 @@ def _greedy_once(
         tsize[k] = size_of(result, sizes)
         neighbours: set[int] = set()
         for x in result:
-            neighbours |= holders[x]
-            holders[x].add(k)
+            if x not in output:
+                neighbours |= holders[x]
+                holders[x].add(k)
         ssa.append((i, j))
         for m in neighbours:
             c = candidate(m, k)
