@@ -33,6 +33,7 @@ def test_wrong_user_rule_is_named():
         cr.check_grad(lambda x: cr.tanh(bad(x * 2.0)).sum(), np.array([0.2, 0.4]))
     msg = str(err.value)
     assert "primitive 'user_cube_bad', operand 0" in msg and "cube_vjp_wrong" in msg
+    assert msg.splitlines()[1].startswith("wrong VJP rule: primitive 'user_cube_bad', operand 0")
     assert "'tanh'" not in msg.split("argument 0")[-1] or "FAILED" in msg
     # every other node passes: the failure list names only the bad primitive
     rep = cr.check_grad(

@@ -64,12 +64,15 @@ class GradCheckReport:
         comparisons: each check made, with both numbers.
         failures: one line per failed check (primitive and operand for per-node failures).
         max_error: the largest ``|numeric − analytic|``.
+        culprits: the rules found wrong by the per-node check, as
+            ``"primitive 'name', operand k (rule fn)"``.
     """
 
     ok: bool = True
     comparisons: list[Comparison] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     max_error: float = 0.0
+    culprits: list[str] = field(default_factory=list)
 
     def add(self, what: str, numeric: float, analytic: float, rtol: float, atol: float) -> bool:
         err = abs(numeric - analytic)
@@ -90,6 +93,8 @@ class GradCheckReport:
     def __str__(self) -> str:
         head = "gradient check passed" if self.ok else "gradient check FAILED"
         lines = [f"{head}: {len(self.comparisons)} comparisons, max error {self.max_error:.3g}"]
+        if self.culprits:
+            lines.append("wrong VJP rule: " + "; ".join(self.culprits))
         lines += ["  " + f for f in self.failures]
         return "\n".join(lines)
 
@@ -373,5 +378,10 @@ def check_nodes(
                 fp = op.forward(*plus, **node.params)
                 fm = op.forward(*minus, **node.params)
             numeric = (_vdot(u, fp) - _vdot(u, fm)) / (2 * e_)
-            report.add(f"{where}, operand {pos} (rule {rule_name})", numeric, _vdot(gk, v), r_, a_)
+            label = f"{where}, operand {pos} (rule {rule_name})"
+            if (
+                not report.add(label, numeric, _vdot(gk, v), r_, a_)
+                and label not in report.culprits
+            ):
+                report.culprits.append(label)
     return report

@@ -151,7 +151,9 @@ class Tensor:
         return self.op is None or self._raw is not None
 
     def __repr__(self) -> str:
-        body = np.array2string(backend.to_numpy(self.data), precision=6, separator=", ")
+        body = np.array2string(
+            np.asarray(backend.to_numpy(self.data)), precision=6, separator=", ", prefix="tensor("
+        )
         extra = ""
         if self.requires_grad:
             extra += ", requires_grad=True"
