@@ -162,3 +162,11 @@ def test_float32_end_to_end_through_mlp() -> None:
     assert loss.dtype == np.float32
     loss.backward()
     assert all(p.grad.dtype == np.float32 for p in mlp.parameters())
+
+
+def test_seed_is_an_alias_of_an_int_rng() -> None:
+    np.testing.assert_array_equal(Linear(3, 2, seed=4).weight.data, Linear(3, 2, rng=4).weight.data)
+    a, b = MLP([2, 3, 1], seed=5), MLP([2, 3, 1], rng=5)
+    np.testing.assert_array_equal(a.fc2.weight.data, b.fc2.weight.data)
+    with pytest.raises(ValueError, match="rng or seed, not both"):
+        Linear(3, 2, rng=1, seed=1)

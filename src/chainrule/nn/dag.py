@@ -83,7 +83,7 @@ class DAGNetwork(Module):
             weight's name ``"w_{target,source}"``; biases by ``"b_i"``. Missing ones are drawn
             from ``U(-1/√fan_in, 1/√fan_in)`` (biases start at 0).
         dtype: the parameters' dtype.
-        rng: Generator or int seed for the drawn weights.
+        rng: Generator or int seed for the drawn weights (``seed=`` is an alias).
 
     Raises:
         ValueError: an empty edge list, a malformed or repeated edge, a cycle (names a node on it and
@@ -114,6 +114,7 @@ class DAGNetwork(Module):
         dtype: Any = "float64",
         *,
         rng: np.random.Generator | int | None = None,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         if activation not in _ACTIVATIONS:
@@ -126,7 +127,7 @@ class DAGNetwork(Module):
         if dt.kind != "f":
             raise ValueError(f"dtype must be floating, not {dtype!r}")
         self._build_graph(edges, inputs, outputs)
-        self._init_parameters(weights, dt, as_rng(rng))
+        self._init_parameters(weights, dt, as_rng(rng, seed))
 
     # --- the graph ---------------------------------------------------------------------------------
 
@@ -382,6 +383,7 @@ class DAGNetwork(Module):
         bias: bool = False,
         dtype: Any = "float64",
         rng: np.random.Generator | int | None = None,
+        seed: int | None = None,
     ) -> DAGNetwork:
         """The seed's Q4 network (:data:`SEED_EDGES`; input ``x``, outputs ``n_2``, ``n_3``).
 
@@ -398,6 +400,7 @@ class DAGNetwork(Module):
             weights=weights,
             dtype=dtype,
             rng=rng,
+            seed=seed,
         )
 
     def extra_repr(self) -> str:

@@ -47,8 +47,19 @@ __all__ = [
 _INITS = ("kaiming_uniform", "glorot_uniform", "zeros")
 
 
-def as_rng(rng: np.random.Generator | int | None) -> np.random.Generator:
-    """A NumPy Generator from a Generator (returned as is), an int seed, or None (fresh entropy)."""
+def as_rng(rng: np.random.Generator | int | None, seed: int | None = None) -> np.random.Generator:
+    """A NumPy Generator from a Generator (returned as is), an int seed, or None (fresh entropy).
+
+    ``seed`` is an alias for an int ``rng`` (``Linear(2, 3, seed=0)``).
+
+    Raises:
+        ValueError: both ``rng`` and ``seed`` are given.
+        TypeError: ``rng`` is of another type.
+    """
+    if seed is not None:
+        if rng is not None:
+            raise ValueError("give rng or seed, not both")
+        rng = seed
     if isinstance(rng, np.random.Generator):
         return rng
     if rng is None or (isinstance(rng, (int, np.integer)) and not isinstance(rng, bool)):
@@ -93,7 +104,7 @@ class Linear(Module):
         bias: learn a bias of shape ``(out_features,)``.
         dtype: parameters' dtype (floating).
         init: ``"kaiming_uniform"`` (default), ``"glorot_uniform"`` or ``"zeros"``.
-        rng: Generator or int seed for the initial weights.
+        rng: Generator or int seed for the initial weights (``seed=`` is an alias).
 
     Shapes: input ``(..., in_features)``, output ``(..., out_features)``; ``weight`` is
     ``(in_features, out_features)``.
@@ -112,12 +123,13 @@ class Linear(Module):
         *,
         init: str = "kaiming_uniform",
         rng: np.random.Generator | int | None = None,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         self.in_features = _check_size("in_features", in_features)
         self.out_features = _check_size("out_features", out_features)
         dt = _dtype(dtype)
-        w = init_weight((self.in_features, self.out_features), init, as_rng(rng), dt)
+        w = init_weight((self.in_features, self.out_features), init, as_rng(rng, seed), dt)
         self.weight = parameter(w)
         self.bias: Tensor | None = (
             parameter(np.zeros(self.out_features, dtype=dt)) if bias else None
@@ -202,12 +214,18 @@ class Dropout(Module):
         ValueError: ``p`` outside ``[0, 1)``.
     """
 
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | int | None = None) -> None:
+    def __init__(
+        self,
+        p: float = 0.5,
+        rng: np.random.Generator | int | None = None,
+        *,
+        seed: int | None = None,
+    ) -> None:
         super().__init__()
         if not 0.0 <= float(p) < 1.0:
             raise ValueError(f"Dropout probability must be in [0, 1), not {p!r}")
         self.p = float(p)
-        self._rng = as_rng(rng)
+        self._rng = as_rng(rng, seed)
 
     def forward(self, x: Any) -> Any:
         if not self.training or self.p == 0.0:
@@ -308,7 +326,7 @@ class MLP(Sequential):
         output_activation: after the last layer (``None``: none, i.e. logits).
         bias, dtype: as :class:`Linear`.
         init: as :class:`Linear`; ``None`` picks Kaiming for relu/leaky_relu and Glorot otherwise.
-        rng: Generator or int seed; one generator draws all layers in order.
+        rng: Generator or int seed (``seed=`` is an alias); one generator draws all layers in order.
 
     Raises:
         ValueError: fewer than two sizes, a non-positive size, an unknown activation or init.
@@ -324,6 +342,7 @@ class MLP(Sequential):
         *,
         init: str | None = None,
         rng: np.random.Generator | int | None = None,
+        seed: int | None = None,
     ) -> None:
         sizes = list(sizes)
         if len(sizes) < 2:
@@ -336,7 +355,7 @@ class MLP(Sequential):
                 if isinstance(act, (ReLU, LeakyReLU)) or len(sizes) == 2
                 else "glorot_uniform"
             )
-        gen = as_rng(rng)
+        gen = as_rng(rng, seed)
         layers: dict[str, Module] = {}
         n = len(sizes) - 1
         for i in range(n):
