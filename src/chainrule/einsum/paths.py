@@ -11,11 +11,15 @@ Optimizers (all take ``inputs`` as a list of label sets, ``output`` a label set,
 ``memory_limit`` on the number of elements of any intermediate, the final result exempt):
 
 - :func:`optimal`: exact, dynamic programming over subsets (outer products included), with pruning by the
-  best cost found so far; exponential, meant for up to about 12 operands.
-- :func:`greedy`: repeatedly contracts the pair that shrinks memory the most (several scoring rules are tried
-  and the cheapest path kept); for networks of hundreds of operands.
-- :func:`find_path`: dispatches by name (``"auto"``, ``"optimal"``, ``"greedy"``, ``"left"``) or validates an
-  explicit path.
+  best cost found so far; exponential (3**n), used up to 14 operands.
+- :func:`optimal_connected`: the same over connected subsets only (no outer products); sparse networks of
+  up to about 18 operands.
+- :func:`greedy`: the classic memory-removed greedy plus further greedy passes (another memory pass, a
+  step-cost pass, seeded jittered passes), the cheapest path kept; for networks of hundreds of operands.
+- :func:`find_path`: dispatches by name or validates an explicit path. ``"auto"``: exact up to 11
+  operands; above, the cheaper of greedy and (up to 18 operands) the connected DP run per connected
+  component. opt_einsum's names (``"dp"``, ``"branch-2"``, ``"random-greedy"``, ...) are accepted as
+  aliases (:data:`OPTIMIZER_ALIASES`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from typing import Any
 __all__ = [
     "AUTO_CONNECTED_LIMIT",
     "AUTO_OPTIMAL_LIMIT",
+    "OPTIMAL_LIMIT",
     "OPTIMIZER_ALIASES",
     "Path",
     "find_path",
@@ -51,6 +56,9 @@ LabelSet = frozenset[Hashable]
 #: ``AUTO_CONNECTED_LIMIT`` operands, when the network is sparse enough) the DP over connected subsets.
 AUTO_OPTIMAL_LIMIT = 11
 AUTO_CONNECTED_LIMIT = 18
+#: ``"optimal"`` searches exactly up to this many operands (3**n work, seconds at 14); above, it falls back
+#: to what ``"auto"`` does there.
+OPTIMAL_LIMIT = 14
 
 #: opt_einsum's optimizer names, mapped to ours (our "optimal" is exact; our "auto" at least as good as
 #: its branch-and-bound choices in the FLOP model on the networks we test).
@@ -720,7 +728,8 @@ def find_path(
     memory_limit: int | None = None,
 ) -> Path:
     """The path for ``optimize``: ``"auto"``/``True``, ``"optimal"``, ``"greedy"``, ``"left"``/``False``,
-    NumPy's ``(name, memory_limit)`` tuple, or an explicit path (validated).
+    an alias from :data:`OPTIMIZER_ALIASES`, NumPy's ``(name, memory_limit)`` tuple, or an explicit path
+    (validated). ``"optimal"`` above :data:`OPTIMAL_LIMIT` operands does what ``"auto"`` does there.
 
     Raises:
         ValueError: an unknown optimizer name or an invalid explicit path.
@@ -752,6 +761,8 @@ def find_path(
                 return optimal(inputs, output, sizes, memory_limit)
             return _auto_large(inputs, output, sizes, memory_limit)
         if name == "optimal":
+            if n > OPTIMAL_LIMIT:  # 3**n: the exact search would run for minutes
+                return _auto_large(inputs, output, sizes, memory_limit)
             return optimal(inputs, output, sizes, memory_limit)
         return greedy(inputs, output, sizes, memory_limit)
     if isinstance(optimize, (list, tuple)):
