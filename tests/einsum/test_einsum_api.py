@@ -289,3 +289,10 @@ def test_sublist_form_cached_calls() -> None:
     # Same labels, different shapes: a different plan.
     c = RNG.random((4, 2))
     np.testing.assert_allclose(einsum(a, ["x", "y"], c, ["y", "z"], ["z", "x"]), (a @ c).T)
+
+
+def test_identity_returns_a_view_not_the_operand() -> None:
+    a = RNG.random((3, 4))
+    r = einsum("ij->ij", a)
+    assert r is not a and np.shares_memory(r, a)
+    np.testing.assert_array_equal(r, a)

@@ -185,6 +185,10 @@ def _blas_sum(
     return blas_sum
 
 
+def _view(a: Any) -> Any:
+    return a.view()
+
+
 def _reshape_to(ops: _Ops, shape: tuple[int, ...], a: Any) -> Any:
     return ops.reshape(a, shape)
 
@@ -599,6 +603,9 @@ def build_plan(
         perm = tuple(final.index(x) for x in output)
         finish = lambda a, p=perm: ops.permute(a, p)  # noqa: E731
         steps.append(StepInfo((0,), (tuple(final),), tuple(output), "transpose", 0))
+    elif n == 1 and pre[0] is None and casts[0] is None and ops.numpy:
+        # Nothing to compute ("ij->ij"): like NumPy, return a view, never the operand itself.
+        finish = _view
 
     direct = _direct_call(spec, path, pre, program, finish, casts, ops)
     return ContractionPlan(
