@@ -21,6 +21,8 @@ from chainrule.autodiff.tensor import Tensor, _leaf
 
 __all__ = ["backward", "gradients", "unbroadcast", "vjp_of_node"]
 
+_FLOAT64 = np.dtype(np.float64)
+
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved values after "
     "they have already been freed). The saved values of {what} were released by an earlier "
@@ -249,14 +251,16 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
     by it). Same order, same rules, same results."""
     grads: dict[int, Any] = {id(root): g}
     heap: list[tuple[int, Tensor]] = [(-root._seq, root)]
-    leaf_grads: dict[int, tuple[Tensor, Any]] = {}
+    leaf_grads: dict[int, Any] = {}
+    leaves: list[Tensor] = []
     push, pop = heapq.heappush, heapq.heappop
     while heap:
         node = pop(heap)[1]
         gnode = grads.pop(id(node))
         op = node.op
         if op is None:  # only the root can be a leaf here
-            leaf_grads[id(node)] = (node, gnode)
+            leaf_grads[id(node)] = gnode
+            leaves.append(node)
             continue
         raw = node._raw
         if raw is None:
@@ -270,11 +274,12 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
         for k, p in enumerate(node.parents):
             if not p.requires_grad:
                 continue
-            if not vjps:
-                gk = vjp_of_node(node, k, gnode, False)
-            else:
+            if vjps:
                 pos = k if args is None else _operand_position(node, k)
-                rule = vjps[pos] if pos < len(vjps) else None
+                try:
+                    rule = vjps[pos]
+                except IndexError:
+                    rule = None
                 if rule is None:
                     raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
                 gk = rule(gnode, data, *raw, **params) if params else rule(gnode, data, *raw)
@@ -287,10 +292,16 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
                     same = False
                 if not same:
                     gk = unbroadcast(gk, tuple(pshape))
+            else:
+                gk = vjp_of_node(node, k, gnode, False)
             pk = id(p)
             if p.op is None:
-                prev_leaf = leaf_grads.get(pk)
-                leaf_grads[pk] = (p, gk) if prev_leaf is None else (p, prev_leaf[1] + gk)
+                prev = leaf_grads.get(pk)
+                if prev is None:
+                    leaf_grads[pk] = gk
+                    leaves.append(p)
+                else:
+                    leaf_grads[pk] = prev + gk
                 continue
             prev = grads.get(pk)
             if prev is None:
@@ -303,8 +314,8 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
             if args is not None:
                 _release(node)
     stored: set[int] = set()
-    for leaf, gleaf in leaf_grads.values():
-        _accumulate(leaf, gleaf, False, stored)
+    for leaf in leaves:
+        _accumulate(leaf, leaf_grads[id(leaf)], False, stored)
 
 
 def _release(node: Tensor) -> None:
@@ -326,8 +337,7 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> N
     if (
         node.grad is None
         and type(g) is np.float64
-        and type(node.data) is np.ndarray
-        and node.data.dtype == np.float64
+        and getattr(node.data, "dtype", None) == _FLOAT64
     ):
         # The hot path of scalar graphs: a float64 scalar gradient for a float64 0-d leaf (kept
         # as the NumPy scalar, like the results of 0-d arithmetic).
