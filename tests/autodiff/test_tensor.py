@@ -206,3 +206,22 @@ def test_repr_and_conversions():
     assert len(x) == 2 and np.asarray(x).tolist() == [1.0, 2.0]
     with pytest.raises(TypeError, match="item assignment"):
         x[0] = 1.0
+
+
+def test_iteration_and_format():
+    x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    rows = list(x)
+    assert len(rows) == 2 and rows[1].op.name == "getitem"
+    sum(r.sum() for r in rows).backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones((2, 2)))
+    with pytest.raises(TypeError, match="0-d"):
+        iter(cr.tensor(1.0))
+    assert f"{cr.tensor(2.0):.2f}" == "2.00"
+
+
+def test_reflected_operators_with_numpy_and_scalars():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    y = np.array([3.0, 4.0]) * x + np.float64(2.0) * x - 1.0 / x + np.ones((2, 2)) @ x
+    assert isinstance(y, cr.Tensor)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.data, [3 + 2 + 1 + 2, 4 + 2 + 0.25 + 2])

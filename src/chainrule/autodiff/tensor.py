@@ -171,6 +171,16 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return int(self.data.shape[0])
 
+    def __iter__(self) -> Any:
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(int(self.data.shape[0])))
+
+    def __format__(self, spec: str) -> str:
+        if spec and self.size == 1:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
     def __bool__(self) -> bool:
         return bool(self.data)
 
