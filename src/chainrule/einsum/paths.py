@@ -558,8 +558,8 @@ def greedy(
     """A greedy path: the cheapest of several greedy passes.
 
     The classic memory-removed pass, a second memory pass that reconsiders every pair, a step-cost pass
-    (up to 100 operands) and passes with jittered scores (seeded, so the result is reproducible; fewer
-    for larger networks); the path with the fewest FLOPs
+    (up to 100 operands), passes with jittered scores (seeded, so the result is reproducible; fewer
+    for larger networks) and the left-to-right order itself; the path with the fewest FLOPs
     in opt_einsum's model wins.
 
     Raises:
@@ -589,6 +589,16 @@ def greedy(
         cost, _ = path_cost(inputs, output, sizes, path)
         if cost < best_cost:
             best, best_cost = path, cost
+    # The order as written is a candidate too, so greedy is never worse than left to right.
+    naive = left_to_right(n)
+    steps = contraction_steps(inputs, output, naive)
+    fits = memory_limit is None or all(
+        size_of(r, sizes) <= memory_limit for _, r, _, _ in steps[:-1]
+    )
+    if fits:
+        cost = sum(flop_count(u, inner, len(p), sizes) for p, _, inner, u in steps)
+        if cost < best_cost:
+            best, best_cost = naive, cost
     if best is None:
         raise ValueError(
             f"no greedy contraction path keeps every intermediate within memory_limit={memory_limit} "
