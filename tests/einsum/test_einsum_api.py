@@ -296,3 +296,16 @@ def test_identity_returns_a_view_not_the_operand() -> None:
     r = einsum("ij->ij", a)
     assert r is not a and np.shares_memory(r, a)
     np.testing.assert_array_equal(r, a)
+
+
+def test_array_api_strict_out_dtype_and_expression() -> None:
+    xp = pytest.importorskip("array_api_strict")
+    a_np, b_np = RNG.random((3, 4)), RNG.random((4, 5))
+    a, b = xp.asarray(a_np), xp.asarray(b_np)
+    out = xp.zeros((3, 5), dtype=xp.float64)
+    assert einsum("ij,jk->ik", a, b, out=out) is out
+    np.testing.assert_allclose(to_numpy(out), a_np @ b_np)
+    assert einsum("ij->j", xp.astype(a, xp.float32), dtype="float64").dtype == xp.float64
+    expr = contract_expression("ij,jk->ik", (3, 4), (4, 5))
+    np.testing.assert_allclose(to_numpy(expr(a, b)), a_np @ b_np)
+    np.testing.assert_allclose(to_numpy(einsum("ii->i", xp.asarray(np.eye(3)))), np.ones(3))
