@@ -276,7 +276,7 @@ def test_long_and_short_batched_dots() -> None:
         y = RNG.standard_normal(shape)
         np.testing.assert_allclose(einsum("ij,ij->i", x, y), (x * y).sum(1))
     _, info = einsum_path("ij,ij->i", (50, 4), (50, 4))
-    assert info.steps[0].kernel == "vecdot"
+    assert info.steps[0].kernel == "matmul (dot)"
     z = (RNG.standard_normal((5, 4)) + 1j * RNG.standard_normal((5, 4))).astype(np.complex128)
     np.testing.assert_allclose(einsum("ij,ij->i", z, z), (z * z).sum(1))  # never conjugated
 

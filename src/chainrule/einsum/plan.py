@@ -57,8 +57,9 @@ class StepInfo:
         inputs: labels of the consumed operands, in their axis order.
         output: labels of the result, in its axis order.
         kernel: ``"diagonal"``, ``"sum"``, ``"diagonal+sum"``, ``"squeeze"`` (pre-steps);
-            ``"matmul"`` (batched matmul), ``"vecdot"`` (batched dot products, a matmul with
-            m = n = 1), ``"multiply"`` (broadcast product); ``"transpose"`` (into the output order).
+            ``"matmul"`` (batched matmul), ``"matmul (dot)"`` (batched dot products by ``vecdot``, a
+            matmul with m = n = 1), ``"multiply"`` (broadcast product); ``"transpose"`` (into the
+            output order).
         flops: FLOPs of the step in opt_einsum's model (pre-steps: elements read).
         pre: True for a single-operand pre-step.
     """
@@ -378,7 +379,7 @@ def _pair_kernel(
                 b = permute(b, perm_b)
             return reshape(vecdot(reshape(a, flat), reshape(b, flat)), out_shape)
 
-        return dot, out_labels, "vecdot"
+        return dot, out_labels, "matmul (dot)"
 
     # A as (batch, m, k) and B as (batch, k, n); stored the other way round → transposed views.
     # Without batch labels, an operand with no free labels is passed as a vector (matrix-vector BLAS).
