@@ -29,13 +29,31 @@ from chainrule.einsum.paths import (
 Terms = list[frozenset[Hashable]]
 
 
-def brute_force(inputs: Terms, output: frozenset[Hashable], sizes: dict[Hashable, int]) -> int:
-    """The cheapest cost over every pairwise contraction order (exhaustive)."""
+def fits(
+    inputs: Terms,
+    output: frozenset[Hashable],
+    sizes: dict[Hashable, int],
+    path: list,
+    limit: int | None,
+) -> bool:
+    """Whether every intermediate (the final result exempt) has at most ``limit`` elements."""
+    if limit is None:
+        return True
+    steps = contraction_steps(inputs, output, path)[:-1]
+    return all(np.prod([sizes[x] for x in r], dtype=np.int64) <= limit for _, r, _, _ in steps)
+
+
+def brute_force(
+    inputs: Terms, output: frozenset[Hashable], sizes: dict[Hashable, int], limit: int | None = None
+) -> int | None:
+    """The cheapest cost over every pairwise contraction order within ``limit`` (exhaustive)."""
     best = None
 
     def walk(path: list[tuple[int, int]], remaining: int) -> None:
         nonlocal best
         if remaining == 1:
+            if not fits(inputs, output, sizes, path, limit):
+                return
             cost, _ = path_cost(inputs, output, sizes, list(path))
             best = cost if best is None else min(best, cost)
             return
@@ -43,7 +61,6 @@ def brute_force(inputs: Terms, output: frozenset[Hashable], sizes: dict[Hashable
             walk([*path, (i, j)], remaining - 1)
 
     walk([], len(inputs))
-    assert best is not None
     return best
 
 
@@ -70,7 +87,24 @@ def test_optimal_matches_brute_force(
     terms, output, sizes = net
     path = optimal(terms, output, sizes)
     cost, _ = path_cost(terms, output, sizes, path)
-    assert cost == brute_force(terms, output, sizes)
+    want = brute_force(terms, output, sizes)
+    assert want is not None
+    assert cost == want
+
+
+@given(networks(), st.integers(1, 60))
+def test_optimal_with_memory_limit_matches_brute_force(
+    net: tuple[Terms, frozenset[Hashable], dict[Hashable, int]], limit: int
+) -> None:
+    terms, output, sizes = net
+    want = brute_force(terms, output, sizes, limit)
+    if want is None:
+        with pytest.raises(ValueError, match="memory_limit"):
+            optimal(terms, output, sizes, memory_limit=limit)
+        return
+    path = optimal(terms, output, sizes, memory_limit=limit)
+    assert fits(terms, output, sizes, path, limit)
+    assert path_cost(terms, output, sizes, path)[0] == want
 
 
 @given(networks(max_ops=7))
