@@ -187,11 +187,17 @@ def solve_exact(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> list[
     """
     m = len(A)
     k = len(A[0]) if m else 0
+    # Rows are scaled to integers by their own denominators only, and the right-hand side by one common
+    # factor (solving for b_scale·x): a long denominator in b must not inflate every entry of its row.
     rows: list[list[int]] = []
+    rhs: list[Fraction] = []
     for i in range(m):
-        entries = [as_fraction(v) for v in A[i]] + [as_fraction(b[i])]
-        nums, _ = integer_vector(entries)
+        nums, den = integer_vector([as_fraction(v) for v in A[i]])
         rows.append(nums)
+        rhs.append(as_fraction(b[i]) * den)
+    b_nums, b_scale = integer_vector(rhs)
+    for row, value in zip(rows, b_nums, strict=True):
+        row.append(value)
     prev = 1
     for c in range(k):
         piv = next((r for r in range(c, m) if rows[r][c] != 0), None)
@@ -221,7 +227,7 @@ def solve_exact(A: Sequence[Sequence[Fraction]], b: Sequence[Fraction]) -> list[
             if rows[c][j]:
                 acc -= rows[c][j] * x[j]
         x[c] = acc / rows[c][c]
-    return x
+    return [v / b_scale for v in x]
 
 
 #: Denominator limits tried in turn: small denominators first, so that textbook answers come out textbook.
