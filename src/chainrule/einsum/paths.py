@@ -86,36 +86,31 @@ def flop_count(
     return size_of(indices, sizes) * factor
 
 
-def _step(
-    a: LabelSet, b: LabelSet, others: Sequence[LabelSet], output: LabelSet
-) -> tuple[LabelSet, bool, LabelSet]:
-    """(result labels, inner, all indices) of contracting ``a`` with ``b`` while ``others`` remain."""
-    union = a | b
-    keep = set(output)
-    for t in others:
-        keep |= t
-    result = frozenset(x for x in union if x in keep)
-    return result, len(result) < len(union), union
-
-
 def contraction_steps(
     inputs: Sequence[LabelSet], output: LabelSet, path: Path
 ) -> list[tuple[tuple[int, ...], LabelSet, bool, LabelSet]]:
     """Replay ``path``: per step (positions, result labels, inner, all indices involved)."""
     terms = list(inputs)
+    # How many remaining terms hold each label: a label survives a step when the output or another
+    # remaining term needs it.
+    count: dict[Hashable, int] = {}
+    for t in terms:
+        for x in t:
+            count[x] = count.get(x, 0) + 1
     out = []
     for step in path:
         chosen = [terms[i] for i in step]
         for i in sorted(step, reverse=True):
             terms.pop(i)
         union: LabelSet = frozenset().union(*chosen)
-        keep = set(output)
-        for t in terms:
-            keep |= t
-        result = frozenset(x for x in union if x in keep)
-        inner = len(result) < len(union)
+        for t in chosen:
+            for x in t:
+                count[x] -= 1
+        result = frozenset(x for x in union if x in output or count[x] > 0)
+        for x in result:
+            count[x] += 1
         terms.append(result)
-        out.append((tuple(step), result, inner, union))
+        out.append((tuple(step), result, len(result) < len(union), union))
     return out
 
 
