@@ -282,7 +282,14 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
                     rule = None
                 if rule is None:
                     raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
-                gk = rule(gnode, data, *raw, **params) if params else rule(gnode, data, *raw)
+                if params:
+                    gk = rule(gnode, data, *raw, **params)
+                elif len(raw) == 2:  # positional calls are cheaper than unpacking
+                    gk = rule(gnode, data, raw[0], raw[1])
+                elif len(raw) == 1:
+                    gk = rule(gnode, data, raw[0])
+                else:
+                    gk = rule(gnode, data, *raw)
                 if type(gk) is Tensor:
                     gk = gk.data
                 pshape = p.data.shape

@@ -146,6 +146,30 @@ def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
     return prim.forward(x, **params) if params else prim.forward(x)
 
 
+def _elementwise(prim: Primitive, npf: Any, x: Any) -> Any:
+    """``prim(x)`` for an elementwise primitive whose NumPy forward is the ufunc ``npf``: the
+    forward runs ``npf`` directly on NumPy data (one call less per op on scalar graphs)."""
+    if type(x) is Tensor:
+        d = x.data
+        out = npf(d) if type(d) in _NUMPY_TYPES else prim.forward(d)
+        if x.requires_grad and GRAD_ENABLED[0]:
+            t = _object_new(Tensor)
+            t.data = out
+            t.requires_grad = True
+            t.grad = None
+            t.name = None
+            t.op = prim
+            t.parents = (x,)
+            t.params = _NO_PARAMS
+            t._args = None
+            t._raw = (d,)
+            t._retain = False
+            t._seq = next(_SEQ)
+            return t
+        return _leaf(out)
+    return _unary(prim, x, _NO_PARAMS)
+
+
 def _reduced_grad(g: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     """The output gradient of a reduction of ``x`` over ``axis``, reshaped to keep the reduced axes."""
     if keepdims:
@@ -359,47 +383,47 @@ TANH = register_primitive("tanh", tanh_forward, tanh_vjp, doc="hyperbolic tangen
 
 def exp(x: Any) -> Any:
     """Elementwise ``e**x``."""
-    return _unary(EXP, x, _NO_PARAMS)
+    return _elementwise(EXP, np.exp, x)
 
 
 def log(x: Any) -> Any:
     """Elementwise natural logarithm."""
-    return _unary(LOG, x, _NO_PARAMS)
+    return _elementwise(LOG, np.log, x)
 
 
 def log1p(x: Any) -> Any:
     """Elementwise ``log(1 + x)``, accurate for small x."""
-    return _unary(LOG1P, x, _NO_PARAMS)
+    return _elementwise(LOG1P, np.log1p, x)
 
 
 def expm1(x: Any) -> Any:
     """Elementwise ``exp(x) - 1``, accurate for small x."""
-    return _unary(EXPM1, x, _NO_PARAMS)
+    return _elementwise(EXPM1, np.expm1, x)
 
 
 def sqrt(x: Any) -> Any:
     """Elementwise square root."""
-    return _unary(SQRT, x, _NO_PARAMS)
+    return _elementwise(SQRT, np.sqrt, x)
 
 
 def abs(x: Any) -> Any:
     """Elementwise absolute value; ``abs'(0) = 0``."""
-    return _unary(ABS, x, _NO_PARAMS)
+    return _elementwise(ABS, np.abs, x)
 
 
 def sin(x: Any) -> Any:
     """Elementwise sine."""
-    return _unary(SIN, x, _NO_PARAMS)
+    return _elementwise(SIN, np.sin, x)
 
 
 def cos(x: Any) -> Any:
     """Elementwise cosine."""
-    return _unary(COS, x, _NO_PARAMS)
+    return _elementwise(COS, np.cos, x)
 
 
 def tanh(x: Any) -> Any:
     """Elementwise hyperbolic tangent."""
-    return _unary(TANH, x, _NO_PARAMS)
+    return _elementwise(TANH, np.tanh, x)
 
 
 # --- activations (stable at |x| = 800) ------------------------------------------------------------
@@ -481,12 +505,12 @@ LEAKY_RELU = register_primitive(
 
 def sigmoid(x: Any) -> Any:
     """The logistic function ``1 / (1 + exp(-x))``, stable for any x."""
-    return _unary(SIGMOID, x, _NO_PARAMS)
+    return _elementwise(SIGMOID, _sp.expit, x)
 
 
 def log_sigmoid(x: Any) -> Any:
     """``log(sigmoid(x))``, finite for any x (``-800`` at ``x = -800``)."""
-    return _unary(LOG_SIGMOID, x, _NO_PARAMS)
+    return _elementwise(LOG_SIGMOID, _sp.log_expit, x)
 
 
 def softplus(x: Any) -> Any:
