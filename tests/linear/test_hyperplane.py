@@ -122,3 +122,12 @@ def test_array_api_inputs_stay_in_their_namespace() -> None:
     np.testing.assert_allclose(np.asarray(f), [-5.0, 20.0])
     np.testing.assert_array_equal(np.asarray(h.predict(xp.asarray([[0, 0], [3, 4]]))), [-1, 1])
     assert h.margin(X, xp.asarray([0, 1])) == pytest.approx(1.0)
+
+
+def test_bisector_worked_latex() -> None:
+    h = bisector_hyperplane([-5, 1, 3], [2, 2, -3])
+    tex = h.worked_latex
+    assert tex.startswith(r"\begin{aligned}") and tex.endswith(r"\end{aligned}")
+    assert r"\begin{bmatrix} -\frac{3}{2} \\ \frac{3}{2} \\ 0 \end{bmatrix}" in tex  # the midpoint
+    assert r"\left(-\frac{21}{2} + \frac{3}{2} + 0\right)" in tex
+    assert h.integer_form().worked_latex == tex  # copies keep the derivation

@@ -56,6 +56,7 @@ def test_xor_certificate_text_and_exactness() -> None:
     assert cert.exact
     assert str(cert) == "½·(0,1) + ½·(1,0) = ½·(0,0) + ½·(1,1)"
     assert cert.common_point == (Fraction(1, 2), Fraction(1, 2))
+    assert cert.to_latex().startswith(r"\tfrac{1}{2}\begin{pmatrix} 0 \\ 1 \end{pmatrix} + ")
     assert cert.verify(XOR_X, XOR_Y)
     assert "½·(0,1) + ½·(1,0) = ½·(0,0) + ½·(1,1)" in str(info.value)
     _check_certificate(np.array(XOR_X, float), np.array([-1, 1, 1, -1]), cert)

@@ -103,3 +103,11 @@ def test_fit_decimal_data_prefers_small_integers() -> None:
     unit = ThresholdUnit.fit(X, y)
     assert unit.check(X, y).ok
     assert all(abs(int(w)) <= 1000 for w in (*unit.weights, unit.w0))  # not 2^55-sized
+
+
+def test_constraint_table_latex() -> None:
+    tex = ThresholdUnit([-1, 0], 0).check(Q2_X, Q2_Y).to_latex()
+    assert r"w_{1}(0) + w_{2}(-1) - w_{0} \ge 0 &\quad (2)" in tex
+    assert r"(3):\ (-1) - (0) = -1 < 0 &\quad \checkmark" in tex
+    failing = ThresholdUnit([1, 0], 0).check(Q2_X, Q2_Y).to_latex()
+    assert r"(3):\ (1) - (0) = 1 < 0 &\quad \times" in failing

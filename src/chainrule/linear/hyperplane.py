@@ -78,15 +78,21 @@ class Hyperplane:
         normal: the normal vector ``n``, length ``d >= 1``, not all zero.
         offset: ``b``.
         steps: optional worked steps that built it (see :func:`bisector_hyperplane`).
+        steps_latex: the same steps as LaTeX lines (for an ``align`` environment).
 
     Raises:
         ValueError: ``normal`` is empty or zero, or a coefficient is NaN/inf.
     """
 
-    __slots__ = ("_normal", "_normal_float", "_offset", "exact", "steps")
+    __slots__ = ("_normal", "_normal_float", "_offset", "exact", "steps", "steps_latex")
 
     def __init__(
-        self, normal: Sequence[Any] | np.ndarray, offset: Any = 0, *, steps: Sequence[str] = ()
+        self,
+        normal: Sequence[Any] | np.ndarray,
+        offset: Any = 0,
+        *,
+        steps: Sequence[str] = (),
+        steps_latex: Sequence[str] = (),
     ) -> None:
         values = (
             list(to_numpy(normal).ravel())
@@ -111,6 +117,7 @@ class Hyperplane:
             raise ValueError("the normal vector of a hyperplane cannot be zero")
         self._normal_float = np.array([float(v) for v in self._normal], dtype=np.float64)
         self.steps: tuple[str, ...] = tuple(steps)
+        self.steps_latex: tuple[str, ...] = tuple(steps_latex)
 
     # -- the coefficients ------------------------------------------------------------------------
     @property
@@ -142,6 +149,14 @@ class Hyperplane:
     def worked(self) -> str:
         """The worked steps as text (empty when none were recorded)."""
         return "\n".join(self.steps)
+
+    @property
+    def worked_latex(self) -> str:
+        """The worked steps as a LaTeX ``aligned`` block (empty when none were recorded)."""
+        if not self.steps_latex:
+            return ""
+        body = " \\\\\n".join(self.steps_latex)
+        return f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"
 
     # -- evaluation ------------------------------------------------------------------------------
     def _points(self, X: Any) -> np.ndarray:
@@ -242,11 +257,21 @@ class Hyperplane:
             f = Fraction(v)
             return f.limit_denominator(max_denominator) if max_denominator else f
 
-        return Hyperplane([conv(v) for v in self._normal], conv(self._offset), steps=self.steps)
+        return Hyperplane(
+            [conv(v) for v in self._normal],
+            conv(self._offset),
+            steps=self.steps,
+            steps_latex=self.steps_latex,
+        )
 
     def to_float(self) -> Hyperplane:
         """A float64 copy."""
-        return Hyperplane([float(v) for v in self._normal], float(self._offset), steps=self.steps)
+        return Hyperplane(
+            [float(v) for v in self._normal],
+            float(self._offset),
+            steps=self.steps,
+            steps_latex=self.steps_latex,
+        )
 
     def integer_form(self) -> Hyperplane:
         """The same exact hyperplane scaled by a positive number to coprime integer coefficients.
@@ -260,7 +285,12 @@ class Hyperplane:
         g = 0
         for v in nums:
             g = math.gcd(g, v)
-        return Hyperplane([v // g for v in nums[:-1]], nums[-1] // g, steps=self.steps)
+        return Hyperplane(
+            [v // g for v in nums[:-1]],
+            nums[-1] // g,
+            steps=self.steps,
+            steps_latex=self.steps_latex,
+        )
 
     def scaled(self, factor: Any) -> Hyperplane:
         """``factor · f`` (``factor > 0`` keeps the positive side; exact when both are exact)."""
@@ -395,4 +425,29 @@ def bisector_hyperplane(
         f"           ⇒  {_row(n)}·x {sign} {format_number(abs(offset))} = 0",
         f"{h}",
     )
-    return Hyperplane(n, offset, steps=steps)
+    latex = (
+        f"n &= x_+ - x_- = {_col(p)} - {_col(q)} = {_col(n)}",
+        f"m &= x_- + \\tfrac{{1}}{{2}}(x_+ - x_-) = {_col(q)} + \\tfrac{{1}}{{2}}{_col(n)} = {_col(m)}",
+        f"0 &= n \\cdot (x - m) = {_latex_row(n)} x + \\left({_latex_terms(terms)}\\right)",
+        f"f(x) &= {h.to_latex().removeprefix('f(x) = ')}",
+    )
+    return Hyperplane(n, offset, steps=steps, steps_latex=latex)
+
+
+def _col(values: Sequence[Any]) -> str:
+    return "\\begin{bmatrix} " + " \\\\ ".join(_latex_number(v) for v in values) + " \\end{bmatrix}"
+
+
+def _latex_row(values: Sequence[Any]) -> str:
+    return "\\begin{bmatrix} " + " & ".join(_latex_number(v) for v in values) + " \\end{bmatrix}"
+
+
+def _latex_terms(terms: Sequence[Any]) -> str:
+    out = ""
+    for t in terms:
+        text = _latex_number(abs(t))
+        if not out:
+            out = f"-{text}" if t < 0 else text
+        else:
+            out += f" - {text}" if t < 0 else f" + {text}"
+    return out

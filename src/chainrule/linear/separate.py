@@ -152,6 +152,27 @@ class GordanCertificate:
 
         return f"{side_text(1)} = {side_text(-1)}"
 
+    def to_latex(self) -> str:
+        """The two convex combinations as LaTeX: ``\\tfrac{1}{2}\\begin{pmatrix}0\\\\1\\end{pmatrix} + ...``."""
+
+        def number(v: Number) -> str:
+            if isinstance(v, Fraction) and v.denominator != 1 and v.denominator < 10**6:
+                sign = "-" if v < 0 else ""
+                return f"{sign}\\tfrac{{{abs(v.numerator)}}}{{{v.denominator}}}"
+            return format_coordinate(v) if isinstance(v, Fraction) else f"{float(v):.4g}"
+
+        def side_tex(sign: int) -> str:
+            terms = []
+            for w, p, _ in self.side(sign):
+                vec = "\\begin{pmatrix} " + " \\\\ ".join(number(v) for v in p) + " \\end{pmatrix}"
+                terms.append(vec if w == 1 else f"{number(w)}{vec}")
+            return " + ".join(terms)
+
+        return f"{side_tex(1)} = {side_tex(-1)}"
+
+    def _repr_latex_(self) -> str:
+        return f"${self.to_latex()}$"
+
     def explain(self) -> str:
         """A few lines: what the certificate says, the two sides, the common point, how it was checked."""
         neg, pos = self.classes

@@ -9,6 +9,7 @@ weights with the maximum-margin hyperplane, rationalized to small integers, or r
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -110,6 +111,21 @@ class ConstraintTable:
         """The constraints that do not hold."""
         return tuple(c for c in self.constraints if c.holds is False)
 
+    def to_latex(self) -> str:
+        """The constraints, and the check when there are weights, as a LaTeX ``aligned`` block."""
+        lines = []
+        for c in self.constraints:
+            lines.append(f"{_tex(c.text)} &\\quad ({c.index})")
+        for c in self.constraints:
+            if c.substituted:
+                mark = "\\checkmark" if c.holds else "\\times"
+                lines.append(f"({c.index}):\\ {_tex(c.substituted)} &\\quad {mark}")
+        body = " \\\\\n".join(lines)
+        return f"\\begin{{aligned}}\n{body}\n\\end{{aligned}}"
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.to_latex()}$$"
+
     def __len__(self) -> int:
         return len(self.constraints)
 
@@ -137,6 +153,15 @@ class ConstraintTable:
             bad = ", ".join(f"({c.index})" for c in self.failed)
             lines.append(f"{n_ok} of {len(self.constraints)} constraints hold; {bad} fail")
         return "\n".join(lines)
+
+
+_TEX_RELATIONS = {">=": "\\ge", "<=": "\\le"}
+
+
+def _tex(text: str) -> str:
+    """``w1(0) - w0 >= 0`` → ``w_{1}(0) - w_{0} \\ge 0``."""
+    text = re.sub(r"w(\d+)", r"w_{\1}", text)
+    return re.sub(r">=|<=", lambda m: _TEX_RELATIONS[m.group(0)], text)
 
 
 def _targets(y: np.ndarray) -> np.ndarray:
