@@ -685,6 +685,8 @@ def reshape_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...] = ()) -> Any:
 def transpose_forward(x: Any, axes: tuple[int, ...] | None = None) -> Any:
     if axes is None:
         axes = tuple(range(len(_shape(x)) - 1, -1, -1))
+    if type(x) in _NUMPY_TYPES:
+        return np.transpose(x, axes)
     return _ns(x).permute_dims(x, axes)
 
 
