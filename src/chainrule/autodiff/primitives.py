@@ -41,6 +41,7 @@ from chainrule.autodiff.tensor import (
     _leaf,
     _object_new,
     apply,
+    install_operators,
     value,
 )
 
@@ -662,6 +663,17 @@ def matmul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
 
 
 MATMUL = register_primitive("matmul", operator.matmul, matmul_vjp_a, matmul_vjp_b, doc="a @ b")
+
+install_operators(
+    {
+        "__add__": ADD,
+        "__sub__": SUB,
+        "__mul__": MUL,
+        "__truediv__": DIV,
+        "__pow__": POW,
+        "__matmul__": MATMUL,
+    }
+)
 
 
 def matmul(a: Any, b: Any) -> Any:
