@@ -76,6 +76,31 @@ def median_time(fn: Callable[[], Any], budget: float = 0.4, repeats: int = 7) ->
     return statistics.median(times)
 
 
+def interleaved_medians(
+    fns: dict[str, Callable[[], Any]], budget: float = 1.2, rounds: int = 7
+) -> dict[str, float]:
+    """Median seconds per call of each function, timed in interleaved rounds.
+
+    Each round times every function once (a batch of calls sized to its share of ``budget``), so slow
+    drifts of a shared machine's load hit all of them alike.
+    """
+    inner: dict[str, int] = {}
+    for name, fn in fns.items():
+        fn()
+        t0 = time.perf_counter()
+        fn()
+        one = max(time.perf_counter() - t0, 1e-7)
+        inner[name] = max(1, int(budget / len(fns) / rounds / one))
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            for _ in range(inner[name]):
+                fn()
+            times[name].append((time.perf_counter() - t0) / inner[name])
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def fmt(seconds: float | None) -> str:
     if seconds is None:
         return "-"
@@ -109,16 +134,20 @@ def bench_workloads(ceiling: float) -> None:
     print("-" * len(header))
     for wid, subs, shapes, slow_note, matmul_shaped in WORKLOADS:
         ops = operands_for(wid, shapes, rng)
-        ours = median_time(lambda s=subs, o=ops: ce.einsum(s, *o))
-        np_false = (
-            None if slow_note else median_time(lambda s=subs, o=ops: np.einsum(s, *o), budget=0.6)
-        )
-        np_true = median_time(lambda s=subs, o=ops: np.einsum(s, *o, optimize=True))
-        oe = median_time(lambda s=subs, o=ops: opt_einsum.contract(s, *o)) if opt_einsum else None
-        th = None
+        fns: dict[str, Callable[[], Any]] = {
+            "ours": lambda s=subs, o=ops: ce.einsum(s, *o),
+            "np_true": lambda s=subs, o=ops: np.einsum(s, *o, optimize=True),
+        }
+        if not slow_note:
+            fns["np_false"] = lambda s=subs, o=ops: np.einsum(s, *o)
+        if opt_einsum is not None:
+            fns["oe"] = lambda s=subs, o=ops: opt_einsum.contract(s, *o)
         if torch is not None:
             tops = [torch.from_numpy(o) for o in ops]
-            th = median_time(lambda s=subs, o=tops: torch.einsum(s, *o))
+            fns["torch"] = lambda s=subs, o=tops: torch.einsum(s, *o)
+        t = interleaved_medians(fns, budget=2.0 if wid == "E6" else 1.2)
+        ours, np_true = t["ours"], t["np_true"]
+        np_false, oe, th = t.get("np_false"), t.get("oe"), t.get("torch")
         best = min(t for t in (np_true, oe) if t is not None)
         ratio = ours / best
         gflops = pct = ""

@@ -40,6 +40,7 @@ from typing import Any
 from chainrule.backend import is_numpy_namespace
 from chainrule.einsum.notation import EinsumSpec
 from chainrule.einsum.paths import Path, find_path, flop_count, size_of, ssa_to_linear
+from chainrule.einsum.tuning import TUNE_MIN_ELEMENTS, Autotuned
 
 __all__ = ["ContractionPlan", "StepInfo", "build_plan", "normalize_path"]
 
@@ -241,8 +242,12 @@ def _prestep(
     if lone:
         dims = tuple(spec.sizes[x] for x in cur)
         cur = [x for i, x in enumerate(cur) if i not in lone]
+        plain = functools.partial(_sum_of, ops, lone, dtype)
         blas = _blas_sum(dims, lone, dtype, ops) if ops.numpy else None
-        actions.append(blas or functools.partial(_sum_of, ops, lone, dtype))
+        if blas is not None and math.prod(dims) >= TUNE_MIN_ELEMENTS:
+            actions.append(Autotuned([blas, plain], ["blas", "sum"]))
+        else:
+            actions.append(blas or plain)
         kernels.append("sum")
     if not actions:
         return None, tuple(cur), None
@@ -265,7 +270,8 @@ def _prestep(
     return run, tuple(cur), info
 
 
-#: Dot products at least this long go to BLAS (its ddot is multithreaded) rather than ``vecdot``.
+#: Dot products at least this long may go to BLAS (its ddot is multithreaded) rather than ``vecdot``;
+#: for large steps the faster of the two is measured (:mod:`chainrule.einsum.tuning`).
 _BLAS_DOT_MIN = 4096
 
 
@@ -358,14 +364,16 @@ def _pair_kernel(
         return multiply, out_labels, "multiply"
 
     permute, reshape, mT, matmul = ops.permute, ops.reshape, ops.mT, ops.matmul
-    if not fa and not fb and batch and k < _BLAS_DOT_MIN and ops.dot_ok(dtype):
-        # Only batch and summed labels, short dots: vecdot streams both operands in one call, where a
-        # batched 1x1 matmul pays one BLAS call per dot. Long dots go to BLAS (threaded ddot) below.
+    dot: Callable[[Any, Any], Any] | None = None
+    if not fa and not fb and batch and ops.dot_ok(dtype):
+        # Only batch and summed labels: batched dot products. vecdot streams both operands in one call,
+        # where a batched 1x1 matmul pays one BLAS call per dot; long dots may still be faster on BLAS
+        # (threaded ddot), which is measured below.
         out_labels = tuple(batch)
-        perm_a, _ = _layout(la, batch, [], con)
-        perm_b, _ = _layout(lb, batch, [], con)
-        flat = (nb, k) if batch else (k,)
-        out_shape = tuple(sizes[x] for x in out_labels)
+        dperm_a, _ = _layout(la, batch, [], con)
+        dperm_b, _ = _layout(lb, batch, [], con)
+        dflat = (nb, k) if batch else (k,)
+        dot_shape = tuple(sizes[x] for x in out_labels)
         vecdot = ops.xp.vecdot
 
         def dot(a: Any, b: Any) -> Any:
@@ -373,13 +381,14 @@ def _pair_kernel(
                 a = ops.sum(a, pre_a, dtype)
             if pre_b:
                 b = ops.sum(b, pre_b, dtype)
-            if perm_a is not None:
-                a = permute(a, perm_a)
-            if perm_b is not None:
-                b = permute(b, perm_b)
-            return reshape(vecdot(reshape(a, flat), reshape(b, flat)), out_shape)
+            if dperm_a is not None:
+                a = permute(a, dperm_a)
+            if dperm_b is not None:
+                b = permute(b, dperm_b)
+            return reshape(vecdot(reshape(a, dflat), reshape(b, dflat)), dot_shape)
 
-        return dot, out_labels, "matmul (dot)"
+        if k < _BLAS_DOT_MIN:
+            return dot, out_labels, "matmul (dot)"
 
     # A as (batch, m, k) and B as (batch, k, n); stored the other way round → transposed views.
     # Without batch labels, an operand with no free labels is passed as a vector (matrix-vector BLAS).
@@ -424,6 +433,8 @@ def _pair_kernel(
             c = matmul(mT(a) if ta else a, mT(b) if tb else b)
         return reshape(c, out_shape)
 
+    if dot is not None and ops.numpy and nb * k >= TUNE_MIN_ELEMENTS:
+        return Autotuned([contract, dot], ["matmul", "vecdot"]), out_labels, "matmul"
     return contract, out_labels, "matmul"
 
 
