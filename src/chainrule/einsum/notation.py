@@ -29,6 +29,10 @@ Semantics (NumPy's, with these decisions):
 - ``'...i->i'``: ellipsis dimensions that the output omits are **summed**, like any label missing from
   the output (NumPy's ``optimize=True`` mode does this; its ``optimize=False`` mode raises).
 
+For gradients: ``spec.inputs[k]`` keeps every dimension of operand k, including size-1 dimensions that
+broadcast (``spec.shapes[k]`` has 1 where ``spec.sizes`` has more), so an einsum that produces operand k's
+labels yields the broadcast size there and must be summed back to 1 by the caller.
+
 Every malformed call raises ``ValueError`` naming the label, term or operand (and both sizes for a size
 mismatch).
 """
