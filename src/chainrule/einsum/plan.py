@@ -32,12 +32,18 @@ from __future__ import annotations
 
 import functools
 import math
-import operator
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from chainrule.backend import is_numpy_namespace
+from chainrule.einsum.kernels import (
+    ArrayOps,
+    blas_sum,
+    diagonal_of,
+    reshape_to,
+    sum_of,
+    view,
+)
 from chainrule.einsum.notation import EinsumSpec
 from chainrule.einsum.paths import Path, find_path, flop_count, size_of, ssa_to_linear
 from chainrule.einsum.tuning import TUNE_MIN_ELEMENTS, Autotuned
@@ -45,7 +51,6 @@ from chainrule.einsum.tuning import TUNE_MIN_ELEMENTS, Autotuned
 __all__ = ["ContractionPlan", "StepInfo", "build_plan", "normalize_path"]
 
 Labels = tuple[Hashable, ...]
-Kernel = Callable[..., Any]
 
 
 @dataclass(frozen=True)
@@ -73,143 +78,13 @@ class StepInfo:
     pre: bool = False
 
 
-# ------------------------------------------------------------------------------------------- kernels
-
-
-class _Ops:
-    """The handful of array operations a plan needs, bound to one namespace."""
-
-    def __init__(self, xp: Any) -> None:
-        self.xp = xp
-        self.numpy = is_numpy_namespace(xp)
-        self.matmul: Kernel = operator.matmul
-        self.multiply: Kernel = operator.mul
-        if self.numpy:
-            self.permute: Kernel = lambda a, perm: a.transpose(perm)
-            self.reshape: Kernel = lambda a, shape: a.reshape(shape)
-            self.mT: Kernel = lambda a: a.swapaxes(-1, -2)
-            self.sum: Kernel = _numpy_sum
-            self.astype: Kernel = lambda a, dtype: a.astype(dtype)
-        else:
-            self.permute = xp.permute_dims
-            self.reshape = xp.reshape
-            self.mT = xp.matrix_transpose
-            self.sum = lambda a, axes, dtype: xp.sum(a, axis=axes, dtype=dtype)
-            self.astype = xp.astype
-
-    def diagonal(self, a: Any, ax1: int, ax2: int) -> Any:
-        """The diagonal over axes ``ax1`` and ``ax2``; it becomes the last axis (NumPy's convention)."""
-        if self.numpy:
-            return a.diagonal(0, ax1, ax2)
-        xp = self.xp
-        n = a.shape[ax1]
-        rest = [k for k in range(a.ndim) if k not in (ax1, ax2)]
-        a = xp.permute_dims(a, (*rest, ax1, ax2))
-        a = xp.reshape(a, (*a.shape[:-2], n * n))
-        return xp.take(a, xp.arange(0, n * n, n + 1), axis=a.ndim - 1)
-
-    def dot_ok(self, dtype: Any) -> bool:
-        """Whether ``vecdot`` computes plain (unconjugated) batched dot products for ``dtype``."""
-        try:
-            return bool(self.xp.isdtype(dtype, ("real floating", "integral")))
-        except (AttributeError, TypeError):
-            return False
-
-
-def _numpy_sum(a: Any, axes: tuple[int, ...], dtype: Any) -> Any:
-    """``a.sum(axes)`` for NumPy, reading a C-contiguous ``a`` as whole rows where possible.
-
-    Summing the leading summed axes first adds long contiguous rows (streaming, vectorized); the trailing
-    summed run is then reduced on the much smaller result. ``a.sum(axis=axes)`` in one go would reduce the
-    short innermost rows one by one.
-    """
-    last = a.ndim - 1
-    if len(axes) < 2 or last not in axes or not a.flags.c_contiguous:
-        return a.sum(axis=axes, dtype=dtype)
-    t = last
-    while t - 1 in axes:
-        t -= 1
-    outer = tuple(x for x in axes if x < t)
-    if outer:
-        a = a.sum(axis=outer, dtype=dtype)
-        t -= len(outer)
-    return a.reshape((*a.shape[:t], math.prod(a.shape[t:]))).sum(axis=-1, dtype=dtype)
-
-
-# ----------------------------------------------------------------------------------- plan components
-
-
-def _blas_sum(
-    shape: tuple[int, ...], axes: tuple[int, ...], dtype: Any, ops: _Ops
-) -> Callable[[Any], Any] | None:
-    """A NumPy sum over ``axes`` of a C-contiguous ``shape`` done as a product with a vector of ones.
-
-    The summed run of adjacent axes that shrinks the array most goes through BLAS (gemv, or a gemm with
-    one row, on two threads where NumPy's own reductions use one), the rest is summed on the small
-    result. Returns None where BLAS does not apply (integer or bool dtypes, empty arrays).
-    """
-    xp = ops.xp
-    try:
-        floating = bool(xp.isdtype(dtype, ("real floating", "complex floating")))
-    except (AttributeError, TypeError):
-        floating = False
-    if not floating or 0 in shape or len(axes) == 0:
-        return None
-    runs: list[tuple[int, int]] = []
-    for ax in sorted(axes):
-        if runs and runs[-1][1] == ax:
-            runs[-1] = (runs[-1][0], ax + 1)
-        else:
-            runs.append((ax, ax + 1))
-    start, stop = max(runs, key=lambda r: math.prod(shape[r[0] : r[1]]))
-    outer = math.prod(shape[:start])
-    group = math.prod(shape[start:stop])
-    inner = math.prod(shape[stop:])
-    if group < 2:
-        return None
-    kept_shape = shape[:start] + shape[stop:]
-    rest = tuple(ax if ax < start else ax - (stop - start) for ax in axes if not start <= ax < stop)
-    if inner == 1:
-        ones = xp.ones(group, dtype=dtype)
-        view: tuple[int, ...] = (outer, group)
-    else:
-        ones = xp.ones((1, group), dtype=dtype)
-        view = (outer, group, inner)
-
-    def blas_sum(a: Any) -> Any:
-        if not a.flags.c_contiguous:
-            return a.sum(axis=axes, dtype=dtype)
-        r = a.reshape(view)
-        r = (r @ ones) if inner == 1 else (ones @ r)
-        r = r.reshape(kept_shape)
-        return _numpy_sum(r, rest, dtype) if rest else r
-
-    return blas_sum
-
-
-def _view(a: Any) -> Any:
-    return a.view()
-
-
-def _reshape_to(ops: _Ops, shape: tuple[int, ...], a: Any) -> Any:
-    return ops.reshape(a, shape)
-
-
-def _diagonal_of(ops: _Ops, ax1: int, ax2: int, a: Any) -> Any:
-    return ops.diagonal(a, ax1, ax2)
-
-
-def _sum_of(ops: _Ops, axes: tuple[int, ...], dtype: Any, a: Any) -> Any:
-    return ops.sum(a, axes, dtype)
-
-
 def _prestep(
     k: int,
     labels: Labels,
     shape: tuple[int, ...],
     spec: EinsumSpec,
     elsewhere: set[Hashable],
-    ops: _Ops,
+    ops: ArrayOps,
     dtype: Any,
 ) -> tuple[Callable[[Any], Any] | None, Labels, StepInfo | None]:
     """The single-operand pre-step of operand ``k``: (function or None, labels after it, info)."""
@@ -223,7 +98,7 @@ def _prestep(
     if squeeze:
         new_shape = tuple(d for i, d in enumerate(shape) if i not in squeeze)
         cur = [x for i, x in enumerate(cur) if i not in squeeze]
-        actions.append(functools.partial(_reshape_to, ops, new_shape))
+        actions.append(functools.partial(reshape_to, ops, new_shape))
     # 2. Diagonals: each repeated label, one pair of axes at a time.
     while len(set(cur)) < len(cur):
         seen: dict[Hashable, int] = {}
@@ -234,7 +109,7 @@ def _prestep(
             seen[x] = i
         label = cur[ax1]
         cur = [x for i, x in enumerate(cur) if i not in (ax1, ax2)] + [label]
-        actions.append(functools.partial(_diagonal_of, ops, ax1, ax2))
+        actions.append(functools.partial(diagonal_of, ops, ax1, ax2))
         if "diagonal" not in kernels:
             kernels.append("diagonal")
     # 3. Sums over labels found nowhere else.
@@ -242,8 +117,8 @@ def _prestep(
     if lone:
         dims = tuple(spec.sizes[x] for x in cur)
         cur = [x for i, x in enumerate(cur) if i not in lone]
-        plain = functools.partial(_sum_of, ops, lone, dtype)
-        blas = _blas_sum(dims, lone, dtype, ops) if ops.numpy else None
+        plain = functools.partial(sum_of, ops, lone, dtype)
+        blas = blas_sum(dims, lone, dtype, ops) if ops.numpy else None
         if blas is not None and math.prod(dims) >= TUNE_MIN_ELEMENTS:
             actions.append(Autotuned([blas, plain], ["blas", "sum"]))
         else:
@@ -306,7 +181,7 @@ def _pair_kernel(
     lb: Labels,
     keep: set[Hashable],
     sizes: dict[Hashable, int],
-    ops: _Ops,
+    ops: ArrayOps,
     dtype: Any,
     prefer: Labels | None,
 ) -> tuple[Callable[[Any, Any], Any], Labels, str]:
@@ -498,7 +373,7 @@ class ContractionPlan:
         self._pre = pre
         self._program = program
         self._finish = finish
-        self._astype = _Ops(xp).astype
+        self._astype = ArrayOps(xp).astype
         #: When the whole contraction is one library call (e.g. ``matmul``), the fast entry point.
         self.direct = direct
 
@@ -540,7 +415,7 @@ def build_plan(
         ValueError: a bad ``optimize`` value or explicit path, or an unmet ``memory_limit``.
     """
     n = len(spec.inputs)
-    ops = _Ops(xp)
+    ops = ArrayOps(xp)
     result_dtype = dtype if dtype is not None else xp.result_type(*dtypes)
     casts = tuple(None if dt == result_dtype else result_dtype for dt in dtypes)
     sizes = spec.sizes
@@ -617,7 +492,7 @@ def build_plan(
         steps.append(StepInfo((0,), (tuple(final),), tuple(output), "transpose", 0))
     elif n == 1 and pre[0] is None and casts[0] is None and ops.numpy:
         # Nothing to compute ("ij->ij"): like NumPy, return a view, never the operand itself.
-        finish = _view
+        finish = view
 
     direct = _direct_call(spec, path, pre, program, finish, casts, ops)
     return ContractionPlan(
@@ -632,7 +507,7 @@ def _direct_call(
     program: Sequence[tuple[int, int, Callable[[Any, Any], Any] | None]],
     finish: Callable[[Any], Any] | None,
     casts: Sequence[Any],
-    ops: _Ops,
+    ops: ArrayOps,
 ) -> Callable[..., Any] | None:
     """The single library call that computes the whole einsum, when there is one.
 

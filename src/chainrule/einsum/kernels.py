@@ -1,0 +1,152 @@
+"""The array operations a plan is made of, bound to one namespace, and NumPy's fast variants.
+
+:class:`ArrayOps` gives ``permute``, ``reshape``, ``matmul``, ``mT``, ``sum``, ``multiply``, ``astype``,
+``diagonal`` for any Array API namespace; for NumPy it calls the ndarray methods directly (cheaper per
+call). :func:`blas_sum` sums a NumPy array through BLAS (a product with a vector of ones).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable
+from typing import Any
+
+from chainrule.backend import is_numpy_namespace
+
+__all__ = [
+    "ArrayOps",
+    "Kernel",
+    "blas_sum",
+    "diagonal_of",
+    "numpy_sum",
+    "reshape_to",
+    "sum_of",
+    "view",
+]
+
+Kernel = Callable[..., Any]
+
+
+class ArrayOps:
+    """The handful of array operations a plan needs, bound to one namespace."""
+
+    def __init__(self, xp: Any) -> None:
+        self.xp = xp
+        self.numpy = is_numpy_namespace(xp)
+        self.matmul: Kernel = operator.matmul
+        self.multiply: Kernel = operator.mul
+        if self.numpy:
+            self.permute: Kernel = lambda a, perm: a.transpose(perm)
+            self.reshape: Kernel = lambda a, shape: a.reshape(shape)
+            self.mT: Kernel = lambda a: a.swapaxes(-1, -2)
+            self.sum: Kernel = numpy_sum
+            self.astype: Kernel = lambda a, dtype: a.astype(dtype)
+        else:
+            self.permute = xp.permute_dims
+            self.reshape = xp.reshape
+            self.mT = xp.matrix_transpose
+            self.sum = lambda a, axes, dtype: xp.sum(a, axis=axes, dtype=dtype)
+            self.astype = xp.astype
+
+    def diagonal(self, a: Any, ax1: int, ax2: int) -> Any:
+        """The diagonal over axes ``ax1`` and ``ax2``; it becomes the last axis (NumPy's convention)."""
+        if self.numpy:
+            return a.diagonal(0, ax1, ax2)
+        xp = self.xp
+        n = a.shape[ax1]
+        rest = [k for k in range(a.ndim) if k not in (ax1, ax2)]
+        a = xp.permute_dims(a, (*rest, ax1, ax2))
+        a = xp.reshape(a, (*a.shape[:-2], n * n))
+        return xp.take(a, xp.arange(0, n * n, n + 1), axis=a.ndim - 1)
+
+    def dot_ok(self, dtype: Any) -> bool:
+        """Whether ``vecdot`` computes plain (unconjugated) batched dot products for ``dtype``."""
+        try:
+            return bool(self.xp.isdtype(dtype, ("real floating", "integral")))
+        except (AttributeError, TypeError):
+            return False
+
+
+def numpy_sum(a: Any, axes: tuple[int, ...], dtype: Any) -> Any:
+    """``a.sum(axes)`` for NumPy, reading a C-contiguous ``a`` as whole rows where possible.
+
+    Summing the leading summed axes first adds long contiguous rows (streaming, vectorized); the trailing
+    summed run is then reduced on the much smaller result. ``a.sum(axis=axes)`` in one go would reduce the
+    short innermost rows one by one.
+    """
+    last = a.ndim - 1
+    if len(axes) < 2 or last not in axes or not a.flags.c_contiguous:
+        return a.sum(axis=axes, dtype=dtype)
+    t = last
+    while t - 1 in axes:
+        t -= 1
+    outer = tuple(x for x in axes if x < t)
+    if outer:
+        a = a.sum(axis=outer, dtype=dtype)
+        t -= len(outer)
+    return a.reshape((*a.shape[:t], math.prod(a.shape[t:]))).sum(axis=-1, dtype=dtype)
+
+
+def blas_sum(
+    shape: tuple[int, ...], axes: tuple[int, ...], dtype: Any, ops: ArrayOps
+) -> Callable[[Any], Any] | None:
+    """A NumPy sum over ``axes`` of a C-contiguous ``shape`` done as a product with a vector of ones.
+
+    The summed run of adjacent axes that shrinks the array most goes through BLAS (gemv, or a gemm with
+    one row, on two threads where NumPy's own reductions use one), the rest is summed on the small
+    result. Returns None where BLAS does not apply (integer or bool dtypes, empty arrays).
+    """
+    xp = ops.xp
+    try:
+        floating = bool(xp.isdtype(dtype, ("real floating", "complex floating")))
+    except (AttributeError, TypeError):
+        floating = False
+    if not floating or 0 in shape or len(axes) == 0:
+        return None
+    runs: list[tuple[int, int]] = []
+    for ax in sorted(axes):
+        if runs and runs[-1][1] == ax:
+            runs[-1] = (runs[-1][0], ax + 1)
+        else:
+            runs.append((ax, ax + 1))
+    start, stop = max(runs, key=lambda r: math.prod(shape[r[0] : r[1]]))
+    outer = math.prod(shape[:start])
+    group = math.prod(shape[start:stop])
+    inner = math.prod(shape[stop:])
+    if group < 2:
+        return None
+    kept_shape = shape[:start] + shape[stop:]
+    rest = tuple(ax if ax < start else ax - (stop - start) for ax in axes if not start <= ax < stop)
+    if inner == 1:
+        ones = xp.ones(group, dtype=dtype)
+        view: tuple[int, ...] = (outer, group)
+    else:
+        ones = xp.ones((1, group), dtype=dtype)
+        view = (outer, group, inner)
+
+    def blas_sum(a: Any) -> Any:
+        if not a.flags.c_contiguous:
+            return a.sum(axis=axes, dtype=dtype)
+        r = a.reshape(view)
+        r = (r @ ones) if inner == 1 else (ones @ r)
+        r = r.reshape(kept_shape)
+        return numpy_sum(r, rest, dtype) if rest else r
+
+    return blas_sum
+
+
+def view(a: Any) -> Any:
+    return a.view()
+
+
+def reshape_to(ops: ArrayOps, shape: tuple[int, ...], a: Any) -> Any:
+    return ops.reshape(a, shape)
+
+
+def diagonal_of(ops: ArrayOps, ax1: int, ax2: int, a: Any) -> Any:
+    return ops.diagonal(a, ax1, ax2)
+
+
+def sum_of(ops: ArrayOps, axes: tuple[int, ...], dtype: Any, a: Any) -> Any:
+    return ops.sum(a, axes, dtype)
