@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chainrule.backend import to_numpy
-from chainrule.einsum import einsum, parse
+from chainrule.einsum import einsum, einsum_path, parse
 from chainrule.einsum.notation import label_letters
 
 LETTERS = "abcdefg"
@@ -137,3 +137,16 @@ def test_array_api_strict_matches_numpy(case: Case) -> None:
     tol = 1e-4 if got.dtype == np.float32 else 1e-10
     assert got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+
+
+@settings(max_examples=100)
+@given(cases())
+def test_flops_never_above_opt_einsum_auto(case: Case) -> None:
+    oe = pytest.importorskip("opt_einsum")
+    try:
+        _, theirs = oe.contract_path(case.subscripts, *case.operands, optimize="auto")
+    except (ValueError, TypeError):
+        return  # a broadcasting form opt_einsum does not accept
+    _, ours = einsum_path(case.subscripts, *case.operands)
+    assert ours.opt_cost <= int(theirs.opt_cost)
+    assert ours.naive_cost == int(theirs.naive_cost)
