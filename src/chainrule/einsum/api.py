@@ -133,7 +133,10 @@ def einsum(
     Returns:
         The result, of the promoted dtype of the operands (or ``dtype``). Integer contractions accumulate in
         that dtype and wrap on overflow, as in ``numpy.einsum``. As in NumPy, a pure relabelling (transpose,
-        diagonal) may return a view of the operand.
+        diagonal) may return a view of the operand (diagonal views are read-only here). Large NumPy sums
+        and batched dot products time their two kernels (BLAS or NumPy's loop) on the first calls of a
+        plan and keep the faster (:mod:`chainrule.einsum.tuning`); those first results may differ from
+        later ones in the last bits of rounding.
 
     Raises:
         ValueError: malformed notation (the message names the label, term or operand), a size mismatch
