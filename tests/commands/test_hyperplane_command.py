@@ -49,3 +49,9 @@ def test_bad_input_exits_2_with_one_line(
     assert main(["hyperplane", *argv]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("chainrule hyperplane: error:") and needle in err[0]
+
+
+def test_coordinates_beyond_float64_are_worked_exactly(capsys: pytest.CaptureFixture[str]) -> None:
+    # 1e400 is a valid exact number; the float view of the hyperplane must not crash the command.
+    assert main(["hyperplane", "--pos", "1e400,1", "--neg", "1,2"]) == 0
+    assert "f(m) = 0: ok" in capsys.readouterr().out

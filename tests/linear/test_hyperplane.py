@@ -131,3 +131,23 @@ def test_bisector_worked_latex() -> None:
     assert r"\begin{bmatrix} -\frac{3}{2} \\ \frac{3}{2} \\ 0 \end{bmatrix}" in tex  # the midpoint
     assert r"\left(-\frac{21}{2} + \frac{3}{2} + 0\right)" in tex
     assert h.integer_form().worked_latex == tex  # copies keep the derivation
+
+
+def test_bisector_of_numpy_float_arrays_takes_their_decimal_values() -> None:
+    # NumPy scalars repr as "np.float64(0.1)"; the exact bisector must read the number, not the repr.
+    h = bisector_hyperplane(np.array([0.1, 0.2]), np.array([0.3, 0.4]))
+    assert h.exact
+    assert h.normal == (Fraction(-1, 5), Fraction(-1, 5))
+    assert h.offset == Fraction(1, 10)
+    h32 = bisector_hyperplane(np.array([0.5, 1.0], np.float32), np.array([0.25, 0.0], np.float32))
+    assert h32 == Hyperplane([Fraction(1, 4), 1], Fraction(-19, 32))
+
+
+def test_exact_coefficients_beyond_float64_stay_exact() -> None:
+    h = bisector_hyperplane([Fraction(10) ** 400, 1], [0, 2])
+    assert h([0, 0]) == h.offset  # exact evaluation still works
+    assert h([Fraction(10) ** 400, 1]) > 0 > h([0, 2])
+    assert "e+" in str(h)
+    with pytest.raises(ValueError, match="float64 range"):
+        h.decision([[0.0, 0.0]])
+    assert h != Hyperplane([1.0, 0.0], 0.0)

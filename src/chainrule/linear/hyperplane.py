@@ -84,7 +84,15 @@ class Hyperplane:
         ValueError: ``normal`` is empty or zero, or a coefficient is NaN/inf.
     """
 
-    __slots__ = ("_normal", "_normal_float", "_offset", "exact", "steps", "steps_latex")
+    __slots__ = (
+        "_normal",
+        "_normal_float",
+        "_offset",
+        "_offset_float",
+        "exact",
+        "steps",
+        "steps_latex",
+    )
 
     def __init__(
         self,
@@ -115,7 +123,15 @@ class Hyperplane:
             self._offset = off
         if all(v == 0 for v in self._normal):
             raise ValueError("the normal vector of a hyperplane cannot be zero")
-        self._normal_float = np.array([float(v) for v in self._normal], dtype=np.float64)
+        try:
+            self._normal_float: np.ndarray | None = np.array(
+                [float(v) for v in self._normal], dtype=np.float64
+            )
+            self._offset_float = float(self._offset)
+        except OverflowError:
+            # An exact hyperplane may hold coefficients beyond float64 (|v| > 1.8e308): its exact methods
+            # still work; the float ones raise (see _floats).
+            self._normal_float, self._offset_float = None, math.nan
         self.steps: tuple[str, ...] = tuple(steps)
         self.steps_latex: tuple[str, ...] = tuple(steps_latex)
 
@@ -130,15 +146,28 @@ class Hyperplane:
         """``b`` (a Fraction when exact, a float otherwise)."""
         return self._offset
 
+    def _floats(self) -> tuple[np.ndarray, float]:
+        """``(n, b)`` as float64.
+
+        Raises:
+            ValueError: an exact coefficient lies beyond the float64 range.
+        """
+        if self._normal_float is None:
+            raise ValueError(
+                f"the coefficients of {self} exceed the float64 range; use the exact methods "
+                "(decision_exact, or call the hyperplane on exact points)"
+            )
+        return self._normal_float, self._offset_float
+
     @property
     def coef(self) -> np.ndarray:
-        """``n`` as float64, shape ``(d,)``."""
-        return self._normal_float.copy()
+        """``n`` as float64, shape ``(d,)`` (raises ``ValueError`` beyond the float64 range)."""
+        return self._floats()[0].copy()
 
     @property
     def intercept(self) -> float:
-        """``b`` as a float."""
-        return float(self._offset)
+        """``b`` as a float (raises ``ValueError`` beyond the float64 range)."""
+        return self._floats()[1]
 
     @property
     def dim(self) -> int:
@@ -179,7 +208,8 @@ class Hyperplane:
             xp = array_namespace(X)
             if not is_numpy_namespace(xp):
                 return self._decision_xp(xp, X)
-        return self._points(X) @ self._normal_float + float(self._offset)
+        normal, offset = self._floats()
+        return self._points(X) @ normal + offset
 
     def _decision_xp(self, xp: Any, X: Any) -> Any:
         if X.ndim == 1:
@@ -190,8 +220,8 @@ class Hyperplane:
             )
         if not xp.isdtype(X.dtype, "real floating"):
             X = xp.astype(X, xp.float64)
-        n = xp.asarray([float(v) for v in self._normal], dtype=X.dtype)
-        return X @ n + float(self._offset)
+        normal, offset = self._floats()
+        return X @ xp.asarray(normal, dtype=X.dtype) + offset
 
     def decision_exact(self, X: Any) -> list[Fraction]:
         """``f(x)`` for each row of ``X`` in exact rational arithmetic (floats taken at their exact value).
@@ -220,9 +250,8 @@ class Hyperplane:
                 (n * as_fraction(v) for n, v in zip(self._normal, values, strict=True)),
                 self._offset,
             )
-        return float(
-            self._normal_float @ np.asarray(values, dtype=np.float64) + float(self._offset)
-        )
+        normal, offset = self._floats()
+        return float(normal @ np.asarray(values, dtype=np.float64) + offset)
 
     def predict(self, X: Any) -> Any:
         """The side of each row: ``+1`` where ``f > 0``, ``-1`` where ``f < 0``, ``0`` on the plane (int64)."""
@@ -234,7 +263,7 @@ class Hyperplane:
 
     def distance(self, X: Any) -> Any:
         """Signed Euclidean distance ``f(x)/‖n‖`` of each row to the hyperplane, shape ``(m,)``."""
-        return self.decision(X) / float(np.linalg.norm(self._normal_float))
+        return self.decision(X) / float(np.linalg.norm(self._floats()[0]))
 
     def margin(self, X: Any, y: Any) -> float:
         """The geometric margin ``min_i s_i f(x_i)/‖n‖`` on labelled points (negative if one is misclassified).
@@ -316,8 +345,10 @@ class Hyperplane:
                 return False
             ratio = b[k] / a[k]
             return all(bj == ratio * aj for aj, bj in zip(a, b, strict=True))
-        va = np.array([float(v) for v in a])
-        vb = np.array([float(v) for v in b])
+        if self._normal_float is None or other._normal_float is None:
+            return False  # a float hyperplane never holds a coefficient beyond float64
+        va = np.append(*self._floats())
+        vb = np.append(*other._floats())
         ua, ub = va / np.linalg.norm(va), vb / np.linalg.norm(vb)
         return bool(np.allclose(ua, ub, rtol=0.0, atol=1e-9))
 
@@ -396,7 +427,9 @@ def bisector_hyperplane(
     def conv(v: Any, which: str, i: int) -> Number:
         try:
             if exact:
-                return as_fraction(repr(v) if isinstance(v, float) else v)
+                # str of a Python or NumPy float is its shortest round-trip decimal ("0.1"); repr of
+                # a NumPy scalar is "np.float64(0.1)", which is not a number.
+                return as_fraction(str(v) if isinstance(v, (float, np.floating)) else v)
             f = float(v)
         except (TypeError, ValueError) as exc:
             raise ValueError(f"{which}[{i}] = {v!r} is not a finite number") from exc
