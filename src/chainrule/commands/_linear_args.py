@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import re
+import sys
 from fractions import Fraction
+from typing import NoReturn
 
 from chainrule.linear._exact import as_fraction
 
-__all__ = ["accept_negative_vectors", "parse_vector"]
+__all__ = ["accept_negative_vectors", "one_line_errors", "parse_vector"]
 
 #: A word that starts like a negative number (``-5``, ``-5,1,3``, ``-.5``, ``-3/4``) is a value, not an option.
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.,/eE+\-\s]*$")
@@ -23,6 +25,20 @@ def accept_negative_vectors(parser: argparse.ArgumentParser) -> None:
     """Let ``parser`` read ``--pos -5,1,3`` (a value starting with '-') as it reads ``--pos=-5,1,3``."""
     # argparse keeps the negative-number pattern on the parser; ours also allows commas and fractions.
     parser._negative_number_matcher = _NEGATIVE_VALUE
+
+
+def one_line_errors(parser: argparse.ArgumentParser) -> None:
+    """Make ``parser`` report a usage error as one line on stderr and exit 2.
+
+    argparse prints the usage block before the message; bad input to these commands is one line (the usage
+    is one ``--help`` away), as for the errors ``cli.main`` reports.
+    """
+
+    def error(message: str) -> NoReturn:
+        print(f"{parser.prog}: error: {message} (see {parser.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+    setattr(parser, "error", error)  # noqa: B010 - an instance attribute, not a method of the class
 
 
 def parse_vector(text: str, what: str) -> list[Fraction]:

@@ -13,7 +13,11 @@ from __future__ import annotations
 import argparse
 from fractions import Fraction
 
-from chainrule.commands._linear_args import accept_negative_vectors, parse_vector
+from chainrule.commands._linear_args import (
+    accept_negative_vectors,
+    one_line_errors,
+    parse_vector,
+)
 from chainrule.linear import bisector_hyperplane
 from chainrule.linear._exact import format_number
 
@@ -26,6 +30,7 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     accept_negative_vectors(parser)
+    one_line_errors(parser)
     parser.add_argument(
         "--pos",
         required=True,

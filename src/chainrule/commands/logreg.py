@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
 import warnings
 
 import numpy as np
 
+from chainrule.commands._linear_args import one_line_errors
 from chainrule.linear.datasets import load_breast_cancer, load_csv
 from chainrule.linear.logistic import LogisticRegression
 from chainrule.linear.logistic_check import logistic_gradient_check
@@ -35,6 +37,7 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    one_line_errors(parser)
     parser.add_argument(
         "csv",
         nargs="?",
@@ -123,6 +126,12 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--C must be positive, got {args.C}")
     if args.max_iter < 1:
         raise ValueError(f"--max-iter must be at least 1, got {args.max_iter}")
+    if not args.tol >= 0:
+        raise ValueError(f"--tol must be a non-negative number, got {args.tol}")
+    if args.save is not None:
+        folder = os.path.dirname(os.path.abspath(args.save))
+        if not os.path.isdir(folder):  # say so before the fit, not after it
+            raise ValueError(f"--save {args.save!r}: the folder {folder!r} does not exist")
     X, y, names, _target, source, standardize = _load(args)
     n, d = X.shape
     train, test = _split(n, args.test_size, args.seed)

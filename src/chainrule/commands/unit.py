@@ -20,7 +20,11 @@ from fractions import Fraction
 
 import numpy as np
 
-from chainrule.commands._linear_args import accept_negative_vectors, parse_vector
+from chainrule.commands._linear_args import (
+    accept_negative_vectors,
+    one_line_errors,
+    parse_vector,
+)
 from chainrule.linear import NotSeparable, ThresholdUnit
 from chainrule.linear._exact import as_fraction
 
@@ -33,6 +37,7 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     accept_negative_vectors(parser)
+    one_line_errors(parser)
     parser.add_argument(
         "--points",
         required=True,

@@ -55,7 +55,8 @@ def load_csv(
 
     Raises:
         FileNotFoundError / OSError: the file cannot be read (the message names it).
-        ValueError: the file is empty or has no data rows; the target column does not exist (the message
+        ValueError: the file is not UTF-8 text or not CSV (names the line); the file is empty or has no
+            data rows; the target column does not exist (the message
             lists the columns); a row has the wrong number of cells (names the line); a feature cell is not a
             number (names the file, the column and the line).
     """
@@ -65,17 +66,22 @@ def load_csv(
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise type(exc)(exc.errno, f"cannot read CSV file {name!r}: {reason}") from exc
+    reader = csv.reader(handle)
+    header: list[str] | None = None
+    rows: list[tuple[int, list[str]]] = []
     with handle:
-        reader = csv.reader(handle)
-        header: list[str] | None = None
-        rows: list[tuple[int, list[str]]] = []
-        for row in reader:
-            if not row or all(not cell.strip() for cell in row):
-                continue  # blank lines carry no sample
-            if header is None:
-                header = [cell.strip() for cell in row]
-                continue
-            rows.append((reader.line_num, row))
+        try:
+            for row in reader:
+                if not row or all(not cell.strip() for cell in row):
+                    continue  # blank lines carry no sample
+                if header is None:
+                    header = [cell.strip() for cell in row]
+                    continue
+                rows.append((reader.line_num, row))
+        except UnicodeDecodeError:
+            raise ValueError(f"CSV file {name!r}, {_first_undecodable(name)}") from None
+        except csv.Error as exc:
+            raise ValueError(f"CSV file {name!r}, line {reader.line_num}: {exc}") from None
     if header is None:
         raise ValueError(f"CSV file {name!r} is empty: a header row naming the columns is required")
     if len(header) < 2:
@@ -122,6 +128,22 @@ def load_csv(
             X[i, k] = value
             k += 1
     return X, _target_array(raw_target), feature_names, header[target_index]
+
+
+def _first_undecodable(name: str) -> str:
+    """Where a file stops being UTF-8: ``"line 3: byte 0xff is not UTF-8 text; ..."``.
+
+    The text reader decodes in blocks, so the line is found again from the raw bytes (on the error path only).
+    """
+    with open(name, "rb") as handle:
+        data = handle.read()
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+        line = data.count(b"\n", 0, start) + 1
+        return f"line {line}: byte 0x{data[start]:02x} is not UTF-8 text; is it a CSV file?"
+    return "not UTF-8 text"  # pragma: no cover - the reader just failed to decode it
 
 
 def _target_array(cells: list[str]) -> np.ndarray:

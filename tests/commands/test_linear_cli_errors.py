@@ -1,0 +1,107 @@
+"""Bad input to the linear-model commands: exit 2, exactly one line on stderr, no traceback."""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from chainrule.cli import main
+
+
+def _files(tmp_path: pathlib.Path) -> dict[str, str]:
+    texts: dict[str, bytes] = {
+        "xor": b"x1,x2,y\n0,0,a\n1,1,a\n0,1,b\n1,0,b\n",
+        "word": b"x1,x2,y\n0,zz,a\n1,1,b\n",
+        "nan": b"x1,x2,y\n0,nan,a\n1,1,b\n",
+        "ragged": b"x1,x2,y\n0,0,a\n1,1\n",
+        "empty": b"",
+        "header": b"x1,x2,y\n",
+        "one_class": b"x1,x2,y\n0,0,a\n1,1,a\n2,2,a\n3,3,a\n",
+        "three": b"x1,x2,y\n0,0,a\n1,1,b\n2,2,c\n",
+        "latin1": b"x1,y\n1,a\n2,\xff\n",
+        "huge_field": b'x,y\n"' + b"1" * 200_000 + b'",1\n',
+    }
+    out = {}
+    for name, data in texts.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(data)
+        out[name] = str(path)
+    (tmp_path / "folder").mkdir()
+    out["folder"] = str(tmp_path / "folder")
+    out["missing"] = str(tmp_path / "missing.csv")
+    return out
+
+
+BAD = [
+    # argparse-level errors: a missing or unknown flag, a bad choice, a bad int.
+    ["separate"],
+    ["separate", "{xor}", "--margin", "foo"],
+    # (An unknown flag such as --nope is reported by the top-level parser in cli.py, with its usage line.)
+    ["logreg", "--max-iter", "abc"],
+    ["logreg", "--penalty", "l1"],
+    ["unit", "--points", "0,0:1 1,1:0", "--bias-sign", "2"],
+    ["unit"],
+    ["hyperplane", "--neg", "2"],
+    # bad values
+    ["hyperplane", "--pos", "1,x", "--neg", "1,2"],
+    ["hyperplane", "--pos", "nan,1", "--neg", "1,2"],
+    ["hyperplane", "--pos", "1,2", "--neg", "1,2,3"],
+    ["hyperplane", "--pos", "1,2", "--neg", "1,2"],
+    ["unit", "--points", "0,0:2"],
+    ["unit", "--points", "0,0:1 1:0"],
+    ["unit", "--points", "0,0:1 1,1:1"],
+    ["unit", "--points", "0,0:1 1,1:0", "--weights", "w0=inf,w1=1,w2=1"],
+    ["unit", "--points", "0,0:1 1,1:0", "--weights", "w0=0,w1=1"],
+    ["logreg", "--test-size", "2"],
+    ["logreg", "--C", "nan"],
+    ["logreg", "--tol", "nan"],
+    ["logreg", "--target", "y"],
+    ["logreg", "--save", "{missing}/model"],
+    # bad files
+    *(
+        [command, "{" + name + "}"]
+        for command in ("separate", "logreg")
+        for name in (
+            "word",
+            "nan",
+            "ragged",
+            "empty",
+            "header",
+            "one_class",
+            "latin1",
+            "huge_field",
+            "folder",
+            "missing",
+        )
+    ),
+    ["separate", "{three}"],
+    ["separate", "{xor}", "--label", "nope"],
+    ["logreg", "{xor}", "--target", "nope"],
+]
+
+
+@pytest.mark.parametrize("argv", BAD, ids=[" ".join(a) for a in BAD])
+def test_bad_input_exits_2_with_one_line(
+    argv: list[str], tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _files(tmp_path)
+    args = [a.format(**files) for a in argv] + (["--quiet"] if argv[0] == "logreg" else [])
+    try:
+        code = main(args)
+    except SystemExit as exc:  # argparse exits itself
+        code = exc.code
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"chainrule {argv[0]}: error: ")
+    assert "Traceback" not in err
+
+
+def test_undecodable_csv_names_the_file_and_line(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _files(tmp_path)["latin1"]
+    assert main(["separate", path]) == 2
+    err = capsys.readouterr().err
+    assert path in err and "line 3" in err and "0xff" in err
