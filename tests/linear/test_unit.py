@@ -111,3 +111,12 @@ def test_constraint_table_latex() -> None:
     assert r"(3):\ (-1) - (0) = -1 < 0 &\quad \checkmark" in tex
     failing = ThresholdUnit([1, 0], 0).check(Q2_X, Q2_Y).to_latex()
     assert r"(3):\ (1) - (0) = 1 < 0 &\quad \times" in failing
+
+
+def test_decimal_coordinates_are_written_as_decimals_in_every_column() -> None:
+    # "1/2w1" would read as 1/(2·w1): a data coefficient is written as the data are.
+    table = ThresholdUnit([-35, 20], -4).check([[0.5, 0.9], [0.3, 0.1]], [1, 0])
+    first = table.constraints[0]
+    assert first.simplified == "0.5w1 + 0.9w2 - w0 >= 0"
+    assert first.substituted.startswith("0.5(-35) + 0.9(20) - (-4) = ")
+    assert table.ok

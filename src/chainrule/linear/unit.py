@@ -37,12 +37,16 @@ def _is_exact(v: Any) -> bool:
 
 
 def _coef_term(c: Number, name: str) -> str:
-    """``c·name`` as a term: ``w1``, ``-w1``, ``3w1``, ``1/2w1`` (sign included)."""
+    """``c·name`` as a term: ``w1``, ``-w1``, ``3w1``, ``0.5w1`` (sign included).
+
+    ``c`` is a data coordinate, so it is written as the data are (``0.5``, not ``1/2``, which would read
+    as ``1/(2w1)``).
+    """
     if c == 1:
         return name
     if c == -1:
         return f"-{name}"
-    return f"{format_number(c)}{name}"
+    return f"{format_coordinate(c)}{name}"
 
 
 def _join(terms: Sequence[str]) -> str:
