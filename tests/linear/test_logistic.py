@@ -330,3 +330,19 @@ def test_accepts_array_api_arrays() -> None:
     reference = LogisticRegression().fit(X, y)
     np.testing.assert_allclose(model.coef_, reference.coef_)
     np.testing.assert_array_equal(model.predict(xp.asarray(X)), reference.predict(X))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"max_iter": True}, "max_iter must be a positive integer"),
+        ({"C": True}, "C must be a positive number"),
+        ({"tol": False}, "tol must be a non-negative number"),
+        ({"solver": "sag"}, "solver must be one of"),
+        ({"penalty": "l1"}, "penalty must be 'l2' or None"),
+    ],
+)
+def test_bad_hyperparameters_are_refused(params: dict[str, object], message: str) -> None:
+    # A bool is an int to Python, but max_iter=True is a mistake, not one iteration.
+    with pytest.raises(ValueError, match=message):
+        LogisticRegression(**params).fit([[0.0], [1.0]], [0, 1])  # type: ignore[arg-type]

@@ -201,13 +201,25 @@ class LogisticRegression:
             raise ValueError(f"penalty must be 'l2' or None, got {self.penalty!r}")
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}; got {self.solver!r}")
-        if not isinstance(self.C, (int, float, np.number)) or not self.C > 0:
+        if (
+            isinstance(self.C, bool)
+            or not isinstance(self.C, (int, float, np.number))
+            or not self.C > 0
+        ):
             raise ValueError(
                 f"C must be a positive number (inverse penalty strength), got {self.C!r}"
             )
-        if not isinstance(self.tol, (int, float, np.number)) or not self.tol >= 0:
+        if (
+            isinstance(self.tol, bool)
+            or not isinstance(self.tol, (int, float, np.number))
+            or not self.tol >= 0
+        ):
             raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
-        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
+        if (
+            isinstance(self.max_iter, bool)
+            or not isinstance(self.max_iter, (int, np.integer))
+            or self.max_iter < 1
+        ):
             raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
         return float("inf") if self.penalty in (None, "none") else float(self.C)
 
