@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pathlib
+import pickle
 
 import numpy as np
 import pytest
@@ -81,10 +82,15 @@ def test_save_load_round_trip(tmp_path: pathlib.Path) -> None:
     X, y = _binary()
     labels = np.array(["benign", "malignant"])[y]
     model = LogisticRegression(C=0.5, solver="newton").fit(X, labels)
-    npz, js = model.save(str(tmp_path / "model"))
-    assert npz.endswith("model.npz") and js.endswith("model.json")
-    meta = json.loads(pathlib.Path(js).read_text())
+    written = model.save(str(tmp_path / "model"))
+    assert written.endswith("model.npz") and sorted(p.name for p in tmp_path.iterdir()) == [
+        "model.npz"
+    ]
+    with np.load(written, allow_pickle=False) as archive:
+        assert sorted(archive.files) == ["__chainrule__", "coef", "intercept", "n_iter"]
+        meta = json.loads(archive["__chainrule__"].tobytes())
     assert meta["format"] == FORMAT and meta["params"]["C"] == 0.5
+    assert meta["classes"] == ["benign", "malignant"]
     loaded = LogisticRegression.load(str(tmp_path / "model"))
     assert loaded.get_params() == model.get_params()
     np.testing.assert_array_equal(loaded.coef_, model.coef_)
@@ -101,39 +107,68 @@ def test_save_load_unpenalized_multinomial(tmp_path: pathlib.Path) -> None:
     X = rng.normal(size=(90, 2))
     y = np.arange(90) % 3
     model = LogisticRegression(penalty=None).fit(X, y)
-    model.save(tmp_path / "m.json")
+    model.save(tmp_path / "m.npz")
     loaded = LogisticRegression.load(tmp_path / "m")
     assert loaded.penalty is None and loaded.coef_.shape == (3, 2)
     np.testing.assert_array_equal(loaded.classes_, [0, 1, 2])
 
 
+def _archive(path: pathlib.Path, meta: dict[str, object], **arrays: np.ndarray) -> pathlib.Path:
+    raw = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(path, __chainrule__=raw, **arrays)
+    return path
+
+
 def test_load_rejects_foreign_files(tmp_path: pathlib.Path) -> None:
     X, y = _binary(50)
     model = LogisticRegression().fit(X, y)
-    model.save(tmp_path / "ok")
-    # A JSON that is not ours.
-    (tmp_path / "other.json").write_text('{"format": "something-else"}')
-    np.savez(tmp_path / "other.npz", coef=np.zeros((1, 3)))
-    with pytest.raises(ValueError, match="not a chainrule model file"):
+    with np.load(model.save(tmp_path / "ok"), allow_pickle=False) as archive:
+        good = {k: archive[k] for k in archive.files}
+    meta = json.loads(good.pop("__chainrule__").tobytes())
+    # An archive of another format (a chainrule.nn file), or with no metadata at all.
+    _archive(tmp_path / "other.npz", {"format": "chainrule.nn", "format_version": 1}, **good)
+    with pytest.raises(
+        ValueError, match=r"other\.npz' is not a chainrule\.linear\.LogisticRegression"
+    ):
         LogisticRegression.load(tmp_path / "other")
-    (tmp_path / "garbage.json").write_text("import os; os.system('echo hacked')")
-    with pytest.raises(ValueError, match="not JSON"):
+    np.savez(tmp_path / "plain.npz", coef=np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="no __chainrule__ entry"):
+        LogisticRegression.load(tmp_path / "plain")
+    # Text, a bare .npy, and a pickle are refused before anything in them is used.
+    (tmp_path / "garbage.npz").write_text("import os; os.system('echo hacked')")
+    with pytest.raises(ValueError, match=r"garbage\.npz' is not"):
         LogisticRegression.load(tmp_path / "garbage")
-    # Our JSON next to an npz holding an object (pickled) array: refused, nothing unpickled.
-    (tmp_path / "evil.json").write_text((tmp_path / "ok.json").read_text())
-    np.savez(tmp_path / "evil.npz", coef=np.array([object()], dtype=object))
+    np.save(tmp_path / "bare.npy", np.ones(3))
+    (tmp_path / "bare.npy").rename(tmp_path / "bare.npz")
+    with pytest.raises(ValueError, match=r"bare \.npy array"):
+        LogisticRegression.load(tmp_path / "bare")
+    (tmp_path / "pickle.npz").write_bytes(pickle.dumps({"coef": 1}))
+    with pytest.raises(ValueError, match=r"pickle\.npz' is not"):
+        LogisticRegression.load(tmp_path / "pickle")
+    # Our metadata next to an object (pickled) array: refused, nothing unpickled.
+    evil = dict(good, coef=np.array([object()], dtype=object))
+    np.savez(
+        tmp_path / "evil.npz",
+        __chainrule__=np.frombuffer(json.dumps(meta).encode(), np.uint8),
+        **evil,
+    )
     with pytest.raises(ValueError, match=r"evil\.npz"):
         LogisticRegression.load(tmp_path / "evil")
     # Shapes that disagree with the metadata.
-    (tmp_path / "bad.json").write_text((tmp_path / "ok.json").read_text())
-    np.savez(
-        tmp_path / "bad.npz",
-        coef=np.zeros((1, 5)),
-        intercept=np.zeros(1),
-        classes=np.array([0, 1]),
-        n_iter=np.array([3]),
-    )
+    _archive(tmp_path / "bad.npz", meta, **dict(good, coef=np.zeros((1, 5))))
     with pytest.raises(ValueError, match="inconsistent arrays"):
         LogisticRegression.load(tmp_path / "bad")
-    with pytest.raises(FileNotFoundError, match=r"missing\.json"):
+    # Parameters and labels that are not what fit would make: each names the file.
+    for key, value, message in [
+        ("params", dict(meta["params"], solver="os.system"), "solver must be one of"),
+        ("params", dict(meta["params"], max_iter=True), "max_iter must be a positive integer"),
+        ("classes", [0, "a"], "all numbers or all strings"),
+        ("classes", [1, 1], "a label twice"),
+        ("format_version", 1, "version 1 is not supported"),
+    ]:
+        _archive(tmp_path / "p.npz", dict(meta, **{key: value}), **good)
+        with pytest.raises(ValueError, match=message) as info:
+            LogisticRegression.load(tmp_path / "p.npz")
+        assert "p.npz" in str(info.value)
+    with pytest.raises(FileNotFoundError, match=r"missing\.npz"):
         LogisticRegression.load(tmp_path / "missing")

@@ -9,7 +9,7 @@ Example::
 It splits the rows (seeded) into a training and a held-out set, fits with a progress display on stderr,
 and prints the fit, the training and held-out accuracy, the gradient check at the solution (analytic
 vs central finite differences and vs chainrule's autodiff) and the coefficient table. ``--save PATH``
-writes ``PATH.npz`` and ``PATH.json`` (no pickle) with the coefficients expressed on the original
+writes ``PATH.npz`` (arrays plus a JSON metadata entry, no pickle) with the coefficients expressed on the original
 feature scale, so the saved model predicts from raw features. Exit codes: 0 success, 1 the gradient
 check failed, 2 bad input (one line on stderr).
 """
@@ -72,7 +72,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.add_argument(
-        "--save", metavar="PATH", default=None, help="write the model to PATH.npz and PATH.json"
+        "--save",
+        metavar="PATH",
+        default=None,
+        help="write the model to PATH.npz (arrays plus JSON metadata; no pickle)",
     )
 
 
@@ -177,7 +180,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"summary: {exc}")
     if args.save is not None:
         saved = _unstandardized(model, mean, scale) if standardize else model
-        npz, js = saved.save(args.save)
+        written = saved.save(args.save)
         note = " (coefficients on the original feature scale)" if standardize else ""
-        print(f"saved {npz} and {js}{note}")
+        print(f"saved {written}: arrays and JSON metadata in one .npz, no pickle{note}")
     return 0 if check.ok else 1

@@ -16,6 +16,7 @@ the ``__sklearn_tags__`` protocol itself, and passes ``sklearn.utils.estimator_c
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from typing import Any
@@ -390,15 +391,25 @@ class LogisticRegression:
         self._check_fitted()
         return logistic_summary(self, X, y, sample_weight, alpha=alpha)
 
-    def save(self, path: str) -> tuple[str, str]:
-        """Write ``path.npz`` (arrays) and ``path.json`` (the rest); no pickle. Returns both paths."""
+    def save(self, path: str | os.PathLike[str]) -> str:
+        """Write the model to ``PATH.npz``: arrays plus a JSON metadata entry, no pickle (see
+        :mod:`chainrule.linear.model_io`). Returns the path written.
+
+        Raises:
+            ValueError: not fitted, or a class label that is neither a number nor a string.
+            OSError: the file cannot be written.
+        """
         from chainrule.linear.model_io import save_model
 
         return save_model(self, path)
 
     @classmethod
-    def load(cls, path: str) -> LogisticRegression:
-        """Read a model written by :meth:`save`; a file that is not ours raises ``ValueError``."""
+    def load(cls, path: str | os.PathLike[str]) -> LogisticRegression:
+        """Read a model written by :meth:`save` (``PATH`` or ``PATH.npz``).
+
+        Raises:
+            OSError: the file cannot be read. ValueError: a file that is not ours (nothing in it runs).
+        """
         from chainrule.linear.model_io import load_model
 
         return load_model(path)

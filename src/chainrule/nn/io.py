@@ -13,21 +13,22 @@ File format (``format_version`` 1): one ``.npz`` archive written by ``np.savez``
 
 Loading reads with ``allow_pickle=False`` (an object array is refused, nothing is unpickled) and
 checks the marker and every array's shape and dtype against the JSON; anything else is a
-``ValueError`` that names the file. Only numeric and boolean arrays are written or read.
+``ValueError`` that names the file. Only numeric and boolean arrays are written or read. The archive
+layer (metadata entry, marker, version, no pickle) is :mod:`chainrule._archive`, shared with
+``chainrule.linear.model_io``.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import zipfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from chainrule import backend
+from chainrule._archive import ARRAY_KINDS, META_ENTRY, read_archive, write_archive
 from chainrule._version import __version__
 from chainrule.autodiff import Tensor
 from chainrule.nn.module import Module
@@ -37,9 +38,6 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
 
 FORMAT = "chainrule.nn"
 FORMAT_VERSION = 1
-_META = "__chainrule__"
-_MAX_META_BYTES = 64 << 20
-_ARRAY_KINDS = "biufc"
 
 
 def _is_array(x: Any) -> bool:
@@ -52,7 +50,7 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
     """The JSON tree for ``value``; arrays go to ``arrays`` (iterative over nested mappings)."""
     if _is_array(value):
         arr = np.asarray(backend.to_numpy(value.data if isinstance(value, Tensor) else value))
-        if arr.dtype.kind not in _ARRAY_KINDS:
+        if arr.dtype.kind not in ARRAY_KINDS:
             raise ValueError(f"cannot save {where or 'the value'}: arrays of dtype {arr.dtype}")
         key = f"a{len(arrays)}"
         arrays[key] = arr
@@ -107,13 +105,10 @@ def save(obj: Module | Optimizer | Mapping[str, Any], path: str | os.PathLike[st
         "class": type(obj).__name__,
         "state": tree,
     }
-    text = json.dumps(meta, allow_nan=False, ensure_ascii=False)
     name = os.fspath(path)
     if not name.endswith(".npz"):
         name += ".npz"
-    payload = {_META: np.frombuffer(text.encode("utf-8"), dtype=np.uint8), **arrays}
-    with open(name, "wb") as handle:
-        np.savez(handle, **payload)  # type: ignore[arg-type]
+    write_archive(name, meta, arrays)
     return name
 
 
@@ -125,7 +120,7 @@ def _decode(node: Any, arrays: Mapping[str, np.ndarray], name: str) -> Any:
     if isinstance(node, dict):
         if "__array__" in node:
             key = node["__array__"]
-            if not isinstance(key, str) or key not in arrays or key == _META:
+            if not isinstance(key, str) or key not in arrays or key == META_ENTRY:
                 raise _not_ours(name, f"missing array {key!r}")
             arr = arrays[key]
             shape = node.get("shape")
@@ -142,40 +137,6 @@ def _decode(node: Any, arrays: Mapping[str, np.ndarray], name: str) -> Any:
     if isinstance(node, list):
         return [_decode(v, arrays, name) for v in node]
     return node
-
-
-def _read(name: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-    try:
-        archive = np.load(name, allow_pickle=False)
-    except (ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise _not_ours(name, f"not an .npz archive: {exc}") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise _not_ours(name, "a bare .npy array, not an .npz archive")
-    with archive:
-        if _META not in archive.files:
-            raise _not_ours(name, f"no {_META} entry")
-        try:
-            arrays = {k: archive[k] for k in archive.files}
-        except ValueError as exc:  # allow_pickle=False refuses object arrays here
-            raise _not_ours(name, str(exc)) from exc
-    raw = arrays.pop(_META)
-    if raw.dtype != np.uint8 or raw.ndim != 1 or raw.size > _MAX_META_BYTES:
-        raise _not_ours(name, "malformed metadata")
-    try:
-        meta = json.loads(raw.tobytes().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _not_ours(name, f"metadata is not JSON: {exc}") from exc
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise _not_ours(name, f'expected "format": "{FORMAT}"')
-    if meta.get("format_version") != FORMAT_VERSION:
-        raise ValueError(
-            f"{name!r}: format version {meta.get('format_version')!r} is not supported "
-            f"(this chainrule reads version {FORMAT_VERSION})"
-        )
-    for key, arr in arrays.items():
-        if arr.dtype.kind not in _ARRAY_KINDS:
-            raise _not_ours(name, f"array {key} has dtype {arr.dtype}")
-    return meta, arrays
 
 
 def load(path: str | os.PathLike[str], into: Module | Optimizer | None = None) -> Any:
@@ -195,7 +156,7 @@ def load(path: str | os.PathLike[str], into: Module | Optimizer | None = None) -
             or a state that does not fit ``into`` (names the parameter).
     """
     name = os.fspath(path)
-    meta, arrays = _read(name)
+    meta, arrays = read_archive(name, FORMAT, FORMAT_VERSION)
     state = _decode(meta.get("state"), arrays, name)
     if not isinstance(state, dict):
         raise _not_ours(name, "the state is not a mapping")
