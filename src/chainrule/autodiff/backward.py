@@ -16,12 +16,13 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autodiff import primitives as P
-from chainrule.autodiff.graph import GRAD_ENABLED
+from chainrule.autodiff.graph import GRAD_ENABLED, VJPRule
 from chainrule.autodiff.tensor import Tensor, _leaf
 
 __all__ = ["backward", "gradients", "unbroadcast", "vjp_of_node"]
 
 _FLOAT64 = np.dtype(np.float64)
+_F64 = np.float64
 
 _FREED = (
     "Trying to backward through the graph a second time (or directly access saved values after "
@@ -248,18 +249,25 @@ _NO_RULE = "primitive {name!r} has no VJP rule for operand {pos}, but that opera
 def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
     """The backward pass of ``loss.backward()`` on plain arrays: :func:`_walk` without inputs and
     without ``create_graph``, written for the smallest per-node cost (scalar graphs are dominated
-    by it). Same order, same rules, same results."""
-    grads: dict[int, Any] = {id(root): g}
-    heap: list[tuple[int, Tensor]] = [(-root._seq, root)]
+    by it). Same order, same rules, same results.
+
+    Nodes are keyed by ``-_seq`` (unique, and the newest node is the smallest), so the heap holds
+    plain ints: cheaper to push and compare than ``(key, node)`` tuples.
+    """
+    key = -root._seq
+    grads: dict[int, Any] = {key: g}
+    nodes: dict[int, Tensor] = {key: root}
+    heap = [key]
     leaf_grads: dict[int, Any] = {}
     leaves: list[Tensor] = []
     push, pop = heapq.heappush, heapq.heappop
     while heap:
-        node = pop(heap)[1]
-        gnode = grads.pop(id(node))
+        key = pop(heap)
+        node = nodes.pop(key)
+        gnode = grads.pop(key)
         op = node.op
         if op is None:  # only the root can be a leaf here
-            leaf_grads[id(node)] = gnode
+            leaf_grads[key] = gnode
             leaves.append(node)
             continue
         raw = node._raw
@@ -267,42 +275,46 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
             raise RuntimeError(_FREED.format(what=_describe(node)))
         if node._retain:
             _accumulate(node, gnode, False, set())
+        parents = node.parents
         args = node._args
         vjps = op.vjps
+        # The rule of each parent. Fast cases first: every operand is a parent (x * w, tanh(x)),
+        # or one Tensor among constants (y * 1.0001, 2.0 ** x); _parent_rules does the rest.
+        if args is None and len(vjps) >= len(parents):
+            rules: Any = vjps
+        elif args is not None and len(parents) == 1 and vjps:
+            p = parents[0]
+            pos = 0 if args[0] is p else 1 if args[1] is p else _operand_position(node, 0)
+            rules = (vjps[pos] if pos < len(vjps) else None,)
+        else:
+            rules = _parent_rules(node)
         params = node.params
         data = node.data
-        for k, p in enumerate(node.parents):
+        # Positional calls for one or two operands: about 3x cheaper than unpacking ``*raw``.
+        arity = -1 if params else len(raw)
+        # (A primitive may have more rules than this node has operands: optional trailing ones.)
+        for p, rule in zip(parents, rules, strict=False):
             if not p.requires_grad:
                 continue
-            if vjps:
-                pos = k if args is None else _operand_position(node, k)
-                try:
-                    rule = vjps[pos]
-                except IndexError:
-                    rule = None
-                if rule is None:
-                    raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
-                if params:
-                    gk = rule(gnode, data, *raw, **params)
-                elif len(raw) == 2:  # positional calls are cheaper than unpacking
-                    gk = rule(gnode, data, raw[0], raw[1])
-                elif len(raw) == 1:
-                    gk = rule(gnode, data, raw[0])
-                else:
-                    gk = rule(gnode, data, *raw)
-                if type(gk) is Tensor:
-                    gk = gk.data
-                pshape = p.data.shape
-                try:
-                    same = gk.shape == pshape
-                except AttributeError:
-                    same = False
-                if not same:
-                    gk = unbroadcast(gk, tuple(pshape))
+            if rule is None:
+                raise RuntimeError(_no_rule(node, p))
+            if arity == 2:
+                gk = rule(gnode, data, raw[0], raw[1])
+            elif arity == 1:
+                gk = rule(gnode, data, raw[0])
             else:
-                gk = vjp_of_node(node, k, gnode, False)
-            pk = id(p)
+                gk = rule(gnode, data, *raw, **params)
+            if type(gk) is Tensor:
+                gk = gk.data
+            try:
+                same = gk.shape == p.data.shape
+            except AttributeError:
+                same = False
+            if not same:
+                gk = unbroadcast(gk, tuple(p.data.shape))
+            pk = -p._seq
             if p.op is None:
+                # Leaves need no visit of their own: collect their gradient, store it at the end.
                 prev = leaf_grads.get(pk)
                 if prev is None:
                     leaf_grads[pk] = gk
@@ -313,7 +325,8 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
             prev = grads.get(pk)
             if prev is None:
                 grads[pk] = gk
-                push(heap, (-p._seq, p))
+                nodes[pk] = p
+                push(heap, pk)
             else:
                 grads[pk] = prev + gk
         if free:
@@ -322,17 +335,50 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
                 _release(node)
     stored: set[int] = set()
     for leaf in leaves:
-        _accumulate(leaf, leaf_grads[id(leaf)], False, stored)
+        gleaf = leaf_grads[-leaf._seq]
+        if (
+            leaf.grad is None
+            and type(gleaf) is _F64
+            and getattr(leaf.data, "dtype", None) is _FLOAT64
+        ):
+            leaf.grad = _leaf(gleaf)  # the hot path of scalar graphs, inlined from _accumulate
+        else:
+            _accumulate(leaf, gleaf, False, stored)
+
+
+def _parent_rules(node: Tensor) -> list[VJPRule | None]:
+    """The VJP rule of each parent of ``node`` (by its operand position; variadic rules bound to
+    it), ``None`` where the primitive has none."""
+    op = node.op
+    assert op is not None
+    return [op.vjp_rule(_operand_position(node, k)) for k in range(len(node.parents))]
+
+
+def _no_rule(node: Tensor, parent: Tensor) -> str:
+    op = node.op
+    assert op is not None
+    for k, p in enumerate(node.parents):
+        pos = _operand_position(node, k)
+        if p is parent and op.vjp_rule(pos) is None:
+            return _NO_RULE.format(name=op.name, pos=pos)
+    return _NO_RULE.format(name=op.name, pos="?")
+
+
+# Operands kept after backward: Tensors (the graph) and Python numbers (derivations print them).
+_KEPT = (Tensor, int, float, complex)
 
 
 def _release(node: Tensor) -> None:
+    """Release the saved values of ``node``: ``_raw``, and the constant arrays among its operands."""
     node._raw = None
     args = node._args
-    if args is not None:
-        # Keep Python numbers (derivations print them); release constant arrays.
-        node._args = tuple(
-            a if isinstance(a, (Tensor, int, float, complex)) or a is None else None for a in args
-        )
+    if args is None:
+        return
+    # Most constants are numbers (y * 1.0001): check first, rebuild the tuple only for arrays.
+    for a in args:
+        if not (a is None or isinstance(a, _KEPT)):
+            node._args = tuple(a if a is None or isinstance(a, _KEPT) else None for a in args)
+            return
 
 
 def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> None:
@@ -341,11 +387,7 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> N
             g = _leaf(g)
         node.grad = g if node.grad is None else node.grad + g
         return
-    if (
-        node.grad is None
-        and type(g) is np.float64
-        and getattr(node.data, "dtype", None) == _FLOAT64
-    ):
+    if node.grad is None and type(g) is _F64 and getattr(node.data, "dtype", None) is _FLOAT64:
         # The hot path of scalar graphs: a float64 scalar gradient for a float64 0-d leaf (kept
         # as the NumPy scalar, like the results of 0-d arithmetic).
         node.grad = _leaf(g)

@@ -88,6 +88,9 @@ __all__ = [
 # --- helpers ---------------------------------------------------------------------------------------
 
 
+_F64_DTYPE = np.dtype(np.float64)
+
+
 def _ns(x: Any) -> Any:
     """The namespace of array ``x``: bare NumPy on the fast path (NumPy 2 has the Array API names)."""
     return np if type(x) in _NUMPY_TYPES else backend.array_namespace(x)
@@ -203,14 +206,28 @@ def _scalar_weight_grad(g: Any, other: Any) -> Any:
     return np.vdot(other, g)
 
 
+def _scalar_times(g: Any, x: Any) -> Any:
+    """``g * x`` for a ``np.float64`` ``g``: a 0-d float64 array ``x`` goes through NumPy's scalar
+    math via ``x.item()`` (same bits, same type, about 5x cheaper than the array path)."""
+    if type(x) is np.ndarray and x.dtype is _F64_DTYPE and not x.shape:
+        return g * x.item()
+    return g * x
+
+
 def mul_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    if type(g) is np.ndarray and type(b) is np.ndarray and b.shape == g.shape and a.ndim == 0:
+    tg = type(g)
+    if tg is np.float64 and type(b) is np.ndarray:
+        return _scalar_times(g, b)
+    if tg is np.ndarray and type(b) is np.ndarray and b.shape == g.shape and a.ndim == 0:
         return _scalar_weight_grad(g, b)
     return g * b
 
 
 def mul_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    if type(g) is np.ndarray and type(a) is np.ndarray and a.shape == g.shape and b.ndim == 0:
+    tg = type(g)
+    if tg is np.float64 and type(a) is np.ndarray:
+        return _scalar_times(g, a)
+    if tg is np.ndarray and type(a) is np.ndarray and a.shape == g.shape and b.ndim == 0:
         return _scalar_weight_grad(g, a)
     return g * a
 
@@ -672,7 +689,8 @@ install_operators(
         "__truediv__": DIV,
         "__pow__": POW,
         "__matmul__": MATMUL,
-    }
+    },
+    scalar_math=frozenset({"__add__", "__sub__", "__mul__", "__truediv__"}),
 )
 
 

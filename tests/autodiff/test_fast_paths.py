@@ -1,0 +1,122 @@
+"""The per-op fast paths give the same results as the general ones: scalar math on 0-d float64
+arrays, the rule lookup of the backward walk (constants, variadic primitives, missing rules) and the
+release of saved constants."""
+
+import operator
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+OPS = [operator.add, operator.sub, operator.mul, operator.truediv]
+VALUES = [0.3, -1.7, 0.0, -0.0, 1e300, -2.5e-310, np.inf, np.nan]
+
+
+def _same(a, b):
+    """Same type, dtype and bits."""
+    return (
+        type(a) is type(b)
+        and np.asarray(a).dtype == np.asarray(b).dtype
+        and (np.asarray(a).tobytes() == np.asarray(b).tobytes())
+    )
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+def test_scalar_math_matches_numpy_bit_for_bit(op):
+    # A 0-d float64 leaf meets a np.float64 (the result of 0-d arithmetic), in both orders.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for u in VALUES:
+            for v in VALUES:
+                a, b = np.asarray(u), np.float64(v)
+                ta = cr.tensor(a, requires_grad=True)
+                tb = cr.tensor(np.asarray(v), requires_grad=True) * 1.0  # data: np.float64
+                assert type(tb.data) is np.float64
+                assert _same(op(ta, tb).data, op(a, b))
+                assert _same(op(tb, ta).data, op(b, a))
+
+
+@pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
+def test_scalar_math_keeps_numpy_promotion(op):
+    # Only float64 with float64 takes the scalar path; other dtypes promote as NumPy does.
+    cases = [
+        (np.asarray(0.5, np.float32), np.float64(1.25)),
+        (np.asarray(0.5), np.float32(1.25)),
+        (np.asarray(0.5, np.float32), np.float32(1.25)),
+        (np.asarray(0.5), np.asarray(1.25)),
+        (np.asarray([0.5, 2.0]), np.float64(1.25)),
+    ]
+    for a, b in cases:
+        ta, tb = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+        if isinstance(b, np.generic):
+            tb = cr.tensor(np.asarray(b), requires_grad=True).sum()  # data: the NumPy scalar
+            assert type(tb.data) is type(b)
+        assert _same(op(ta, tb).data, op(a, tb.data))
+        assert _same(op(tb, ta).data, op(tb.data, a))
+
+
+def test_scalar_network_gradients_match_numpy_by_hand():
+    w0, w1, x0 = 0.7, -1.3, 0.4
+    w = cr.tensor(w0, requires_grad=True)
+    v = cr.tensor(w1, requires_grad=True)
+    x = cr.tensor(x0, requires_grad=True)
+    h = cr.tanh(w * x)
+    y = v * h * h
+    y.backward()
+    hn = np.tanh(np.float64(w0) * x0)
+    dh = 2.0 * w1 * hn
+    dz = dh * (1.0 - hn * hn)
+    assert _same(v.grad.data, np.float64(hn * hn))
+    np.testing.assert_allclose(w.grad.data, dz * x0, rtol=1e-15)
+    np.testing.assert_allclose(x.grad.data, dz * w0, rtol=1e-15)
+    for t in (w, v, x):
+        assert t.grad.dtype == np.float64 and t.grad.shape == ()
+
+
+def test_missing_rule_is_named_with_and_without_constants():
+    def fwd(a, b):
+        return a * b
+
+    def rule_a(g, ans, a, b):
+        return g * b
+
+    half = cr.register_primitive("user_half_rule", fwd, rule_a, None, replace=True)
+    x = cr.tensor(2.0, requires_grad=True)
+    y = cr.tensor(3.0, requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"'user_half_rule' has no VJP rule for operand 1"):
+        half(x, y).backward()
+    # The Tensor is operand 1 among constants: its rule (None) is found by position.
+    with pytest.raises(RuntimeError, match=r"'user_half_rule' has no VJP rule for operand 1"):
+        half(4.0, y).backward()
+    out = half(x, 4.0)  # operand 0 has a rule
+    out.backward()
+    assert float(x.grad) == 4.0
+
+
+def test_several_tensor_operands_among_constants_and_variadic_rules():
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([3.0, 4.0], requires_grad=True)
+    const = np.array([5.0, 6.0])
+    s = cr.stack([a, const, b, a])  # variadic, with a constant and a repeated operand
+    (s * np.arange(8.0).reshape(4, 2)).sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [0.0 + 6.0, 1.0 + 7.0])
+    np.testing.assert_array_equal(b.grad.data, [4.0, 5.0])
+    c = cr.where(np.array([True, False]), a, 7.0)  # the Tensor at position 1 of 3
+    a.zero_grad()
+    c.sum().backward()
+    np.testing.assert_array_equal(a.grad.data, [1.0, 0.0])
+
+
+def test_release_keeps_numbers_and_drops_arrays():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    m = x * 2.5
+    c = np.array([1.0, 1.0])
+    n = m + c
+    k = 3 - n
+    k.sum().backward()
+    assert m.operands == (x, 2.5) and n.operands == (m, None) and k.operands == (3, n)
+    assert not (m.graph_alive or n.graph_alive or k.graph_alive)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        k.sum().backward()
