@@ -100,7 +100,7 @@ def test_partial_fit_and_params() -> None:
     assert p.converged_ and p.score(X, y) == 1.0
     assert p.get_params()["max_iter"] == 1000
     assert p.set_params(max_iter=5).max_iter == 5
-    with pytest.raises(ValueError, match="invalid parameter"):
+    with pytest.raises(ValueError, match="Invalid parameter .nope. for estimator Perceptron"):
         p.set_params(nope=1)
     assert p.decision_function(X).shape == (len(y),)
     with pytest.raises(ValueError, match="not fitted"):

@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from chainrule.backend import to_numpy
+from chainrule.linear._estimator import ClassifierMixin
 from chainrule.linear.datasets import check_X, check_Xy
-from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning, not_fitted_error
+from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
 from chainrule.linear.logistic_objective import LogisticObjective, make_objective
 from chainrule.linear.logistic_solvers import Separated, SolverResult, lbfgs, newton
 from chainrule.linear.sigmoid import sigmoid, softmax
@@ -33,7 +34,6 @@ from chainrule.linear.sigmoid import sigmoid, softmax
 __all__ = ["LogisticRegression"]
 
 _SOLVERS = ("auto", "lbfgs", "newton")
-_PARAM_NAMES = ("penalty", "C", "fit_intercept", "solver", "tol", "max_iter", "verbose")
 
 
 def choose_solver(n_samples: int, n_features: int, n_classes: int, fit_intercept: bool) -> str:
@@ -102,7 +102,7 @@ def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
     return sw
 
 
-class LogisticRegression:
+class LogisticRegression(ClassifierMixin):
     """Logistic regression (binary, or multinomial for K > 2 classes) with an L2 penalty or none.
 
     Args:
@@ -124,6 +124,8 @@ class LogisticRegression:
         separable (else ``None``).
     """
 
+    multi_class = True
+
     def __init__(
         self,
         penalty: str | None = "l2",
@@ -143,57 +145,11 @@ class LogisticRegression:
         self.max_iter = max_iter
         self.verbose = verbose
 
-    # ---- the estimator protocol (what sklearn.base.BaseEstimator would give) ------------------------------
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters, by name."""
-        return {name: getattr(self, name) for name in _PARAM_NAMES}
-
-    def set_params(self, **params: Any) -> LogisticRegression:
-        """Set constructor parameters by name; an unknown name raises ``ValueError`` listing the valid ones."""
-        for name, value in params.items():
-            if name not in _PARAM_NAMES:
-                raise ValueError(
-                    f"Invalid parameter {name!r} for estimator {type(self).__name__}; "
-                    f"valid parameters are: {', '.join(_PARAM_NAMES)}"
-                )
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = LogisticRegression()
-        changed = [
-            f"{name}={getattr(self, name)!r}"
-            for name in _PARAM_NAMES
-            if not _same(getattr(self, name), getattr(defaults, name))
-        ]
-        return f"{type(self).__name__}({', '.join(changed)})"
-
-    def __sklearn_tags__(self) -> Any:
-        """Tags for scikit-learn's tools (imported lazily: sklearn is only needed by whoever asks)."""
-        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
-
-        return Tags(
-            estimator_type="classifier",
-            target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(multi_class=True, multi_label=False),
-            input_tags=InputTags(two_d_array=True, allow_nan=False),
-        )
-
     def __getstate__(self) -> dict[str, Any]:
         # A copied or pickled model does not drag the training data along (summary() then needs X, y).
         state = dict(self.__dict__)
         state.pop("_objective", None)
         return state
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "coef_")
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise not_fitted_error(
-                f"This {type(self).__name__} instance is not fitted yet. "
-                "Call 'fit' with appropriate arguments before using this estimator."
-            )
 
     # ---- fitting -------------------------------------------------------------------------------------------
     def _validate_params(self) -> float:
@@ -418,13 +374,6 @@ class LogisticRegression:
 def _plain(value: Any) -> Any:
     """A NumPy scalar as the Python value it holds (for messages: ``1``, not ``np.int64(1)``)."""
     return value.item() if isinstance(value, np.generic) else value
-
-
-def _same(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b) and type(a) is type(b)
-    except (TypeError, ValueError):
-        return a is b
 
 
 def _feature_names(X: Any) -> np.ndarray | None:

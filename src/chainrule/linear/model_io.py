@@ -126,14 +126,15 @@ def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
             unsupported version, unknown or invalid parameters, or arrays whose shapes or dtypes disagree
             with the metadata (names the file and what is wrong).
     """
-    from chainrule.linear.logistic import _PARAM_NAMES, LogisticRegression
+    from chainrule.linear.logistic import LogisticRegression
 
     name = _npz_path(path)
     meta, arrays = read_archive(name, FORMAT, FORMAT_VERSION)
     params = meta.get("params")
-    if not isinstance(params, dict) or set(params) != set(_PARAM_NAMES):
+    valid = LogisticRegression.param_names()
+    if not isinstance(params, dict) or set(params) != set(valid):
         raise ValueError(
-            f"{name!r}: 'params' must name exactly these parameters: {', '.join(_PARAM_NAMES)}"
+            f"{name!r}: 'params' must name exactly these parameters: {', '.join(valid)}"
         )
     if isinstance(params["C"], str):
         try:

@@ -11,14 +11,14 @@ improvement, and warns with a :class:`CyclingWarning` that carries the Gordan ce
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from typing import Any
 
 import numpy as np
 
+from chainrule.linear._estimator import ClassifierMixin
 from chainrule.linear.datasets import check_X, check_Xy
-from chainrule.linear.exceptions import ConvergenceWarning, not_fitted_error
+from chainrule.linear.exceptions import ConvergenceWarning
 from chainrule.linear.hyperplane import _plain, binary_labels
 from chainrule.linear.separate import GordanCertificate, _working_set, gordan_certificate
 
@@ -83,7 +83,7 @@ def _epoch(A: np.ndarray, v: np.ndarray, eta: float, block: int = 256) -> int:
     return mistakes
 
 
-class Perceptron:
+class Perceptron(ClassifierMixin):
     """The classic perceptron, a binary classifier with the scikit-learn estimator API.
 
     Args:
@@ -136,50 +136,6 @@ class Perceptron:
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
 
-    # -- scikit-learn parameter protocol ----------------------------------------------------------------
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        sig = inspect.signature(cls.__init__)
-        return [p.name for p in sig.parameters.values() if p.name != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor parameters, by name."""
-        return {name: getattr(self, name) for name in self._param_names()}
-
-    def set_params(self, **params: Any) -> Perceptron:
-        """Set constructor parameters by name; returns ``self``.
-
-        Raises:
-            ValueError: an unknown parameter name.
-        """
-        valid = set(self._param_names())
-        for key, value in params.items():
-            if key not in valid:
-                raise ValueError(
-                    f"invalid parameter {key!r} for Perceptron; valid ones: {', '.join(sorted(valid))}"
-                )
-            setattr(self, key, value)
-        return self
-
-    def __sklearn_tags__(self) -> Any:
-        """Tags for scikit-learn's tools (imported lazily: sklearn is needed only by whoever asks)."""
-        from sklearn.utils import ClassifierTags, InputTags, Tags, TargetTags
-
-        return Tags(
-            estimator_type="classifier",
-            target_tags=TargetTags(required=True),
-            classifier_tags=ClassifierTags(multi_class=False, multi_label=False),
-            input_tags=InputTags(two_d_array=True, allow_nan=False),
-        )
-
-    def __sklearn_is_fitted__(self) -> bool:
-        return hasattr(self, "coef_")
-
-    def __repr__(self) -> str:
-        defaults = type(self)().get_params()
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if defaults[k] != v]
-        return f"Perceptron({', '.join(changed)})"
-
     # -- helpers ----------------------------------------------------------------------------------------
     def _validate_params(self) -> None:
         if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
@@ -205,13 +161,6 @@ class Perceptron:
             return np.zeros(p)
         v = self.coef_.ravel().astype(np.float64)
         return np.concatenate([v, self.intercept_]) if self.fit_intercept else v.copy()
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise not_fitted_error(
-                "This Perceptron instance is not fitted yet. Call 'fit' with appropriate arguments "
-                "before using this estimator."
-            )
 
     # -- training ---------------------------------------------------------------------------------------
     def _analyse(self, X: np.ndarray, s: np.ndarray, A: np.ndarray) -> None:
