@@ -30,9 +30,29 @@ def test_autotuned_keeps_the_fastest_candidate() -> None:
     assert calls[4:] == ["fast", "fast"]
 
 
+def test_autotuned_blocks_times_each_candidate_in_a_row() -> None:
+    calls: list[str] = []
+
+    def first(x: int) -> int:
+        calls.append("first")
+        time.sleep(0.003)
+        return x
+
+    def second(x: int) -> int:
+        calls.append("second")
+        return x
+
+    tuned = Autotuned([first, second], ["first", "second"], trials=3, blocks=True)
+    assert [tuned(k) for k in range(8)] == list(range(8))
+    assert calls == ["first"] * 3 + ["second"] * 5
+    assert tuned.chosen == 1
+
+
 def test_autotuned_rejects_mismatched_names() -> None:
     with pytest.raises(ValueError, match="one name per candidate"):
         Autotuned([abs], ["a", "b"])
+    with pytest.raises(ValueError, match="at least one trial"):
+        Autotuned([abs], ["a"], trials=0)
 
 
 def test_tuned_large_sum_and_dot_are_correct_on_every_call() -> None:

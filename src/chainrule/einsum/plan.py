@@ -38,6 +38,7 @@ from typing import Any
 
 from chainrule.einsum.kernels import (
     ArrayOps,
+    Kernel,
     blas_sum,
     diagonal_of,
     reshape_to,
@@ -45,6 +46,7 @@ from chainrule.einsum.kernels import (
     view,
 )
 from chainrule.einsum.notation import EinsumSpec
+from chainrule.einsum.parallel import split_matmul
 from chainrule.einsum.paths import Path, find_path, flop_count, size_of, ssa_to_linear
 from chainrule.einsum.tuning import TUNE_MIN_ELEMENTS, Autotuned
 
@@ -290,7 +292,7 @@ def _pair_kernel(
     out_shape = tuple(sizes[x] for x in out_labels)
     ta, tb = trans_a, trans_b
 
-    def contract(a: Any, b: Any) -> Any:
+    def contract(a: Any, b: Any, matmul: Kernel = matmul) -> Any:
         if pre_a:
             a = ops.sum(a, pre_a, dtype)
         if pre_b:
@@ -310,7 +312,25 @@ def _pair_kernel(
 
     if dot is not None and ops.numpy and nb * k >= TUNE_MIN_ELEMENTS:
         return Autotuned([contract, dot], ["matmul", "vecdot"]), out_labels, "matmul"
+    if ops.numpy and batch:
+        split = (
+            split_matmul((nb, n, k), (nb, k, m), dtype)
+            if swap
+            else split_matmul((nb, m, k), (nb, k, n), dtype)
+        )
+        if split is not None:
+            threaded = functools.partial(contract, matmul=split)
+            return _split_or_plain(threaded, contract), out_labels, "matmul"
     return contract, out_labels, "matmul"
+
+
+def _split_or_plain(split: Kernel, plain: Kernel) -> Autotuned:
+    """The faster of a batched matmul split across two threads and the plain one, measured.
+
+    The split kernel is timed first (``blocks``): right after a multithreaded BLAS call the idle BLAS
+    worker threads keep spinning for a while and would slow it down.
+    """
+    return Autotuned([split, plain], ["split", "matmul"], blocks=True)
 
 
 def normalize_path(path: Path, n: int) -> Path:
@@ -494,7 +514,7 @@ def build_plan(
         # Nothing to compute ("ij->ij"): like NumPy, return a view, never the operand itself.
         finish = view
 
-    direct = _direct_call(spec, path, pre, program, finish, casts, ops)
+    direct = _direct_call(spec, pre, casts, ops, result_dtype)
     return ContractionPlan(
         spec, path, steps, result_dtype, casts, tuple(pre), program, finish, direct, xp
     )
@@ -502,16 +522,15 @@ def build_plan(
 
 def _direct_call(
     spec: EinsumSpec,
-    path: Path,
     pre: Sequence[Callable[[Any], Any] | None],
-    program: Sequence[tuple[int, int, Callable[[Any, Any], Any] | None]],
-    finish: Callable[[Any], Any] | None,
     casts: Sequence[Any],
     ops: ArrayOps,
+    dtype: Any,
 ) -> Callable[..., Any] | None:
     """The single library call that computes the whole einsum, when there is one.
 
-    ``(..., m, k), (..., k, n) -> (..., m, n)`` with identical batch labels is exactly ``matmul``.
+    ``(..., m, k), (..., k, n) -> (..., m, n)`` with identical batch labels is exactly ``matmul`` (on
+    NumPy, for large batches, measured against the batch split across two threads).
     """
     if (
         len(spec.inputs) != 2
@@ -532,4 +551,8 @@ def _direct_call(
         return None
     if any(spec.shapes[0][i] != spec.shapes[1][i] for i in range(len(batch))):
         return None  # batch broadcasting: leave it to the general plan
+    if ops.numpy:
+        split = split_matmul(spec.shapes[0], spec.shapes[1], dtype)
+        if split is not None:
+            return _split_or_plain(split, ops.matmul)
     return ops.matmul
