@@ -346,3 +346,35 @@ def test_bad_hyperparameters_are_refused(params: dict[str, object], message: str
     # A bool is an int to Python, but max_iter=True is a mistake, not one iteration.
     with pytest.raises(ValueError, match=message):
         LogisticRegression(**params).fit([[0.0], [1.0]], [0, 1])  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_chunked_binary_passes_match_the_dense_formulas(
+    weighted: bool, fit_intercept: bool
+) -> None:
+    # Tall data go through the chunked passes; small chunks make several (and a ragged last one) here.
+    rng = np.random.default_rng(5)
+    n, d = 103, 4
+    X = rng.normal(size=(n, d))
+    y = (rng.random(n) < 0.4).astype(np.int64)
+    sw = rng.uniform(0.0, 2.0, n) if weighted else None
+    obj = make_objective(X, y, 2, sw, 0.7, fit_intercept)
+    obj.chunk_rows = 10
+    theta = rng.normal(size=obj.size)
+    f, g = obj.loss_grad(theta)
+    f2, g2, H = obj.loss_grad_hess(theta)
+    Xt = np.column_stack([X, np.ones(n)]) if fit_intercept else X
+    s = np.ones(n) if sw is None else sw
+    z = Xt @ theta
+    p = 1.0 / (1.0 + np.exp(-z))
+    S = s.sum()
+    mask = obj.penalty_mask()
+    alpha = 1.0 / (0.7 * S)
+    f_ref = (s @ (np.logaddexp(0.0, z) - y * z)) / S + 0.5 * alpha * np.sum((theta * mask) ** 2)
+    g_ref = Xt.T @ (s * (p - y)) / S + alpha * theta * mask
+    H_ref = (Xt * (s * p * (1 - p))[:, None]).T @ Xt / S + alpha * np.diag(mask)
+    assert f == pytest.approx(f_ref, rel=1e-12) and f2 == pytest.approx(f_ref, rel=1e-12)
+    np.testing.assert_allclose(g, g_ref, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(g2, g_ref, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(H, H_ref, rtol=1e-10, atol=1e-14)

@@ -185,34 +185,41 @@ class LogisticObjective:
         self._add_penalty_grad(theta, grad)
         return data * inv_s + self._penalty(theta), grad
 
+    def _binary_chunk(
+        self, start: int, coef: np.ndarray, b0: float
+    ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray | None]:
+        """The binary model on the rows ``start : start + chunk_rows``.
+
+        Returns:
+            ``(Xc, data, p, r, sc)``: the chunk of X (a view), its Σ s_i ℓ_i, p = s(z) (float64 of the
+            chunk's length), the residual r = s ⊙ (p − y), and the chunk's sample weights (or ``None``).
+        """
+        stop = start + self.chunk_rows
+        Xc = self.X[start:stop]
+        yc = self.y[start:stop]
+        z = Xc @ coef
+        if b0 != 0.0:
+            z += b0
+        sp = np.logaddexp(0.0, z)
+        p = scipy.special.expit(z)
+        if self.sample_weight is None:
+            return Xc, float(sp.sum() - yc @ z), p, p - yc, None
+        sc = self.sample_weight[start:stop]
+        swy = self._swy[start:stop]
+        return Xc, float(sc @ sp - swy @ z), p, sc * p - swy, sc
+
     def _binary_lg_chunked(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Binary ``(f, ∇f)`` chunk by chunk: each chunk of X is read once for z and for Xᵀr while it is
         still in cache (for tall X this beats two full passes with large temporaries)."""
-        X, y, sw = self.X, self.y, self.sample_weight
-        n, d = X.shape
+        n, d = self.X.shape
         coef, b = self.split(theta)
         b0 = float(b[0]) if self.fit_intercept else 0.0
         data = 0.0
         g = np.zeros(d)
         g_b = 0.0
-        step = self.chunk_rows
-        for start in range(0, n, step):
-            Xc = X[start : start + step]
-            yc = y[start : start + step]
-            z = Xc @ coef
-            if b0 != 0.0:
-                z += b0
-            sp = np.logaddexp(0.0, z)
-            r = scipy.special.expit(z)
-            if sw is None:
-                data += float(sp.sum() - yc @ z)
-                r -= yc
-            else:
-                sc = sw[start : start + step]
-                swy = self._swy[start : start + step]
-                data += float(sc @ sp - swy @ z)
-                r *= sc
-                r -= swy
+        for start in range(0, n, self.chunk_rows):
+            Xc, part, _, r, _ = self._binary_chunk(start, coef, b0)
+            data += part
             g += r @ Xc
             g_b += float(r.sum())
         inv_s = self._inv_s
@@ -247,8 +254,7 @@ class LogisticObjective:
         return self._multinomial_lgh(theta)
 
     def _binary_lgh(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        X, y, sw = self.X, self.y, self.sample_weight
-        n, d = X.shape
+        n, d = self.X.shape
         coef, b = self.split(theta)
         b0 = float(b[0]) if self.fit_intercept else 0.0
         data = 0.0
@@ -258,24 +264,12 @@ class LogisticObjective:
         H = np.zeros((d, d), order="F")
         h_wb = np.zeros(d)
         h_bb = 0.0
-        step = self.chunk_rows
-        for start in range(0, n, step):
-            Xc = X[start : start + step]
-            yc = y[start : start + step]
-            z = Xc @ coef
-            if b0 != 0.0:
-                z += b0
-            sp = np.logaddexp(0.0, z)
-            p = scipy.special.expit(z)
+        for start in range(0, n, self.chunk_rows):
+            Xc, part, p, r, sc = self._binary_chunk(start, coef, b0)
+            data += part
             # D = s p (1 − p): the weights of XᵀDX; r = s (p − y): the residual of Xᵀr.
             dw = p * (1.0 - p)
-            if sw is None:
-                data += float(sp.sum() - yc @ z)
-                r = p - yc
-            else:
-                sc = sw[start : start + step]
-                data += float(sc @ sp - (sc * yc) @ z)
-                r = sc * (p - yc)
+            if sc is not None:
                 dw *= sc
             g += r @ Xc
             g_b += float(r.sum())
