@@ -16,7 +16,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autodiff import primitives as P
-from chainrule.autodiff.graph import GRAD_ENABLED, VJPRule
+from chainrule.autodiff.graph import GRAD_ENABLED
 from chainrule.autodiff.tensor import Tensor, _leaf
 
 __all__ = ["backward", "gradients", "unbroadcast", "vjp_of_node"]
@@ -123,6 +123,8 @@ def _describe(node: Tensor) -> str:
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
+    if grad is None and type(root.data) is _F64 and not create_graph:
+        return _F64(1.0)  # the common case: a float64 scalar loss
     if grad is None:
         if _prod(tuple(root.data.shape)) != 1:
             raise RuntimeError(
@@ -251,20 +253,19 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
     without ``create_graph``, written for the smallest per-node cost (scalar graphs are dominated
     by it). Same order, same rules, same results.
 
-    Nodes are keyed by ``-_seq`` (unique, and the newest node is the smallest), so the heap holds
-    plain ints: cheaper to push and compare than ``(key, node)`` tuples.
+    Nodes are keyed by ``-_seq`` (unique; the newest node has the smallest key), so the heap holds
+    plain ints, cheaper to push and compare than ``(key, node)`` tuples; ``pending`` maps a key to
+    ``[node, gradient accumulated so far]``.
     """
     key = -root._seq
-    grads: dict[int, Any] = {key: g}
-    nodes: dict[int, Tensor] = {key: root}
+    pending: dict[int, Any] = {key: [root, g]}
     heap = [key]
     leaf_grads: dict[int, Any] = {}
     leaves: list[Tensor] = []
     push, pop = heapq.heappush, heapq.heappop
     while heap:
         key = pop(heap)
-        node = nodes.pop(key)
-        gnode = grads.pop(key)
+        node, gnode = pending.pop(key)
         op = node.op
         if op is None:  # only the root can be a leaf here
             leaf_grads[key] = gnode
@@ -275,43 +276,45 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
             raise RuntimeError(_FREED.format(what=_describe(node)))
         if node._retain:
             _accumulate(node, gnode, False, set())
-        parents = node.parents
         args = node._args
         vjps = op.vjps
-        # The rule of each parent. Fast cases first: every operand is a parent (x * w, tanh(x)),
-        # or one Tensor among constants (y * 1.0001, 2.0 ** x); _parent_rules does the rest.
-        if args is None and len(vjps) >= len(parents):
-            rules: Any = vjps
-        elif args is not None and len(parents) == 1 and vjps:
-            p = parents[0]
-            pos = 0 if args[0] is p else 1 if args[1] is p else _operand_position(node, 0)
-            rules = (vjps[pos] if pos < len(vjps) else None,)
-        else:
-            rules = _parent_rules(node)
         params = node.params
         data = node.data
-        # Positional calls for one or two operands: about 3x cheaper than unpacking ``*raw``.
-        arity = -1 if params else len(raw)
-        # (A primitive may have more rules than this node has operands: optional trailing ones.)
-        for p, rule in zip(parents, rules, strict=False):
+        for k, p in enumerate(node.parents):
             if not p.requires_grad:
                 continue
-            if rule is None:
-                raise RuntimeError(_no_rule(node, p))
-            if arity == 2:
-                gk = rule(gnode, data, raw[0], raw[1])
-            elif arity == 1:
-                gk = rule(gnode, data, raw[0])
+            if vjps:
+                if args is None:
+                    pos = k
+                elif k == 0 and args[0] is p:  # y * 1.0001: the Tensor comes first
+                    pos = 0
+                else:
+                    pos = _operand_position(node, k)
+                try:
+                    rule = vjps[pos]
+                except IndexError:
+                    rule = None
+                if rule is None:
+                    raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
+                if params:
+                    gk = rule(gnode, data, *raw, **params)
+                elif len(raw) == 2:  # positional calls are cheaper than unpacking
+                    gk = rule(gnode, data, raw[0], raw[1])
+                elif len(raw) == 1:
+                    gk = rule(gnode, data, raw[0])
+                else:
+                    gk = rule(gnode, data, *raw)
+                if type(gk) is Tensor:
+                    gk = gk.data
+                pshape = p.data.shape
+                try:
+                    same = gk.shape == pshape
+                except AttributeError:
+                    same = False
+                if not same:
+                    gk = unbroadcast(gk, tuple(pshape))
             else:
-                gk = rule(gnode, data, *raw, **params)
-            if type(gk) is Tensor:
-                gk = gk.data
-            try:
-                same = gk.shape == p.data.shape
-            except AttributeError:
-                same = False
-            if not same:
-                gk = unbroadcast(gk, tuple(p.data.shape))
+                gk = vjp_of_node(node, k, gnode, False)
             pk = -p._seq
             if p.op is None:
                 # Leaves need no visit of their own: collect their gradient, store it at the end.
@@ -322,13 +325,12 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
                 else:
                     leaf_grads[pk] = prev + gk
                 continue
-            prev = grads.get(pk)
-            if prev is None:
-                grads[pk] = gk
-                nodes[pk] = p
+            entry = pending.get(pk)
+            if entry is None:
+                pending[pk] = [p, gk]
                 push(heap, pk)
             else:
-                grads[pk] = prev + gk
+                entry[1] = entry[1] + gk
         if free:
             node._raw = None
             if args is not None:
@@ -344,24 +346,6 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
             leaf.grad = _leaf(gleaf)  # the hot path of scalar graphs, inlined from _accumulate
         else:
             _accumulate(leaf, gleaf, False, stored)
-
-
-def _parent_rules(node: Tensor) -> list[VJPRule | None]:
-    """The VJP rule of each parent of ``node`` (by its operand position; variadic rules bound to
-    it), ``None`` where the primitive has none."""
-    op = node.op
-    assert op is not None
-    return [op.vjp_rule(_operand_position(node, k)) for k in range(len(node.parents))]
-
-
-def _no_rule(node: Tensor, parent: Tensor) -> str:
-    op = node.op
-    assert op is not None
-    for k, p in enumerate(node.parents):
-        pos = _operand_position(node, k)
-        if p is parent and op.vjp_rule(pos) is None:
-            return _NO_RULE.format(name=op.name, pos=pos)
-    return _NO_RULE.format(name=op.name, pos="?")
 
 
 # Operands kept after backward: Tensors (the graph) and Python numbers (derivations print them).

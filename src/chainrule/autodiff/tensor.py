@@ -228,7 +228,7 @@ class Tensor:
                 the graph was already freed by an earlier backward (pass ``retain_graph=True``).
             ValueError: ``grad`` has the wrong shape.
         """
-        _backward_pass()(self, grad, retain_graph, create_graph)
+        (_BACKWARD[0] if _BACKWARD else _backward_pass())(self, grad, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
         """A new leaf sharing ``data``, with no graph and ``requires_grad=False``."""
