@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 
-from chainrule.linear import CyclingWarning, Perceptron, separating_hyperplane
+from chainrule.linear import CyclingWarning, LogisticRegression, Perceptron, separating_hyperplane
 
 
 def _separable(seed: int, n: int = 200, d: int = 4) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +100,7 @@ def test_partial_fit_and_params() -> None:
     assert p.converged_ and p.score(X, y) == 1.0
     assert p.get_params()["max_iter"] == 1000
     assert p.set_params(max_iter=5).max_iter == 5
-    with pytest.raises(ValueError, match="Invalid parameter .nope. for estimator Perceptron"):
+    with pytest.raises(ValueError, match="Invalid parameter 'nope' for estimator Perceptron"):
         p.set_params(nope=1)
     assert p.decision_function(X).shape == (len(y),)
     with pytest.raises(ValueError, match="not fitted"):
@@ -135,3 +135,13 @@ def test_unproven_failure_is_a_convergence_warning() -> None:
     kinds = [type(w.message) for w in record]
     assert kinds == [ConvergenceWarning] and p.n_iter_ == 3
     assert "Increase max_iter" in str(record[0].message)
+
+
+@pytest.mark.parametrize("estimator", [Perceptron(), LogisticRegression()])
+def test_labels_that_are_not_classes_are_refused_by_both_classifiers(estimator: object) -> None:
+    X = [[0.0], [1.0], [2.0]]
+    with pytest.raises(ValueError, match="Unknown label type: continuous"):
+        estimator.fit(X, [0.5, 1.0, 0.0])  # type: ignore[attr-defined]
+    mixed = np.array([1, "a", 1], dtype=object)
+    with pytest.raises(ValueError, match="labels of types int, str"):
+        estimator.fit(X, mixed)  # type: ignore[attr-defined]

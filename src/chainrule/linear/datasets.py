@@ -25,7 +25,7 @@ import scipy.sparse
 from chainrule.backend import to_numpy
 from chainrule.linear.exceptions import DataConversionWarning
 
-__all__ = ["check_X", "check_Xy", "load_breast_cancer", "load_csv"]
+__all__ = ["check_X", "check_Xy", "check_class_labels", "load_breast_cancer", "load_csv", "plain"]
 
 _DATA_DIR = pathlib.Path(__file__).parent / "data"
 
@@ -300,6 +300,35 @@ def check_Xy(
                 kind = "NaN" if math.isnan(value) else "inf"
                 raise ValueError(f"{name_y} contains {kind} at row {row} (0-based)")
     return X_arr, y_arr
+
+
+def plain(value: Any) -> Any:
+    """A NumPy scalar as the Python value it holds (``1``, not ``np.int64(1)``); anything else as is."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def check_class_labels(y: np.ndarray, owner: str) -> None:
+    """Reject targets that are not class labels: non-integer floats, or objects of mixed kinds.
+
+    Args:
+        y: the target, shape ``(n,)`` (as :func:`check_Xy` returns it); owner: the classifier's name.
+
+    Raises:
+        ValueError: ``Unknown label type: continuous ...`` for non-integer floats, or ``Unknown label type:
+            y holds labels of types ...`` for an object array mixing strings and numbers.
+    """
+    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+        raise ValueError(
+            "Unknown label type: continuous target (y holds non-integer values); "
+            f"{owner} is a classifier: pass class labels (integers or strings)"
+        )
+    if y.dtype.kind == "O":
+        kinds = {type(v) for v in y.tolist()}
+        if not (kinds <= {str} or kinds <= {int, bool}):
+            names = ", ".join(sorted(k.__name__ for k in kinds))
+            raise ValueError(
+                f"Unknown label type: y holds labels of types {names}; pass ints or strings"
+            )
 
 
 def load_breast_cancer() -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:

@@ -18,6 +18,7 @@ import numpy as np
 
 from chainrule.backend import array_namespace, is_array, is_numpy_namespace, to_numpy
 from chainrule.linear._exact import as_fraction, format_number, integer_matrix, integer_vector
+from chainrule.linear.datasets import plain
 
 __all__ = ["Hyperplane", "binary_labels", "bisector_hyperplane"]
 
@@ -42,25 +43,20 @@ def binary_labels(y: Any) -> tuple[np.ndarray, tuple[Any, Any]]:
     arr = np.asarray(to_numpy(y) if not isinstance(y, (list, tuple)) else y).ravel()
     classes = np.unique(arr)
     if classes.size < 2:
-        shown = _plain(classes[0]) if classes.size else "nothing"
+        shown = plain(classes[0]) if classes.size else "nothing"
         raise ValueError(
             f"y holds a single class ({shown!r}): one class only, "
             "but two classes are needed to separate them"
         )
     if classes.size > 2:
-        listed = ", ".join(repr(_plain(c)) for c in classes[:5])
+        listed = ", ".join(repr(plain(c)) for c in classes[:5])
         raise ValueError(
             f"y holds {classes.size} classes ({listed}{', ...' if classes.size > 5 else ''}); "
             "a hyperplane separates exactly two"
         )
-    negative, positive = _plain(classes[0]), _plain(classes[1])
+    negative, positive = plain(classes[0]), plain(classes[1])
     s = np.where(arr == classes[1], 1, -1).astype(np.int64)
     return s, (negative, positive)
-
-
-def _plain(v: Any) -> Any:
-    """A NumPy scalar as the Python value it holds (labels read and print plainly)."""
-    return v.item() if isinstance(v, np.generic) else v
 
 
 def _is_exact_value(v: Any) -> bool:

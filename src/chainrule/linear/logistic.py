@@ -25,7 +25,7 @@ import numpy as np
 
 from chainrule.backend import to_numpy
 from chainrule.linear._estimator import ClassifierMixin
-from chainrule.linear.datasets import check_X, check_Xy
+from chainrule.linear.datasets import check_class_labels, check_X, check_Xy, plain
 from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
 from chainrule.linear.logistic_objective import LogisticObjective, make_objective
 from chainrule.linear.logistic_solvers import Separated, SolverResult, lbfgs, newton
@@ -71,10 +71,6 @@ def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return (present + lo).astype(y.dtype), index
     classes, index = np.unique(y, return_inverse=True)
     return classes, index.reshape(-1)
-
-
-def _is_integral(values: np.ndarray) -> bool:
-    return bool(np.all(values == np.round(values)))
 
 
 def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
@@ -194,18 +190,14 @@ class LogisticRegression(ClassifierMixin):
         C = self._validate_params()
         names = _feature_names(X)
         X_arr, y_arr = check_Xy(X, y)
-        if y_arr.dtype.kind == "f" and not _is_integral(y_arr):
-            raise ValueError(
-                "Unknown label type: continuous. LogisticRegression is a classifier: y must hold class "
-                "labels (integers or strings), not continuous values"
-            )
+        check_class_labels(y_arr, type(self).__name__)
         classes, y_index = _encode_labels(y_arr)
         sw = _check_sample_weight(sample_weight, X_arr.shape[0])
         present = classes if sw is None else np.unique(y_arr[sw > 0])
         if classes.size < 2 or present.size < 2:
             which = "with positive sample weight " if classes.size >= 2 else ""
             raise ValueError(
-                f"y has 1 class {which}({_plain(present[0])!r}); "
+                f"y has 1 class {which}({plain(present[0])!r}); "
                 "a classifier needs samples of at least 2 classes"
             )
         n, d = X_arr.shape
@@ -369,11 +361,6 @@ class LogisticRegression(ClassifierMixin):
         from chainrule.linear.model_io import load_model
 
         return load_model(path)
-
-
-def _plain(value: Any) -> Any:
-    """A NumPy scalar as the Python value it holds (for messages: ``1``, not ``np.int64(1)``)."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def _feature_names(X: Any) -> np.ndarray | None:

@@ -17,32 +17,12 @@ from typing import Any
 import numpy as np
 
 from chainrule.linear._estimator import ClassifierMixin
-from chainrule.linear.datasets import check_X, check_Xy
+from chainrule.linear.datasets import check_class_labels, check_X, check_Xy, plain
 from chainrule.linear.exceptions import ConvergenceWarning
-from chainrule.linear.hyperplane import _plain, binary_labels
+from chainrule.linear.hyperplane import binary_labels
 from chainrule.linear.separate import GordanCertificate, _working_set, gordan_certificate
 
 __all__ = ["CyclingWarning", "Perceptron"]
-
-
-def _classifier_targets(y: np.ndarray) -> None:
-    """Reject targets that are not class labels: non-integer floats, or objects of mixed kinds.
-
-    Raises:
-        ValueError: 'Unknown label type' (a continuous target, or labels of several types).
-    """
-    if y.dtype.kind == "f" and not np.all(y == np.round(y)):
-        raise ValueError(
-            "Unknown label type: continuous target (y holds non-integer values); "
-            "Perceptron is a classifier: pass class labels"
-        )
-    if y.dtype.kind == "O":
-        kinds = {type(v) for v in y.tolist()}
-        if not (kinds <= {str} or kinds <= {int, bool}):
-            names = ", ".join(sorted(k.__name__ for k in kinds))
-            raise ValueError(
-                f"Unknown label type: y holds labels of types {names}; pass ints or strings"
-            )
 
 
 class CyclingWarning(UserWarning):
@@ -201,7 +181,7 @@ class Perceptron(ClassifierMixin):
         """
         self._validate_params()
         X_arr, y_arr = check_Xy(X, y)
-        _classifier_targets(y_arr)
+        check_class_labels(y_arr, "Perceptron")
         if np.unique(y_arr).size > 2:
             raise ValueError(
                 f"Only binary classification is supported. y holds {np.unique(y_arr).size} classes; "
@@ -295,7 +275,7 @@ class Perceptron(ClassifierMixin):
         """
         self._validate_params()
         X_arr, y_arr = check_Xy(X, y)
-        _classifier_targets(y_arr)
+        check_class_labels(y_arr, "Perceptron")
         if not hasattr(self, "classes_"):
             labels = np.unique(y_arr) if classes is None else np.unique(np.asarray(classes))
             if labels.size != 2:
@@ -304,7 +284,7 @@ class Perceptron(ClassifierMixin):
                     f"(got {labels.tolist()})"
                 )
             self.classes_ = labels
-            self.classes_pair_ = (_plain(labels[0]), _plain(labels[1]))
+            self.classes_pair_ = (plain(labels[0]), plain(labels[1]))
             self.n_features_in_ = X_arr.shape[1]
             self.n_mistakes_ = 0
             self.n_iter_ = 0

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
+from chainrule.linear.datasets import check_Xy, plain
 from chainrule.linear.logistic_objective import LogisticObjective, make_objective
 
 if TYPE_CHECKING:
@@ -119,8 +120,6 @@ def objective_for(
     model: LogisticRegression, X: Any, y: Any, sample_weight: Any
 ) -> LogisticObjective:
     """The fitted model's objective on its training data, or on the data passed in."""
-    from chainrule.linear.datasets import check_Xy
-
     if X is None and y is None:
         obj = getattr(model, "_objective", None)
         if obj is None:
@@ -139,11 +138,6 @@ def objective_for(
     sw = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     C = float("inf") if model.penalty in (None, "none") else float(model.C)
     return make_objective(Xa, index, len(model.classes_), sw, C, bool(model.fit_intercept))
-
-
-def _label(value: Any) -> Any:
-    """A class label as a plain Python value (``1``, not ``np.int64(1)``) for printing."""
-    return value.item() if isinstance(value, np.generic) else value
 
 
 def theta_of(model: LogisticRegression, obj: LogisticObjective) -> np.ndarray:
@@ -213,16 +207,16 @@ def logistic_summary(
         names = block_names
         estimates = theta[order]
         sub = hess[np.ix_(order, order)]
-        title = f"Logistic regression: P(y = {_label(model.classes_[1])!r} | x) = s(const + x·w)"
+        title = f"Logistic regression: P(y = {plain(model.classes_[1])!r} | x) = s(const + x·w)"
     else:
         K = obj.n_classes
         order = np.array([k * m + j for k in range(1, K) for j in block_order])
-        names = [f"{_label(model.classes_[k])}: {n}" for k in range(1, K) for n in block_names]
+        names = [f"{plain(model.classes_[k])}: {n}" for k in range(1, K) for n in block_names]
         M = theta.reshape(K, m)
         estimates = (M[1:] - M[0])[:, block_order].ravel()
         sub = hess[np.ix_(order, order)]
         title = (
-            f"Multinomial logistic regression (reference class {_label(model.classes_[0])!r}: "
+            f"Multinomial logistic regression (reference class {plain(model.classes_[0])!r}: "
             "coefficients are differences from it)"
         )
     try:
