@@ -182,9 +182,10 @@ class Perceptron(ClassifierMixin):
         self._validate_params()
         X_arr, y_arr = check_Xy(X, y)
         check_class_labels(y_arr, "Perceptron")
-        if np.unique(y_arr).size > 2:
+        n_classes = np.unique(y_arr).size
+        if n_classes > 2:
             raise ValueError(
-                f"Only binary classification is supported. y holds {np.unique(y_arr).size} classes; "
+                f"Only binary classification is supported. y holds {n_classes} classes; "
                 "the perceptron separates two (train one per class for more)"
             )
         s, classes = binary_labels(y_arr)

@@ -640,9 +640,11 @@ def _plane_through(X: np.ndarray, s: np.ndarray, active: Sequence[int]) -> list[
 
 
 def _verify(
-    X: np.ndarray, s: np.ndarray, w: np.ndarray, b: float, margin: str
+    X: np.ndarray, s: np.ndarray, w: np.ndarray, b: float, func: np.ndarray, margin: str
 ) -> tuple[list[Fraction], Fraction, list[int], bool | None] | None:
     """An exact canonical hyperplane near the float one ``(w, b)`` that separates every point, or ``None``.
+
+    ``func`` holds ``y_i (w·x_i + b)`` (float64, shape ``(n,)``), already computed by the caller.
 
     Tries small-denominator roundings first (textbook data gets textbook answers); for ``"max"`` a rounding
     must stay within 1e-9 of the float optimum, and otherwise the KKT equations on the float support are
@@ -660,7 +662,6 @@ def _verify(
         if _exact_kkt(X, s, normal, support):
             return normal, offset, support, True
     if margin == "max":
-        func = s * (X @ w + b)
         active = [int(i) for i in np.flatnonzero(func < 1 + 1e-7)]
         sol = _kkt_exact(X, s, active)
         if sol is not None and exact.separates(sol):
@@ -766,12 +767,13 @@ def separating_hyperplane(
     w = v[:d] / sigma
     b = float(v[d] - w @ mu)
     func = s * (X_arr @ w + b)
-    w, b = w / func.min(), b / func.min()  # canonical: min_i y_i f(x_i) = 1
+    low = float(func.min())
+    w, b, func = w / low, b / low, func / low  # canonical: min_i y_i f(x_i) = 1
     top = float(np.max(np.abs(w)))
     float_margin = 1.0 / (top * float(np.linalg.norm(w / top)))  # scaled: no overflow at 1e±300
 
     if do_verify or fallback is not None:
-        found = _verify(X_arr, s, w, b, margin)
+        found = _verify(X_arr, s, w, b, func, margin)
         if found is None and fallback is not None:
             raise NotSeparable(fallback)
         if found is not None:
@@ -787,7 +789,6 @@ def separating_hyperplane(
                 verified=True,
                 optimal_verified=optimal,
             )
-    func = s * (X_arr @ w + b)
     return SeparatingHyperplane(
         list(w),
         b,

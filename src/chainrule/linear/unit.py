@@ -171,9 +171,7 @@ def _tex(text: str) -> str:
 def _targets(y: np.ndarray) -> np.ndarray:
     """Required outputs 0/1 from labels: {0, 1} as is, {-1, 1} with -1 → 0, else the larger label → 1."""
     values = {v.item() if hasattr(v, "item") else v for v in np.unique(y)}
-    if values <= {0, 1}:
-        return (y == 1).astype(np.int64)
-    if values <= {-1, 1}:
+    if values <= {0, 1} or values <= {-1, 1}:  # one class alone is allowed here (check())
         return (y == 1).astype(np.int64)
     s, _ = binary_labels(y)
     return (s == 1).astype(np.int64)
