@@ -145,3 +145,15 @@ def test_labels_that_are_not_classes_are_refused_by_both_classifiers(estimator: 
     mixed = np.array([1, "a", 1], dtype=object)
     with pytest.raises(ValueError, match="labels of types int, str"):
         estimator.fit(X, mixed)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("estimator", [Perceptron(), LogisticRegression()])
+def test_score_validates_and_weights_for_both_classifiers(estimator: object) -> None:
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    y = np.array(["a", "a", "b", "b"])
+    model = estimator.fit(X, y)  # type: ignore[attr-defined]
+    wrong = np.array(["b", "a", "b", "b"])  # the first one is misclassified
+    assert model.score(X, wrong) == 0.75
+    assert model.score(X, wrong, sample_weight=[2.0, 1.0, 1.0, 0.0]) == 0.5
+    with pytest.raises(ValueError, match="different numbers of rows"):
+        model.score(X, y[:3])

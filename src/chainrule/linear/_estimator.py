@@ -3,7 +3,7 @@
 :class:`ClassifierMixin` gives :class:`~chainrule.linear.logistic.LogisticRegression` and
 :class:`~chainrule.linear.perceptron.Perceptron` what ``sklearn.base.BaseEstimator`` and
 ``ClassifierMixin`` would: ``get_params``/``set_params`` over the keyword arguments of ``__init__``, a
-``repr`` that lists the changed ones, the ``__sklearn_tags__`` and ``__sklearn_is_fitted__`` protocols,
+``repr`` that lists the changed ones, ``score`` (weighted accuracy), the ``__sklearn_tags__`` and ``__sklearn_is_fitted__`` protocols,
 and the not-fitted error. sklearn is imported only when its tools ask for the tags.
 """
 
@@ -12,6 +12,9 @@ from __future__ import annotations
 import inspect
 from typing import Any, ClassVar
 
+import numpy as np
+
+from chainrule.linear.datasets import check_sample_weight, check_Xy
 from chainrule.linear.exceptions import not_fitted_error
 
 __all__ = ["ClassifierMixin"]
@@ -68,6 +71,24 @@ class ClassifierMixin:
             if not _same(value, defaults[name])
         ]
         return f"{type(self).__name__}({', '.join(changed)})"
+
+    def predict(self, X: Any) -> np.ndarray:  # pragma: no cover - every subclass defines it
+        raise NotImplementedError
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean accuracy of ``predict(X)`` against ``y``, weighted by ``sample_weight`` when given.
+
+        Args:
+            X: shape ``(n, d)``; y: labels, shape ``(n,)``; sample_weight: ``None`` or shape ``(n,)``.
+
+        Raises:
+            ValueError: not fitted; bad ``X``, ``y`` or weights (see :func:`check_Xy`,
+                :func:`check_sample_weight`), or shapes that disagree.
+        """
+        Xa, ya = check_Xy(X, y)
+        correct = (self.predict(Xa) == ya).astype(np.float64)
+        sw = check_sample_weight(sample_weight, Xa.shape[0])
+        return float(correct.mean() if sw is None else sw @ correct / sw.sum())
 
     def __sklearn_tags__(self) -> Any:
         """Tags for scikit-learn's tools (imported lazily: sklearn is needed only by whoever asks)."""

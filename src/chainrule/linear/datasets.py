@@ -25,7 +25,15 @@ import scipy.sparse
 from chainrule.backend import to_numpy
 from chainrule.linear.exceptions import DataConversionWarning
 
-__all__ = ["check_X", "check_Xy", "check_class_labels", "load_breast_cancer", "load_csv", "plain"]
+__all__ = [
+    "check_X",
+    "check_Xy",
+    "check_class_labels",
+    "check_sample_weight",
+    "load_breast_cancer",
+    "load_csv",
+    "plain",
+]
 
 _DATA_DIR = pathlib.Path(__file__).parent / "data"
 
@@ -329,6 +337,38 @@ def check_class_labels(y: np.ndarray, owner: str) -> None:
             raise ValueError(
                 f"Unknown label type: y holds labels of types {names}; pass ints or strings"
             )
+
+
+def check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
+    """Validate sample weights: ``None``, a scalar (one weight for every row) or array-like of shape ``(n,)``.
+
+    Returns:
+        ``None`` for ``None``; otherwise float64 of shape ``(n,)``, finite, non-negative, not all zero.
+
+    Raises:
+        ValueError: a wrong shape (names both), NaN/inf or a negative weight (names the row), all zero.
+    """
+    if sample_weight is None:
+        return None
+    sw = np.asarray(
+        to_numpy(sample_weight) if not isinstance(sample_weight, (list, tuple)) else sample_weight
+    )
+    if sw.ndim == 0:
+        sw = np.full(n, float(sw))
+    sw = np.asarray(sw, dtype=np.float64)
+    if sw.ndim != 1 or sw.shape[0] != n:
+        raise ValueError(
+            f"sample_weight.shape == {sw.shape}, expected ({n},) (one weight per row of X)"
+        )
+    bad = np.flatnonzero(~np.isfinite(sw))
+    if bad.size:
+        raise ValueError(f"sample_weight contains NaN or inf at row {int(bad[0])}")
+    neg = np.flatnonzero(sw < 0)
+    if neg.size:
+        raise ValueError(f"sample_weight is negative at row {int(neg[0])}: {sw[neg[0]]}")
+    if not sw.sum() > 0:
+        raise ValueError("sample weights are all zero: at least one sample needs a positive weight")
+    return sw
 
 
 def load_breast_cancer() -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:

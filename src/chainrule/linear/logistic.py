@@ -23,9 +23,14 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.backend import to_numpy
 from chainrule.linear._estimator import ClassifierMixin
-from chainrule.linear.datasets import check_class_labels, check_X, check_Xy, plain
+from chainrule.linear.datasets import (
+    check_class_labels,
+    check_sample_weight,
+    check_X,
+    check_Xy,
+    plain,
+)
 from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
 from chainrule.linear.logistic_objective import LogisticObjective, make_objective
 from chainrule.linear.logistic_solvers import Separated, SolverResult, lbfgs, newton
@@ -71,31 +76,6 @@ def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             return (present + lo).astype(y.dtype), index
     classes, index = np.unique(y, return_inverse=True)
     return classes, index.reshape(-1)
-
-
-def _check_sample_weight(sample_weight: Any, n: int) -> np.ndarray | None:
-    """``None`` or a finite, non-negative float64 (n,) array that does not sum to zero."""
-    if sample_weight is None:
-        return None
-    sw = np.asarray(
-        to_numpy(sample_weight) if not isinstance(sample_weight, (list, tuple)) else sample_weight
-    )
-    if sw.ndim == 0:
-        sw = np.full(n, float(sw))
-    sw = np.asarray(sw, dtype=np.float64)
-    if sw.ndim != 1 or sw.shape[0] != n:
-        raise ValueError(
-            f"sample_weight.shape == {sw.shape}, expected ({n},) (one weight per row of X)"
-        )
-    bad = np.flatnonzero(~np.isfinite(sw))
-    if bad.size:
-        raise ValueError(f"sample_weight contains NaN or inf at row {int(bad[0])}")
-    neg = np.flatnonzero(sw < 0)
-    if neg.size:
-        raise ValueError(f"sample_weight is negative at row {int(neg[0])}: {sw[neg[0]]}")
-    if not sw.sum() > 0:
-        raise ValueError("sample weights are all zero: at least one sample needs a positive weight")
-    return sw
 
 
 class LogisticRegression(ClassifierMixin):
@@ -192,7 +172,7 @@ class LogisticRegression(ClassifierMixin):
         X_arr, y_arr = check_Xy(X, y)
         check_class_labels(y_arr, type(self).__name__)
         classes, y_index = _encode_labels(y_arr)
-        sw = _check_sample_weight(sample_weight, X_arr.shape[0])
+        sw = check_sample_weight(sample_weight, X_arr.shape[0])
         present = classes if sw is None else np.unique(y_arr[sw > 0])
         if classes.size < 2 or present.size < 2:
             which = "with positive sample weight " if classes.size >= 2 else ""
@@ -308,16 +288,6 @@ class LogisticRegression(ClassifierMixin):
         Z = self.decision_function(X)
         index = (Z > 0).astype(np.intp) if Z.ndim == 1 else np.argmax(Z, axis=1)
         return self.classes_[index]
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean accuracy of :meth:`predict` on ``X`` against ``y`` (weighted by ``sample_weight``)."""
-        Xa, ya = check_Xy(X, y)
-        correct = (self.predict(Xa) == ya).astype(np.float64)
-        if sample_weight is None:
-            return float(correct.mean())
-        sw = _check_sample_weight(sample_weight, Xa.shape[0])
-        assert sw is not None
-        return float(sw @ correct / sw.sum())
 
     # ---- explanation and persistence ----------------------------------------------------------------------
     def objective_value(self) -> float:

@@ -329,10 +329,6 @@ class Perceptron(ClassifierMixin):
         self._check_fitted()
         return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
 
-    def score(self, X: Any, y: Any) -> float:
-        """Mean accuracy on ``(X, y)``."""
-        return float(np.mean(self.predict(X) == np.asarray(y)))
-
     def report(self) -> str:
         """Mistakes against Novikoff's bound, or why it could not converge."""
         self._check_fitted()
