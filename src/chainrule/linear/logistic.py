@@ -263,13 +263,23 @@ class LogisticRegression(ClassifierMixin):
         return check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
 
     def decision_function(self, X: Any) -> np.ndarray:
-        """Decision values: (n,) z = x·w + b for binary problems (> 0 means ``classes_[1]``), (n, K) else."""
+        """Decision values: (n,) z = x·w + b for binary problems (> 0 means ``classes_[1]``), (n, K) else.
+
+        Raises:
+            NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
+                holding NaN/inf (names row and column), or with another number of features than in ``fit``.
+        """
         Xa = self._check_X(X)
         Z = Xa @ self.coef_.T + self.intercept_
         return Z.ravel() if Z.shape[1] == 1 else Z
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape (n, K), columns in the order of ``classes_``; rows sum to 1."""
+        """Class probabilities, shape (n, K), columns in the order of ``classes_``; rows sum to 1.
+
+        Raises:
+            NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
+                holding NaN/inf (names row and column), or with another number of features than in ``fit``.
+        """
         Z = self.decision_function(X)
         if Z.ndim == 1:
             p1 = sigmoid(Z)
@@ -277,14 +287,24 @@ class LogisticRegression(ClassifierMixin):
         return softmax(Z, axis=1)
 
     def predict_log_proba(self, X: Any) -> np.ndarray:
-        """log of :meth:`predict_proba`, computed without underflow (log s(z) = −softplus(−z))."""
+        """log of :meth:`predict_proba`, computed without underflow (log s(z) = −softplus(−z)).
+
+        Raises:
+            NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
+                holding NaN/inf (names row and column), or with another number of features than in ``fit``.
+        """
         Z = self.decision_function(X)
         if Z.ndim == 1:
             return np.column_stack([-np.logaddexp(0.0, Z), -np.logaddexp(0.0, -Z)])
         return Z - np.logaddexp.reduce(Z, axis=1)[:, None]
 
     def predict(self, X: Any) -> np.ndarray:
-        """The most probable class label for each row, shape (n,)."""
+        """The most probable class label for each row, shape (n,).
+
+        Raises:
+            NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
+                holding NaN/inf (names row and column), or with another number of features than in ``fit``.
+        """
         Z = self.decision_function(X)
         index = (Z > 0).astype(np.intp) if Z.ndim == 1 else np.argmax(Z, axis=1)
         return self.classes_[index]

@@ -319,14 +319,23 @@ class Perceptron(ClassifierMixin):
 
     # -- prediction ---------------------------------------------------------------------------------------
     def decision_function(self, X: Any) -> np.ndarray:
-        """``w·x + b`` for each row, float64 ``(n,)``; positive means ``classes_[1]``."""
+        """``w·x + b`` for each row, float64 ``(n,)``; positive means ``classes_[1]``.
+
+        Raises:
+            NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
+                holding NaN/inf (names row and column), or with another number of features than in ``fit``.
+        """
         self._check_fitted()
         X_arr = check_X(X, n_features=self.n_features_in_, owner="Perceptron")
         return X_arr @ self.coef_[0] + self.intercept_[0]
 
     def predict(self, X: Any) -> np.ndarray:
-        """``classes_[1]`` where the decision function is positive, ``classes_[0]`` elsewhere."""
-        self._check_fitted()
+        """``classes_[1]`` where the decision function is positive, ``classes_[0]`` elsewhere.
+
+        Raises:
+            NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
+                holding NaN/inf (names row and column), or with another number of features than in ``fit``.
+        """
         return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
 
     def report(self) -> str:
