@@ -336,7 +336,8 @@ class Perceptron(ClassifierMixin):
             NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
                 holding NaN/inf (names row and column), or with another number of features than in ``fit``.
         """
-        return self.classes_[(self.decision_function(X) > 0).astype(np.int64)]
+        positive = self.decision_function(X) > 0  # first: it raises NotFittedError before fit
+        return self.classes_[positive.astype(np.int64)]
 
     def report(self) -> str:
         """Mistakes against Novikoff's bound, or why it could not converge."""
