@@ -22,7 +22,7 @@ set, since the points left out satisfy their constraints; the cost is that of a 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -142,15 +142,26 @@ class GordanCertificate:
                 total[j] += w * int(s[i]) * v
         return all(v == 0 for v in total)
 
-    def __str__(self) -> str:
-        def side_text(sign: int) -> str:
-            terms = []
-            for w, p, _ in self.side(sign):
-                point = "(" + ",".join(format_coordinate(v) for v in p) + ")"
-                terms.append(point if w == 1 else f"{format_weight(w)}·{point}")
-            return " + ".join(terms)
+    def _equation(
+        self,
+        point: Callable[[tuple[Number, ...]], str],
+        weight: Callable[[Number], str],
+        times: str,
+    ) -> str:
+        """``Σ μ_i x_i = Σ ν_j x_j`` (positive class left), each point and weight written by the callables."""
 
-        return f"{side_text(1)} = {side_text(-1)}"
+        def side(sign: int) -> str:
+            return " + ".join(
+                point(p) if w == 1 else f"{weight(w)}{times}{point(p)}"
+                for w, p, _ in self.side(sign)
+            )
+
+        return f"{side(1)} = {side(-1)}"
+
+    def __str__(self) -> str:
+        return self._equation(
+            lambda p: "(" + ",".join(format_coordinate(v) for v in p) + ")", format_weight, "·"
+        )
 
     def to_latex(self) -> str:
         """The two convex combinations as LaTeX: ``\\tfrac{1}{2}\\begin{pmatrix}0\\\\1\\end{pmatrix} + ...``."""
@@ -161,14 +172,10 @@ class GordanCertificate:
                 return f"{sign}\\tfrac{{{abs(v.numerator)}}}{{{v.denominator}}}"
             return format_coordinate(v) if isinstance(v, Fraction) else f"{float(v):.4g}"
 
-        def side_tex(sign: int) -> str:
-            terms = []
-            for w, p, _ in self.side(sign):
-                vec = "\\begin{pmatrix} " + " \\\\ ".join(number(v) for v in p) + " \\end{pmatrix}"
-                terms.append(vec if w == 1 else f"{number(w)}{vec}")
-            return " + ".join(terms)
+        def vector(p: tuple[Number, ...]) -> str:
+            return "\\begin{pmatrix} " + " \\\\ ".join(number(v) for v in p) + " \\end{pmatrix}"
 
-        return f"{side_tex(1)} = {side_tex(-1)}"
+        return self._equation(vector, number, "")
 
     def _repr_latex_(self) -> str:
         return f"${self.to_latex()}$"
