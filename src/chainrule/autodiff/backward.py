@@ -334,7 +334,11 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
         if free:
             node._raw = None
             if args is not None:
-                _release(node)
+                # Most constants are numbers (y * 1.0001), kept: release only if there is an array.
+                for a in args:
+                    if not (a is None or isinstance(a, _KEPT)):
+                        _release(node)
+                        break
     stored: set[int] = set()
     for leaf in leaves:
         gleaf = leaf_grads[-leaf._seq]
@@ -349,20 +353,15 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
 
 
 # Operands kept after backward: Tensors (the graph) and Python numbers (derivations print them).
-_KEPT = (Tensor, int, float, complex)
+_KEPT = (Tensor, float, int, complex)
 
 
 def _release(node: Tensor) -> None:
     """Release the saved values of ``node``: ``_raw``, and the constant arrays among its operands."""
     node._raw = None
     args = node._args
-    if args is None:
-        return
-    # Most constants are numbers (y * 1.0001): check first, rebuild the tuple only for arrays.
-    for a in args:
-        if not (a is None or isinstance(a, _KEPT)):
-            node._args = tuple(a if a is None or isinstance(a, _KEPT) else None for a in args)
-            return
+    if args is not None:
+        node._args = tuple(a if a is None or isinstance(a, _KEPT) else None for a in args)
 
 
 def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> None:

@@ -389,7 +389,7 @@ def tanh_forward(x: Any) -> Any:
 
 
 def tanh_vjp(g: Any, ans: Any, x: Any) -> Any:
-    if type(ans) is np.ndarray and type(g) is np.ndarray and g.shape == ans.shape:
+    if type(ans) is _NDARRAY and type(g) is _NDARRAY and g.shape == ans.shape:
         # One temporary instead of three (same arithmetic).
         t = ans * ans
         np.subtract(1.0, t, out=t)
@@ -448,7 +448,7 @@ def sigmoid_forward(x: Any) -> Any:
 
 
 def sigmoid_vjp(g: Any, ans: Any, x: Any) -> Any:
-    if type(ans) is np.ndarray and type(g) is np.ndarray and g.shape == ans.shape:
+    if type(ans) is _NDARRAY and type(g) is _NDARRAY and g.shape == ans.shape:
         t = 1.0 - ans
         np.multiply(t, ans, out=t)
         np.multiply(g, t, out=t)
