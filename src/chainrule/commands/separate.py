@@ -13,6 +13,8 @@ certificate: a point in the convex hulls of both classes. Exit codes: 0 either w
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
+from fractions import Fraction
 
 from chainrule.commands._linear_args import one_line_errors
 from chainrule.linear import NotSeparable, separating_hyperplane
@@ -45,18 +47,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _named(normal: tuple[object, ...], offset: object, names: list[str]) -> str:
+def _named(normal: Sequence[Fraction | float], offset: Fraction | float, names: list[str]) -> str:
+    """``f`` written with the file's column names: ``-2·a + 1`` (zero terms left out)."""
     terms = []
     for c, name in zip(normal, names, strict=True):
         if c == 0:
             continue
-        text = format_number(abs(c))  # type: ignore[arg-type]
+        text = format_number(abs(c))
         coef = "" if text == "1" else f"{text}·"
-        sign = "−" if c < 0 else "+"  # type: ignore[operator]
-        terms.append((sign, f"{coef}{name}"))
+        terms.append(("−" if c < 0 else "+", f"{coef}{name}"))
     if offset != 0:
-        sign = "−" if offset < 0 else "+"  # type: ignore[operator]
-        terms.append((sign, format_number(abs(offset))))  # type: ignore[arg-type]
+        terms.append(("−" if offset < 0 else "+", format_number(abs(offset))))
     if not terms:
         return "0"
     first_sign, first = terms[0]
