@@ -255,21 +255,20 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
 
     Nodes are keyed by ``-_seq`` (unique; the newest node has the smallest key), so the heap holds
     plain ints, cheaper to push and compare than ``(key, node)`` tuples; ``pending`` maps a key to
-    ``[node, gradient accumulated so far]``.
+    ``[node, gradient accumulated so far]``; ``leaf_grads`` the same for leaves, which need no
+    visit of their own (their gradients are stored at the end, in the order they were reached).
     """
     key = -root._seq
     pending: dict[int, Any] = {key: [root, g]}
     heap = [key]
     leaf_grads: dict[int, Any] = {}
-    leaves: list[Tensor] = []
     push, pop = heapq.heappush, heapq.heappop
     while heap:
         key = pop(heap)
         node, gnode = pending.pop(key)
         op = node.op
         if op is None:  # only the root can be a leaf here
-            leaf_grads[key] = gnode
-            leaves.append(node)
+            leaf_grads[key] = [node, gnode]
             continue
         raw = node._raw
         if raw is None:
@@ -318,12 +317,11 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
             pk = -p._seq
             if p.op is None:
                 # Leaves need no visit of their own: collect their gradient, store it at the end.
-                prev = leaf_grads.get(pk)
-                if prev is None:
-                    leaf_grads[pk] = gk
-                    leaves.append(p)
+                entry = leaf_grads.get(pk)
+                if entry is None:
+                    leaf_grads[pk] = [p, gk]
                 else:
-                    leaf_grads[pk] = prev + gk
+                    entry[1] = entry[1] + gk
                 continue
             entry = pending.get(pk)
             if entry is None:
@@ -340,8 +338,7 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
                         _release(node)
                         break
     stored: set[int] = set()
-    for leaf in leaves:
-        gleaf = leaf_grads[-leaf._seq]
+    for leaf, gleaf in leaf_grads.values():
         if (
             leaf.grad is None
             and type(gleaf) is _F64
