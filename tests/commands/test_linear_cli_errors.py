@@ -21,6 +21,7 @@ def _files(tmp_path: pathlib.Path) -> dict[str, str]:
         "three": b"x1,x2,y\n0,0,a\n1,1,b\n2,2,c\n",
         "latin1": b"x1,y\n1,a\n2,\xff\n",
         "huge_field": b'x,y\n"' + b"1" * 200_000 + b'",1\n',
+        "huge_values": b"a,b,y\n" + b"1e308,1,0\n-1e308,2,1\n" * 4,
     }
     out = {}
     for name, data in texts.items():
@@ -58,6 +59,7 @@ BAD = [
     ["logreg", "--tol", "nan"],
     ["logreg", "--target", "y"],
     ["logreg", "--save", "{missing}/model"],
+    ["logreg", "{huge_values}"],  # products overflow float64 unless standardized
     # bad files
     *(
         [command, "{" + name + "}"]
@@ -105,3 +107,13 @@ def test_undecodable_csv_names_the_file_and_line(
     assert main(["separate", path]) == 2
     err = capsys.readouterr().err
     assert path in err and "line 3" in err and "0xff" in err
+
+
+def test_values_near_the_float64_limit_fit_when_standardized(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _files(tmp_path)["huge_values"]
+    assert main(["logreg", path, "--standardize", "--quiet", "--test-size", "0"]) == 0
+    captured = capsys.readouterr()
+    assert "training accuracy = 1.0000" in captured.out
+    assert captured.err == ""

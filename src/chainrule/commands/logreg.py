@@ -112,6 +112,34 @@ def _split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
+def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (1 for a constant column), float64 ``(d,)`` each.
+
+    Each column is divided by its largest magnitude first, so that values near the float64 limit (1e308)
+    do not overflow the sums.
+    """
+    top = np.max(np.abs(X), axis=0)
+    top = np.where(top > 0, top, 1.0)
+    unit = X / top
+    mean, scale = unit.mean(axis=0) * top, unit.std(axis=0) * top
+    return mean, np.where(scale > 0, scale, 1.0)
+
+
+#: Beyond this magnitude a feature's products with the weights and residuals overflow float64.
+_MAX_RAW = 1e150
+
+
+def _check_magnitude(X: np.ndarray, names: list[str]) -> None:
+    """Raises ``ValueError`` naming a column whose values are too large to fit on their own scale."""
+    top = np.max(np.abs(X), axis=0)
+    j = int(np.argmax(top))
+    if top[j] > _MAX_RAW:
+        raise ValueError(
+            f"column {names[j]!r} holds values up to {top[j]:.3g}: too large to fit on this scale "
+            "(its products overflow float64); use --standardize"
+        )
+
+
 def _unstandardized(
     model: LogisticRegression, mean: np.ndarray, scale: np.ndarray
 ) -> LogisticRegression:
@@ -138,9 +166,11 @@ def run(args: argparse.Namespace) -> int:
     X, y, names, _target, source, standardize = _load(args)
     n, d = X.shape
     train, test = _split(n, args.test_size, args.seed)
-    mean = X[train].mean(axis=0) if standardize else np.zeros(d)
-    scale = X[train].std(axis=0) if standardize else np.ones(d)
-    scale = np.where(scale > 0, scale, 1.0)
+    if standardize:
+        mean, scale = _standardizer(X[train])
+    else:
+        _check_magnitude(X, names)
+        mean, scale = np.zeros(d), np.ones(d)
     Xs = (X - mean) / scale
     print(f"data: {source}")
     print(
