@@ -38,7 +38,10 @@ BAD = [
     # argparse-level errors: a missing or unknown flag, a bad choice, a bad int.
     ["separate"],
     ["separate", "{xor}", "--margin", "foo"],
-    # (An unknown flag such as --nope is reported by the top-level parser in cli.py, with its usage line.)
+    ["separate", "{xor}", "--nope"],
+    ["hyperplane", "--pos", "1,2", "--neg", "2,1", "extra"],
+    ["unit", "--points", "0,0:1 1,1:0", "--nope", "1"],
+    ["logreg", "--nope"],
     ["logreg", "--max-iter", "abc"],
     ["logreg", "--penalty", "l1"],
     ["unit", "--points", "0,0:1 1,1:0", "--bias-sign", "2"],

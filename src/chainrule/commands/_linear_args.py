@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from fractions import Fraction
 from typing import NoReturn
 
@@ -30,15 +31,30 @@ def accept_negative_vectors(parser: argparse.ArgumentParser) -> None:
 def one_line_errors(parser: argparse.ArgumentParser) -> None:
     """Make ``parser`` report a usage error as one line on stderr and exit 2.
 
-    argparse prints the usage block before the message; bad input to these commands is one line (the usage
-    is one ``--help`` away), as for the errors ``cli.main`` reports.
+    argparse prints the usage block before the message, and leaves unknown words to the top-level parser;
+    bad input to these commands is one line (the usage is one ``--help`` away), as for the errors
+    ``cli.main`` reports.
     """
 
     def error(message: str) -> NoReturn:
         print(f"{parser.prog}: error: {message} (see {parser.prog} --help)", file=sys.stderr)
         sys.exit(2)
 
-    setattr(parser, "error", error)  # noqa: B010 - an instance attribute, not a method of the class
+    parse_known = parser.parse_known_args
+
+    def parse_known_args(
+        args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        # argparse hands a subcommand's unknown words back to the top-level parser, which reports them
+        # with its own usage block; report them here, in one line that names the command.
+        parsed, extras = parse_known(args, namespace)
+        if extras:
+            error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
+
+    # Instance attributes, not methods of the class: only these subparsers change.
+    setattr(parser, "error", error)  # noqa: B010
+    setattr(parser, "parse_known_args", parse_known_args)  # noqa: B010
 
 
 def parse_vector(text: str, what: str) -> list[Fraction]:
