@@ -199,6 +199,10 @@ class Hyperplane:
 
         An array of another Array-API library (CuPy, torch, ``array_api_strict``, ...) gets an array of that
         library back (its floating dtype, float64 for integer input); anything else gets float64 NumPy.
+
+        Raises:
+            ValueError: rows whose length is not ``d``, or coefficients beyond the float64 range (use
+                :meth:`decision_exact`).
         """
         if is_array(X) and not isinstance(X, np.ndarray):
             xp = array_namespace(X)
@@ -250,7 +254,10 @@ class Hyperplane:
         return float(normal @ np.asarray(values, dtype=np.float64) + offset)
 
     def predict(self, X: Any) -> Any:
-        """The side of each row: ``+1`` where ``f > 0``, ``-1`` where ``f < 0``, ``0`` on the plane (int64)."""
+        """The side of each row: ``+1`` where ``f > 0``, ``-1`` where ``f < 0``, ``0`` on the plane.
+
+        Returns int64 of shape ``(m,)`` (in the namespace of ``X``); raises as :meth:`decision`.
+        """
         f = self.decision(X)
         if isinstance(f, np.ndarray):
             return np.sign(f).astype(np.int64)
@@ -258,13 +265,17 @@ class Hyperplane:
         return xp.astype(xp.sign(f), xp.int64)
 
     def distance(self, X: Any) -> Any:
-        """Signed Euclidean distance ``f(x)/‖n‖`` of each row to the hyperplane, shape ``(m,)``."""
+        """Signed Euclidean distance ``f(x)/‖n‖`` of each row, shape ``(m,)``; raises as :meth:`decision`."""
         return self.decision(X) / float(np.linalg.norm(self._floats()[0]))
 
     def margin(self, X: Any, y: Any) -> float:
         """The geometric margin ``min_i s_i f(x_i)/‖n‖`` on labelled points (negative if one is misclassified).
 
         ``y`` holds two classes; the larger label is the positive side (see :func:`binary_labels`).
+
+        Raises:
+            ValueError: ``y`` without exactly two classes, rows and labels that differ in number, or as
+                :meth:`decision`.
         """
         s, _ = binary_labels(y)
         dist = to_numpy(self.distance(X))

@@ -323,6 +323,11 @@ class LogisticRegression(ClassifierMixin):
 
         Uses the training data kept by ``fit`` (a reference, not a copy), or ``X, y`` when given (needed
         for a model loaded from a file).
+
+        Raises:
+            NotFittedError: before ``fit``. ValueError: no data (a loaded model without ``X, y``), labels
+                outside ``classes_``, a penalized multinomial fit, or a singular information matrix
+                (collinear features or separated classes).
         """
         from chainrule.linear.summary import logistic_summary
 

@@ -141,6 +141,7 @@ def objective_for(
 
 
 def theta_of(model: LogisticRegression, obj: LogisticObjective) -> np.ndarray:
+    """The fitted coefficients as the objective's flat float64 parameter vector ``θ`` (shape ``(size,)``)."""
     if obj.binary:
         parts = [model.coef_.ravel()]
         if obj.fit_intercept:

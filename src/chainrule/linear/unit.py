@@ -278,11 +278,15 @@ class ThresholdUnit:
 
     # -- evaluation ------------------------------------------------------------------------------------
     def z(self, X: Any) -> np.ndarray:
-        """``z`` for each row of ``X`` (shape ``(n, d)``), float64 of shape ``(n,)``."""
+        """``z`` for each row of ``X`` (shape ``(n, d)``), float64 of shape ``(n,)``.
+
+        Raises:
+            ValueError: rows whose length is not the number of weights.
+        """
         return self.hyperplane.decision(X)
 
     def predict(self, X: Any) -> np.ndarray:
-        """The unit's output (0 or 1, int64) for each row of ``X``."""
+        """The unit's output (0 or 1), int64 of shape ``(n,)``; raises as :meth:`z`."""
         z = self.z(X)
         return (z > 0 if self.strict else z >= 0).astype(np.int64)
 
