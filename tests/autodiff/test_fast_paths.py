@@ -120,3 +120,28 @@ def test_release_keeps_numbers_and_drops_arrays():
     assert not (m.graph_alive or n.graph_alive or k.graph_alive)
     with pytest.raises(RuntimeError, match="retain_graph=True"):
         k.sum().backward()
+
+
+def test_gradients_without_create_graph_match_backward_and_touch_no_grad():
+    from chainrule.autodiff.backward import gradients
+
+    def build():
+        x = cr.tensor(np.array([0.5, -1.0]), requires_grad=True)
+        w = cr.tensor(0.7, requires_grad=True)
+        h = cr.tanh(w * x)
+        return x, w, h, (h * h + x * 3.0).sum()
+
+    x, w, h, y = build()
+    gx, gw, gh = gradients(y, [x, w, h], retain_graph=True)
+    assert x.grad is None and w.grad is None and h.grad is None
+    # The walk stops at h: its gradient is returned, and nothing flows through it to x and w.
+    np.testing.assert_allclose(gh, 2.0 * h.data)
+    np.testing.assert_allclose(gx, [3.0, 3.0])
+    np.testing.assert_array_equal(gw, 0.0)
+    gx2, gw2 = gradients(y, [x, w])  # through h this time; the retained graph is then freed
+    x2, w2, _, y2 = build()
+    y2.backward()
+    np.testing.assert_allclose(gx2, x2.grad.data, rtol=1e-15)
+    np.testing.assert_allclose(gw2, w2.grad.data, rtol=1e-15)
+    with pytest.raises(RuntimeError, match="retain_graph=True"):
+        gradients(y, [x])

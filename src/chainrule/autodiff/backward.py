@@ -1,10 +1,14 @@
-"""The backward pass: one iterative reverse walk over the recorded graph.
+"""The backward pass: an iterative reverse walk over the recorded graph.
 
 For each node, in reverse topological order, the gradient accumulated for it is handed to the VJP rule
 of each parent that requires grad; the result is reduced to the parent's shape (:func:`unbroadcast`,
 the one place where broadcasting is undone) and added to the parent's accumulated gradient. The
 node's gradient is dropped as soon as it is consumed, and its saved values are released unless
 ``retain_graph``.
+
+Two versions of the walk, same order and keys: :func:`_walk_fast` runs the rules on plain arrays
+(``backward()`` and :func:`gradients`; its per-node cost is what scalar graphs feel), and
+:func:`_walk_recorded` runs them on Tensors for ``create_graph`` (higher-order gradients).
 """
 
 from __future__ import annotations
@@ -160,98 +164,71 @@ def _xp(data: Any) -> Any:
     return np if isinstance(data, (np.ndarray, np.generic)) else backend.array_namespace(data)
 
 
-def _walk(
-    root: Tensor,
-    g: Any,
-    retain_graph: bool,
-    create_graph: bool,
-    inputs: dict[int, Tensor] | None,
-) -> dict[int, Any]:
-    """The reverse walk. Returns accumulated gradients for ``inputs`` (stop nodes) when given;
-    otherwise accumulates into leaves (and retained non-leaves) and returns an empty dict.
+def _walk_recorded(root: Tensor, g: Any, stop: dict[int, Tensor] | None) -> dict[int, Any]:
+    """The backward pass with ``create_graph``: the VJP rules run on Tensors and record the graph
+    of the gradients, so that they can be differentiated again; saved values are kept.
 
     Nodes are visited by decreasing creation number (``_seq``) from a heap: a node is always made
     after its parents, so every consumer of a node is done before the node itself, without a
-    separate topological sort. Each node's gradient is popped (freed) when its turn comes.
+    separate topological sort. Keys, ``stop`` and the result are as in :func:`_walk_fast`.
     """
-    stop = inputs if inputs is not None else {}
-    grads: dict[int, Any] = {id(root): g}
-    heap: list[tuple[int, Tensor]] = [(-root._seq, root)]
+    key = -root._seq
+    pending: dict[int, Any] = {key: [root, g]}
+    heap = [key]
     found: dict[int, Any] = {}
-    leaf_grads: dict[int, tuple[Tensor, Any]] = {}
+    leaf_grads: dict[int, Any] = {}
     stored: set[int] = set()
-    free = not (retain_graph or create_graph)
     push, pop = heapq.heappush, heapq.heappop
     while heap:
-        node = pop(heap)[1]
-        key = id(node)
-        gnode = grads.pop(key)
-        if key in stop:
+        key = pop(heap)
+        node, gnode = pending.pop(key)
+        if stop is not None and key in stop:
             found[key] = gnode
             continue
-        op = node.op
-        if op is None:
-            if inputs is None and node.requires_grad:
-                _accumulate(node, gnode, create_graph, stored)
+        if node.op is None:
+            if stop is None and node.requires_grad:
+                _accumulate(node, gnode, True, stored)
             continue
-        raw = node._raw
-        if raw is None:
+        if node._raw is None:
             raise RuntimeError(_FREED.format(what=_describe(node)))
-        if node._retain and inputs is None:
-            _accumulate(node, gnode, create_graph, stored)
-        parents = node.parents
-        args = node._args
-        vjps = op.vjps
-        params = node.params
-        data = node.data
-        for k in range(len(parents)):
-            p = parents[k]
+        if node._retain and stop is None:
+            _accumulate(node, gnode, True, stored)
+        for k, p in enumerate(node.parents):
             if not p.requires_grad:
                 continue
-            if create_graph:
-                gk = vjp_of_node(node, k, gnode, True)
-            else:
-                pos = k if args is None else _operand_position(node, k)
-                if vjps:
-                    rule = vjps[pos] if pos < len(vjps) else None
-                    if rule is None:
-                        raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
-                    gk = rule(gnode, data, *raw, **params) if params else rule(gnode, data, *raw)
-                else:
-                    gk = vjp_of_node(node, k, gnode, False)
-                if type(gk) is Tensor:
-                    gk = gk.data
-                pshape = p.data.shape
-                if getattr(gk, "shape", None) != pshape:
-                    gk = unbroadcast(gk, tuple(pshape))
-            pk = id(p)
-            if p.op is None and inputs is None:
+            gk = vjp_of_node(node, k, gnode, True)
+            pk = -p._seq
+            if p.op is None and stop is None:
                 # Leaves need no visit of their own: collect their gradient, store it at the end.
-                prev_leaf = leaf_grads.get(pk)
-                leaf_grads[pk] = (p, gk) if prev_leaf is None else (p, prev_leaf[1] + gk)
+                entry = leaf_grads.get(pk)
+                if entry is None:
+                    leaf_grads[pk] = [p, gk]
+                else:
+                    entry[1] = entry[1] + gk
                 continue
-            prev = grads.get(pk)
-            if prev is None:
-                grads[pk] = gk
-                push(heap, (-p._seq, p))
+            entry = pending.get(pk)
+            if entry is None:
+                pending[pk] = [p, gk]
+                push(heap, pk)
             else:
-                grads[pk] = prev + gk
-        if free:
-            node._raw = None
-            if args is not None:
-                _release(node)
+                entry[1] = entry[1] + gk
     for leaf, gleaf in leaf_grads.values():
-        _accumulate(leaf, gleaf, create_graph, stored)
+        _accumulate(leaf, gleaf, True, stored)
     return found
 
 
 _NO_RULE = "primitive {name!r} has no VJP rule for operand {pos}, but that operand requires grad"
 
 
-def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
-    """The backward pass of ``loss.backward()`` on plain arrays: :func:`_walk` without inputs and
-    without ``create_graph``, written for the smallest per-node cost (scalar graphs are dominated
-    by it). Same order, same rules, same results.
+def _walk_fast(
+    root: Tensor, g: Any, free: bool, stop: dict[int, Tensor] | None = None
+) -> dict[int, Any]:
+    """The backward pass on plain arrays: :func:`_walk_recorded` without ``create_graph``, written for the
+    smallest per-node cost (scalar graphs are dominated by it). Same order, same rules, same results.
+
+    Without ``stop`` it accumulates into ``.grad`` (``loss.backward()``) and returns ``{}``. With
+    ``stop`` (tensors keyed by ``-_seq``, as for :func:`gradients`) no ``.grad`` is touched: the walk
+    stops at those tensors and returns their gradients by the same keys.
 
     Nodes are keyed by ``-_seq`` (unique; the newest node has the smallest key), so the heap holds
     plain ints, cheaper to push and compare than ``(key, node)`` tuples; ``pending`` maps a key to
@@ -262,10 +239,14 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
     pending: dict[int, Any] = {key: [root, g]}
     heap = [key]
     leaf_grads: dict[int, Any] = {}
+    found: dict[int, Any] = {}
     push, pop = heapq.heappush, heapq.heappop
     while heap:
         key = pop(heap)
         node, gnode = pending.pop(key)
+        if stop is not None and key in stop:
+            found[key] = gnode
+            continue
         op = node.op
         if op is None:  # only the root can be a leaf here
             leaf_grads[key] = [node, gnode]
@@ -273,7 +254,7 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
         raw = node._raw
         if raw is None:
             raise RuntimeError(_FREED.format(what=_describe(node)))
-        if node._retain:
+        if node._retain and stop is None:
             _accumulate(node, gnode, False, set())
         args = node._args
         vjps = op.vjps
@@ -337,6 +318,11 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
                     if not (a is None or isinstance(a, _KEPT)):
                         _release(node)
                         break
+    if stop is not None:
+        for key, (_, gleaf) in leaf_grads.items():
+            if key in stop:
+                found[key] = gleaf
+        return found
     stored: set[int] = set()
     for leaf, gleaf in leaf_grads.values():
         if (
@@ -347,6 +333,7 @@ def _walk_fast(root: Tensor, g: Any, free: bool) -> None:
             leaf.grad = _leaf(gleaf)  # the hot path of scalar graphs, inlined from _accumulate
         else:
             _accumulate(leaf, gleaf, False, stored)
+    return found
 
 
 # Operands kept after backward: Tensors (the graph) and Python numbers (derivations print them).
@@ -403,7 +390,7 @@ def backward(
     GRAD_ENABLED[0] = create_graph
     try:
         if create_graph:
-            _walk(root, g, retain_graph, create_graph, None)
+            _walk_recorded(root, g, None)
         else:
             _walk_fast(root, g, not retain_graph)
     finally:
@@ -433,11 +420,14 @@ def gradients(
         previous = GRAD_ENABLED[0]
         GRAD_ENABLED[0] = create_graph
         try:
-            found = _walk(output, g, retain_graph, create_graph, {id(x): x for x in inputs})
+            if create_graph:
+                found = _walk_recorded(output, g, {-x._seq: x for x in inputs})
+            else:
+                found = _walk_fast(output, g, not retain_graph, {-x._seq: x for x in inputs})
         finally:
             GRAD_ENABLED[0] = previous
     for x in inputs:
-        gx = found.get(id(x))
+        gx = found.get(-x._seq)
         if gx is None:
             z = _xp(x.data).zeros_like(x.data)
             gx = _leaf(z) if create_graph else z
