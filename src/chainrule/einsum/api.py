@@ -136,7 +136,9 @@ def einsum(
         diagonal) may return a view of the operand (diagonal views are read-only here). Large NumPy sums
         and batched dot products time their two kernels (BLAS or NumPy's loop) on the first calls of a
         plan and keep the faster (:mod:`chainrule.einsum.tuning`); those first results may differ from
-        later ones in the last bits of rounding.
+        later ones in the last bits of rounding. Large batched matmuls of small items (at most 64³)
+        likewise time NumPy's matmul against the batch split across two threads
+        (:mod:`chainrule.einsum.parallel`; both give identical results).
 
     Raises:
         ValueError: malformed notation (the message names the label, term or operand), a size mismatch
