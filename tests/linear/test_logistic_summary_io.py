@@ -84,12 +84,16 @@ def test_save_load_round_trip(tmp_path: pathlib.Path) -> None:
     model = LogisticRegression(C=0.5, solver="newton").fit(X, labels)
     written = model.save(str(tmp_path / "model"))
     assert written.endswith("model.npz") and sorted(p.name for p in tmp_path.iterdir()) == [
-        "model.npz"
+        "model.json",
+        "model.npz",
     ]
     with np.load(written, allow_pickle=False) as archive:
         assert sorted(archive.files) == ["__chainrule__", "coef", "intercept", "n_iter"]
         meta = json.loads(archive["__chainrule__"].tobytes())
     assert meta["format"] == FORMAT and meta["params"]["C"] == 0.5
+    # The readable sidecar holds the same metadata; loading by its name reads the archive.
+    assert json.loads((tmp_path / "model.json").read_text(encoding="utf-8")) == meta
+    assert LogisticRegression.load(tmp_path / "model.json").get_params() == model.get_params()
     assert meta["classes"] == ["benign", "malignant"]
     loaded = LogisticRegression.load(str(tmp_path / "model"))
     assert loaded.get_params() == model.get_params()

@@ -212,5 +212,8 @@ def run(args: argparse.Namespace) -> int:
         saved = _unstandardized(model, mean, scale) if standardize else model
         written = saved.save(args.save)
         note = " (coefficients on the original feature scale)" if standardize else ""
-        print(f"saved {written}: arrays and JSON metadata in one .npz, no pickle{note}")
+        sidecar = written[: -len(".npz")] + ".json"
+        print(
+            f"saved {written} (arrays and metadata) and {sidecar} (the metadata), no pickle{note}"
+        )
     return 0 if check.ok else 1

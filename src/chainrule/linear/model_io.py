@@ -10,13 +10,16 @@ A model is one ``PATH.npz`` archive in the project's file format (:mod:`chainrul
   strings, so no string or object array is ever stored), and the fit facts (solver, convergence,
   objective).
 
-That is the "npz plus JSON" of the issue in one file. Loading checks the marker, the version, the
+Beside it, ``PATH.json`` holds the same metadata, indented, for people and for tools that read no
+``.npz``; it is written for reading only, and loading never needs it (the archive is complete and
+authoritative). Loading checks the marker, the version, the
 parameter names and values, the labels, and every array's shape and dtype, and raises ``ValueError`` (one
 line, naming the file) for anything else; no code in the file runs.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from typing import TYPE_CHECKING, Any
@@ -37,8 +40,10 @@ FORMAT_VERSION = 2
 
 
 def _npz_path(path: str | os.PathLike[str]) -> str:
-    """``PATH.npz`` for ``PATH`` or ``PATH.npz``."""
+    """``PATH.npz`` for ``PATH``, ``PATH.npz`` or the sidecar ``PATH.json``."""
     name = os.fspath(path)
+    if name.endswith(".json"):
+        name = name[: -len(".json")]
     return name if name.endswith(".npz") else name + ".npz"
 
 
@@ -63,10 +68,11 @@ def _plain_labels(classes: np.ndarray) -> list[Any]:
 
 
 def save_model(model: LogisticRegression, path: str | os.PathLike[str]) -> str:
-    """Write the fitted ``model`` to ``PATH.npz`` (``.npz`` is appended unless ``path`` ends with it).
+    """Write the fitted ``model`` to ``PATH.npz`` (``.npz`` is appended unless ``path`` ends with it),
+    and its metadata, readable, to ``PATH.json`` beside it.
 
     Returns:
-        The path written.
+        The path of the ``.npz`` archive (the one :func:`load_model` reads).
 
     Raises:
         ValueError: the model is not fitted, or a class label is neither a number nor a string.
@@ -96,6 +102,9 @@ def save_model(model: LogisticRegression, path: str | os.PathLike[str]) -> str:
     }
     name = _npz_path(path)
     write_archive(name, meta, arrays)
+    with open(name[: -len(".npz")] + ".json", "w", encoding="utf-8") as sidecar:
+        json.dump(meta, sidecar, indent=2, ensure_ascii=False, allow_nan=False)
+        sidecar.write("\n")
     return name
 
 
@@ -118,7 +127,8 @@ def _labels(values: Any, name: str) -> np.ndarray:
 
 
 def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
-    """Read a model written by :func:`save_model` from ``PATH.npz`` (or ``PATH`` ending in ``.npz``).
+    """Read a model written by :func:`save_model` from ``PATH.npz`` (``path`` may name ``PATH``,
+    ``PATH.npz`` or the sidecar ``PATH.json``; the archive is what is read).
 
     Raises:
         OSError: the file is missing or unreadable (names it).
