@@ -9,7 +9,7 @@ Example::
 It splits the rows (seeded) into a training and a held-out set, fits with a progress display on stderr,
 and prints the fit, the training and held-out accuracy, the gradient check at the solution (analytic
 vs central finite differences and vs chainrule's autodiff) and the coefficient table. ``--save PATH``
-writes ``PATH.npz`` (arrays plus a JSON metadata entry, no pickle) with the coefficients expressed on the original
+writes ``PATH.npz`` (arrays plus a JSON metadata entry, no pickle) and ``PATH.json`` (that metadata, readable) with the coefficients expressed on the original
 feature scale, so the saved model predicts from raw features. Exit codes: 0 success, 1 the gradient
 check failed, 2 bad input (one line on stderr).
 """
@@ -75,7 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--save",
         metavar="PATH",
         default=None,
-        help="write the model to PATH.npz (arrays plus JSON metadata; no pickle)",
+        help="write the model to PATH.npz (arrays plus JSON metadata) and PATH.json (the metadata); no pickle",
     )
 
 
