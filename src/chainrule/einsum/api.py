@@ -138,7 +138,7 @@ def einsum(
         plan and keep the faster (:mod:`chainrule.einsum.tuning`); those first results may differ from
         later ones in the last bits of rounding. Large batched matmuls of small items (at most 64³)
         likewise time NumPy's matmul against the batch split across two threads
-        (:mod:`chainrule.einsum.parallel`; both give identical results).
+        (:mod:`chainrule.einsum.parallel`; on OpenBLAS both give identical results).
 
     Raises:
         ValueError: malformed notation (the message names the label, term or operand), a size mismatch

@@ -330,9 +330,10 @@ def _split_or_plain(split: Kernel, plain: Kernel) -> Autotuned:
     """The faster of a batched matmul split across two threads and the plain one, measured.
 
     The split kernel is timed first (``blocks``): right after a multithreaded BLAS call the idle BLAS
-    worker threads keep spinning for a while and would slow it down.
+    worker threads keep spinning for a while and would slow it down. Five trials each: the first split
+    calls also start the helper thread, and the two kernels can be within 20% of each other.
     """
-    return Autotuned([split, plain], ["split", "matmul"], blocks=True)
+    return Autotuned([split, plain], ["split", "matmul"], trials=5, blocks=True)
 
 
 def normalize_path(path: Path, n: int) -> Path:
