@@ -88,6 +88,20 @@ def test_busy_helper_falls_back_to_the_calling_thread(small_split: None) -> None
     assert not lock.locked()
 
 
+class _Tagged(np.ndarray):
+    """An ndarray subclass: matmul must return it as NumPy would."""
+
+
+def test_subclasses_keep_their_own_matmul(small_split: None) -> None:
+    a = RNG.standard_normal((4, 3, 5)).view(_Tagged)
+    b = RNG.standard_normal((4, 5, 2))
+    kernel = split_matmul(a.shape, b.shape, np.float64)
+    assert kernel is not None
+    got = kernel(a, b)
+    assert type(got) is _Tagged
+    np.testing.assert_array_equal(got, np.matmul(a, b))
+
+
 def test_einsum_from_many_threads_is_correct(small_split: None) -> None:
     a = RNG.standard_normal((16, 8, 12, 10))
     b = RNG.standard_normal((16, 8, 10, 9))

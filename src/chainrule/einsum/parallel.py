@@ -77,7 +77,8 @@ def split_matmul(
     """A kernel for ``a @ b`` on NumPy arrays of shapes ``(*batch, m, k)`` and ``(*batch, k, n)``.
 
     The arrays may have any strides (transposed views included); the result is a new C-contiguous
-    array of shape ``(*batch, m, n)`` and dtype ``dtype``, equal to ``numpy.matmul(a, b)``. Returns
+    array of shape ``(*batch, m, n)`` and dtype ``dtype``, equal to ``numpy.matmul(a, b)`` (which
+    ndarray subclasses get unchanged). Returns
     None where the split does not apply: no batch axis of size 2 or more, differing batch shapes, a
     dtype without BLAS (only float32, float64, complex64, complex128), fewer than
     :data:`SPLIT_MIN_FLOPS` in all, items above :data:`SINGLE_THREAD_MNK`, or a single CPU.
@@ -100,6 +101,8 @@ def split_matmul(
     plain = np.matmul
 
     def split(a: Any, b: Any) -> Any:
+        if a.__class__ is not np.ndarray or b.__class__ is not np.ndarray:
+            return plain(a, b)  # subclasses (masked arrays, ...) keep their own matmul
         lock = _Helper.lock
         if not lock.acquire(blocking=False):
             return plain(a, b)  # the helper is busy with another call: stay on this thread
