@@ -108,6 +108,17 @@ def test_dtype_argument_and_casting() -> None:
     assert einsum("ij->j", a, dtype=np.float32, casting="same_kind").dtype == np.float32
 
 
+def test_dtype_accepts_every_numpy_spelling() -> None:
+    a = RNG.random((3, 4))
+    for name, want in [("f4", np.float32), ("<f8", np.float64), ("complex128", np.complex128)]:
+        got = einsum("ij,jk->ik", a, a.T, dtype=name, casting="unsafe")
+        assert got.dtype == want
+        expected = np.einsum("ij,jk->ik", a, a.T, dtype=name, casting="unsafe")
+        np.testing.assert_allclose(got, expected, rtol=10 * np.finfo(want).eps)
+    with pytest.raises(ValueError, match="unknown dtype 'nope'"):
+        einsum("ij->j", a, dtype="nope")
+
+
 def test_out_argument() -> None:
     a, b = RNG.random((3, 4)), RNG.random((4, 5))
     out = np.empty((3, 5))
@@ -120,6 +131,8 @@ def test_out_argument() -> None:
         einsum("ij,jk->ik", a, b, out=np.empty((5, 3)))
     with pytest.raises(TypeError, match="cannot be cast"):
         einsum("ij,jk->ik", a, b, out=np.empty((3, 5), dtype=np.float32))
+    with pytest.raises(TypeError, match="out must be an array, got list"):
+        einsum("ij,jk->ik", a, b, out=[[0.0] * 5] * 3)
     out_scalar = np.empty(())
     einsum("ij,ij->", a, a, out=out_scalar)
     np.testing.assert_allclose(out_scalar, (a * a).sum())

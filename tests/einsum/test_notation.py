@@ -136,3 +136,9 @@ def test_einsum_errors_are_value_errors() -> None:
         einsum("ij,jk", np.ones((2, 3)), np.ones((4, 5)))
     with pytest.raises(ValueError, match="at least one operand"):
         einsum("ij")
+
+
+def test_sublist_form_missing_a_sublist_names_the_operand() -> None:
+    # einsum(A, [0, 1], B): B sits where the output sublist would be; say so instead of "not hashable".
+    with pytest.raises(ValueError, match=r"operand 1 \(shape \(4, 5\)\) has no sublist"):
+        einsum(np.ones((3, 4)), [0, 1], np.ones((4, 5)))

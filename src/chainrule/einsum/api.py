@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
-from chainrule.backend import array_namespace
+from chainrule.backend import array_namespace, is_numpy_namespace
 from chainrule.einsum.cache import LRUCache
 from chainrule.einsum.notation import EinsumSpec, parse
 from chainrule.einsum.plan import ContractionPlan, build_plan
@@ -65,10 +65,15 @@ def _as_arrays(arrays: list[Any]) -> tuple[list[Any], Any]:
 
 
 def _resolve_dtype(dtype: Any, xp: Any) -> Any:
+    """``dtype`` as a dtype of ``xp``: a name is looked up (NumPy reads every spelling, ``"f4"`` too).
+
+    Raises:
+        ValueError: a name that ``xp`` does not know.
+    """
     if isinstance(dtype, str):
         try:
-            return getattr(xp, dtype)
-        except AttributeError:
+            return xp.dtype(dtype) if is_numpy_namespace(xp) else getattr(xp, dtype)
+        except (AttributeError, TypeError):
             raise ValueError(f"unknown dtype {dtype!r}") from None
     return dtype
 
@@ -142,8 +147,10 @@ def einsum(
 
     Raises:
         ValueError: malformed notation (the message names the label, term or operand), a size mismatch
-            (both sizes), a bad ``optimize``, or an ``out`` of the wrong shape.
-        TypeError: ``dtype`` or ``out`` needs a cast that ``casting`` forbids.
+            (both sizes), a bad ``optimize``, an unknown ``dtype`` name, or an ``out`` of the wrong
+            shape.
+        TypeError: ``out`` is not an array, or ``dtype`` or ``out`` needs a cast that ``casting``
+            forbids.
     """
     if out is None and dtype is None and subscripts.__class__ is str:
         # The hot path: one flat tuple (the same key _einsum_general stores), one dict lookup, the kernels.
@@ -217,6 +224,14 @@ def _einsum_general(
 
 
 def _write_out(result: Any, out: Any, xp: Any, casting: str) -> Any:
+    """Copy ``result`` into ``out`` and return ``out``.
+
+    Raises:
+        TypeError: ``out`` is not an array, or ``casting`` forbids the cast to its dtype.
+        ValueError: ``out`` has another shape than the result.
+    """
+    if not (hasattr(out, "shape") and hasattr(out, "dtype")):
+        raise TypeError(f"out must be an array, got {type(out).__name__}")
     if tuple(out.shape) != tuple(result.shape):
         raise ValueError(
             f"out has shape {tuple(out.shape)} but the result has shape {tuple(result.shape)}"

@@ -222,7 +222,15 @@ def _split_sublists(args: Sequence[Any]) -> tuple[list[Any], list[list[Any]], li
     subs = list(args[1::2])
     output = None
     if len(args) % 2 == 1:
-        output = _check_sublist(operands.pop(), "output")
+        last = operands.pop()
+        if hasattr(
+            last, "shape"
+        ):  # an array where the output sublist would be: its sublist is missing
+            raise ValueError(
+                f"operand {len(operands)} (shape {tuple(last.shape)}) has no sublist: the sublist form "
+                "is einsum(op0, sublist0, op1, sublist1, ..., [output sublist])"
+            )
+        output = _check_sublist(last, "output")
     terms = [_check_sublist(s, f"sublist of operand {k}") for k, s in enumerate(subs)]
     return operands, terms, output
 
