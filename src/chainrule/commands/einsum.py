@@ -167,6 +167,11 @@ def load_npy(path: str, name: str) -> np.ndarray:
     p = Path(path)
     if not p.is_file():
         raise OSError(f"operand {name!r}: no such file {path!r}")
+    with p.open("rb") as fh:
+        magic = fh.read(6)
+    # np.load treats any other file as a pickle and would suggest allow_pickle=True, which we never pass.
+    if magic != b"\x93NUMPY" and magic[:4] != b"PK\x03\x04":
+        raise ValueError(f"operand {name!r}: {path!r} is not a .npy file")
     try:
         arr = np.load(p, allow_pickle=False)
     except ValueError as exc:
@@ -230,7 +235,7 @@ def operand_arrays(
     loop_iterations(
         spec.subscripts,
         [shapes[n] for n in spec.operands],
-        [f"operand {n!r} (shape {shapes[n]})" for n in spec.operands],
+        [f"operand {n!r}" for n in spec.operands],
     )
     rng = np.random.default_rng(seed)
     for name in dict.fromkeys(spec.operands):
@@ -313,6 +318,9 @@ def run(args: argparse.Namespace) -> int:
     print(line)
     if args.out:
         path = args.out if str(args.out).endswith(".npy") else f"{args.out}.npy"
-        np.save(path, res, allow_pickle=False)
+        try:
+            np.save(path, res, allow_pickle=False)
+        except OSError as exc:
+            raise OSError(f"cannot write --out {path!r}: {exc.strerror or exc}") from None
         print(f"saved {spec.output} to {path}")
     return 1 if ok is False or not expected_ok else 0
