@@ -142,3 +142,13 @@ def test_sublist_form_missing_a_sublist_names_the_operand() -> None:
     # einsum(A, [0, 1], B): B sits where the output sublist would be; say so instead of "not hashable".
     with pytest.raises(ValueError, match=r"operand 1 \(shape \(4, 5\)\) has no sublist"):
         einsum(np.ones((3, 4)), [0, 1], np.ones((4, 5)))
+
+
+def test_non_ascii_symbols_are_labels_like_opt_einsums_large_alphabets() -> None:
+    # opt_einsum.get_symbol(75) == "×" and get_symbol(107) == "÷": equations it writes for big networks.
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4)
+    np.testing.assert_allclose(einsum("a×,×÷->a÷", a, b), a @ b)
+    assert parse("×÷", (2, 3)).output == ("×", "÷")
+    for bad in ("i1", "i$", "i_", "i\u200b"):  # ASCII digits/punctuation and invisible characters
+        with pytest.raises(ValueError, match="invalid character"):
+            parse(bad, (2, 3))

@@ -13,8 +13,10 @@ Public API (stable; the autodiff layer relies on it)::
     spec.subscripts  # "ab,bc->ac": the same contraction written with one letter per label
 
 Labels:
-- In the string form every label is one Unicode letter (``str.isalpha``), so more than 52 labels are
-  available (``"αβ,βγ->αγ"``). Whitespace is ignored.
+- In the string form every label is one Unicode letter (``str.isalpha``) or one other printable
+  non-ASCII symbol, so more than 52 labels are available (``"αβ,βγ->αγ"``), and the strings that
+  ``opt_einsum.get_symbol`` builds for large networks (which include ``'×'`` and ``'÷'``) are read as
+  they are. ASCII digits and punctuation are invalid, as in NumPy. Whitespace is ignored.
 - In the sublist form a label is any hashable object other than ``...`` (ints, strings, tuples, ...).
 - An ellipsis is expanded into fresh labels :class:`EllipsisLabel` ``(k)``, ``k = 0 .. n-1`` for the
   ``n`` broadcast dimensions, aligned to the right across operands (NumPy broadcasting). They never
@@ -168,7 +170,7 @@ def _parse_term(term: str, where: str) -> list[Any]:
             out.append(_ELLIPSIS)
             i += 3
             continue
-        if not ch.isalpha():
+        if not (ch.isalpha() or (not ch.isascii() and ch.isprintable())):
             raise ValueError(f"invalid character {ch!r} in {where} {term!r}: labels are letters")
         out.append(ch)
         i += 1
