@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import operator
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -180,6 +181,22 @@ def _layout(
     return tuple(labels.index(x) for x in want), False
 
 
+def _operand_prep(
+    pre: tuple[int, ...], perm: tuple[int, ...] | None, ops: ArrayOps, dtype: Any
+) -> Callable[[Any], Any] | None:
+    """One operand's preparation for a pairwise step: sum axes ``pre`` (labels nothing else needs),
+    then permute the remaining axes by ``perm``; None when it needs neither."""
+    total, permute = ops.sum, ops.permute
+    if pre and perm is not None:
+        return lambda a: permute(total(a, pre, dtype), perm)
+    if pre:
+        return lambda a: total(a, pre, dtype)
+    if perm is not None:
+        # NumPy: the method itself (one C call), not a lambda around ops.permute.
+        return operator.methodcaller("transpose", perm) if ops.numpy else lambda a: permute(a, perm)
+    return None
+
+
 def _pair_kernel(
     la: Labels,
     lb: Labels,
@@ -223,47 +240,39 @@ def _pair_kernel(
     if not con:
         # Nothing summed: a broadcast multiply, (batch, fa, 1...) * (batch, 1..., fb).
         out_labels = (*batch, *fa, *fb)
-        perm_a, _ = _layout(la, batch, fa, [])
-        perm_b, _ = _layout(lb, batch, [], fb)
+        prep_a = _operand_prep(pre_a, _layout(la, batch, fa, [])[0], ops, dtype)
+        prep_b = _operand_prep(pre_b, _layout(lb, batch, [], fb)[0], ops, dtype)
         shape_a = tuple(sizes[x] for x in (*batch, *fa)) + (1,) * len(fb)
         shape_b = tuple(sizes[x] for x in batch) + (1,) * len(fa) + tuple(sizes[x] for x in fb)
-        permute, reshape, mul = ops.permute, ops.reshape, ops.multiply
+        reshape, mul = ops.reshape, ops.multiply
 
         def multiply(a: Any, b: Any) -> Any:
-            if pre_a:
-                a = ops.sum(a, pre_a, dtype)
-            if pre_b:
-                b = ops.sum(b, pre_b, dtype)
-            if perm_a is not None:
-                a = permute(a, perm_a)
-            if perm_b is not None:
-                b = permute(b, perm_b)
+            if prep_a is not None:
+                a = prep_a(a)
+            if prep_b is not None:
+                b = prep_b(b)
             return mul(reshape(a, shape_a), reshape(b, shape_b))
 
         return multiply, out_labels, "multiply"
 
-    permute, reshape, mT, matmul = ops.permute, ops.reshape, ops.mT, ops.matmul
+    reshape, mT, matmul = ops.reshape, ops.mT, ops.matmul
     dot: Callable[[Any, Any], Any] | None = None
     if not fa and not fb and batch and ops.dot_ok(dtype):
         # Only batch and summed labels: batched dot products. vecdot streams both operands in one call,
         # where a batched 1x1 matmul pays one BLAS call per dot; long dots may still be faster on BLAS
         # (threaded ddot), which is measured below.
         out_labels = tuple(batch)
-        dperm_a, _ = _layout(la, batch, [], con)
-        dperm_b, _ = _layout(lb, batch, [], con)
+        dprep_a = _operand_prep(pre_a, _layout(la, batch, [], con)[0], ops, dtype)
+        dprep_b = _operand_prep(pre_b, _layout(lb, batch, [], con)[0], ops, dtype)
         dflat = (nb, k) if batch else (k,)
         dot_shape = tuple(sizes[x] for x in out_labels)
         vecdot = ops.xp.vecdot
 
         def dot(a: Any, b: Any) -> Any:
-            if pre_a:
-                a = ops.sum(a, pre_a, dtype)
-            if pre_b:
-                b = ops.sum(b, pre_b, dtype)
-            if dperm_a is not None:
-                a = permute(a, dperm_a)
-            if dperm_b is not None:
-                b = permute(b, dperm_b)
+            if dprep_a is not None:
+                a = dprep_a(a)
+            if dprep_b is not None:
+                b = dprep_b(b)
             return reshape(vecdot(reshape(a, dflat), reshape(b, dflat)), dot_shape)
 
         if k < _BLAS_DOT_MIN:
@@ -293,16 +302,14 @@ def _pair_kernel(
     out_labels = (*batch, *fb, *fa) if swap else (*batch, *fa, *fb)
     out_shape = tuple(sizes[x] for x in out_labels)
     ta, tb = trans_a, trans_b
+    prep_a = _operand_prep(pre_a, perm_a, ops, dtype)
+    prep_b = _operand_prep(pre_b, perm_b, ops, dtype)
 
     def contract(a: Any, b: Any, matmul: Kernel = matmul) -> Any:
-        if pre_a:
-            a = ops.sum(a, pre_a, dtype)
-        if pre_b:
-            b = ops.sum(b, pre_b, dtype)
-        if perm_a is not None:
-            a = permute(a, perm_a)
-        if perm_b is not None:
-            b = permute(b, perm_b)
+        if prep_a is not None:
+            a = prep_a(a)
+        if prep_b is not None:
+            b = prep_b(b)
         a = reshape(a, shape_a)
         b = reshape(b, shape_b)
         if swap:
