@@ -35,6 +35,14 @@ def _operand_key(notation: Any, optimize: Any, arrays: Sequence[Any]) -> tuple[A
     return tuple(key)
 
 
+def _operands_of(args: Sequence[Any]) -> list[Any]:
+    """The operands of either call form: after the subscripts, or every other argument (the sublists
+    and a trailing output sublist left out)."""
+    if isinstance(args[0], str):
+        return list(args[1:])
+    return list(args[0 : len(args) - len(args) % 2 : 2])
+
+
 def _split_call(
     subscripts: Any, operands: Sequence[Any]
 ) -> tuple[list[Any], list[Any], Hashable | None]:
@@ -42,20 +50,16 @@ def _split_call(
     if isinstance(subscripts, str):
         return [subscripts, *operands], list(operands), subscripts
     args = [subscripts, *operands]
-    arrays = args[0::2]
-    subs = args[1::2]
-    if len(args) % 2 == 1:
-        arrays = arrays[:-1]
     try:
         key: Hashable | None = (
             "sublist",
-            tuple(tuple(s) for s in subs),
+            tuple(tuple(s) for s in args[1::2]),
             tuple(args[-1]) if len(args) % 2 == 1 else None,
         )
         hash(key)
     except TypeError:
         key = None  # unhashable labels: parse() names them
-    return args, list(arrays), key
+    return args, _operands_of(args), key
 
 
 def _as_arrays(arrays: list[Any]) -> tuple[list[Any], Any]:
@@ -246,9 +250,7 @@ def _write_out(result: Any, out: Any, xp: Any, casting: str) -> Any:
 
 def _spec_and_dtypes(args: Sequence[Any]) -> tuple[EinsumSpec, list[Any], Any]:
     spec = parse(*args)
-    operands = list(args[1:]) if isinstance(args[0], str) else list(args[0::2])
-    if not isinstance(args[0], str) and len(args) % 2 == 1:
-        operands = operands[:-1]
+    operands = _operands_of(args)
     arrays = [x for x in operands if hasattr(x, "shape") and hasattr(x, "dtype")]
     xp = array_namespace(*arrays)
     if len(arrays) == len(operands):
@@ -280,9 +282,14 @@ def einsum_path(
 ) -> tuple[list[tuple[int, ...]], PathInfo]:
     """The contraction path and its report, without evaluating anything.
 
-    Operands may be arrays or shapes (tuples of ints), in either call form. ``str(info)`` is the report:
-    naive and optimized FLOPs (opt_einsum's model), speedup, largest intermediate and, per step, its
-    subscripts and kernel (``matmul``, ``multiply``, ``sum``, ``diagonal``).
+    Operands may be arrays or shapes (tuples of ints), in either call form; with shapes only the plan
+    assumes float64. ``str(info)`` is the report: naive and optimized FLOPs (opt_einsum's model),
+    speedup, largest intermediate and, per step, its subscripts and kernel (``matmul``, ``multiply``,
+    ``sum``, ``diagonal``).
+
+    Returns:
+        ``(path, info)``: the pairwise path as a list of position tuples (opt_einsum's and NumPy's
+        convention, so ``optimize=path`` replays it), and the :class:`PathInfo` report.
 
     Raises:
         ValueError: as :func:`einsum`; also when no path meets ``memory_limit`` (elements, or
@@ -314,10 +321,14 @@ class ContractExpression:
         return path_info(next(iter(self._plans.values())))
 
     def __call__(self, *arrays: Any, out: Any = None) -> Any:
-        """Evaluate on ``arrays`` (shapes as compiled).
+        """Evaluate on ``arrays`` (shapes as compiled, any dtypes; the result has their promoted dtype).
+
+        ``out``, when given, receives the result (same shape; the cast must be ``"safe"``) and is returned.
 
         Raises:
-            ValueError: a wrong number of arrays, or an array whose shape differs from the compiled one.
+            ValueError: a wrong number of arrays, an array whose shape differs from the compiled one, or
+                an ``out`` of another shape.
+            TypeError: ``out`` is not an array or cannot hold the result dtype safely.
         """
         if len(arrays) != len(self.spec.shapes):
             raise ValueError(f"expected {len(self.spec.shapes)} arrays, got {len(arrays)}")
@@ -345,6 +356,9 @@ def contract_expression(
     subscripts: Any, /, *shapes: Any, optimize: Any = "auto", memory_limit: Any = None
 ) -> ContractExpression:
     """Compile ``subscripts`` for operands of ``shapes`` (either call form; arrays also accepted).
+
+    The path is searched once, here; calling the result with arrays of those shapes runs the compiled
+    steps (a plan per dtype combination, built on first use along the same path).
 
     Raises:
         ValueError: as :func:`einsum_path`.
