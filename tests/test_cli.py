@@ -6,7 +6,7 @@ import sys
 import pytest
 
 import chainrule
-from chainrule.cli import main
+from chainrule.cli import COMMAND_MODULES, main
 
 
 def test_version_attribute_is_a_release_string() -> None:
@@ -46,3 +46,28 @@ def test_python_dash_m_runs_the_same_command() -> None:
     )
     assert proc.returncode == 0
     assert proc.stdout.strip() == f"chainrule {chainrule.__version__}"
+
+
+@pytest.mark.parametrize("command", [name.rsplit(".", 1)[1] for name in COMMAND_MODULES])
+def test_every_command_reports_a_usage_error_in_one_line(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main([command, "--no-such-flag"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"chainrule {command}: error:")
+
+
+def test_unknown_words_after_a_command_are_reported_by_that_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["backprop", "--x", "0.5", "--no-such-flag"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "chainrule backprop: error: unrecognized arguments: --no-such-flag"
+        " (see chainrule backprop --help)"
+    ]

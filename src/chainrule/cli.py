@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from chainrule._version import __version__
 
@@ -28,6 +29,27 @@ COMMAND_MODULES: tuple[str, ...] = (
     "chainrule.commands.separate",
     "chainrule.commands.unit",
 )
+
+
+class SubcommandParser(argparse.ArgumentParser):
+    """The parser of one subcommand: a usage error is one line on stderr and exit code 2.
+
+    argparse prints the usage block before the message, and hands a subcommand's unknown words back to the
+    top-level parser, which reports them with its own usage block. Bad input to a command is one line that
+    names the command (the usage is one ``--help`` away), like the errors ``main`` reports.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(2)
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        parsed, extras = super().parse_known_args(args, namespace)
+        if extras:
+            self.error(f"unrecognized arguments: {' '.join(extras)}")
+        return parsed, extras
 
 
 def _load_commands() -> list[ModuleType]:
@@ -44,7 +66,7 @@ def build_parser(commands: Sequence[ModuleType] = ()) -> argparse.ArgumentParser
         ),
     )
     parser.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=SubcommandParser)
     for module in commands:
         p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
         module.add_arguments(p)

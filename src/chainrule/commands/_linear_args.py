@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
-from collections.abc import Sequence
 from fractions import Fraction
-from typing import NoReturn
 
 from chainrule.linear._exact import as_fraction
 
-__all__ = ["accept_negative_vectors", "one_line_errors", "parse_vector"]
+__all__ = ["accept_negative_vectors", "parse_vector"]
 
 #: A word that starts like a negative number (``-5``, ``-5,1,3``, ``-.5``, ``-3/4``) is a value, not an option.
 _NEGATIVE_VALUE = re.compile(r"^-\.?\d[\d.,/eE+\-\s]*$")
@@ -26,35 +23,6 @@ def accept_negative_vectors(parser: argparse.ArgumentParser) -> None:
     """Let ``parser`` read ``--pos -5,1,3`` (a value starting with '-') as it reads ``--pos=-5,1,3``."""
     # argparse keeps the negative-number pattern on the parser; ours also allows commas and fractions.
     parser._negative_number_matcher = _NEGATIVE_VALUE
-
-
-def one_line_errors(parser: argparse.ArgumentParser) -> None:
-    """Make ``parser`` report a usage error as one line on stderr and exit 2.
-
-    argparse prints the usage block before the message, and leaves unknown words to the top-level parser;
-    bad input to these commands is one line (the usage is one ``--help`` away), as for the errors
-    ``cli.main`` reports.
-    """
-
-    def error(message: str) -> NoReturn:
-        print(f"{parser.prog}: error: {message} (see {parser.prog} --help)", file=sys.stderr)
-        sys.exit(2)
-
-    parse_known = parser.parse_known_args
-
-    def parse_known_args(
-        args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
-    ) -> tuple[argparse.Namespace, list[str]]:
-        # argparse hands a subcommand's unknown words back to the top-level parser, which reports them
-        # with its own usage block; report them here, in one line that names the command.
-        parsed, extras = parse_known(args, namespace)
-        if extras:
-            error(f"unrecognized arguments: {' '.join(extras)}")
-        return parsed, extras
-
-    # Instance attributes, not methods of the class: only these subparsers change.
-    setattr(parser, "error", error)  # noqa: B010
-    setattr(parser, "parse_known_args", parse_known_args)  # noqa: B010
 
 
 def parse_vector(text: str, what: str) -> list[Fraction]:

@@ -15,7 +15,6 @@ from fractions import Fraction
 
 from chainrule.commands._linear_args import (
     accept_negative_vectors,
-    one_line_errors,
     parse_vector,
 )
 from chainrule.linear import bisector_hyperplane
@@ -30,7 +29,6 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     accept_negative_vectors(parser)
-    one_line_errors(parser)
     parser.add_argument(
         "--pos",
         required=True,

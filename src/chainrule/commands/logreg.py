@@ -24,7 +24,6 @@ import warnings
 
 import numpy as np
 
-from chainrule.commands._linear_args import one_line_errors
 from chainrule.linear.datasets import load_breast_cancer, load_csv
 from chainrule.linear.logistic import LogisticRegression
 from chainrule.linear.logistic_check import logistic_gradient_check
@@ -37,7 +36,6 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    one_line_errors(parser)
     parser.add_argument(
         "csv",
         nargs="?",

@@ -16,7 +16,6 @@ import argparse
 from collections.abc import Sequence
 from fractions import Fraction
 
-from chainrule.commands._linear_args import one_line_errors
 from chainrule.linear import NotSeparable, separating_hyperplane
 from chainrule.linear._exact import format_number
 from chainrule.linear.datasets import load_csv
@@ -29,7 +28,6 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    one_line_errors(parser)
     parser.add_argument("csv", help="a CSV file with a header row; one column holds the labels")
     parser.add_argument(
         "--label", default=None, help="the name of the label column (default: the last column)"

@@ -22,7 +22,6 @@ import numpy as np
 
 from chainrule.commands._linear_args import (
     accept_negative_vectors,
-    one_line_errors,
     parse_vector,
 )
 from chainrule.linear import NotSeparable, ThresholdUnit
@@ -37,7 +36,6 @@ HELP = (
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     accept_negative_vectors(parser)
-    one_line_errors(parser)
     parser.add_argument(
         "--points",
         required=True,
