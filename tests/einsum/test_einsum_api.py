@@ -138,6 +138,33 @@ def test_out_argument() -> None:
     np.testing.assert_allclose(out_scalar, (a * a).sum())
 
 
+@pytest.mark.parametrize("form", ["string", "sublist"])
+def test_out_on_a_cached_plan_checks_like_the_first_call(form: str) -> None:
+    # The second call finds its plan in the cache and takes the fast path: same writes, same errors.
+    a, b = RNG.random((2, 3)), RNG.integers(0, 5, (3, 4))
+
+    def call(out: object, casting: str = "safe") -> object:
+        if form == "string":
+            return einsum("ij,jk->ki", a, b, out=out, casting=casting)
+        return einsum(a, [0, 1], b, [1, 2], [2, 0], out=out, casting=casting)
+
+    for _ in range(2):
+        out = np.full((4, 2), np.nan)
+        assert call(out) is out
+        np.testing.assert_allclose(out, (a @ b).T)
+        out32 = np.zeros((4, 2), dtype=np.float32)
+        assert call(out32, "same_kind") is out32
+        np.testing.assert_allclose(out32, (a @ b).T, rtol=1e-6)
+        with pytest.raises(ValueError, match=r"out has shape \(2, 4\) but the result has shape"):
+            call(np.empty((2, 4)))
+        with pytest.raises(TypeError, match="cannot be cast to out's dtype float32 under 'safe'"):
+            call(np.empty((4, 2), dtype=np.float32))
+        with pytest.raises(TypeError, match="cannot be cast to out's dtype int64"):
+            call(np.empty((4, 2), dtype=np.int64), "same_kind")
+        with pytest.raises(TypeError, match="out must be an array, got tuple"):
+            call(((0.0, 0.0),) * 4)
+
+
 def test_python_scalars_and_lists() -> None:
     assert float(einsum(",->", 2.0, 3.0)) == 6.0
     np.testing.assert_allclose(einsum("i,i->", [1.0, 2.0], [3.0, 4.0]), 11.0)
@@ -316,8 +343,12 @@ def test_array_api_strict_out_dtype_and_expression() -> None:
     a_np, b_np = RNG.random((3, 4)), RNG.random((4, 5))
     a, b = xp.asarray(a_np), xp.asarray(b_np)
     out = xp.zeros((3, 5), dtype=xp.float64)
-    assert einsum("ij,jk->ik", a, b, out=out) is out
-    np.testing.assert_allclose(to_numpy(out), a_np @ b_np)
+    for _ in range(2):  # the second call runs the cached plan
+        out = xp.zeros((3, 5), dtype=xp.float64)
+        assert einsum("ij,jk->ik", a, b, out=out) is out
+        np.testing.assert_allclose(to_numpy(out), a_np @ b_np)
+        with pytest.raises(TypeError, match="cannot be cast to out's dtype"):
+            einsum("ij,jk->ik", a, b, out=xp.zeros((3, 5), dtype=xp.float32))
     assert einsum("ij->j", xp.astype(a, xp.float32), dtype="float64").dtype == xp.float64
     expr = contract_expression("ij,jk->ik", (3, 4), (4, 5))
     np.testing.assert_allclose(to_numpy(expr(a, b)), a_np @ b_np)

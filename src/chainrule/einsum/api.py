@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+import numpy as np
+
 from chainrule.backend import array_namespace, is_numpy_namespace
 from chainrule.einsum.cache import LRUCache
 from chainrule.einsum.notation import EinsumSpec, parse
@@ -156,7 +158,7 @@ def einsum(
         TypeError: ``out`` is not an array, or ``dtype`` or ``out`` needs a cast that ``casting``
             forbids.
     """
-    if out is None and dtype is None and subscripts.__class__ is str:
+    if dtype is None and subscripts.__class__ is str:
         # The hot path: one flat tuple (the same key _einsum_general stores), one dict lookup, the kernels.
         try:
             if len(operands) == 2:
@@ -177,8 +179,10 @@ def einsum(
         except (AttributeError, TypeError):
             runner = None
         if runner is not None:
-            return runner(*operands)
-    elif out is None and dtype is None:
+            if out is None:
+                return runner(*operands)
+            return _write_out(runner(*operands), out, None, casting)
+    elif dtype is None:
         # The sublist form's hot path (autodiff writes every einsum VJP this way).
         args = (subscripts, *operands)
         arrays = args[0::2]
@@ -192,7 +196,9 @@ def einsum(
         except (AttributeError, TypeError):
             runner = None
         if runner is not None:
-            return runner(*arrays)
+            if out is None:
+                return runner(*arrays)
+            return _write_out(runner(*arrays), out, None, casting)
     return _einsum_general(subscripts, operands, out, optimize, dtype, casting)
 
 
@@ -228,7 +234,7 @@ def _einsum_general(
 
 
 def _write_out(result: Any, out: Any, xp: Any, casting: str) -> Any:
-    """Copy ``result`` into ``out`` and return ``out``.
+    """Copy ``result`` into ``out`` and return ``out``; ``xp`` None: the namespace of ``result``.
 
     Raises:
         TypeError: ``out`` is not an array, or ``casting`` forbids the cast to its dtype.
@@ -240,10 +246,14 @@ def _write_out(result: Any, out: Any, xp: Any, casting: str) -> Any:
         raise ValueError(
             f"out has shape {tuple(out.shape)} but the result has shape {tuple(result.shape)}"
         )
-    if not _can_cast(xp, result.dtype, out.dtype, casting):
-        raise TypeError(
-            f"result of dtype {result.dtype} cannot be cast to out's dtype {out.dtype} under {casting!r}"
-        )
+    if out.dtype != result.dtype:  # equal dtypes pass every casting rule
+        if xp is None:  # a cached plan's call: NumPy's own can_cast for NumPy results
+            xp = np if isinstance(result, np.ndarray | np.generic) else array_namespace(result)
+        if not _can_cast(xp, result.dtype, out.dtype, casting):
+            raise TypeError(
+                f"result of dtype {result.dtype} cannot be cast to out's dtype {out.dtype} "
+                f"under {casting!r}"
+            )
     out[...] = result
     return out
 
