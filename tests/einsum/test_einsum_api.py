@@ -235,6 +235,31 @@ def test_contract_expression() -> None:
         expr(*ops[:2])
 
 
+def test_contract_expression_checks_every_call_after_the_first() -> None:
+    # Warm calls take the compiled fast path; shapes, counts and out= are still checked there.
+    expr = contract_expression("ij,jk->ki", (2, 3), (3, 4))
+    a, b = RNG.random((2, 3)), RNG.random((3, 4))
+    for _ in range(3):
+        np.testing.assert_allclose(expr(a, b), (a @ b).T)
+    np.testing.assert_allclose(expr(2 * a, b), 2 * (a @ b).T)  # new data, same plan
+    with pytest.raises(ValueError, match=r"operand 1 has shape \(4, 3\) but the expression"):
+        expr(a, b.T)
+    with pytest.raises(ValueError, match=r"operand 0 has shape \(1, 3\)"):
+        expr(a[:1], b)
+    with pytest.raises(ValueError, match="expected 2 arrays, got 3"):
+        expr(a, b, b)
+    with pytest.raises(ValueError, match="out has shape"):
+        expr(a, b, out=np.empty((2, 4)))
+    with pytest.raises(TypeError, match="cannot be cast to out's dtype float32"):
+        expr(a, b, out=np.empty((4, 2), dtype=np.float32))
+    out = np.empty((4, 2))
+    assert expr(a, b, out=out) is out
+    np.testing.assert_allclose(out, (a @ b).T)
+    np.testing.assert_allclose(expr(a.tolist(), b), (a @ b).T)  # lists converted
+    ints = expr(np.ones((2, 3), dtype=np.int32), np.ones((3, 4), dtype=np.int32))
+    assert ints.dtype == np.int32 and int(ints.sum()) == 24
+
+
 def test_plan_cache_hits_and_bound() -> None:
     a, b = RNG.random((2, 3)), RNG.random((3, 4))
     einsum("ij,jk->ik", a, b)
