@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from chainrule.einsum import einsum, einsum_path
+from chainrule.einsum import PLAN_CACHE, einsum, einsum_path
 from chainrule.einsum.paths import (
     contraction_steps,
     find_path,
@@ -290,3 +290,20 @@ def test_cost_not_above_opt_einsum_auto() -> None:
         _, theirs = oe.contract_path(text, *shapes, shapes=True, optimize="auto")
         assert ours.opt_cost <= int(theirs.opt_cost), text
         assert ours.naive_cost == int(theirs.naive_cost), text
+
+
+def test_optimize_one_and_zero_mean_true_and_false_whatever_the_cache_holds() -> None:
+    # 1 == True and hash(1) == hash(True): a cached True plan answers optimize=1, so a cold call must too.
+    a = np.arange(6.0).reshape(2, 3)
+    for cold in (True, False):
+        if cold:
+            PLAN_CACHE.clear()
+        for opt in (1, 0, 1.0, np.int64(1)):
+            np.testing.assert_allclose(einsum("ij,jk->ik", a, a.T, optimize=opt), a @ a.T)
+        assert einsum_path("ij,jk,kl->il", (2, 3), (3, 4), (4, 5), optimize=0)[0] == [
+            (0, 1),
+            (0, 1),
+        ]
+        for bad in (2, 0.5, -1):
+            with pytest.raises(ValueError, match=f"unknown optimize={bad!r}"):
+                einsum("ij,jk->ik", a, a.T, optimize=bad)

@@ -28,6 +28,7 @@ Optimizers (all take ``inputs`` as a list of label sets, ``output`` a label set,
 from __future__ import annotations
 
 import heapq
+import numbers
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -180,6 +181,7 @@ def find_path(
     """The path for ``optimize``: ``"auto"``/``True``, ``"optimal"``, ``"greedy"``, ``"left"``/``False``,
     an alias from :data:`OPTIMIZER_ALIASES`, NumPy's ``(name, memory_limit)`` tuple, or an explicit path
     (validated). ``"optimal"`` above :data:`OPTIMAL_LIMIT` operands does what ``"auto"`` does there.
+    The numbers 1 and 0 mean True and False.
 
     Raises:
         ValueError: an unknown optimizer name or an invalid explicit path.
@@ -193,6 +195,10 @@ def find_path(
         and not isinstance(optimize[1], bool)
     ):
         optimize, memory_limit = optimize[0], int(optimize[1])
+    if isinstance(optimize, numbers.Real) and optimize in (0, 1):
+        # 1 and 0 equal True and False and hash alike, so the plan cache answers them with the plans of
+        # True and False: they must mean the same here too, whatever the cache holds.
+        optimize = bool(optimize)
     if optimize is True:
         optimize = "auto"
     if optimize is False or optimize == "left":
