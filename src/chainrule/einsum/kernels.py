@@ -50,7 +50,10 @@ class ArrayOps:
             self.astype = xp.astype
 
     def diagonal(self, a: Any, ax1: int, ax2: int) -> Any:
-        """The diagonal over axes ``ax1`` and ``ax2``; it becomes the last axis (NumPy's convention)."""
+        """The diagonal over axes ``ax1`` and ``ax2``; it becomes the last axis (NumPy's convention).
+
+        On NumPy a read-only view; elsewhere a gather (``take``) of the flattened pair of axes.
+        """
         if self.numpy:
             return a.diagonal(0, ax1, ax2)
         xp = self.xp
@@ -137,16 +140,21 @@ def blas_sum(
 
 
 def view(a: Any) -> Any:
+    """A new NumPy view of ``a`` (same shape, dtype and data): what ``"ij->ij"`` returns, as in NumPy."""
     return a.view()
 
 
 def reshape_to(ops: ArrayOps, shape: tuple[int, ...], a: Any) -> Any:
+    """``a`` reshaped to ``shape`` (same size; a view where the namespace can), for ``functools.partial``."""
     return ops.reshape(a, shape)
 
 
 def diagonal_of(ops: ArrayOps, ax1: int, ax2: int, a: Any) -> Any:
+    """The diagonal of ``a`` over axes ``ax1`` and ``ax2`` (equal sizes), moved last; see
+    :meth:`ArrayOps.diagonal`."""
     return ops.diagonal(a, ax1, ax2)
 
 
 def sum_of(ops: ArrayOps, axes: tuple[int, ...], dtype: Any, a: Any) -> Any:
+    """``a`` summed over ``axes``, accumulated in ``dtype`` (integers wrap, as in ``numpy.einsum``)."""
     return ops.sum(a, axes, dtype)

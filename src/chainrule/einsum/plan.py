@@ -441,6 +441,9 @@ def build_plan(
 ) -> ContractionPlan:
     """Compile ``spec`` for operands of ``dtypes`` in namespace ``xp``.
 
+    ``optimize`` is any value :func:`chainrule.einsum.paths.find_path` takes; ``dtype`` overrides the
+    result dtype (operands are cast to it first). The plan is called with arrays of ``spec.shapes``.
+
     Raises:
         ValueError: a bad ``optimize`` value or explicit path, or an unmet ``memory_limit``.
     """
