@@ -1,6 +1,7 @@
 """Tensors with reverse-mode automatic differentiation.
 
-- :mod:`~chainrule.autodiff.tensor`: :class:`Tensor` and :func:`tensor`;
+- :mod:`~chainrule.autodiff.tensor`: :class:`Tensor`, :func:`tensor` (copies) and :func:`as_tensor`
+  (shares);
 - :mod:`~chainrule.autodiff.graph`: :class:`Primitive`, the primitive table :data:`PRIMITIVES`,
   :func:`register_primitive`, grad mode, :func:`topological_order` (the introspection API);
 - :mod:`~chainrule.autodiff.primitives`: every built-in primitive and its VJP rules;
@@ -62,7 +63,7 @@ from chainrule.autodiff.primitives import (
     transpose,
     where,
 )
-from chainrule.autodiff.tensor import Tensor, tensor
+from chainrule.autodiff.tensor import Tensor, as_tensor, tensor
 
 __all__ = [
     "PRIMITIVES",
@@ -71,6 +72,7 @@ __all__ = [
     "Primitive",
     "Tensor",
     "abs",
+    "as_tensor",
     "broadcast_to",
     "check_grad",
     "check_nodes",

@@ -31,7 +31,7 @@ from chainrule import backend
 from chainrule.autodiff.backward import _operand_position, vjp_of_node
 from chainrule.autodiff.functional import vjp
 from chainrule.autodiff.graph import no_grad, topological_order
-from chainrule.autodiff.tensor import Tensor, _leaf
+from chainrule.autodiff.tensor import Tensor, _leaf, as_tensor
 
 __all__ = ["GradCheckError", "GradCheckReport", "check_grad", "check_nodes"]
 
@@ -328,7 +328,7 @@ def check_nodes(
     )
     call: list[Any] = list(values)
     for i in nums:
-        call[i] = Tensor(values[i], requires_grad=True)
+        call[i] = as_tensor(values[i], requires_grad=True)
     y = f(*call)
     if not isinstance(y, Tensor):
         raise TypeError(f"check_nodes: f must return a Tensor; it returned {type(y).__name__}")

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from chainrule import backend
 from chainrule.autodiff import primitives as P
 from chainrule.autodiff.backward import gradients
 from chainrule.autodiff.graph import enable_grad, register_primitive
-from chainrule.autodiff.tensor import Tensor, _leaf, _node
+from chainrule.autodiff.tensor import Tensor, _leaf, _node, as_tensor
 
 __all__ = ["grad", "hvp", "jacobian", "value_and_grad", "vjp"]
 
@@ -55,9 +56,7 @@ def _as_input(x: Any) -> tuple[Tensor, bool]:
         t.requires_grad = True
         t.name = x.name
         return t, False
-    t = Tensor(x)
-    t.requires_grad = True
-    return t, False
+    return as_tensor(x, requires_grad=True), False
 
 
 def _prepare(
@@ -105,7 +104,7 @@ def value_and_grad(
         call, inputs, nested, was_tensor = _prepare(args, nums)
         with enable_grad():  # a transformation differentiates even inside no_grad()
             y = f(*call, **kwargs)
-        any_tensor = builtins_any(was_tensor)
+        any_tensor = any(was_tensor)
         if not isinstance(y, Tensor):
             raise TypeError(
                 f"grad: {getattr(f, '__name__', 'f')} must return a Tensor computed from its "
@@ -123,11 +122,6 @@ def value_and_grad(
 
     value_and_grad_f.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return value_and_grad_f
-
-
-def builtins_any(flags: list[bool]) -> bool:
-    """True when any flag is set (kept apart from ``primitives.any``-style names)."""
-    return any(flags)
 
 
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
@@ -164,29 +158,49 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Callable[[Any], tuple[A
         gs = gradients(y, inputs, grad=ct, retain_graph=True, create_graph=nested)
         return tuple(_finish(g, w) for g, w in zip(gs, was_tensor, strict=True))
 
-    return _plain(y, builtins_any(was_tensor)), vjp_fn
+    return _plain(y, any(was_tensor)), vjp_fn
 
 
-def jacobian(f: Callable[..., Any], argnums: int = 0) -> Callable[..., Any]:
-    """``f`` -> a function returning the Jacobian of shape ``out.shape + arg.shape`` (one reverse
-    pass per output element: meant for small outputs)."""
+def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
+    """``f`` -> a function returning the Jacobian of ``f`` with respect to argument ``argnums``.
+
+    The Jacobian has shape ``out.shape + arg.shape`` and the output's dtype, in the output's array
+    namespace (NumPy for NumPy inputs); one reverse pass per output element: meant for small outputs. With a tuple ``argnums`` the
+    result is a tuple of Jacobians, one per argument.
+
+    Raises:
+        TypeError: ``f`` does not return a Tensor.
+        ValueError: an ``argnums`` entry is out of range.
+    """
 
     def jacobian_f(*args: Any) -> Any:
-        n = _argnums(argnums, len(args))[0]
-        call, inputs, _, _ = _prepare(args, (n,))
+        nums = _argnums(argnums, len(args))
+        call, inputs, _, _ = _prepare(args, nums)
         with enable_grad():
             y = f(*call)
         if not isinstance(y, Tensor):
             raise TypeError(f"jacobian: f must return a Tensor; it returned {type(y).__name__}")
-        x = inputs[0]
-        yshape, xshape = tuple(y.data.shape), tuple(x.data.shape)
-        jac = np.zeros((int(np.prod(yshape, dtype=np.int64)), *xshape), dtype=y.data.dtype)
-        for i in range(jac.shape[0]):
-            e = np.zeros(jac.shape[0], dtype=y.data.dtype)
+        xp = backend.array_namespace(y.data)
+        ydtype = backend.to_numpy(y.data).dtype
+        yshape = tuple(y.data.shape)
+        rows = int(np.prod(yshape, dtype=np.int64))
+        jacs = [np.zeros((rows, *x.data.shape), dtype=ydtype) for x in inputs]
+        for i in range(rows):
+            e = np.zeros(rows, dtype=ydtype)
             e[i] = 1.0
-            (g,) = gradients(y, [x], grad=e.reshape(yshape), retain_graph=True)
-            jac[i] = np.asarray(g)
-        return jac.reshape(yshape + xshape)
+            seed = e.reshape(yshape)
+            gs = gradients(
+                y, inputs, grad=seed if xp is np else xp.asarray(seed), retain_graph=True
+            )
+            for jac, g in zip(jacs, gs, strict=True):
+                jac[i] = backend.to_numpy(g)
+        out = [
+            jac.reshape(yshape + tuple(x.data.shape))
+            if xp is np
+            else xp.asarray(jac.reshape(yshape + tuple(x.data.shape)))
+            for jac, x in zip(jacs, inputs, strict=True)
+        ]
+        return out[0] if isinstance(argnums, int) else tuple(out)
 
     return jacobian_f
 

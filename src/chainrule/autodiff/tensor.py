@@ -10,21 +10,22 @@ Attributes of every Tensor (stable; explanations and drawings read them):
 - ``name``: ``str | None``, settable.
 - ``op``, ``parents``, ``params``, ``operands``: the graph node, see :mod:`chainrule.autodiff.graph`.
 
-Creation: :func:`tensor` (default dtype float64; floating arrays keep their dtype, so float32 stays
-float32). Operations are primitives (:mod:`chainrule.autodiff.primitives`) or compositions of them.
+Creation: :func:`tensor` copies its data (as ``torch.tensor``), :func:`as_tensor` shares it when it
+can (as ``torch.as_tensor``); the default dtype is float64 and floating arrays keep their dtype, so
+float32 stays float32. Results of operations wrap their computed arrays without copying. Operations are primitives (:mod:`chainrule.autodiff.primitives`) or compositions of them.
 """
 
 from __future__ import annotations
 
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from chainrule import backend
 from chainrule.autodiff.graph import GRAD_ENABLED, Primitive
 
-__all__ = ["Tensor", "apply", "tensor", "value"]
+__all__ = ["Tensor", "apply", "as_tensor", "tensor", "value"]
 
 # Types that NumPy handles natively; anything else goes through the Array API namespace lookup.
 _NUMPY_TYPES = frozenset(
@@ -90,13 +91,11 @@ class Tensor:
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
-        if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
-            self.data = data  # the fast path: a floating NumPy array is used as it is
-        else:
-            self.data = _as_data(data, dtype)
-            if requires_grad:
-                _check_float(self.data, name)
-        self.requires_grad = requires_grad is True or bool(requires_grad)
+        """``Tensor(data, ...)`` is :func:`tensor` (``data`` is copied); see there."""
+        self.data = _copied_data(data, dtype)
+        if requires_grad:
+            _check_float(self.data, name)
+        self.requires_grad = bool(requires_grad)
         self.grad = None
         self.name = name
         self.op = None
@@ -166,6 +165,17 @@ class Tensor:
         if dt is not None and str(dt) != "float64":
             extra += f", dtype={dt}"
         return f"tensor({body}{extra})"
+
+    def _repr_svg_(self) -> str | None:
+        """Jupyter's inline drawing: the graph that produced this tensor, by
+        :func:`chainrule.autodiff.draw.to_svg` (names, values and grads on the nodes). ``None``
+        (Jupyter then shows the text repr) when the graph is too large to draw."""
+        from chainrule.autodiff.draw import to_svg  # draw imports this module
+
+        try:
+            return to_svg(self)
+        except ValueError:
+            return None
 
     def __len__(self) -> int:
         if self.ndim == 0:
@@ -256,38 +266,30 @@ class Tensor:
 
     # --- operators -----------------------------------------------------------------------------
 
-    def __add__(self, other: Any) -> Any:
-        return _binary(P.ADD, self, other)
+    if TYPE_CHECKING:
+        # Installed at import by install_operators (one fast closure per operator); declared here
+        # for type checkers only.
+        def __add__(self, other: Any) -> Any: ...
+        def __sub__(self, other: Any) -> Any: ...
+        def __mul__(self, other: Any) -> Any: ...
+        def __truediv__(self, other: Any) -> Any: ...
+        def __pow__(self, other: Any) -> Any: ...
+        def __matmul__(self, other: Any) -> Any: ...
 
     def __radd__(self, other: Any) -> Any:
         return _binary_r(P.ADD, other, self)
 
-    def __sub__(self, other: Any) -> Any:
-        return _binary(P.SUB, self, other)
-
     def __rsub__(self, other: Any) -> Any:
         return _binary_r(P.SUB, other, self)
-
-    def __mul__(self, other: Any) -> Any:
-        return _binary(P.MUL, self, other)
 
     def __rmul__(self, other: Any) -> Any:
         return _binary_r(P.MUL, other, self)
 
-    def __truediv__(self, other: Any) -> Any:
-        return _binary(P.DIV, self, other)
-
     def __rtruediv__(self, other: Any) -> Any:
         return _binary_r(P.DIV, other, self)
 
-    def __pow__(self, other: Any) -> Any:
-        return _binary(P.POW, self, other)
-
     def __rpow__(self, other: Any) -> Any:
         return _binary_r(P.POW, other, self)
-
-    def __matmul__(self, other: Any) -> Any:
-        return _binary(P.MATMUL, self, other)
 
     def __rmatmul__(self, other: Any) -> Any:
         return _binary_r(P.MATMUL, other, self)
@@ -429,15 +431,17 @@ class Tensor:
         return P.logsumexp(self, axis=axis, keepdims=keepdims)
 
     def astype(self, dtype: Any) -> Tensor:
-        """A converted copy (a leaf: casting is not recorded)."""
-        return _leaf(backend.asarray(self.data, dtype=dtype))
+        """A copy converted to ``dtype`` (always a copy, as NumPy's; a leaf: casting is not
+        recorded, so the result does not require grad)."""
+        return _leaf(_copied_data(self.data, dtype))
 
 
 # --- creation --------------------------------------------------------------------------------------
 
 
 def _as_data(data: Any, dtype: Any) -> Any:
-    """``data`` as an array: floating arrays keep their dtype; everything else defaults to float64."""
+    """``data`` as an array, shared when possible: floating arrays keep their dtype (any
+    namespace); numbers, lists, ints and bools become float64 unless ``dtype`` says otherwise."""
     if type(data) is np.ndarray and dtype is None and data.dtype.kind in "fc":
         return data
     if isinstance(data, Tensor):
@@ -452,6 +456,18 @@ def _as_data(data: Any, dtype: Any) -> Any:
     return arr
 
 
+def _copied_data(data: Any, dtype: Any) -> Any:
+    """:func:`_as_data`, but never sharing memory with ``data`` (or with the Tensor ``data``)."""
+    src = data.data if isinstance(data, Tensor) else data
+    arr = _as_data(src, dtype)
+    if type(arr) is np.ndarray:
+        # A fresh conversion (of a list, a number, or a cast) owns its memory: no second copy.
+        return arr.copy() if arr is src or arr.base is not None else arr
+    if arr is src:
+        return backend.array_namespace(arr).asarray(arr, copy=True)
+    return arr
+
+
 def _check_float(data: Any, name: str | None) -> None:
     kind = getattr(getattr(data, "dtype", None), "kind", "f")
     if kind not in "fc":
@@ -462,34 +478,74 @@ def _check_float(data: Any, name: str | None) -> None:
 def tensor(
     data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
 ) -> Tensor:
-    """Make a leaf Tensor.
+    """Make a leaf Tensor holding a copy of ``data`` (as ``torch.tensor``).
+
+    Later changes to ``data`` do not reach the tensor, and in-place updates of the tensor (an
+    optimizer step on ``t.data``) do not reach ``data``. Use :func:`as_tensor` to share instead.
 
     Args:
-        data: an array of any Array-API namespace, a nested list or a number. Floating arrays keep
-            their dtype; numbers, lists, ints and bools become float64 unless ``dtype`` says otherwise.
+        data: an array of any Array-API namespace (the copy stays in that namespace), a Tensor (its
+            data is copied; the result is a new leaf), a nested list or a number. Floating arrays
+            keep their dtype (float32 stays float32); numbers, lists, ints and bools become float64
+            unless ``dtype`` says otherwise.
         requires_grad: record operations on it so that ``backward`` fills ``grad``.
         dtype: a dtype or dtype name (``"float32"``).
         name: a name for derivations and drawings (``"w_{2,4}"``).
+
+    Returns:
+        A leaf Tensor (``op is None``) of ``data``'s shape.
 
     Raises:
         TypeError: ``requires_grad`` on a non-floating dtype.
     """
     if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
-        # The common case, without the keyword binding of Tensor.__init__.
-        t = _object_new(Tensor)
-        t.data = data
-        t.requires_grad = requires_grad is True or bool(requires_grad)
-        t.grad = None
+        t = _leaf(data.copy())  # the common case, without the keyword binding of Tensor.__init__
+        t.requires_grad = bool(requires_grad)
         t.name = name
-        t.op = None
-        t.parents = ()
-        t.params = _NO_PARAMS
-        t._args = None
-        t._raw = None
-        t._retain = False
-        t._seq = next(_SEQ)
         return t
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def as_tensor(
+    data: Any, dtype: Any = None, requires_grad: bool = False, name: str | None = None
+) -> Tensor:
+    """A Tensor that shares ``data``'s memory when it can (as ``torch.as_tensor``).
+
+    A floating array of any namespace (no ``dtype``, or its own) is wrapped without a copy, so
+    in-place changes on either side are seen by the other. Anything that needs a conversion (a
+    list, a number, an int array, another dtype) is converted, which copies.
+
+    Args:
+        data: as for :func:`tensor`. A Tensor is returned unchanged when ``dtype`` is None or its
+            own dtype and neither ``requires_grad`` nor ``name`` is given; otherwise the result is
+            a new leaf sharing its data (no graph).
+        dtype, requires_grad, name: as for :func:`tensor`.
+
+    Returns:
+        A leaf Tensor (or ``data`` itself, see above).
+
+    Raises:
+        TypeError: ``requires_grad`` on a non-floating dtype.
+    """
+    if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
+        t = _leaf(data)
+        t.requires_grad = bool(requires_grad)
+        t.name = name
+        return t
+    if (
+        isinstance(data, Tensor)
+        and not requires_grad
+        and name is None
+        and (dtype is None or str(dtype) == str(data.dtype))
+    ):
+        return data
+    arr = _as_data(data, dtype)
+    if requires_grad:
+        _check_float(arr, name)
+    t = _leaf(arr)
+    t.requires_grad = bool(requires_grad)
+    t.name = name
+    return t
 
 
 _BACKWARD: list[Any] = []
@@ -510,6 +566,7 @@ def value(x: Any) -> Any:
 
 
 def _leaf(data: Any) -> Tensor:
+    """A leaf wrapping ``data`` as it is (no copy, no grad): computed results without a graph."""
     t = _object_new(Tensor)
     t.data = data
     t.requires_grad = False
@@ -546,45 +603,6 @@ def _node(
     t._retain = False
     t._seq = next(_SEQ)
     return t
-
-
-def _binary(prim: Primitive, a: Tensor, b: Any) -> Tensor:
-    """``prim(a, b)`` for a Tensor ``a``; the hot path of arithmetic (node creation inlined)."""
-    ad = a.data
-    if isinstance(b, Tensor):
-        bd = b.data
-        out = prim.forward(ad, bd)
-        if GRAD_ENABLED[0] and (a.requires_grad or b.requires_grad):
-            t = _object_new(Tensor)
-            t.data = out
-            t.requires_grad = True
-            t.grad = None
-            t.name = None
-            t.op = prim
-            t.parents = (a, b)
-            t.params = _NO_PARAMS
-            t._args = None
-            t._raw = (ad, bd)
-            t._retain = False
-            t._seq = next(_SEQ)
-            return t
-        return _leaf(out)
-    out = prim.forward(ad, b)
-    if GRAD_ENABLED[0] and a.requires_grad:
-        t = _object_new(Tensor)
-        t.data = out
-        t.requires_grad = True
-        t.grad = None
-        t.name = None
-        t.op = prim
-        t.parents = (a,)
-        t.params = _NO_PARAMS
-        t._args = (a, b)
-        t._raw = (ad, b)
-        t._retain = False
-        t._seq = next(_SEQ)
-        return t
-    return _leaf(out)
 
 
 def _binary_r(prim: Primitive, a: Any, b: Tensor) -> Tensor:
@@ -630,8 +648,9 @@ from chainrule.autodiff import primitives as P  # noqa: E402
 
 
 def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
-    """``Tensor.<name>`` for ``prim`` with everything bound once: the same as
-    ``_binary(prim, self, other)``, one call and two lookups less per arithmetic operation.
+    """``Tensor.<name>`` (``self <op> other``) for ``prim``, with everything bound once: the hot path
+    of arithmetic, node creation inlined. A constant ``other`` (number, array) is no parent; it is
+    kept in the node's operands.
 
     ``scalar_math`` (``+ - * /`` only): a 0-d float64 array (a scalar leaf, ``cr.tensor(0.5)``) with a
     ``np.float64`` (what 0-d arithmetic returns) goes through NumPy's scalar math with the array's

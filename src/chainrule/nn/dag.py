@@ -331,7 +331,7 @@ class DAGNetwork(Module):
             raise TypeError(f"missing input(s): {', '.join(missing)}")
         for text, val in bound.items():
             if not isinstance(val, Tensor):
-                val = ad.tensor(val)
+                val = ad.as_tensor(val)
             if val.name is None:
                 # Name the input as the seed does (x), so derivations read ∂L/∂x.
                 val.name = node_name(self._nodes[text])

@@ -143,7 +143,7 @@ class Linear(Module):
                 f"end in {self.in_features} (weight shape {self.weight.shape})"
             )
         if not isinstance(x, Tensor):
-            x = ad.tensor(x)
+            x = ad.as_tensor(x)
         y = x @ self.weight
         if self.bias is not None:
             y = y + self.bias

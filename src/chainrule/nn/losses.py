@@ -30,7 +30,7 @@ def _shape(x: Any) -> tuple[int, ...]:
 
 
 def _as_tensor(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else ad.tensor(x)
+    return x if isinstance(x, Tensor) else ad.as_tensor(x)
 
 
 def _check_reduction(reduction: str) -> None:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.autodiff import Tensor, tensor
+from chainrule.autodiff import Tensor, as_tensor
 
 __all__ = ["Module"]
 
@@ -399,4 +399,4 @@ def parameter(data: Any, dtype: Any = None, name: str | None = None) -> Tensor:
     arr = np.array(data, dtype=dtype, copy=True) if not backend.is_array(data) else _copy(data)
     if dtype is not None and backend.is_array(arr):
         arr = backend.asarray(arr, dtype=dtype)
-    return tensor(arr, requires_grad=True, name=name)
+    return as_tensor(arr, requires_grad=True, name=name)  # arr is already a private copy

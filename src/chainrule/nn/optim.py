@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule.autodiff import Tensor
+from chainrule.autodiff import Tensor, as_tensor
 from chainrule.nn.module import Module
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "clip_grad_norm"]
@@ -371,5 +371,5 @@ def clip_grad_norm(params: Iterable[Tensor] | Module, max_norm: float) -> float:
         scale = limit / (total + 1e-12)
         for p in items:
             if p.grad is not None:
-                p.grad = Tensor(_grad_data(p) * scale)
+                p.grad = as_tensor(_grad_data(p) * scale)
     return total

@@ -120,7 +120,7 @@ def fit(
             raise ValueError(
                 f"fit: X_val has {int(Xv.shape[0])} samples but y_val has {int(yv.shape[0])}"
             )
-        val = (ad.tensor(Xv), yv)
+        val = (ad.as_tensor(Xv), yv)
     n = int(Xd.shape[0])
     if int(yd.shape[0]) != n:
         raise ValueError(
@@ -150,7 +150,7 @@ def fit(
             total = 0.0
             for lo in range(0, n, bs):
                 idx = order[lo : lo + bs]
-                xb = ad.tensor(_take(Xd, idx))
+                xb = ad.as_tensor(_take(Xd, idx))
                 yb = _take(yd, idx)
                 optimizer.zero_grad()
                 loss = loss_fn(model(xb), yb)

@@ -1,0 +1,144 @@
+"""Acceptance cases a user would try that the other test files do not: indexing forms, reduction
+axes, creation copy/share semantics, tuple-argnums Jacobians, Jupyter drawing of a Tensor."""
+
+import array_api_strict as xps
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+_A = np.random.default_rng(7).standard_normal((4, 5, 6))
+
+INDEXES = {
+    "negative int": -1,
+    "negative ints": (-1, -2),
+    "step": slice(None, None, 2),
+    "negative step": (slice(None, None, -1), 1),
+    "ellipsis": (Ellipsis, 0),
+    "none": (None, 1, Ellipsis),
+    "int array with repeats": np.array([0, 0, 3, 3, 3]),
+    "2-d int arrays with repeats": (np.array([[0, 1], [1, 1]]), slice(None), np.array([2])),
+    "bool mask on 2 axes": _A[..., 0] > 0,
+    "bool mask on all axes": _A > 0,
+    "mixed int, array, slice": (1, np.array([0, 0, 4]), slice(1, 5, 2)),
+    "separated arrays": (np.array([0, 1]), slice(None), np.array([1, 1])),
+    "list": ([0, 0, 1],),
+}
+
+
+@pytest.mark.parametrize("index", INDEXES.values(), ids=INDEXES.keys())
+def test_getitem_value_and_scatter_add_gradient(index):
+    x = cr.tensor(_A, requires_grad=True)
+    y = x[index]
+    np.testing.assert_array_equal(y.data, _A[index])
+    w = np.random.default_rng(1).standard_normal(np.shape(_A[index]))
+    (y * w).sum().backward()
+    expect = np.zeros_like(_A)
+    np.add.at(expect, index, w)  # repeated indices accumulate
+    assert isinstance(x.grad, cr.Tensor)
+    np.testing.assert_allclose(x.grad.data, expect)
+
+
+@pytest.mark.parametrize("op", ["sum", "mean", "prod", "max", "min"])
+@pytest.mark.parametrize(
+    ("axis", "keepdims"), [((0, 2), False), (-1, True), ((-1, -3), True), (None, True), ((), False)]
+)
+def test_reductions_with_tuple_negative_and_empty_axes(op, axis, keepdims):
+    check = cr.check_grad(
+        lambda t: getattr(t, op)(axis=axis, keepdims=keepdims), _A[:2, :3, :2] + 3.0
+    )
+    assert check.ok
+    ref = getattr(np, {"max": "amax", "min": "amin"}.get(op, op))(_A, axis=axis, keepdims=keepdims)
+    out = getattr(cr.tensor(_A), op)(axis=axis, keepdims=keepdims)
+    np.testing.assert_allclose(out.data, ref)
+
+
+def test_tensor_copies_its_data_and_as_tensor_shares_it():
+    a = np.array([1.0, 2.0])
+    w = cr.tensor(a, requires_grad=True)
+    w.data -= 0.5  # an optimizer step on the parameter
+    np.testing.assert_array_equal(a, [1.0, 2.0])  # the caller's array is untouched
+    a[0] = 9.0
+    assert w.data[0] == 0.5
+    # the same for the class constructor, a Tensor argument, float32, and an Array API array
+    assert not np.shares_memory(cr.Tensor(a).data, a)
+    assert not np.shares_memory(cr.tensor(w).data, w.data)
+    f32 = np.ones(3, np.float32)
+    assert not np.shares_memory(cr.tensor(f32).data, f32)
+    assert not np.shares_memory(cr.tensor(a[::2]).data, a)
+    s = xps.asarray([1.0, 2.0])
+    ts = cr.tensor(s)
+    assert ts.data is not s and type(ts.data) is type(s)
+
+    shared = cr.as_tensor(a, requires_grad=True, name="a")
+    assert shared.data is a and shared.requires_grad and shared.name == "a"
+    shared.data -= 1.0
+    assert a[0] == 8.0
+    assert cr.as_tensor(s).data is s
+    assert cr.as_tensor(w) is w  # a Tensor with nothing to change is returned as it is
+    assert cr.as_tensor(w, requires_grad=True).data is w.data
+    # conversions still convert (and so copy)
+    assert cr.as_tensor([1, 2]).dtype == np.float64
+    assert cr.as_tensor(a, dtype="float32").dtype == np.float32
+    with pytest.raises(TypeError, match="floating"):
+        cr.as_tensor(np.arange(3), dtype=np.int64, requires_grad=True)
+
+
+def test_astype_always_copies():
+    t = cr.tensor([1.0, 2.0])
+    same = t.astype(np.float64)
+    assert same.data is not t.data and not np.shares_memory(same.data, t.data)
+    assert t.astype("float32").dtype == np.float32
+
+
+def test_results_of_operations_wrap_without_copy():
+    # detach shares (as torch); a computed result is wrapped as it is
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    d = x.detach()
+    assert d.data is x.data
+
+
+def test_jacobian_with_tuple_argnums_matches_finite_differences():
+    a0, b0 = np.array([0.3, -1.2]), np.array([0.7, 2.0, -0.5])
+
+    def f(a, b):
+        return cr.stack([a[0] * b[1], cr.sin(a[1]) * b.sum(), cr.exp(b[2])])
+
+    ja, jb = cr.jacobian(f, argnums=(0, 1))(a0, b0)
+    assert ja.shape == (3, 2) and jb.shape == (3, 3)
+
+    def fd(k, x0):
+        eps, cols = 1e-6, []
+        for i in range(x0.size):
+            e = np.zeros_like(x0)
+            e[i] = eps
+            args_p = [a0, b0]
+            args_m = [a0, b0]
+            args_p[k], args_m[k] = x0 + e, x0 - e
+            cols.append((np.asarray(f(*args_p)) - np.asarray(f(*args_m))) / (2 * eps))
+        return np.stack(cols, axis=1)
+
+    np.testing.assert_allclose(ja, fd(0, a0), atol=1e-8)
+    np.testing.assert_allclose(jb, fd(1, b0), atol=1e-8)
+    np.testing.assert_allclose(cr.jacobian(f, argnums=1)(a0, b0), jb)
+
+
+def test_jacobian_of_array_api_input_stays_in_its_namespace():
+    x = xps.asarray([0.0, 1.0])
+    jac = cr.jacobian(cr.tanh)(x)
+    assert type(jac) is type(x)
+    np.testing.assert_allclose(np.asarray(jac), np.diag(1 - np.tanh([0.0, 1.0]) ** 2))
+
+
+def test_tensor_repr_svg_draws_its_graph():
+    x = cr.tensor([1.0, 2.0], requires_grad=True, name="x")
+    y = (cr.tanh(x) * 2).sum()
+    y.name = "y"
+    svg = y._repr_svg_()
+    assert svg is not None and svg.startswith("<svg") and ">x<" in svg and ">y<" in svg
+    assert svg == cr.to_svg(y)
+    # too large to draw: None, so that Jupyter falls back to the text repr
+    z = x
+    for _ in range(2100):
+        z = z * 1.0
+    assert z._repr_svg_() is None
