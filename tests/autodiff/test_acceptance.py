@@ -142,3 +142,36 @@ def test_tensor_repr_svg_draws_its_graph():
     for _ in range(2100):
         z = z * 1.0
     assert z._repr_svg_() is None
+
+
+def test_clip_with_tensor_bounds_differentiates_the_bounds():
+    x = cr.tensor([0.0, 5.0, 2.0, 1.0, 3.0], requires_grad=True)
+    lo = cr.tensor(1.0, requires_grad=True)
+    hi = cr.tensor(np.full(5, 3.0), requires_grad=True)
+    y = cr.clip(x, lo, hi)
+    np.testing.assert_array_equal(y.data, np.clip(x.data, 1.0, 3.0))
+    (y * np.arange(1.0, 6.0)).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0, 0, 3, 4, 5])  # bounds included
+    assert float(lo.grad) == 1.0
+    np.testing.assert_array_equal(hi.grad.data, [0, 2, 0, 0, 0])
+    # hi wins where lo > hi, as np.clip
+    np.testing.assert_array_equal(cr.clip(cr.tensor([0.0, 5.0]), cr.tensor(3.0), 1.0).data, [1, 1])
+    assert cr.check_grad(
+        cr.clip, np.array([0.1, 5.0, 2.0]), np.array(1.0), np.array([3, 3, 2.5])
+    ).ok
+
+
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_leaf_grads_do_not_alias_the_callers_grad_array(as_tensor):
+    gu = np.ones(3)
+    seed = cr.tensor(gu) if as_tensor else gu
+    x = cr.tensor(np.zeros(3), requires_grad=True)
+    (x + 0.0).backward(seed)  # the add rule passes the seed through unchanged
+    x.grad.data *= 5.0  # an in-place update of the gradient (gradient scaling)
+    np.testing.assert_array_equal(gu, 1.0)
+    np.testing.assert_array_equal(np.asarray(seed), 1.0)
+    leaf = cr.tensor(np.zeros(3), requires_grad=True)
+    leaf.backward(gu)  # the root itself is the leaf
+    assert not np.shares_memory(leaf.grad.data, gu)
+    _, pull = cr.vjp(lambda t: t + 0.0, np.zeros(3))
+    assert not np.shares_memory(pull(gu)[0], gu)

@@ -144,12 +144,13 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
         else:
             g = _xp(d).ones_like(d)
     else:
-        g = grad
-        if isinstance(g, Tensor):
-            if not create_graph:
-                g = g.data
-        else:
+        g = grad.data if isinstance(grad, Tensor) and not create_graph else grad
+        if not isinstance(g, Tensor):
+            src = g
             g = backend.asarray(g, xp=_xp(root.data), dtype=root.data.dtype)
+            if g is src and not isinstance(g, np.generic):
+                # The caller's array: the gradients stored in .grad must not alias it.
+                g = g.copy() if type(g) is np.ndarray else _xp(g).asarray(g, copy=True)
         gshape = tuple(getattr(g, "shape", ()))
         if gshape != tuple(root.data.shape):
             raise ValueError(

@@ -637,7 +637,20 @@ def where(condition: Any, a: Any, b: Any) -> Any:
 
 
 def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
-    """``x`` limited to ``[lo, hi]`` (either bound may be None); gradient 1 inside, bounds included."""
+    """``x`` limited to ``[lo, hi]`` elementwise, as ``np.clip`` (``hi`` wins where ``lo > hi``).
+
+    Either bound may be None, a number, an array or a Tensor (broadcast against ``x``). The gradient
+    of ``x`` is 1 inside the bounds, bounds included, and 0 outside; a Tensor bound gets the
+    gradient where it is the result (strictly outside on its side).
+    """
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor):
+        # Differentiable bounds: two selections, with the same convention at the bounds.
+        out = x
+        if lo is not None:
+            out = where(value(out) < value(lo), lo, out)
+        if hi is not None:
+            out = where(value(out) > value(hi), hi, out)
+        return out
     return _unary(CLIP, x, {"lo": lo, "hi": hi})
 
 
