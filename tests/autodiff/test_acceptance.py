@@ -175,3 +175,22 @@ def test_leaf_grads_do_not_alias_the_callers_grad_array(as_tensor):
     assert not np.shares_memory(leaf.grad.data, gu)
     _, pull = cr.vjp(lambda t: t + 0.0, np.zeros(3))
     assert not np.shares_memory(pull(gu)[0], gu)
+
+
+def test_numpy_array_protocol_copies_on_request():
+    t = cr.tensor([1.0, 2.0])
+    a = np.array(t)  # copy=True by default
+    a[0] = 99.0
+    assert t.data[0] == 1.0
+    assert np.shares_memory(np.asarray(t), t.data)
+    assert np.asarray(t, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError):
+        np.array(t, dtype=np.float32, copy=False)
+
+
+def test_shape_methods_take_dims_as_varargs_or_one_sequence():
+    t = cr.tensor(np.ones((2, 3, 4)))
+    assert t.reshape(4, 6).shape == t.reshape((4, 6)).shape == t.reshape([4, 6]).shape == (4, 6)
+    assert t.permute(2, 0, 1).shape == t.permute([2, 0, 1]).shape == (4, 2, 3)
+    assert t.transpose().shape == (4, 3, 2)
+    assert t[0, 0].expand(3, 4).shape == t[0, 0].expand((3, 4)).shape == (3, 4)

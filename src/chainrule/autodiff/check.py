@@ -212,6 +212,18 @@ def check_grad(
     return report
 
 
+def _partial(f: Callable[..., Any], args: list[Any], nums: tuple[int, ...]) -> Callable[..., Any]:
+    """``f`` as a function of the arguments at positions ``nums`` only, the others fixed to ``args``."""
+
+    def f_sub(*xs: Any) -> Any:
+        call = list(args)
+        for i, x in zip(nums, xs, strict=True):
+            call[i] = x
+        return f(*call)
+
+    return f_sub
+
+
 def _end_to_end(
     f: Callable[..., Any],
     values: list[Any],
@@ -226,13 +238,7 @@ def _end_to_end(
     prefix: str,
 ) -> None:
     sub = [values[i] for i in nums]
-
-    def f_sub(*xs: Any) -> Any:
-        call = list(values)
-        for i, x in zip(nums, xs, strict=True):
-            call[i] = x
-        return f(*call)
-
+    f_sub = _partial(f, values, nums)
     y, vjp_fn = vjp(f_sub, *sub)
     y = np.asarray(backend.to_numpy(y.data if isinstance(y, Tensor) else y))
     u = rng.standard_normal(y.shape).astype(y.dtype) if y.ndim else np.asarray(1.0, dtype=y.dtype)
@@ -282,15 +288,7 @@ def _gradient_direction(
     rs = [rng.standard_normal(np.shape(values[i])) for i in nums]
 
     def h(*call: Any) -> Any:
-        sub = [call[i] for i in nums]
-
-        def f_sub(*xs: Any) -> Any:
-            inner = list(call)
-            for i, x in zip(nums, xs, strict=True):
-                inner[i] = x
-            return f(*inner)
-
-        _, vjp_fn = vjp(f_sub, *sub)
+        _, vjp_fn = vjp(_partial(f, list(call), nums), *[call[i] for i in nums])
         gs = vjp_fn(u.astype(y0.dtype))
         total: Any = 0.0
         for g, r in zip(gs, rs, strict=True):

@@ -68,15 +68,6 @@ def summarize(x: Any, precision: int = 4) -> str:
     )
 
 
-@dataclass
-class _Node:
-    """One box: the lines it shows and its style class."""
-
-    key: int
-    lines: list[str]
-    kind: str  # "output", "param", "data", "named", "op"
-
-
 def _kind(t: Tensor, root: Tensor) -> str:
     if t is root:
         return "output"

@@ -12,7 +12,8 @@ Conventions at kinks (all tested):
 - ``relu'(0) = 0``; ``leaky_relu'(0) = negative_slope``; ``abs'(0) = 0`` (the sign function).
 - ``maximum(a, b)`` / ``minimum(a, b)`` with ``a == b``: each operand gets half of the gradient.
 - ``max`` / ``min`` reductions with ties: the gradient is shared equally among the tied entries.
-- ``clip(x, lo, hi)``: gradient 1 for ``lo <= x <= hi`` (bounds included), else 0.
+- ``clip(x, lo, hi)``: gradient 1 for ``lo <= x <= hi`` (bounds included), else 0; a Tensor bound gets
+  the gradient where it is the result.
 - ``sqrt'(0) = inf``; ``log'(0) = inf`` (the one-sided limits).
 - ``x ** y`` with respect to ``y`` at ``x == 0`` is 0 (the limit of ``x**y * log x`` for y > 0).
 

@@ -201,9 +201,13 @@ class Tensor:
     def __int__(self) -> int:
         return int(self.data)
 
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``data`` as a NumPy array, by NumPy's ``copy`` protocol: ``np.array(t)`` copies,
+        ``np.asarray(t)`` shares when it can. Raises ValueError if ``copy=False`` cannot be met."""
         arr = backend.to_numpy(self.data)
-        return np.asarray(arr, dtype=dtype)
+        if copy:
+            return np.array(arr, dtype=dtype, copy=True)
+        return np.asarray(arr, dtype=dtype, copy=copy)
 
     __hash__ = object.__hash__
 
@@ -355,20 +359,17 @@ class Tensor:
 
     def reshape(self, *shape: Any) -> Any:
         """Same data, new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one -1 allowed)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = _dims(shape)
         return P.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Any:
         """Permute axes (no arguments: reverse them, as NumPy)."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        axes = _dims(axes)
         return P.transpose(self, axes if axes else None)
 
     def permute(self, *axes: Any) -> Any:
         """Permute axes: ``t.permute(2, 0, 1)``."""
-        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-            axes = tuple(axes[0])
+        axes = _dims(axes)
         return P.transpose(self, axes)
 
     @property
@@ -383,8 +384,7 @@ class Tensor:
 
     def expand(self, *shape: Any) -> Any:
         """Broadcast to ``shape`` (NumPy rules; gradients are summed back)."""
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        shape = _dims(shape)
         return P.broadcast_to(self, shape)
 
     def flatten(self) -> Any:
@@ -392,48 +392,68 @@ class Tensor:
         return P.reshape(self, (-1,))
 
     def exp(self) -> Any:
+        """``cr.exp(self)``: elementwise, same shape and dtype."""
         return P.exp(self)
 
     def log(self) -> Any:
+        """``cr.log(self)``: elementwise, same shape and dtype."""
         return P.log(self)
 
     def sqrt(self) -> Any:
+        """``cr.sqrt(self)``: elementwise, same shape and dtype."""
         return P.sqrt(self)
 
     def tanh(self) -> Any:
+        """``cr.tanh(self)``: elementwise, same shape and dtype."""
         return P.tanh(self)
 
     def sigmoid(self) -> Any:
+        """``cr.sigmoid(self)``: elementwise, same shape and dtype."""
         return P.sigmoid(self)
 
     def relu(self) -> Any:
+        """``cr.relu(self)``: elementwise, same shape and dtype."""
         return P.relu(self)
 
     def abs(self) -> Any:
+        """``cr.abs(self)``: elementwise, same shape and dtype."""
         return P.abs(self)
 
     def sin(self) -> Any:
+        """``cr.sin(self)``: elementwise, same shape and dtype."""
         return P.sin(self)
 
     def cos(self) -> Any:
+        """``cr.cos(self)``: elementwise, same shape and dtype."""
         return P.cos(self)
 
     def clip(self, min: Any = None, max: Any = None) -> Any:
+        """``cr.clip(self, min, max)``: elementwise, same shape and dtype."""
         return P.clip(self, min, max)
 
     def softmax(self, axis: int = -1) -> Any:
+        """``cr.softmax(self, axis)``: same shape and dtype."""
         return P.softmax(self, axis=axis)
 
     def log_softmax(self, axis: int = -1) -> Any:
+        """``cr.log_softmax(self, axis)``: same shape and dtype."""
         return P.log_softmax(self, axis=axis)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Any:
+        """``cr.logsumexp(self, axis, keepdims)``: ``axis`` reduced (kept as 1 with keepdims)."""
         return P.logsumexp(self, axis=axis, keepdims=keepdims)
 
     def astype(self, dtype: Any) -> Tensor:
         """A copy converted to ``dtype`` (always a copy, as NumPy's; a leaf: casting is not
         recorded, so the result does not require grad)."""
         return _leaf(_copied_data(self.data, dtype))
+
+
+def _dims(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Dimensions given as ``f(2, 3)`` or ``f((2, 3))`` (or a list), as one tuple."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return args
 
 
 # --- creation --------------------------------------------------------------------------------------
