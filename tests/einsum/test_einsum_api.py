@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+import tracemalloc
 
 import numpy as np
 import pytest
 
 import chainrule as cr
 from chainrule.backend import to_numpy
-from chainrule.einsum import PLAN_CACHE, contract_expression, einsum, einsum_path
+from chainrule.einsum import PLAN_CACHE, contract_expression, einsum, einsum_path, kernels
 from chainrule.einsum.cache import LRUCache
 
 RNG = np.random.default_rng(7)
@@ -333,6 +334,36 @@ def test_single_operand_sums_any_layout_and_dtype(dtype: type, layout: str) -> N
         assert got.dtype == want.dtype
         tol = 1e-4 if dtype == np.float32 else 1e-10
         np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 100)
+
+
+def test_large_sums_share_one_small_vector_of_ones() -> None:
+    # A BLAS sum multiplies by a vector of ones; plans stay in the cache, so that vector must not grow
+    # with the operand ("ijk->" on 2**21 elements used to keep 2**21 ones alive per plan).
+    big = RNG.random((64, 256, 256))  # 32 MiB
+    for subscripts in ("ijk->", "ijk->i", "ijk->k", "ijk->j"):
+        PLAN_CACHE.clear()
+        tracemalloc.start()
+        got = einsum(subscripts, big)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        assert peak < big.nbytes // 3, (subscripts, peak)
+        np.testing.assert_allclose(got, np.einsum(subscripts, big), rtol=1e-10)
+    assert kernels._ONES and all(v.size <= kernels.ONES_MAX for v in kernels._ONES.values())
+    assert not any(v.flags.writeable for v in kernels._ONES.values())
+
+
+def test_blas_sum_views_a_long_axis_as_two_dimensional() -> None:
+    ops = kernels.ArrayOps(np)
+    n = 3 * kernels.ONES_MAX  # longer than the cap; 65536 divides it
+    f = kernels.blas_sum((2, n), (1,), np.float64, ops)
+    assert f is not None
+    x = RNG.random((2, n))
+    np.testing.assert_allclose(f(x), x.sum(axis=1), rtol=1e-10)
+    np.testing.assert_allclose(f(np.asfortranarray(x)), x.sum(axis=1), rtol=1e-10)
+    # A prime length above the cap has no divisor to split by: NumPy's own sum is used instead.
+    assert kernels.blas_sum((1_048_583,), (0,), np.float64, ops) is None
+    v = RNG.random(1_048_583)
+    np.testing.assert_allclose(einsum("i->", v), v.sum(), rtol=1e-10)
 
 
 def test_long_and_short_batched_dots() -> None:

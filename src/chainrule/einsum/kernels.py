@@ -12,9 +12,12 @@ import operator
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from chainrule.backend import is_numpy_namespace
 
 __all__ = [
+    "ONES_MAX",
     "ArrayOps",
     "Kernel",
     "blas_sum",
@@ -91,6 +94,33 @@ def numpy_sum(a: Any, axes: tuple[int, ...], dtype: Any) -> Any:
     return a.reshape((*a.shape[:t], math.prod(a.shape[t:]))).sum(axis=-1, dtype=dtype)
 
 
+#: The vector of ones of a BLAS sum holds at most this many elements (8 MiB in float64); a longer summed
+#: run is cut (see :func:`blas_sum`). The vectors are views of one read-only array per dtype
+#: (:func:`_ones`), so the plans in the cache share them instead of each keeping its own.
+ONES_MAX = 1 << 20
+
+_ONES: dict[Any, Any] = {}
+
+
+def _ones(n: int, dtype: Any) -> Any:
+    """A read-only NumPy vector of ``n <= ONES_MAX`` ones of ``dtype``: a view of a shared array."""
+    key = np.dtype(dtype)
+    base = _ONES.get(key)
+    if base is None or base.shape[0] < n:
+        size = min(ONES_MAX, max(n, 4096, 2 * (0 if base is None else base.shape[0])))
+        base = np.ones(size, dtype=key)
+        base.flags.writeable = False
+        _ONES[key] = base  # plans made earlier keep views of the previous, shorter array
+    return base[:n]
+
+
+def _divisor_for_split(length: int) -> int | None:
+    """The largest divisor of ``length`` in ``[2**12, 2**16]`` (to view a long axis as 2-D), or None."""
+    q = np.arange(1 << 12, (1 << 16) + 1)
+    q = q[length % q == 0]
+    return int(q[-1]) if q.size else None
+
+
 def blas_sum(
     shape: tuple[int, ...], axes: tuple[int, ...], dtype: Any, ops: ArrayOps
 ) -> Callable[[Any], Any] | None:
@@ -98,7 +128,11 @@ def blas_sum(
 
     The summed run of adjacent axes that shrinks the array most goes through BLAS (gemv, or a gemm with
     one row, on two threads where NumPy's own reductions use one), the rest is summed on the small
-    result. Returns None where BLAS does not apply (integer or bool dtypes, empty arrays).
+    result. The vector of ones has at most :data:`ONES_MAX` elements: BLAS takes the run's trailing
+    axes up to that size (an axis longer than that is first viewed as ``(L / q, q)``, ``q`` a divisor
+    of ``L`` from 4096 to 65536), and the run's leading axes are summed with the rest. Returns None
+    where BLAS does not apply (integer or bool dtypes, empty arrays, a long axis without a suitable
+    divisor).
     """
     xp = ops.xp
     try:
@@ -114,6 +148,26 @@ def blas_sum(
         else:
             runs.append((ax, ax + 1))
     start, stop = max(runs, key=lambda r: math.prod(shape[r[0] : r[1]]))
+    last = stop - 1
+    if shape[last] > ONES_MAX:
+        # View the long axis as (L / q, q) and plan the sum of that view (its q-axis fits the cap).
+        q = _divisor_for_split(shape[last])
+        if q is None:
+            return None
+        split_shape = (*shape[:last], shape[last] // q, q, *shape[last + 1 :])
+        split_axes = tuple(sorted({x + (x > last) for x in axes} | {last + 1}))
+        on_view = blas_sum(split_shape, split_axes, dtype, ops)
+        if on_view is None:
+            return None
+
+        def split_sum(a: Any) -> Any:
+            if not a.flags.c_contiguous:
+                return a.sum(axis=axes, dtype=dtype)
+            return on_view(a.reshape(split_shape))
+
+        return split_sum
+    while math.prod(shape[start:stop]) > ONES_MAX:
+        start += 1  # the run's leading axes join the NumPy sum on the (much smaller) result
     outer = math.prod(shape[:start])
     group = math.prod(shape[start:stop])
     inner = math.prod(shape[stop:])
@@ -122,13 +176,13 @@ def blas_sum(
     kept_shape = shape[:start] + shape[stop:]
     rest = tuple(ax if ax < start else ax - (stop - start) for ax in axes if not start <= ax < stop)
     if inner == 1:
-        ones = xp.ones(group, dtype=dtype)
+        ones = _ones(group, dtype)
         view: tuple[int, ...] = (outer, group)
     else:
-        ones = xp.ones((1, group), dtype=dtype)
+        ones = _ones(group, dtype)[None, :]
         view = (outer, group, inner)
 
-    def blas_sum(a: Any) -> Any:
+    def ones_product(a: Any) -> Any:
         if not a.flags.c_contiguous:
             return a.sum(axis=axes, dtype=dtype)
         r = a.reshape(view)
@@ -136,7 +190,7 @@ def blas_sum(
         r = r.reshape(kept_shape)
         return numpy_sum(r, rest, dtype) if rest else r
 
-    return blas_sum
+    return ones_product
 
 
 def view(a: Any) -> Any:
