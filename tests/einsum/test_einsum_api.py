@@ -109,6 +109,25 @@ def test_dtype_argument_and_casting() -> None:
     assert einsum("ij->j", a, dtype=np.float32, casting="same_kind").dtype == np.float32
 
 
+@pytest.mark.parametrize("form", ["string", "sublist"])
+def test_dtype_on_a_cached_plan_keeps_the_casting_rule(form: str) -> None:
+    a = RNG.random((3, 4))
+
+    def call(dtype: object, casting: str = "safe") -> np.ndarray:
+        if form == "string":
+            return einsum("ij,kj->ik", a, a, dtype=dtype, casting=casting)
+        return einsum(a, [0, 1], a, [2, 1], [0, 2], dtype=dtype, casting=casting)
+
+    for _ in range(3):  # cold, then cached
+        got = call(np.float32, "unsafe")
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, a @ a.T, rtol=1e-6)
+        assert call(np.complex128).dtype == np.complex128
+        with pytest.raises(TypeError, match="cannot be cast to dtype"):
+            call(np.float32)  # "safe" is a different rule: the unsafe plan must not answer it
+        assert call("float32", "same_kind").dtype == np.float32
+
+
 def test_dtype_accepts_every_numpy_spelling() -> None:
     a = RNG.random((3, 4))
     for name, want in [("f4", np.float32), ("<f8", np.float64), ("complex128", np.complex128)]:

@@ -158,8 +158,9 @@ def einsum(
         TypeError: ``out`` is not an array, or ``dtype`` or ``out`` needs a cast that ``casting``
             forbids.
     """
-    if dtype is None and subscripts.__class__ is str:
+    if subscripts.__class__ is str:
         # The hot path: one flat tuple (the same key _einsum_general stores), one dict lookup, the kernels.
+        # (A dtype given by name misses here: the stored key holds the resolved dtype.)
         try:
             if len(operands) == 2:
                 a, b = operands
@@ -175,6 +176,8 @@ def einsum(
                 )
             else:
                 key = _operand_key(subscripts, optimize, operands)
+            if dtype is not None:
+                key = (key, "dtype", dtype, casting)
             runner = PLAN_CACHE.get(key)
         except (AttributeError, TypeError):
             runner = None
@@ -182,7 +185,7 @@ def einsum(
             if out is None:
                 return runner(*operands)
             return _write_out(runner(*operands), out, None, casting)
-    elif dtype is None:
+    else:
         # The sublist form's hot path (autodiff writes every einsum VJP this way).
         args = (subscripts, *operands)
         arrays = args[0::2]
@@ -192,7 +195,10 @@ def einsum(
                 arrays = arrays[:-1]
             else:
                 notation = ("sublist", tuple(map(tuple, args[1::2])), None)
-            runner = PLAN_CACHE.get(_operand_key(notation, optimize, arrays))
+            key = _operand_key(notation, optimize, arrays)
+            if dtype is not None:
+                key = (key, "dtype", dtype, casting)
+            runner = PLAN_CACHE.get(key)
         except (AttributeError, TypeError):
             runner = None
         if runner is not None:
