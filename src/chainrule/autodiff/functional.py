@@ -96,7 +96,8 @@ def value_and_grad(
     that argument; with a tuple it is a tuple of gradients.
 
     Raises:
-        TypeError: ``f`` returned a non-scalar.
+        TypeError: ``f`` returned a non-Tensor or a result with more than one element.
+        ValueError: an ``argnums`` entry is out of range.
     """
 
     def value_and_grad_f(*args: Any, **kwargs: Any) -> tuple[Any, Any]:
@@ -127,8 +128,15 @@ def value_and_grad(
 def grad(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callable[..., Any]:
     """``f`` -> its gradient function (``f`` must return a scalar).
 
+    The gradient has the shape and dtype of its argument (a tuple of them for a tuple ``argnums``);
+    it is a plain array for a plain argument and a Tensor for a Tensor argument.
+
     Example: ``cr.grad(lambda x: (x ** 3).sum())(np.array([1.0, 2.0]))`` is ``[3., 12.]``, and
     ``cr.grad(cr.grad(lambda x: x ** 3))(2.0)`` is ``12.0``.
+
+    Raises:
+        TypeError: ``f`` returned a non-Tensor or a result with more than one element.
+        ValueError: an ``argnums`` entry is out of range.
     """
     vg = value_and_grad(f, argnums)
 
@@ -144,6 +152,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Callable[[Any], tuple[A
     ``cotangent · ∂f/∂arg``. ``vjp_fn`` may be called several times.
 
     Raises:
+        TypeError: ``f`` did not return a Tensor.
         ValueError: the cotangent's shape differs from the output's.
     """
     nums = tuple(range(len(args)))
@@ -206,7 +215,14 @@ def jacobian(f: Callable[..., Any], argnums: int | Sequence[int] = 0) -> Callabl
 
 
 def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
-    """Hessian-vector product ``∇²f(x) · v`` for scalar ``f``, by differentiating ``⟨∇f, v⟩``."""
+    """Hessian-vector product ``∇²f(x) · v`` for scalar ``f``, by differentiating ``⟨∇f, v⟩``.
+
+    ``v`` has ``x``'s shape; so has the result (a plain array for a plain ``x``). No Hessian is formed:
+    the cost is about two gradient evaluations.
+
+    Raises:
+        TypeError: ``f`` returned a non-Tensor or a non-scalar.
+    """
 
     def directional(xt: Any) -> Any:
         g = grad(f)(xt)

@@ -701,7 +701,12 @@ install_operators(
 
 
 def matmul(a: Any, b: Any) -> Any:
-    """Matrix product with NumPy ``matmul`` semantics (1-d operands, batch broadcasting)."""
+    """Matrix product with NumPy ``matmul`` semantics: ``(..., n, k) @ (..., k, m) -> (..., n, m)``,
+    batch axes broadcast, a 1-d operand is a vector (its axis dropped from the result).
+
+    Raises:
+        ValueError: the inner sizes differ or an operand is 0-d (NumPy's message).
+    """
     return apply(MATMUL, (a, b), _NO_PARAMS)
 
 
@@ -753,7 +758,11 @@ BROADCAST_TO = register_primitive(
 
 
 def reshape(x: Any, shape: Any) -> Any:
-    """Same elements, new ``shape`` (one entry may be -1)."""
+    """Same elements, new ``shape`` (one entry may be -1); same dtype.
+
+    Raises:
+        ValueError: ``shape`` does not hold ``x``'s number of elements.
+    """
     if isinstance(shape, (int, np.integer)):
         shape = (int(shape),)
     shape = tuple(int(s) for s in shape)
@@ -877,12 +886,26 @@ def _reduce(prim: Primitive, x: Any, axis: Any, keepdims: bool) -> Any:
 
 
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Sum over ``axis`` (None: all; int or tuple)."""
+    """Sum over ``axis``.
+
+    ``axis``: None (all axes), an int or a tuple of ints, negative counted from the end. The result
+    has ``x``'s dtype and shape with the reduced axes removed (kept as size 1 with ``keepdims``).
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
+    """
     return _reduce(SUM, x, axis, keepdims)
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Mean over ``axis``: ``sum(x, axis) / n`` (a composition, no rule of its own)."""
+    """Mean over ``axis``: ``sum(x, axis) / n`` (a composition, no rule of its own).
+
+    ``axis``: None (all axes), an int or a tuple of ints, negative counted from the end. The result
+    has ``x``'s dtype and shape with the reduced axes removed (kept as size 1 with ``keepdims``).
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
+    """
     shape = _shape(value(x))
     n = 1
     for a in _norm_axes(axis, len(shape)):
@@ -891,17 +914,38 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Maximum over ``axis``; tied entries share the gradient equally."""
+    """Maximum over ``axis``; tied entries share the gradient equally.
+
+    ``axis``: None (all axes), an int or a tuple of ints, negative counted from the end. The result
+    has ``x``'s dtype and shape with the reduced axes removed (kept as size 1 with ``keepdims``).
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
+    """
     return _reduce(MAX, x, axis, keepdims)
 
 
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Minimum over ``axis``; tied entries share the gradient equally."""
+    """Minimum over ``axis``; tied entries share the gradient equally.
+
+    ``axis``: None (all axes), an int or a tuple of ints, negative counted from the end. The result
+    has ``x``'s dtype and shape with the reduced axes removed (kept as size 1 with ``keepdims``).
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
+    """
     return _reduce(MIN, x, axis, keepdims)
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """Product over ``axis`` (zeros handled exactly in the gradient)."""
+    """Product over ``axis`` (zeros handled exactly in the gradient).
+
+    ``axis``: None (all axes), an int or a tuple of ints, negative counted from the end. The result
+    has ``x``'s dtype and shape with the reduced axes removed (kept as size 1 with ``keepdims``).
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
+    """
     return _reduce(PROD, x, axis, keepdims)
 
 
@@ -953,17 +997,24 @@ LOG_SOFTMAX = register_primitive(
 
 
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    """``log(sum(exp(x), axis))`` computed stably; its gradient is the softmax."""
+    """``log(sum(exp(x), axis))`` computed stably; its gradient is the softmax.
+
+    ``axis``: None (all axes), an int or a tuple of ints, negative counted from the end. The result
+    has ``x``'s dtype and shape with the reduced axes removed (kept as size 1 with ``keepdims``).
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
+    """
     return _reduce(LOGSUMEXP, x, axis, keepdims)
 
 
 def softmax(x: Any, axis: int = -1) -> Any:
-    """``exp(x) / sum(exp(x), axis)``, computed stably."""
+    """``exp(x) / sum(exp(x), axis)`` along one int ``axis``, computed stably; same shape and dtype."""
     return _unary(SOFTMAX, x, {"axis": int(axis)})
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
-    """``x - logsumexp(x, axis)``, computed stably."""
+    """``x - logsumexp(x, axis)`` along one int ``axis``, computed stably; same shape and dtype."""
     return _unary(LOG_SOFTMAX, x, {"axis": int(axis)})
 
 
@@ -1080,14 +1131,22 @@ STACK = register_primitive("stack", stack_forward, variadic_vjp=stack_vjp, doc="
 
 
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
-    """Join arrays along an existing ``axis``."""
+    """Join arrays along an existing ``axis`` (negative counted from the end).
+
+    Raises:
+        ValueError: no arrays, or their shapes differ off ``axis`` (NumPy's message).
+    """
     if not len(xs):
         raise ValueError("concatenate needs at least one array")
     return apply(CONCATENATE, tuple(xs), {"axis": int(axis)})
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Any:
-    """Join same-shape arrays along a new ``axis``."""
+    """Join same-shape arrays along a new ``axis`` (negative counted from the end).
+
+    Raises:
+        ValueError: no arrays, or their shapes differ (NumPy's message).
+    """
     if not len(xs):
         raise ValueError("stack needs at least one array")
     return apply(STACK, tuple(xs), {"axis": int(axis)})
