@@ -194,3 +194,33 @@ def test_shape_methods_take_dims_as_varargs_or_one_sequence():
     assert t.permute(2, 0, 1).shape == t.permute([2, 0, 1]).shape == (4, 2, 3)
     assert t.transpose().shape == (4, 3, 2)
     assert t[0, 0].expand(3, 4).shape == t[0, 0].expand((3, 4)).shape == (3, 4)
+
+
+SELECTIONS = {
+    "leaky_relu": lambda a: cr.leaky_relu(a, 0.1),
+    "maximum": lambda a: cr.maximum(a, a * a),
+    "minimum-scalar": lambda a: cr.minimum(a, 0.3),
+    "maximum-tie": lambda a: cr.maximum(a, a),
+}
+
+
+@pytest.mark.parametrize("fn", SELECTIONS.values(), ids=SELECTIONS.keys())
+@pytest.mark.parametrize("kind", ["float64", "float32", "array_api_strict"])
+def test_selection_rules_keep_namespace_and_dtype_to_second_order(fn, kind):
+    base = np.random.default_rng(4).standard_normal((3, 4))
+    make = {
+        "float64": np.asarray,
+        "float32": lambda v: np.asarray(v, np.float32),
+        "array_api_strict": xps.asarray,
+    }[kind]
+    x = cr.tensor(make(base), requires_grad=True)
+    h = fn(x)
+    h.retain_grad()  # an intermediate gradient keeps the dtype too
+    (h * h).sum().backward()
+    ref = cr.tensor(base, requires_grad=True)
+    (fn(ref) * fn(ref)).sum().backward()
+    assert type(x.grad.data) is type(make(base)) and x.grad.dtype == make(base).dtype
+    assert h.grad.dtype == make(base).dtype
+    np.testing.assert_allclose(np.asarray(x.grad.data), ref.grad.data, rtol=1e-5)
+    hess = cr.grad(lambda t: (cr.grad(lambda u: (fn(u) ** 2).sum())(t) ** 2).sum())(make(base))
+    assert type(hess) is type(make(base)) and hess.dtype == make(base).dtype

@@ -492,6 +492,15 @@ def relu_vjp(g: Any, ans: Any, x: Any) -> Any:
     return where(value(x) > 0, g, 0.0)
 
 
+def _selector(mask: Any, yes: float, no: float, like: Any) -> Any:
+    """``yes`` where ``mask`` else ``no``, in the floating dtype and namespace of array ``like`` (a
+    float32 gradient stays float32; Array API namespaces take no two-scalar ``where``)."""
+    if type(mask) in _NUMPY_TYPES:
+        return np.where(mask, yes, no).astype(like.dtype, copy=False)
+    xp = _ns(mask)
+    return xp.where(mask, xp.asarray(yes, dtype=like.dtype), xp.asarray(no, dtype=like.dtype))
+
+
 def leaky_relu_forward(x: Any, negative_slope: float = 0.01) -> Any:
     xp = _ns(x)
     return xp.where(x > 0, x, x * negative_slope)
@@ -500,7 +509,7 @@ def leaky_relu_forward(x: Any, negative_slope: float = 0.01) -> Any:
 def leaky_relu_vjp(g: Any, ans: Any, x: Any, negative_slope: float = 0.01) -> Any:
     # leaky_relu'(0) = negative_slope.
     xv = value(x)
-    return g * _ns(xv).where(xv > 0, 1.0, negative_slope)
+    return g * _selector(xv > 0, 1.0, negative_slope, xv)
 
 
 SIGMOID = register_primitive("sigmoid", sigmoid_forward, sigmoid_vjp, doc="1 / (1 + e^-x)")
@@ -545,9 +554,9 @@ def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
 def _share(a: Any, b: Any, greater: bool) -> Any:
     """Gradient share of ``a`` in maximum (greater=True) / minimum: 1, 0, or 1/2 at ties."""
     av, bv = value(a), value(b)
-    xp = _ns2(av, bv)
     win = (av > bv) if greater else (av < bv)
-    return xp.where(win, 1.0, xp.where(av == bv, 0.5, 0.0))
+    like = av if hasattr(av, "dtype") else bv
+    return _selector(win, 1.0, 0.0, like) + _selector(av == bv, 0.5, 0.0, like)
 
 
 def maximum_forward(a: Any, b: Any) -> Any:
