@@ -227,7 +227,7 @@ def enable_grad() -> Iterator[None]:
 # --- walks -----------------------------------------------------------------------------------------
 
 
-def topological_order(root: Any, stop: Callable[[Any], bool] | None = None) -> list[Any]:
+def topological_order(root: Node, stop: Callable[[Any], bool] | None = None) -> list[Any]:
     """Every node reachable from ``root`` through ``.parents``, each parent before its consumers.
 
     The walk is iterative (no recursion), so graphs 100,000 deep work; the order is deterministic
