@@ -224,3 +224,56 @@ def test_selection_rules_keep_namespace_and_dtype_to_second_order(fn, kind):
     np.testing.assert_allclose(np.asarray(x.grad.data), ref.grad.data, rtol=1e-5)
     hess = cr.grad(lambda t: (cr.grad(lambda u: (fn(u) ** 2).sum())(t) ** 2).sum())(make(base))
     assert type(hess) is type(make(base)) and hess.dtype == make(base).dtype
+
+
+def test_no_grad_nests_restores_on_exceptions_and_decorates():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    with cr.no_grad():
+        a = x * 2
+        with cr.no_grad():
+            b = x * 2
+        c = x * 2
+        with cr.enable_grad():
+            d = x * 2
+        e = x * 2
+    assert (a.op, b.op, c.op, e.op) == (None,) * 4 and d.op is not None
+    with pytest.raises(KeyError), cr.no_grad():
+        raise KeyError("x")
+    assert cr.is_grad_enabled()
+
+    @cr.no_grad()
+    def double(t):
+        return t * 2
+
+    assert double(x).op is None and cr.is_grad_enabled()
+
+
+def test_deep_vector_chain_backward_and_second_order():
+    x = cr.tensor(np.full(3, 0.5), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = cr.tanh(y)
+    y.sum().backward()
+    # tanh applied n times: the derivative is the product of (1 - y_k^2) along the chain
+    v, d = np.full(3, 0.5), np.ones(3)
+    for _ in range(100_000):
+        v = np.tanh(v)
+        d *= 1 - v * v
+    np.testing.assert_allclose(x.grad.data, d, rtol=1e-10)
+    z = cr.tensor(np.full(2, 0.3), requires_grad=True)
+    w = z
+    for _ in range(20_000):
+        w = cr.sin(w) * 0.99999 + 0.001
+    w.sum().backward(create_graph=True)
+    g = z.grad
+    z.grad = None
+    g.sum().backward()  # through a recorded backward of a 20,000-deep graph
+    v, d1, d2 = np.full(2, 0.3), np.ones(2), np.zeros(2)  # forward-mode first and second derivative
+    for _ in range(20_000):
+        v, d1, d2 = (
+            np.sin(v) * 0.99999 + 0.001,
+            np.cos(v) * d1 * 0.99999,
+            (np.cos(v) * d2 - np.sin(v) * d1 * d1) * 0.99999,
+        )
+    np.testing.assert_allclose(g.data, d1, rtol=1e-9)
+    np.testing.assert_allclose(z.grad.data, d2, rtol=1e-8)
