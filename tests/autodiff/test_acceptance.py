@@ -277,3 +277,18 @@ def test_deep_vector_chain_backward_and_second_order():
         )
     np.testing.assert_allclose(g.data, d1, rtol=1e-9)
     np.testing.assert_allclose(z.grad.data, d2, rtol=1e-8)
+
+
+def test_astype_is_differentiable_between_floating_dtypes():
+    x = cr.tensor(np.array([1.0, 2.0], np.float32), requires_grad=True)
+    y = x.astype("float64")
+    assert y.dtype == np.float64 and y.op is not None
+    (y**2).sum().backward()
+    assert x.grad.dtype == np.float32  # the gradient comes back in the operand's dtype
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    s = cr.tensor(xps.asarray([1.0, 2.0]), requires_grad=True)
+    (s.astype(xps.float32) ** 2).sum().backward()
+    assert s.grad.dtype == xps.float64
+    assert cr.grad(cr.grad(lambda u: (cr.cast(u, "float32") ** 3).sum()))(np.array(2.0)) == 12.0
+    i = x.astype(np.int64)  # not floating: not recorded
+    assert i.dtype == np.int64 and not i.requires_grad and i.op is None

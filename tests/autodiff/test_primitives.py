@@ -94,6 +94,7 @@ CASES = [
         {"vector": [(4,)], "matrix": [(3, 4)]},
     ),
     Case("reshape", lambda x: cr.reshape(x, (-1,)) ** 2, SHAPES_1),
+    Case("cast", lambda x: cr.cast(x * x, "float64") * x, SHAPES_1),
     Case("transpose", lambda x: x.T * cr.sin(x.T), SHAPES_1),
     Case("broadcast_to", lambda x: cr.broadcast_to(x, (2, *x.shape)) ** 2, SHAPES_1),
     Case("getitem", lambda x: x[..., 1:3] ** 2, {"vector": [(4,)], "matrix": [(3, 4)]}),

@@ -28,6 +28,7 @@ from chainrule.autodiff.graph import (
 from chainrule.autodiff.primitives import (
     abs,
     broadcast_to,
+    cast,
     clip,
     concatenate,
     cos,
@@ -74,6 +75,7 @@ __all__ = [
     "abs",
     "as_tensor",
     "broadcast_to",
+    "cast",
     "check_grad",
     "check_nodes",
     "clip",

@@ -39,7 +39,9 @@ from chainrule.autodiff.tensor import (
     _NUMPY_TYPES,
     _SEQ,
     Tensor,
+    _copied_data,
     _leaf,
+    _node,
     _object_new,
     apply,
     install_operators,
@@ -49,6 +51,7 @@ from chainrule.autodiff.tensor import (
 __all__ = [
     "abs",
     "broadcast_to",
+    "cast",
     "clip",
     "concatenate",
     "cos",
@@ -760,6 +763,42 @@ def broadcast_to_vjp(g: Any, ans: Any, x: Any, shape: tuple[int, ...] = ()) -> A
 
 
 RESHAPE = register_primitive("reshape", reshape_forward, reshape_vjp, doc="same data, new shape")
+
+
+def cast_forward(x: Any, dtype: Any = None) -> Any:
+    return _copied_data(x, dtype)
+
+
+def cast_vjp(g: Any, ans: Any, x: Any, dtype: Any = None) -> Any:
+    # The gradient goes back in the operand's dtype (float32 -> float64 -> float32).
+    return cast(g, value(x).dtype)
+
+
+CAST = register_primitive("cast", cast_forward, cast_vjp, doc="x converted to dtype")
+
+
+def cast(x: Any, dtype: Any) -> Any:
+    """``x`` converted to ``dtype`` (a dtype or a name such as ``"float32"``), always a copy.
+
+    Differentiable between floating dtypes: the gradient is converted back to ``x``'s dtype. A cast
+    to a non-floating dtype is not recorded (the result does not require grad).
+    """
+    if not isinstance(x, Tensor):
+        return cast_forward(x, dtype)
+    out = cast_forward(x.data, dtype)
+    if x.requires_grad and GRAD_ENABLED[0] and _is_floating(out):
+        return _node(out, CAST, (x,), {"dtype": dtype}, None, (x.data,))
+    return _leaf(out)
+
+
+def _is_floating(arr: Any) -> bool:
+    dt = arr.dtype
+    kind = getattr(dt, "kind", None)
+    if kind is not None:
+        return bool(kind in "fc")
+    return bool(_ns(arr).isdtype(dt, ("real floating", "complex floating")))
+
+
 TRANSPOSE = register_primitive("transpose", transpose_forward, transpose_vjp, doc="permute axes")
 BROADCAST_TO = register_primitive(
     "broadcast_to", broadcast_to_forward, broadcast_to_vjp, doc="broadcast to a shape (expand)"

@@ -636,6 +636,8 @@ BUILTIN_RULES: dict[str, SymbolicRule] = {
     ),
     # cr.grad marks its inputs with an identity node.
     "identity": SymbolicRule(form=lambda o, p: o[0], vjp=lambda ctx, k: ctx.g, broadcasts=True),
+    # A dtype conversion prints as its operand (the derivation is the same in every dtype).
+    "cast": SymbolicRule(form=lambda o, p: o[0], vjp=lambda ctx, k: ctx.g, broadcasts=True),
 }
 
 

@@ -443,10 +443,10 @@ class Tensor:
         """``cr.logsumexp(self, axis, keepdims)``: ``axis`` reduced (kept as 1 with keepdims)."""
         return P.logsumexp(self, axis=axis, keepdims=keepdims)
 
-    def astype(self, dtype: Any) -> Tensor:
-        """A copy converted to ``dtype`` (always a copy, as NumPy's; a leaf: casting is not
-        recorded, so the result does not require grad)."""
-        return _leaf(_copied_data(self.data, dtype))
+    def astype(self, dtype: Any) -> Any:
+        """``cr.cast(self, dtype)``: a copy converted to ``dtype`` (always a copy, as NumPy's),
+        differentiable between floating dtypes (the gradient comes back in ``self``'s dtype)."""
+        return P.cast(self, dtype)
 
 
 def _dims(args: tuple[Any, ...]) -> tuple[Any, ...]:
