@@ -408,8 +408,12 @@ def gradients(
     """Gradients of ``output`` with respect to ``inputs`` (any tensors in its graph), without
     touching any ``.grad``. An input the output does not depend on gets zeros.
 
-    Returns arrays, or Tensors when ``create_graph`` (then differentiable again).
-    ``retain_graph`` defaults to ``create_graph``.
+    Returns one gradient per input, of the input's shape and dtype: arrays, or Tensors when
+    ``create_graph`` (then differentiable again). ``retain_graph`` defaults to ``create_graph``.
+
+    Raises:
+        RuntimeError: ``grad`` omitted for a non-scalar output; the graph was already freed.
+        ValueError: ``grad`` has the wrong shape.
     """
     if retain_graph is None:
         retain_graph = create_graph

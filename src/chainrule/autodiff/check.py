@@ -315,7 +315,14 @@ def check_nodes(
 
     For each node and each parent that requires grad: ``⟨u, (op(.., x+εv, ..) − op(.., x−εv, ..))/2ε⟩``
     against ``⟨rule(u), v⟩`` for random ``u``, ``v``. Failures name the primitive, the node (by name
-    when it has one), the operand position and the rule function.
+    when it has one), the operand position and the rule function; a rule that raises or returns the
+    wrong shape is a failure too. Tolerances default by dtype as for :func:`check_grad`.
+
+    Returns:
+        ``report`` (a new :class:`GradCheckReport` when None) with the comparisons added.
+
+    Raises:
+        TypeError: ``f`` does not return a Tensor.
     """
     report = report if report is not None else GradCheckReport()
     values = [_as_array(a) if _is_float(a) else a for a in args]
