@@ -389,3 +389,15 @@ def test_explain_after_backward_still_prints():
 
 def test_public_export():
     assert cr.explain is explain
+
+
+def test_array_values_stay_aligned_under_their_equation() -> None:
+    A = cr.tensor(np.ones((2, 2)), requires_grad=True, name="A")
+    C = A @ A
+    C.name = "C"
+    lines = cr.explain(C.sum(), wrt=["A"]).text.splitlines()
+    k = next(i for i, ln in enumerate(lines) if ln.lstrip().startswith("≈ [["))
+    column = lines[k].index("[[")
+    assert (
+        lines[k + 1].index("[") == column + 1
+    )  # the second row sits under the first row's entries

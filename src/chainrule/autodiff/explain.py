@@ -228,7 +228,10 @@ class Explanation:
             out.extend(f"{pad} = {ln}" for ln in lines[1:])
             value = self._value_line(node)
             if value is not None:
-                out.append(f"{pad} ≈ {value}")
+                # An array value prints on several lines: keep them under the first one.
+                first, *rest = value.splitlines()
+                out.append(f"{pad} ≈ {first}")
+                out.extend(f"{pad}   {ln}" for ln in rest)
         return "\n".join(out)
 
     @property
