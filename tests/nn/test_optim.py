@@ -174,3 +174,65 @@ def test_clip_grad_norm() -> None:
     assert norm == 5.0
     np.testing.assert_allclose([a.grad.item(), b.grad.item()], [0.6, 0.8], rtol=1e-10)
     assert math.isclose(clip_grad_norm([a, b], 10.0), 1.0, rel_tol=1e-10)
+
+
+def adam_reference(
+    d: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    g: np.ndarray,
+    t: int,
+    lr: float,
+    wd: float,
+    dec: bool,
+) -> None:
+    """One Adam step on whole arrays, in place, with the operation order the optimizer documents."""
+    b1, b2, eps = 0.9, 0.999, 1e-8
+    if wd and dec:
+        d *= 1.0 - lr * wd
+    elif wd:
+        g = g + wd * d
+    m[...] = m * b1 + g * (1.0 - b1)
+    v[...] = v * b2 + (g * g) * (1.0 - b2)
+    denom = np.sqrt(v) * (1.0 / math.sqrt(1.0 - b2**t)) + eps
+    d -= (m / denom) * (lr / (1.0 - b1**t))
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("wd, dec", [(0.0, False), (0.1, False), (0.1, True)])
+def test_adam_blocked_update_is_bitwise_the_whole_array_formula(
+    dtype: str, wd: float, dec: bool
+) -> None:
+    # 300 x 250 spans several of the fast path's cache blocks (their seams must not show); the
+    # transposed parameter is not C-contiguous and takes the plain path: both must agree exactly.
+    rng = np.random.default_rng(7)
+    start = rng.standard_normal((300, 250)).astype(dtype)
+    f_order = np.asfortranarray(start.T)
+    ps = [cr.tensor(start, requires_grad=True), cr.as_tensor(f_order, requires_grad=True)]
+    assert ps[0].data.flags.c_contiguous and not ps[1].data.flags.c_contiguous
+    opt = Adam(ps, lr=0.01, weight_decay=wd, decoupled_weight_decay=dec)
+    d = start.copy()
+    m, v = np.zeros_like(d), np.zeros_like(d)
+    for t in range(1, 4):
+        g = rng.standard_normal(d.shape).astype(dtype)
+        ps[0].grad = cr.tensor(g)
+        ps[1].grad = cr.tensor(g.T)
+        opt.step()
+        adam_reference(d, m, v, g, t, 0.01, wd, dec)
+        np.testing.assert_array_equal(ps[0].data, d)
+        np.testing.assert_array_equal(ps[1].data, d.T)
+    np.testing.assert_array_equal(opt.state[0]["exp_avg"], m)
+    np.testing.assert_array_equal(opt.state[0]["exp_avg_sq"], v)
+    assert opt.state[0]["step"] == opt.state[1]["step"] == 3
+    assert ps[0].data.dtype == np.dtype(dtype)
+
+
+def test_adam_bad_gradient_shape_leaves_later_parameters_alone() -> None:
+    a, b = param([1.0, 2.0]), param([1.0, 2.0])
+    opt = Adam([a, b], lr=0.1)
+    set_grad(a, [1.0, 1.0])
+    b.grad = cr.tensor(np.ones(3))
+    with pytest.raises(ValueError, match=r"parameter 1 .*gradient shape \(3,\)"):
+        opt.step()
+    assert opt.state[0]["step"] == 1 and a.data[0] < 1.0  # the first one was updated, whole
+    assert 1 not in opt.state and b.data.tolist() == [1.0, 2.0]

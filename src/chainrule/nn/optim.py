@@ -96,19 +96,26 @@ class Optimizer:
             ValueError: a gradient whose shape differs from its parameter's.
         """
         for i, p in enumerate(self.params):
-            g = _grad_data(p)
-            if g is None:
-                continue
-            if tuple(g.shape) != tuple(p.data.shape):
-                raise ValueError(
-                    f"parameter {i} ({p.name or 'unnamed'}): gradient shape {tuple(g.shape)} "
-                    f"differs from the parameter's {tuple(p.data.shape)}"
-                )
-            d = p.data
-            if isinstance(d, np.generic) or (isinstance(d, np.ndarray) and not d.flags.writeable):
-                # NumPy scalars and read-only arrays cannot be updated in place: own a copy.
-                p.data = np.array(d, copy=True)
-            self._update(i, p, g)
+            g = self._grad_for_step(i, p)
+            if g is not None:
+                self._update(i, p, g)
+
+    def _grad_for_step(self, i: int, p: Tensor) -> Any:
+        """``p``'s gradient data (``None`` when it has none), after checking its shape; makes
+        ``p.data`` writable in place (NumPy scalars and read-only arrays become owned copies)."""
+        g = _grad_data(p)
+        if g is None:
+            return None
+        d = p.data
+        if g.shape != d.shape and tuple(g.shape) != tuple(d.shape):
+            raise ValueError(
+                f"parameter {i} ({p.name or 'unnamed'}): gradient shape {tuple(g.shape)} "
+                f"differs from the parameter's {tuple(d.shape)}"
+            )
+        if isinstance(d, np.generic) or (isinstance(d, np.ndarray) and not d.flags.writeable):
+            # NumPy scalars and read-only arrays cannot be updated in place: own a copy.
+            p.data = np.array(d, copy=True)
+        return g
 
     def _update(self, i: int, p: Tensor, g: Any) -> None:
         raise NotImplementedError
@@ -293,42 +300,111 @@ class Adam(Optimizer):
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self._scratch: dict[int, np.ndarray] = {}
 
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place (see :class:`Adam`).
+
+        Contiguous NumPy parameters with gradients of their own dtype take a fast path: the update
+        runs in cache-sized blocks (each block goes through all 13 in-place NumPy passes while it
+        is in the core's cache, instead of each pass streaming whole arrays from memory). Each
+        element sees exactly the operations of the plain path, so the results are identical bit
+        for bit. Other parameters (other dtypes or Array API namespaces) go through
+        :meth:`_update`.
+
+        Raises:
+            ValueError: a gradient whose shape differs from its parameter's.
+        """
+        for i, p in enumerate(self.params):
+            g = self._grad_for_step(i, p)
+            if g is None:
+                continue
+            job = self._fast_job(i, p, g)
+            if job is None:
+                self._update(i, p, g)
+            else:
+                _run_blocked(job)
+
+    def _advance(self, i: int, p: Tensor) -> tuple[dict[str, Any], float, float]:
+        """Create the state of parameter ``i`` if needed, count the step; the bias corrections."""
+        st = self._slot_state(i, p)
+        if "exp_avg" not in st:
+            st["exp_avg"] = _zeros_like(p.data)
+            st["exp_avg_sq"] = _zeros_like(p.data)
+        st["step"] += 1
+        t = st["step"]
+        b1, b2 = self.betas
+        return st, 1.0 - b1**t, 1.0 - b2**t
+
+    def _fast_job(self, i: int, p: Tensor, g: Any) -> tuple[Any, ...] | None:
+        """The work of :func:`_adam_kernel` for parameter ``i`` (flat views of its arrays and the
+        step's coefficients; its state is created and its step counted), or ``None`` when it
+        needs the plain path (then nothing is changed)."""
+        d = p.data
+        if not (
+            type(d) is np.ndarray
+            and type(g) is np.ndarray
+            and g.dtype == d.dtype
+            and d.flags.c_contiguous
+            and g.flags.c_contiguous
+        ):
+            return None
+        st = self.state.get(i)
+        if st is not None and "exp_avg" in st:
+            m, v = st["exp_avg"], st["exp_avg_sq"]
+            if not (
+                type(m) is np.ndarray
+                and type(v) is np.ndarray
+                and m.dtype == d.dtype
+                and v.dtype == d.dtype
+                and m.flags.c_contiguous
+                and v.flags.c_contiguous
+            ):
+                return None
+        st, bias1, bias2 = self._advance(i, p)
+        buf = self._scratch.get(i)
+        if buf is None or buf.shape != d.shape or buf.dtype != d.dtype:
+            buf = np.empty_like(d, order="C")
+            self._scratch[i] = buf
+        b1, b2 = self.betas
+        decay = l2 = 0.0
+        if self.weight_decay:
+            if self.decoupled_weight_decay:
+                decay = 1.0 - self.lr * self.weight_decay
+            else:
+                l2 = self.weight_decay
+        return (
+            d.reshape(-1),
+            g.reshape(-1),
+            st["exp_avg"].reshape(-1),
+            st["exp_avg_sq"].reshape(-1),
+            buf.reshape(-1),
+            bool(self.weight_decay and self.decoupled_weight_decay),
+            decay,
+            l2,
+            b1,
+            b2,
+            1.0 / math.sqrt(bias2),
+            self.eps,
+            self.lr / bias1,
+        )
+
     def _update(self, i: int, p: Tensor, g: Any) -> None:
         d = p.data
         b1, b2 = self.betas
-        st = self._slot_state(i, p)
-        if "exp_avg" not in st:
-            st["exp_avg"] = _zeros_like(d)
-            st["exp_avg_sq"] = _zeros_like(d)
+        st, bias1, bias2 = self._advance(i, p)
         if self.weight_decay:
             if self.decoupled_weight_decay:
                 d *= 1.0 - self.lr * self.weight_decay
             else:
                 g = g + self.weight_decay * d
-        st["step"] += 1
-        t = st["step"]
         m, v = st["exp_avg"], st["exp_avg_sq"]
-        bias1 = 1.0 - b1**t
-        bias2 = 1.0 - b2**t
         if type(d) is np.ndarray and type(m) is np.ndarray and d.dtype == m.dtype:
-            # NumPy fast path: one scratch buffer and no temporaries (the update is memory-bound).
+            # NumPy, but not the blocked path (say, a float64 gradient for a float32 parameter):
+            # one scratch buffer and no temporaries, the same operations as _adam_kernel.
             buf = self._scratch.get(i)
             if buf is None or buf.shape != d.shape or buf.dtype != d.dtype:
                 buf = np.empty_like(d)
                 self._scratch[i] = buf
-            np.multiply(g, 1.0 - b1, out=buf)
-            m *= b1
-            m += buf
-            np.multiply(g, g, out=buf)
-            buf *= 1.0 - b2
-            v *= b2
-            v += buf
-            np.sqrt(v, out=buf)
-            buf *= 1.0 / math.sqrt(bias2)  # sqrt(v / bias2) = sqrt(v) / sqrt(bias2)
-            buf += self.eps
-            np.divide(m, buf, out=buf)
-            buf *= self.lr / bias1
-            d -= buf
+            _adam_ops(d, g, m, v, buf, b1, b2, 1.0 / math.sqrt(bias2), self.eps, self.lr / bias1)
             return
         m *= b1
         m += (1.0 - b1) * g
@@ -338,6 +414,66 @@ class Adam(Optimizer):
         denom = xp.sqrt(v / bias2)
         denom += self.eps
         d -= (self.lr / bias1) * (m / denom)
+
+
+#: Bytes per array in one block of the blocked Adam update: a block's five arrays (parameter,
+#: gradient, two moments, scratch) stay in a core's L2 cache (2 MiB here) through its 13 passes.
+_BLOCK_BYTES = 1 << 18
+
+
+def _adam_ops(
+    d: Any,
+    g: Any,
+    m: Any,
+    v: Any,
+    buf: Any,
+    b1: float,
+    b2: float,
+    inv_sqrt_bias2: float,
+    eps: float,
+    step_size: float,
+) -> None:
+    """One Adam update of NumPy arrays in place, through the scratch array ``buf`` (no
+    temporaries): ``m, v`` move to the new moments and ``d`` by
+    ``step_size · m / (sqrt(v) · inv_sqrt_bias2 + eps)``."""
+    np.multiply(g, 1.0 - b1, out=buf)
+    m *= b1
+    m += buf
+    np.multiply(g, g, out=buf)
+    buf *= 1.0 - b2
+    v *= b2
+    v += buf
+    np.sqrt(v, out=buf)
+    buf *= inv_sqrt_bias2  # sqrt(v / bias2) = sqrt(v) / sqrt(bias2)
+    buf += eps
+    np.divide(m, buf, out=buf)
+    buf *= step_size
+    d -= buf
+
+
+def _adam_kernel(job: tuple[Any, ...], start: int, stop: int) -> None:
+    """Adam on elements ``start:stop`` of the flat, same-dtype NumPy arrays of ``job`` (made by
+    :meth:`Adam._fast_job`: parameter, gradient, moments, scratch, then the coefficients)."""
+    d, g, m, v, buf, decoupled, decay, l2, b1, b2, inv_sqrt_bias2, eps, step_size = job
+    d, g, m, v, buf = d[start:stop], g[start:stop], m[start:stop], v[start:stop], buf[start:stop]
+    if decoupled:
+        d *= decay
+    elif l2:
+        g = g + l2 * d
+    _adam_ops(d, g, m, v, buf, b1, b2, inv_sqrt_bias2, eps, step_size)
+
+
+def _run_blocked(job: tuple[Any, ...]) -> None:
+    """Run :func:`_adam_kernel` over every block of one parameter's ``job``.
+
+    Blocks are disjoint and each element's arithmetic is the same whatever the split, so the block
+    size changes no result. (Two threads, one per half of the blocks, halve the time of the update
+    alone, but right after a backward pass OpenBLAS's idle threads still spin on the other core,
+    and the whole training step got slower: so one thread.)"""
+    n = job[0].size
+    block = max(1024, _BLOCK_BYTES // job[0].itemsize)
+    for start in range(0, n, block):
+        _adam_kernel(job, start, min(n, start + block))
 
 
 class AdamW(Adam):
