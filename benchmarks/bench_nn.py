@@ -4,7 +4,8 @@ torch is timed with 1 and with 2 threads and the better figure is the anchor: on
 machine its thread pool costs milliseconds per step on tiny workloads.
 
 - N1: one training step of MLP 784-256-256-10 (ReLU), softmax cross-entropy, Adam, batch 128:
-  zero_grad + forward + loss + backward + step, float32 and float64.
+  zero_grad + forward + loss + backward + step, float32 and float64; then its two parts timed
+  alone (zero_grad + forward + loss + backward; the optimizer step), to show where a gap lies.
 - N2: per-step overhead: MLP 2-8-1 (tanh) on XOR, BCE with logits, Adam: one full-batch step.
 - N3: the seed's DAG network (DAGNetwork.seed) on a batch of 10,000 x: forward + backward, against
   the same network written by hand with chainrule tensors (the abstraction's cost) and torch.
@@ -64,14 +65,32 @@ def _step(model: Any, loss_fn: Any, opt: Any, X: Any, y: Any) -> Callable[[], No
     return step
 
 
-def n1(torch: Any, dtype: str) -> tuple[float, float | None]:
+def _fwd_bwd(model: Any, loss_fn: Any, opt: Any, X: Any, y: Any) -> Callable[[], None]:
+    def fwd_bwd() -> None:
+        opt.zero_grad()
+        loss_fn(model(X), y).backward()
+
+    return fwd_bwd
+
+
+N1Times = dict[str, tuple[float, float | None]]
+
+
+def n1(torch: Any, dtype: str) -> N1Times:
+    """The full step, and its two halves (zero_grad + forward + backward; the optimizer step)."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((128, 784)).astype(dtype)
     y = rng.integers(0, 10, 128)
     model = MLP([784, 256, 256, 10], dtype=dtype, rng=0)
-    ours = best_time(_step(model, cross_entropy, Adam(model, lr=1e-3), cr.tensor(X), y), 10)
+    opt = Adam(model, lr=1e-3)
+    args = (model, cross_entropy, opt, cr.tensor(X), y)
+    ours = {
+        "step": best_time(_step(*args), 10),
+        "fwd+bwd": best_time(_fwd_bwd(*args), 10, repeat=3),
+        "Adam": best_time(opt.step, 10, repeat=3),
+    }
     if torch is None:
-        return ours, None
+        return {k: (v, None) for k, v in ours.items()}
     tdt = getattr(torch, dtype)
     tm = torch.nn.Sequential(
         torch.nn.Linear(784, 256),
@@ -81,9 +100,13 @@ def n1(torch: Any, dtype: str) -> tuple[float, float | None]:
         torch.nn.Linear(256, 10),
     ).to(tdt)
     topt = torch.optim.Adam(tm.parameters(), lr=1e-3)
-    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
-    theirs = torch_time(torch, _step(tm, torch.nn.functional.cross_entropy, topt, tX, ty), 10)
-    return ours, theirs
+    targs = (tm, torch.nn.functional.cross_entropy, topt, torch.from_numpy(X), torch.from_numpy(y))
+    theirs = {
+        "step": torch_time(torch, _step(*targs), 10),
+        "fwd+bwd": torch_time(torch, _fwd_bwd(*targs), 10),
+        "Adam": torch_time(torch, topt.step, 10),
+    }
+    return {k: (ours[k], theirs[k]) for k in ours}
 
 
 def n2(torch: Any) -> tuple[float, float | None]:
@@ -152,8 +175,10 @@ def main() -> None:
     torch = _torch()
     print(f"{'workload':<34}{'chainrule':>14}   anchor")
     for dtype in ("float32", "float64"):
-        ours, theirs = n1(torch, dtype)
-        print(_row(f"N1 MLP 784-256-256-10 Adam {dtype}", ours, theirs, "torch"))
+        times = n1(torch, dtype)
+        print(_row(f"N1 MLP 784-256-256-10 Adam {dtype}", *times["step"], "torch"))
+        for part in ("fwd+bwd", "Adam"):
+            print(_row(f"   N1 {dtype} {part} only", *times[part], "torch"))
     ours, theirs = n2(torch)
     print(_row("N2 MLP 2-8-1 XOR step (overhead)", ours, theirs, "torch"))
     t_ours, t_hand, t_torch = n3(torch)
