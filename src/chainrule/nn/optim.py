@@ -447,7 +447,8 @@ def _adam_ops(
     v *= b2
     v += buf
     np.sqrt(v, out=buf)
-    buf *= inv_sqrt_bias2  # sqrt(v / bias2) = sqrt(v) / sqrt(bias2)
+    if inv_sqrt_bias2 != 1.0:  # exactly 1 after ~37,000 steps (β2 = 0.999): x · 1 = x, skip it
+        buf *= inv_sqrt_bias2  # sqrt(v / bias2) = sqrt(v) / sqrt(bias2)
     buf += eps
     np.divide(m, buf, out=buf)
     buf *= step_size
