@@ -519,9 +519,20 @@ def tensor(
         TypeError: ``requires_grad`` on a non-floating dtype.
     """
     if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
-        t = _leaf(data.copy())  # the common case, without the keyword binding of Tensor.__init__
-        t.requires_grad = bool(requires_grad)
+        # The common case (a floating NumPy array), with Tensor.__init__'s keyword binding and the
+        # _leaf call inlined: scalar graphs create a leaf per input every step.
+        t = _object_new(Tensor)
+        t.data = data.copy()
+        t.requires_grad = requires_grad is True or bool(requires_grad)
+        t.grad = None
         t.name = name
+        t.op = None
+        t.parents = ()
+        t.params = _NO_PARAMS
+        t._args = None
+        t._raw = None
+        t._retain = False
+        t._seq = next(_SEQ)
         return t
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
 
