@@ -78,32 +78,33 @@ def test_scalar_network_gradients_match_numpy_by_hand():
 def _seed_network(x, w, tanh):
     """The seed's seven-node tanh network (the A3 benchmark's), with subtraction and division too."""
     n7 = tanh(w[0] * x)
-    n5 = tanh(w[1] * n7)
+    n5 = tanh(w[1] * n7 * 0.75)
     n6 = tanh(w[2] * n7 - 0.25)
     n4 = tanh(w[3] * n5 + w[4] * n6)
     n3 = tanh(w[5] * n4 + w[6] * n6 / 1.5)
     n2 = tanh(w[7] * n4)
-    return n2 + n3 - n6
+    return 0.5 * n2 + n3 - n6
 
 
-def test_scalar_network_is_bit_identical_to_the_array_path():
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_scalar_network_is_bit_identical_to_the_array_path(dtype):
     # The scalar fast paths (0-d float64 leaves, np.float64 intermediates, pass-through add/sub
     # rules, scalar leaf gradients) against the same network on shape-(1,) arrays, which takes
     # NumPy's array code throughout: same values, same gradients, bit for bit; scalar results stay
-    # np.float64 and scalar gradients 0-d.
+    # NumPy scalars of the dtype and scalar gradients 0-d. (float32 takes no scalar fast path.)
     rng = np.random.default_rng(4)
     for _ in range(200):
-        values = rng.standard_normal(9) * rng.choice([0.1, 1.0, 3.0])
+        values = (rng.standard_normal(9) * rng.choice([0.1, 1.0, 3.0])).astype(dtype)
         scalars = [cr.tensor(np.asarray(v), requires_grad=True) for v in values]
         arrays = [cr.tensor(np.array([v]), requires_grad=True) for v in values]
         out_s = _seed_network(scalars[0], scalars[1:], cr.tanh)
         out_a = _seed_network(arrays[0], arrays[1:], cr.tanh)
         out_s.backward()
-        out_a.backward(np.ones(1))
-        assert type(out_s.data) is np.float64
+        out_a.backward(np.ones(1, dtype))
+        assert type(out_s.data) is dtype
         assert out_s.data.tobytes() == out_a.data.tobytes()
         for ts, ta in zip(scalars, arrays, strict=True):
-            assert ts.grad.shape == () and ts.grad.dtype == np.float64
+            assert ts.grad.shape == () and ts.grad.dtype == dtype
             assert ts.grad.is_leaf and not ts.grad.requires_grad
             assert np.asarray(ts.grad.data).tobytes() == ta.grad.data.tobytes()
 

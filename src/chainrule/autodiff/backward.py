@@ -218,8 +218,19 @@ def _walk_recorded(root: Tensor, g: Any, stop: dict[int, Tensor] | None) -> dict
     return found
 
 
-# Rules that return the output gradient unchanged (``d(a + b)/da``): the walk skips the call.
-_PASS_THROUGH = frozenset({P.add_vjp_a, P.add_vjp_b, P.sub_vjp_a})
+# Rules that the fast walk runs inline for a 0-d float64 node with a np.float64 gradient (scalar
+# graphs, where a Python call costs as much as the arithmetic): the rule -> what it computes.
+# Same operations in the same order as the rules in primitives.py, so the same bits.
+_PASS, _MUL_A, _MUL_B, _TANH = range(4)
+_INLINE = {
+    P.add_vjp_a: _PASS,  # g
+    P.add_vjp_b: _PASS,
+    P.sub_vjp_a: _PASS,
+    P.mul_vjp_a: _MUL_A,  # g * b
+    P.mul_vjp_b: _MUL_B,  # g * a
+    P.tanh_vjp: _TANH,  # g * (1 - ans * ans)
+}
+_NDARRAY = np.ndarray
 
 _NO_RULE = "primitive {name!r} has no VJP rule for operand {pos}, but that operand requires grad"
 
@@ -264,32 +275,48 @@ def _walk_fast(
         vjps = op.vjps
         params = node.params
         data = node.data
-        nraw = len(raw)
+        # A scalar node with a scalar gradient: the rules of + - * and tanh run inline below.
+        scalar = type(data) is _F64 and type(gnode) is _F64
         k = -1
         for p in node.parents:
             k += 1
             if not p.requires_grad:
                 continue
-            if vjps:
-                if args is None:
-                    pos = k
-                elif k == 0 and args[0] is p:  # y * 1.0001: the Tensor comes first
-                    pos = 0
-                else:
-                    pos = _operand_position(node, k)
-                try:
-                    rule = vjps[pos]
-                except IndexError:
-                    rule = None
-                if rule is None:
-                    raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
-                if rule in _PASS_THROUGH:
-                    gk = gnode  # add/sub: the rule would return the output gradient itself
-                elif params:
+            if args is None:
+                pos = k
+            elif k == 0 and args[0] is p:  # y * 1.0001: the Tensor comes first
+                pos = 0
+            else:
+                pos = _operand_position(node, k)
+            try:
+                rule = vjps[pos]
+            except IndexError:
+                rule = op.vjp_rule(pos)  # a variadic primitive (concatenate, stack, einsum)
+            if rule is None:
+                raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
+            kind = _INLINE.get(rule) if scalar else None
+            if kind is not None:
+                # The same arithmetic as the rule, without the call. The output is 0-d, so every
+                # operand of these elementwise primitives is 0-d too: no shape check is needed.
+                if kind == _PASS:
+                    gk = gnode
+                elif kind == _TANH:
+                    gk = gnode * (1.0 - data * data)
+                else:  # mul: the gradient times the other operand
+                    other = raw[1] if kind == _MUL_A else raw[0]
+                    to = type(other)
+                    if to is _F64 or to is float:
+                        gk = gnode * other
+                    elif to is _NDARRAY and other.dtype is _FLOAT64:
+                        gk = gnode * other.item()  # exact scalar math, as mul_vjp_a/b do
+                    else:
+                        kind = None
+            if kind is None:
+                if params:
                     gk = rule(gnode, data, *raw, **params)
-                elif nraw == 2:  # positional calls are cheaper than unpacking
+                elif len(raw) == 2:  # positional calls are cheaper than unpacking
                     gk = rule(gnode, data, raw[0], raw[1])
-                elif nraw == 1:
+                elif len(raw) == 1:
                     gk = rule(gnode, data, raw[0])
                 else:
                     gk = rule(gnode, data, *raw)
@@ -308,8 +335,6 @@ def _walk_fast(
                         same = False
                     if not same:
                         gk = unbroadcast(gk, tuple(pshape))
-            else:
-                gk = vjp_of_node(node, k, gnode, False)
             pk = -p._seq
             if p.op is None:
                 # Leaves need no visit of their own: collect their gradient, store it at the end.
