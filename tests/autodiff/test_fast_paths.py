@@ -25,7 +25,8 @@ def _same(a, b):
 
 @pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)
 def test_scalar_math_matches_numpy_bit_for_bit(op):
-    # A 0-d float64 leaf meets a np.float64 (the result of 0-d arithmetic), in both orders.
+    # A 0-d float64 leaf meets a np.float64 (the result of 0-d arithmetic), in both orders, and
+    # another 0-d float64 leaf.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         for u in VALUES:
@@ -36,6 +37,9 @@ def test_scalar_math_matches_numpy_bit_for_bit(op):
                 assert type(tb.data) is np.float64
                 assert _same(op(ta, tb).data, op(a, b))
                 assert _same(op(tb, ta).data, op(b, a))
+                # Two 0-d leaves (w * x) meet as NumPy scalars: same bits as the 0-d array op.
+                tc = cr.tensor(np.asarray(v), requires_grad=True)
+                assert _same(op(ta, tc).data, op(a, np.asarray(v)))
 
 
 @pytest.mark.parametrize("op", OPS, ids=lambda f: f.__name__)

@@ -685,7 +685,8 @@ def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
 
     ``scalar_math`` (``+ - * /`` only): a 0-d float64 array (a scalar leaf, ``cr.tensor(0.5)``) with a
     ``np.float64`` (what 0-d arithmetic returns) goes through NumPy's scalar math with the array's
-    ``.item()``: the same bits and the same type (``np.float64``), about 5x cheaper than the array path.
+    ``.item()``: the same bits and the same type (``np.float64``), about 5x cheaper than the array path;
+    two such arrays (``w * x`` on scalar leaves) meet as their ``np.float64`` scalars (``a[()]``).
     """
     fwd = prim.forward
 
@@ -694,12 +695,18 @@ def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
         if isinstance(other, Tensor):
             bd = other.data
             tb = type(bd)
-            if tb is type(ad) or not scalar_math:
+            ta = type(ad)
+            if not scalar_math or tb is ta is _F64:
                 out = fwd(ad, bd)
-            elif tb is _F64 and type(ad) is _NDARRAY and ad.dtype is _F64_DTYPE and not ad.shape:
+            elif tb is _F64 and ta is _NDARRAY and ad.dtype is _F64_DTYPE and not ad.shape:
                 out = fwd(ad.item(), bd)
-            elif tb is _NDARRAY and type(ad) is _F64 and bd.dtype is _F64_DTYPE and not bd.shape:
-                out = fwd(ad, bd.item())
+            elif tb is _NDARRAY and bd.dtype is _F64_DTYPE and not bd.shape:
+                if ta is _F64:
+                    out = fwd(ad, bd.item())
+                elif ta is _NDARRAY and ad.dtype is _F64_DTYPE and not ad.shape:
+                    out = fwd(ad[()], bd[()])  # two scalar leaves (w * x): np.float64 scalar math
+                else:
+                    out = fwd(ad, bd)
             else:
                 out = fwd(ad, bd)
             if GRAD_ENABLED[0] and (self.requires_grad or other.requires_grad):
