@@ -292,8 +292,6 @@ def _walk_fast(
                 rule = vjps[pos]
             except IndexError:
                 rule = op.vjp_rule(pos)  # a variadic primitive (concatenate, stack, einsum)
-            if rule is None:
-                raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
             kind = _INLINE.get(rule) if scalar else None
             if kind is not None:
                 # The same arithmetic as the rule, without the call. The output is 0-d, so every
@@ -312,6 +310,8 @@ def _walk_fast(
                     else:
                         kind = None
             if kind is None:
+                if rule is None:
+                    raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
                 if params:
                     gk = rule(gnode, data, *raw, **params)
                 elif len(raw) == 2:  # positional calls are cheaper than unpacking
@@ -365,10 +365,12 @@ def _walk_fast(
         return found
     stored: set[int] = set()
     for leaf, gleaf in leaf_grads.values():
+        d = leaf.data
         if (
             type(gleaf) is _F64
+            and (type(d) is _NDARRAY or type(d) is _F64)
+            and d.dtype is _FLOAT64
             and leaf.grad is None
-            and getattr(leaf.data, "dtype", None) is _FLOAT64
         ):
             # The hot path of scalar graphs, inlined from _accumulate (and _leaf: one call less
             # per leaf): the np.float64 gradient of a float64 0-d leaf, kept as the NumPy scalar.

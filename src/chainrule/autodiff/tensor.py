@@ -518,7 +518,11 @@ def tensor(
     Raises:
         TypeError: ``requires_grad`` on a non-floating dtype.
     """
-    if type(data) is np.ndarray and dtype is None and data.dtype.kind == "f":
+    if (
+        type(data) is _NDARRAY
+        and dtype is None
+        and (data.dtype is _F64_DTYPE or data.dtype.kind == "f")
+    ):
         # The common case (a floating NumPy array), with Tensor.__init__'s keyword binding and the
         # _leaf call inlined: scalar graphs create a leaf per input every step.
         t = _object_new(Tensor)
