@@ -126,9 +126,13 @@ def _describe(node: Tensor) -> str:
     return what + (f" {node.name!r}" if node.name else "")
 
 
+_ONE = _F64(1.0)
+_heappush, _heappop = heapq.heappush, heapq.heappop
+
+
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
     if grad is None and type(root.data) is _F64 and not create_graph:
-        return _F64(1.0)  # the common case: a float64 scalar loss
+        return _ONE  # the common case: a float64 scalar loss
     if grad is None:
         if _prod(tuple(root.data.shape)) != 1:
             raise RuntimeError(
@@ -255,7 +259,7 @@ def _walk_fast(
     heap = [key]
     leaf_grads: dict[int, Any] = {}
     found: dict[int, Any] = {}
-    push, pop = heapq.heappush, heapq.heappop
+    push, pop = _heappush, _heappop
     while heap:
         key = pop(heap)
         node, gnode = pending.pop(key)
@@ -441,7 +445,10 @@ def backward(
             "backward() on a tensor that does not require grad: no input of it had "
             "requires_grad=True (or it was computed under no_grad())"
         )
-    g = _seed(root, grad, create_graph)
+    if grad is None and not create_graph and type(root.data) is _F64:
+        g = _ONE  # the common case, a float64 scalar loss (NumPy scalars are immutable: shared)
+    else:
+        g = _seed(root, grad, create_graph)
     previous = GRAD_ENABLED[0]
     GRAD_ENABLED[0] = create_graph
     try:
