@@ -113,6 +113,40 @@ def test_scalar_network_is_bit_identical_to_the_array_path(dtype):
             assert np.asarray(ts.grad.data).tobytes() == ta.grad.data.tobytes()
 
 
+def _mixed(a, b, c):
+    # A float32 operand in float64 nodes, int and float constants on either side, sub's second
+    # operand: where the inline rules of the fast walk must hand over to the real ones.
+    h = cr.tanh(a * c) * 2 + 3 * b
+    return (h - b * a) * cr.tanh(h / 1.5) - 0.5 * h
+
+
+def test_scalar_fast_walk_hands_over_to_the_rules_and_matches_gradients():
+    from chainrule.autodiff.backward import gradients
+
+    rng = np.random.default_rng(7)
+    for _ in range(100):
+        u, v, w = rng.standard_normal(3)
+        dts = (np.float64, np.float64, np.float32)
+        scalars = [
+            cr.tensor(np.asarray(q, dt), requires_grad=True)
+            for q, dt in zip((u, v, w), dts, strict=True)
+        ]
+        arrays = [
+            cr.tensor(np.array([q], dt), requires_grad=True)
+            for q, dt in zip((u, v, w), dts, strict=True)
+        ]
+        out_s, out_a = _mixed(*scalars), _mixed(*arrays)
+        assert type(out_s.data) is np.float64
+        by_gradients = gradients(out_s, scalars, retain_graph=True)
+        out_s.backward()
+        out_a.backward(np.ones(1))
+        assert out_s.data.tobytes() == out_a.data.tobytes()
+        for ts, ta, gs, dt in zip(scalars, arrays, by_gradients, dts, strict=True):
+            assert ts.grad.dtype == dt and ts.grad.shape == ()
+            assert np.asarray(ts.grad.data).tobytes() == ta.grad.data.tobytes()
+            assert np.asarray(gs).tobytes() == ta.grad.data.tobytes()
+
+
 def test_scalar_leaf_copies_its_data_and_keeps_its_flags():
     src = np.asarray(0.5)
     t = cr.tensor(src, requires_grad=1, name="w")

@@ -8,7 +8,10 @@ node's gradient is dropped as soon as it is consumed, and its saved values are r
 
 Two versions of the walk, same order and keys: :func:`_walk_fast` runs the rules on plain arrays
 (``backward()`` and :func:`gradients`; its per-node cost is what scalar graphs feel), and
-:func:`_walk_recorded` runs them on Tensors for ``create_graph`` (higher-order gradients).
+:func:`_walk_recorded` runs them on Tensors for ``create_graph`` (higher-order gradients). For a
+0-d float64 node with a ``np.float64`` gradient (scalar graphs, micrograd-style) the fast walk runs the
+rules of ``+ - *`` and ``tanh`` inline (:data:`_INLINE`), with the same operations in the same order,
+so the results are the same bits as the rules'.
 """
 
 from __future__ import annotations
@@ -498,7 +501,12 @@ def gradients(
         if gx is None:
             z = _xp(x.data).zeros_like(x.data)
             gx = _leaf(z) if create_graph else z
-        elif not create_graph and isinstance(gx, Tensor):
-            gx = gx.data
+        elif not create_graph:
+            if isinstance(gx, Tensor):
+                gx = gx.data
+            dt = getattr(x.data, "dtype", None)
+            if dt is not None and getattr(gx, "dtype", dt) != dt:
+                # A float32 input in float64 arithmetic: its gradient in its own dtype, as .grad.
+                gx = backend.asarray(gx, dtype=dt)
         out.append(gx)
     return out
