@@ -1,5 +1,5 @@
 # chainrule: everything needs only python3 and make.
-#   make run    installs into .venv and runs the main job on its embedded default
+#   make run    installs into .venv (with matplotlib for the report figures) and runs the main job
 #   make test   installs .[dev] and runs ruff, ruff format --check, mypy and pytest
 #   make bench  installs .[bench] (+ torch 2.13.0 CPU) and runs benchmarks/
 PYTHON ?= python3
@@ -15,7 +15,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.run-$(HASH): | $(BIN)/python
-	$(PIP) -e .
+	$(PIP) -e '.[plot]'
 	@touch $@
 
 $(VENV)/.dev-$(HASH): | $(BIN)/python

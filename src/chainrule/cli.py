@@ -22,6 +22,9 @@ from chainrule._version import __version__
 
 #: The subcommand modules, in the order ``--help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "chainrule.commands.solve",
+    "chainrule.commands.check",
+    "chainrule.commands.generate",
     "chainrule.commands.backprop",
     "chainrule.commands.einsum",
     "chainrule.commands.hyperplane",
@@ -74,6 +77,33 @@ def build_parser(commands: Sequence[ModuleType] = ()) -> argparse.ArgumentParser
     return parser
 
 
+#: Where the main job (``chainrule`` with no command) writes its report.
+DEFAULT_REPORT = "chainrule-report.html"
+
+
+def _main_job() -> int:
+    """Solve the embedded seed set, print the summary, write the HTML report and name its path.
+
+    A file already at :data:`DEFAULT_REPORT` is replaced only when chainrule wrote it.
+    """
+    from pathlib import Path
+
+    from chainrule.problems.report import GENERATOR_MARK, write_report
+    from chainrule.problems.report.text import solution_summary
+    from chainrule.problems.solve import load_seed_set, solve_set
+
+    solution = solve_set(load_seed_set())
+    print(solution_summary(solution))
+    target = Path(DEFAULT_REPORT)
+    ours = target.is_file() and GENERATOR_MARK in target.read_text("utf-8", errors="replace")[:4096]
+    if target.exists() and not ours:
+        print(f"{target} exists and was not written by chainrule; the report was not written")
+        return 1
+    path = write_report(solution, str(target), force=ours)
+    print(f"report written to {Path(path).resolve()}")
+    return 0 if solution.ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code."""
     commands = _load_commands()
@@ -81,11 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command is None:
-            from chainrule.problems.seed import seed_report
-
-            report = seed_report()
-            print(report.text)
-            return 0 if report.ok else 1
+            return _main_job()
         return int(args._run(args))
     except BrokenPipeError:
         # The reader went away (`chainrule | head`): not an error of ours, and nothing more to say.
@@ -93,10 +119,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (ValueError, OSError, KeyError) as exc:
-        # Bad input: one line that says what and where, then the usage code 2.
+        # Bad input: one line that says what and where (an expression's caret under it), then code 2.
         name = args.command or "chainrule"
-        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        text = str(exc).strip().strip("\"'")
+        msg = text.splitlines()[0] if text else type(exc).__name__
         print(f"chainrule {name}: error: {msg}", file=sys.stderr)
+        detail = getattr(exc, "detail", "")
+        if detail:
+            print(detail, file=sys.stderr)
         return 2
 
 

@@ -1,0 +1,87 @@
+"""``chainrule check SET ANSWERS``: grade claimed answers, with a counterexample for every wrong one.
+
+Examples::
+
+    chainrule check hw2.toml alice.toml                   # a table on the terminal
+    chainrule check hw2.toml alice.toml --json            # verdicts as JSON
+    chainrule check hw2.toml submissions/ -o gradebook    # gradebook.csv and gradebook.json
+    chainrule check hw2.toml alice.toml -o alice.html     # the verdicts, worked solutions beside them
+
+ANSWERS is a TOML file keyed by problem (and part), or a directory of them, one per student. Each part is
+``correct``, ``wrong`` (always with a counterexample and a diagnosis) or ``undecided`` (flagged, never
+scored as wrong). The same answer gets the same verdict on every run and machine.
+Exit codes: 0 every answer correct, 1 any wrong or undecided (or a refuted derivation step), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from chainrule.problems.errors import FormatError
+
+NAME = "check"
+HELP = "grade claimed answers (a TOML file or a directory of them) against a problem set"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("set", metavar="SET", help="the problem-set file ('seed' for the embedded set)")
+    parser.add_argument("answers", metavar="ANSWERS", help="an answers TOML file, or a directory of them")
+    parser.add_argument(
+        "-o",
+        "--out",
+        metavar="PATH",
+        help="a report (.html, .md, .json); for a directory, the gradebook's name (PATH.csv, PATH.json)",
+    )
+    parser.add_argument("--force", action="store_true", help="replace existing output files")
+    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def run(args: argparse.Namespace) -> int:
+    from chainrule.problems.grading import (
+        grade_directory,
+        grade_file,
+        gradebook_csv,
+        gradebook_json,
+        write_atomic,
+    )
+    from chainrule.problems.report import write_report
+    from chainrule.problems.report.text import verdict_table
+    from chainrule.problems.results import Gradebook
+    from chainrule.problems.solve import load
+
+    pset = load(None if args.set == "seed" else args.set)
+    answers = Path(args.answers)
+    inputs = tuple(Path(p) for p in (args.set, args.answers) if p != "seed")
+    if answers.is_dir():
+        book = grade_directory(pset, answers)
+    else:
+        book = Gradebook(pset.title, pset.source, [grade_file(pset, answers)])
+    if args.json:
+        print(gradebook_json(book))
+    elif not args.quiet:
+        print(verdict_table(book))
+    if args.out:
+        if answers.is_dir() and Path(args.out).suffix not in (".html", ".md", ".json"):
+            for suffix, text in ((".csv", gradebook_csv(book)), (".json", gradebook_json(book))):
+                path = write_atomic(Path(args.out + suffix), text, force=args.force, inputs=inputs)
+                if not args.quiet:
+                    print(f"gradebook written to {path}")
+        else:
+            if any(Path(args.out).resolve() == i.resolve() for i in inputs):
+                raise ValueError(f"{args.out} is an input; it is never written over")
+            from chainrule.problems.solve import solve_set
+
+            path = write_report(book, args.out, solutions=solve_set(pset), force=args.force)
+            if not args.quiet:
+                print(f"report written to {path}")
+    format_errors = [
+        v for s in book.submissions for v in s.verdicts if v.method.startswith("not graded")
+    ]
+    if format_errors and not answers.is_dir():
+        v = format_errors[0]
+        raise FormatError(v.summary.removeprefix("format error: "), detail="\n".join(v.diagnosis[1:]))
+    refuted = any(st.status != "correct" for s in book.submissions for v in s.verdicts for st in v.steps)
+    return 0 if book.all_correct and not refuted else 1

@@ -1,0 +1,98 @@
+"""``chainrule generate SET --seed N [--count K | --students roster.csv] [-o DIR]``: randomised variants.
+
+Examples::
+
+    chainrule generate hw2.toml --seed 7 --count 50 -o variants
+    chainrule generate hw2.toml --seed 7 --students roster.csv -o variants
+
+Each variant redraws the givens named in its problems' ``[problem.random]`` tables, is solved and
+self-tested, and is written as DIR/<id>/set.toml (for the student), key.toml (the answer key, an answers
+file) and solutions.html. A student's variant is a pure function of (the set, the student id, the seed).
+The roster is a CSV whose first column (or its ``id`` column) holds the student ids.
+Exit codes: 0 every variant written, 2 bad input or a variant that fails its self-test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import re
+from pathlib import Path
+
+from chainrule.problems.errors import FormatError
+
+NAME = "generate"
+HELP = "write self-tested randomised variants of a problem set (--count K or --students roster.csv)"
+MAX_VARIANTS = 10_000
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("set", metavar="SET", help="the problem-set file ('seed' for the embedded set)")
+    parser.add_argument("--seed", type=int, required=True, help="the seed every variant derives from")
+    who = parser.add_mutually_exclusive_group(required=True)
+    who.add_argument("--count", type=int, metavar="K", help="K variants, named v001, v002, ...")
+    who.add_argument("--students", metavar="ROSTER", help="a CSV of student ids: one variant each")
+    parser.add_argument("-o", "--out", metavar="DIR", default="variants", help="output directory (default: variants)")
+    parser.add_argument("--force", action="store_true", help="replace existing variant files")
+    parser.add_argument("--no-reports", action="store_true", help="skip the HTML solutions")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def _roster(path: str) -> list[str]:
+    text = Path(path).read_text(encoding="utf-8")
+    rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
+    if not rows:
+        raise FormatError("the roster is empty", file=path)
+    col = 0
+    header = [c.strip().lower() for c in rows[0]]
+    if "id" in header:
+        col = header.index("id")
+        rows = rows[1:]
+    elif not _ID.match(rows[0][0].strip()):
+        rows = rows[1:]
+    ids = []
+    for k, r in enumerate(rows):
+        sid = r[col].strip() if col < len(r) else ""
+        if not _ID.match(sid):
+            raise FormatError(f"row {k + 1}: {sid!r} is not a usable student id (letters, digits, . _ -)", file=path)
+        ids.append(sid)
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise FormatError(f"student {dup!r} is listed twice", file=path)
+    return ids
+
+
+def run(args: argparse.Namespace) -> int:
+    from chainrule.problems.generate import make_variants
+    from chainrule.problems.grading import write_atomic
+    from chainrule.problems.report import write_report
+    from chainrule.problems.solve import SEED_SET, load
+    from chainrule.problems.tomlw import dumps
+
+    if args.count is not None and not 1 <= args.count <= MAX_VARIANTS:
+        raise ValueError(f"--count must be between 1 and {MAX_VARIANTS}")
+    ids = _roster(args.students) if args.students else [f"v{k:03d}" for k in range(1, args.count + 1)]
+    if len(ids) > MAX_VARIANTS:
+        raise ValueError(f"{len(ids)} students; the limit is {MAX_VARIANTS}")
+    set_path = None if args.set == "seed" else args.set
+    pset = load(set_path)
+    if set_path is None:
+        from importlib import resources
+
+        text = resources.files("chainrule.problems").joinpath(SEED_SET).read_text("utf-8")
+    else:
+        text = Path(set_path).read_text(encoding="utf-8")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{out} exists and is not a directory")
+    variants = make_variants(pset, ids, args.seed, text)
+    for v in variants:
+        folder = out / v.id
+        write_atomic(folder / "set.toml", dumps(v.data), force=args.force)
+        write_atomic(folder / "key.toml", dumps(v.key), force=args.force)
+        if not args.no_reports:
+            write_report(v.solution, str(folder / "solutions.html"), force=args.force)
+    if not args.quiet:
+        print(f"{len(variants)} variants of {pset.title!r} (seed {args.seed}), each self-tested, in {out}/")
+    return 0

@@ -1,0 +1,63 @@
+"""``chainrule solve [SET] [-o report.html|report.md|report.json]``: solve a problem set and verify every answer.
+
+Examples::
+
+    chainrule solve                              # the embedded seed set
+    chainrule solve hw2.toml -o hw2.html         # an instructor's own set, as one HTML file
+    chainrule solve hw2.toml -o - --json         # JSON on stdout
+
+Before anything is written, the set is self-tested: every model answer in the file must pass its own
+check. Exit codes: 0 every answer verified, 1 a verification failed, 2 bad input (the file, an expression,
+a model answer the set's own check rejects), one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from chainrule.problems.errors import FormatError
+
+NAME = "solve"
+HELP = "solve a problem set (TOML; default: the embedded seed set), verify each answer, write a report"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("set", nargs="?", metavar="SET", help="the problem-set file (default: the seed set)")
+    parser.add_argument(
+        "-o", "--out", metavar="REPORT", help="write the report: .html, .md or .json (- for JSON on stdout)"
+    )
+    parser.add_argument("--force", action="store_true", help="replace an existing report file")
+    parser.add_argument("--json", action="store_true", help="print the solution as JSON instead of text")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def run(args: argparse.Namespace) -> int:
+    from chainrule.problems.report import write_report
+    from chainrule.problems.report.text import solution_summary
+    from chainrule.problems.solve import load, self_test_failures, solve_set
+
+    pset = load(args.set)
+    solution = solve_set(pset)
+    model_failures = [f for f in self_test_failures(solution) if "set's own answer" in f]
+    if model_failures:
+        raise FormatError(f"self-test failed: {model_failures[0]}", file=args.set)
+    if args.out == "-" or args.json:
+        print(json.dumps(solution.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
+    elif not args.quiet:
+        print(solution_summary(solution))
+    if args.out and args.out != "-":
+        inputs = (args.set,) if args.set else ()
+        if any(_same(args.out, i) for i in inputs):
+            raise ValueError(f"{args.out} is the problem set itself; it is never written over")
+        path = write_report(solution, args.out, force=args.force)
+        if not args.quiet:
+            print(f"report written to {path}", file=sys.stderr if args.json else sys.stdout)
+    return 0 if solution.ok else 1
+
+
+def _same(a: str, b: str) -> bool:
+    from pathlib import Path
+
+    return Path(a).resolve() == Path(b).resolve()

@@ -1,0 +1,221 @@
+"""Grade claimed answers: an answers file (TOML keyed by problem and part), or a directory of them.
+
+An answers file::
+
+    q1 = { w = [7, 1, -6], b = 9 }              # a problem without parts: its answer
+    [q3]
+    c = { answer = "sum(x[i]*(h(x[i]) - y[i]), i)", steps = ["...", "..."] }
+    [q4]                                        # backprop without parts: keyed by what is asked
+    "dL/dn4" = "..."
+
+Every part of the set gets a verdict. A part with no answer is ``wrong`` (nothing to credit), with the
+expected answer as its counterexample; an answer that cannot be read (a syntax error, an undeclared
+symbol) is ``undecided`` with the format error and its caret, never ``wrong``.
+A directory is graded file by file (``*.toml``, the student id is the file's stem) into a gradebook.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from chainrule.problems.errors import FormatError
+from chainrule.problems.kinds import KINDS
+from chainrule.problems.results import Counterexample, Gradebook, Submission, Verdict
+from chainrule.problems.schema import ProblemSet, read_toml
+
+__all__ = ["MAX_SUBMISSIONS", "grade", "grade_directory", "grade_file", "gradebook_csv", "load_answers", "write_atomic"]
+
+#: The most submissions one directory may hold.
+MAX_SUBMISSIONS = 10_000
+
+
+def load_answers(path: str | Path, pset: ProblemSet) -> dict[str, Any]:
+    """Read an answers file: problem id → answer (or part id → answer).
+
+    Raises:
+        FormatError: not TOML, or a key that names no problem or part of the set (file and line named).
+    """
+    data, text = read_toml(path)
+    lines = text.splitlines()
+
+    def line_of(key: str) -> int | None:
+        for i, ln in enumerate(lines):
+            s = ln.strip()
+            if s.startswith((f"{key} ", f"{key}=", f"[{key}]", f'"{key}"', f"[{key}.")):
+                return i + 1
+        return None
+
+    for pid, value in data.items():
+        try:
+            problem = pset.problem(pid)
+        except KeyError as exc:
+            raise FormatError(str(exc).strip("\"'"), file=str(path), line=line_of(pid)) from None
+        if problem.has_parts:
+            if not isinstance(value, dict):
+                raise FormatError(
+                    f"problem {pid} has parts ({', '.join(p.id for p in problem.parts)}): "
+                    f"answer them as [{pid}] with one key per part",
+                    file=str(path),
+                    line=line_of(pid),
+                    problem=pid,
+                )
+            for part_id in value:
+                try:
+                    problem.part(part_id)
+                except KeyError as exc:
+                    raise FormatError(
+                        str(exc).strip("\"'"), file=str(path), line=line_of(part_id), problem=pid
+                    ) from None
+    return data
+
+
+def _missing(problem_id: str, part_id: str, points: float, expected: Any) -> Verdict:
+    return Verdict(
+        problem_id,
+        part_id,
+        "wrong",
+        "no answer given",
+        diagnosis=["no answer given for this part"],
+        counterexample=Counterexample({}, expected, None),
+        method="none",
+        max_points=points,
+    )
+
+
+def grade(pset: ProblemSet, answers: dict[str, Any], student: str = "", source: str = "") -> Submission:
+    """A verdict for every part of the set, in order (see the module docstring)."""
+    sub = Submission(student, source)
+    for problem in pset.problems:
+        kind = KINDS[problem.kind]
+        given = answers.get(problem.id)
+        for part in problem.parts:
+            raw = given.get(part.id) if problem.has_parts and isinstance(given, dict) else given
+            if not problem.has_parts and raw is None:
+                raw = None
+            if raw is None:
+                sub.verdicts.append(
+                    _missing(problem.id, part.id, part.points, kind.model_answer(problem, part))
+                )
+                continue
+            try:
+                v = kind.check(problem, part, raw)
+            except FormatError as exc:
+                where = exc.located(problem=problem.id, part=part.id or None)
+                v = Verdict(
+                    problem.id,
+                    part.id,
+                    "undecided",
+                    f"format error: {where.where()}{where.message}",
+                    diagnosis=[where.message, *([where.detail] if where.detail else [])],
+                    method="not graded: the answer could not be read",
+                    max_points=part.points,
+                    answer=raw,
+                )
+            sub.verdicts.append(v)
+    return sub
+
+
+def grade_file(pset: ProblemSet, path: str | Path) -> Submission:
+    """Grade one answers file; the student id is the file's stem.
+
+    Raises:
+        FormatError: the file cannot be read as answers to this set.
+    """
+    p = Path(path)
+    return grade(pset, load_answers(p, pset), p.stem, str(p))
+
+
+def grade_directory(pset: ProblemSet, directory: str | Path) -> Gradebook:
+    """Grade every ``*.toml`` in ``directory`` (sorted by name). A file that cannot be read is a
+    submission whose every part is ``undecided`` with the reason, so no submission is lost.
+
+    Raises:
+        FormatError: no answers files, or more than :data:`MAX_SUBMISSIONS`.
+    """
+    d = Path(directory)
+    files = sorted(p for p in d.glob("*.toml") if p.is_file())
+    if not files:
+        raise FormatError("no answers files (*.toml) in the directory", file=str(d))
+    if len(files) > MAX_SUBMISSIONS:
+        raise FormatError(f"{len(files)} submissions; the limit is {MAX_SUBMISSIONS}", file=str(d))
+    book = Gradebook(pset.title, pset.source)
+    for f in files:
+        try:
+            book.submissions.append(grade_file(pset, f))
+        except FormatError as exc:
+            sub = Submission(f.stem, str(f))
+            for problem in pset.problems:
+                for part in problem.parts:
+                    sub.verdicts.append(
+                        Verdict(
+                            problem.id, part.id, "undecided", f"the file cannot be read: {exc.message}",
+                            diagnosis=[str(exc)], method="not graded", max_points=part.points,
+                        )
+                    )
+            book.submissions.append(sub)
+    return book
+
+
+def gradebook_csv(book: Gradebook) -> str:
+    """One row per student: points per part (``q3.c``), the total, the maximum, and verdict counts."""
+    labels: list[str] = []
+    for s in book.submissions:
+        for v in s.verdicts:
+            if v.label not in labels:
+                labels.append(v.label)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["student", *labels, "total", "max", "correct", "wrong", "undecided"])
+    for s in book.submissions:
+        by = {v.label: v for v in s.verdicts}
+        w.writerow(
+            [
+                s.student,
+                *(f"{by[lab].points:g}" if lab in by else "" for lab in labels),
+                f"{s.points:g}",
+                f"{s.max_points:g}",
+                s.count("correct"),
+                s.count("wrong"),
+                s.count("undecided"),
+            ]
+        )
+    return buf.getvalue()
+
+
+def gradebook_json(book: Gradebook) -> str:
+    return json.dumps(book.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+
+
+def write_atomic(path: str | Path, text: str, *, force: bool = False, inputs: tuple[Path, ...] = ()) -> str:
+    """Write ``text`` to ``path`` through a temporary file and a rename, so a failed write leaves any old
+    file whole.
+
+    Raises:
+        ValueError: an empty name, a directory, one of ``inputs``, or an existing file without ``force``.
+    """
+    if not str(path):
+        raise ValueError("an empty output name")
+    p = Path(path)
+    if p.is_dir():
+        raise ValueError(f"{p} is a directory; give a file name")
+    resolved = p.resolve()
+    if any(resolved == Path(i).resolve() for i in inputs):
+        raise ValueError(f"{p} is an input; it is never written over")
+    if p.exists() and not force:
+        raise ValueError(f"{p} exists; pass --force to replace it")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return str(p)

@@ -1,0 +1,131 @@
+"""Reports: views of one result object (:mod:`chainrule.problems.results`).
+
+- :func:`write_report` writes a solved set or a gradebook as HTML (``.html``/``.htm``: one file, MathML
+  and inline SVG, no network, no JavaScript), Markdown (``.md``, ``$…$`` math) or JSON (``.json``, the
+  objects' ``to_dict()``), chosen by the path's suffix;
+- :mod:`.html`, :mod:`.markdown` and :mod:`.text` (the terminal) render the views; :mod:`.mathml` and
+  :mod:`.figures` are their math and their figures.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from typing import Any
+
+from chainrule.problems.results import Gradebook, SetSolution
+
+__all__ = ["FORMATS", "render_report", "write_report"]
+
+#: The suffixes :func:`write_report` knows, and the format each one writes.
+FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}
+
+
+def _json(obj: SetSolution | Gradebook, solutions: SetSolution | None) -> str:
+    data: dict[str, Any] = obj.to_dict()
+    if isinstance(obj, Gradebook) and solutions is not None:
+        data["solutions"] = solutions.to_dict()
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def render_report(
+    obj: SetSolution | Gradebook, fmt: str, *, solutions: SetSolution | None = None
+) -> str:
+    """The text of a report of ``obj`` in ``fmt`` (``html``, ``markdown`` or ``json``).
+
+    ``solutions`` goes with a Gradebook: the worked solutions follow the verdicts (in JSON under the key
+    ``"solutions"``). It is ignored with a SetSolution.
+
+    Raises:
+        TypeError: ``obj`` is neither a SetSolution nor a Gradebook.
+        ValueError: an unknown ``fmt``.
+    """
+    if not isinstance(obj, (SetSolution, Gradebook)):
+        raise TypeError(f"a report shows a SetSolution or a Gradebook, not {type(obj).__name__}")
+    if fmt == "json":
+        return _json(obj, solutions)
+    if fmt == "html":
+        from chainrule.problems.report.html import check_html, solution_html
+
+        if isinstance(obj, SetSolution):
+            return solution_html(obj)
+        return check_html(obj, solutions=solutions)
+    if fmt == "markdown":
+        from chainrule.problems.report.markdown import check_markdown, solution_markdown
+
+        if isinstance(obj, SetSolution):
+            return solution_markdown(obj)
+        return check_markdown(obj, solutions=solutions)
+    raise ValueError(f"unknown report format {fmt!r}; formats are html, markdown, json")
+
+
+def write_report(
+    obj: SetSolution | Gradebook,
+    path: str | os.PathLike[str],
+    *,
+    solutions: SetSolution | None = None,
+    force: bool = False,
+) -> str:
+    """Write a report of ``obj`` to ``path``, in the format its suffix names (see :data:`FORMATS`,
+    case-insensitive), and return the path written.
+
+    The report is written to a temporary file in the same directory and then moved into place, so
+    ``path`` never holds half a report. Without ``force`` an existing file is never replaced (not even
+    one that appears while the report is written).
+
+    Raises:
+        ValueError: an empty path, a directory, an unknown suffix (named), or an existing file without
+            ``force`` ("exists; pass --force").
+        TypeError: ``obj`` is neither a SetSolution nor a Gradebook.
+        OSError: the directory does not exist or cannot be written.
+    """
+    p = os.fspath(path)
+    if not p or not p.strip():
+        raise ValueError("a report needs a file path; the path is empty")
+    if p.endswith((os.sep, "/")) or os.path.isdir(p):
+        raise ValueError(f"{p} is a directory; a report needs a file path")
+    suffix = os.path.splitext(p)[1].lower()
+    if suffix not in FORMATS:
+        known = ", ".join(FORMATS)
+        raise ValueError(f"{p}: unknown report suffix {suffix or '(none)'!r}; use one of {known}")
+    if os.path.lexists(p) and not force:
+        raise ValueError(f"{p} exists; pass --force to replace it")
+    text = render_report(obj, FORMATS[suffix], solutions=solutions)
+    directory = os.path.dirname(os.path.abspath(p))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(p)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        if force:
+            os.replace(tmp, p)
+        else:
+            _move_no_clobber(tmp, p)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return p
+
+
+def _move_no_clobber(tmp: str, path: str) -> None:
+    """Move ``tmp`` to ``path`` unless ``path`` exists (atomically where hard links work).
+
+    Raises:
+        ValueError: ``path`` exists.
+    """
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise ValueError(f"{path} exists; pass --force to replace it") from None
+    except OSError:
+        # No hard links here (some network and FAT file systems): check, then replace.
+        if os.path.lexists(path):
+            raise ValueError(f"{path} exists; pass --force to replace it") from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
