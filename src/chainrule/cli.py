@@ -121,7 +121,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError, KeyError) as exc:
         # Bad input: one line that says what and where (an expression's caret under it), then code 2.
         name = args.command or "chainrule"
-        text = str(exc).strip().strip("\"'")
+        # A KeyError's str() is its repr, quotes included; its message is the first argument.
+        text = str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc).strip()
         msg = text.splitlines()[0] if text else type(exc).__name__
         print(f"chainrule {name}: error: {msg}", file=sys.stderr)
         detail = getattr(exc, "detail", "")

@@ -59,8 +59,28 @@ def _hand_built(directory: Path) -> dict[str, Path]:
     }
 
 
+def _seed(directory: Path) -> dict[str, Path]:
+    """The seed set solved, and a check of docs/examples/wrong-answers.toml against it (every kind's
+    diagnosis, with the worked solutions beside the verdicts)."""
+    from chainrule.problems.grading import grade_file
+    from chainrule.problems.results import Gradebook
+    from chainrule.problems.solve import load_seed_set, solve_set
+
+    pset = load_seed_set()
+    sol = solve_set(pset)
+    answers = Path(__file__).parents[2] / "docs" / "examples" / "wrong-answers.toml"
+    book = Gradebook(pset.title, pset.source, [grade_file(pset, answers)])
+    return {
+        "solution": Path(write_report(sol, str(directory / "seed.html"))),
+        "check": Path(write_report(book, str(directory / "seed-check.html"), solutions=sol)),
+    }
+
+
 #: name → builder of the reports to open; the ``report_files`` fixture runs once per entry.
-REPORT_BUILDERS: dict[str, Callable[[Path], dict[str, Path]]] = {"hand_built": _hand_built}
+REPORT_BUILDERS: dict[str, Callable[[Path], dict[str, Path]]] = {
+    "hand_built": _hand_built,
+    "seed": _seed,
+}
 
 
 @pytest.fixture(scope="module", params=sorted(REPORT_BUILDERS))

@@ -16,7 +16,13 @@ from chainrule.problems.expr.scope import Scope, parse_type
 
 def scope() -> Scope:
     return Scope.from_tables(
-        {"a": "real", "w": "vector[d]", "x": "matrix[n,d]", "y": "vector[n] in {0, 1}", "i": "index[n]"},
+        {
+            "a": "real",
+            "w": "vector[d]",
+            "x": "matrix[n,d]",
+            "y": "vector[n] in {0, 1}",
+            "i": "index[n]",
+        },
         {"h": "u -> sigma(dot(w, u))"},
     )
 
@@ -93,7 +99,11 @@ def test_gradient_by_autodiff_equals_the_closed_form() -> None:
 def test_matrix_products_transposes_and_indexing() -> None:
     sc = Scope.from_tables({"A": "matrix[d,e]", "G": "matrix[f,e]", "B": "matrix[f,l]"})
     rng = np.random.default_rng(0)
-    vals = {"A": rng.normal(size=(2, 2, 3)), "G": rng.normal(size=(2, 5, 3)), "B": rng.normal(size=(2, 5, 4))}
+    vals = {
+        "A": rng.normal(size=(2, 2, 3)),
+        "G": rng.normal(size=(2, 5, 3)),
+        "B": rng.normal(size=(2, 5, 4)),
+    }
     out = evaluate(sc.parse("A @ G.T @ B"), sc, vals, {"d": 2, "e": 3, "f": 5, "l": 4}, batch=2)
     want = np.einsum("bde,bfe,bfl->bdl", vals["A"], vals["G"], vals["B"])
     np.testing.assert_allclose(out.data, want, rtol=1e-12)
@@ -135,7 +145,9 @@ def test_derivative_of_a_user_function_is_autodiff() -> None:
     st.recursive(
         st.sampled_from(["a", "2", "0.5", "sigma(a)", "exp(a)"]),
         lambda inner: st.one_of(
-            st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.sampled_from(["+", "-", "*", "/"]), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
             inner.map(lambda t: f"tanh({t})"),
             inner.map(lambda t: f"-{t}"),
         ),

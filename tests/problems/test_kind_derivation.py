@@ -25,7 +25,11 @@ def check(seed_set: ProblemSet, part: str, answer: object):  # type: ignore[no-u
 
 
 def test_the_seed_answers_are_correct(seed_set: ProblemSet) -> None:
-    for part, answer in (("a", "1 - sigma(a)"), ("b", "-sigma(a)"), ("c", "sum(x[i]*(h(x[i]) - y[i]), i)")):
+    for part, answer in (
+        ("a", "1 - sigma(a)"),
+        ("b", "-sigma(a)"),
+        ("c", "sum(x[i]*(h(x[i]) - y[i]), i)"),
+    ):
         v = check(seed_set, part, answer)
         assert v.status == "correct", (part, v.summary)
         assert v.points == seed_set.problem("q3").part(part).points
@@ -64,7 +68,11 @@ def test_an_overflow_only_difference_is_judged_correct(seed_set: ProblemSet) -> 
 
 
 def test_verdicts_are_identical_across_runs(seed_set: ProblemSet) -> None:
-    for answer in ("sum(x[i]*(y[i] - h(x[i])), i)", "sum(x[i]*h(x[i]), i)", " sum( x[i]*(h(x[i]) - y[i]) , i )"):
+    for answer in (
+        "sum(x[i]*(y[i] - h(x[i])), i)",
+        "sum(x[i]*h(x[i]), i)",
+        " sum( x[i]*(h(x[i]) - y[i]) , i )",
+    ):
         first, second = check(seed_set, "c", answer), check(seed_set, "c", answer)
         assert first.to_dict() == second.to_dict()
 

@@ -16,7 +16,6 @@ Exit codes: 0 every answer correct, 1 any wrong or undecided (or a refuted deriv
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from chainrule.problems.errors import FormatError
@@ -26,8 +25,12 @@ HELP = "grade claimed answers (a TOML file or a directory of them) against a pro
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("set", metavar="SET", help="the problem-set file ('seed' for the embedded set)")
-    parser.add_argument("answers", metavar="ANSWERS", help="an answers TOML file, or a directory of them")
+    parser.add_argument(
+        "set", metavar="SET", help="the problem-set file ('seed' for the embedded set)"
+    )
+    parser.add_argument(
+        "answers", metavar="ANSWERS", help="an answers TOML file, or a directory of them"
+    )
     parser.add_argument(
         "-o",
         "--out",
@@ -50,11 +53,11 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.problems.report import write_report
     from chainrule.problems.report.text import verdict_table
     from chainrule.problems.results import Gradebook
-    from chainrule.problems.solve import load
+    from chainrule.problems.solve import is_seed, load
 
-    pset = load(None if args.set == "seed" else args.set)
+    pset = load(args.set)
     answers = Path(args.answers)
-    inputs = tuple(Path(p) for p in (args.set, args.answers) if p != "seed")
+    inputs = tuple(Path(p) for p in (args.set, args.answers) if not is_seed(p))
     if answers.is_dir():
         book = grade_directory(pset, answers)
     else:
@@ -82,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     ]
     if format_errors and not answers.is_dir():
         v = format_errors[0]
-        raise FormatError(v.summary.removeprefix("format error: "), detail="\n".join(v.diagnosis[1:]))
-    refuted = any(st.status != "correct" for s in book.submissions for v in s.verdicts for st in v.steps)
-    return 0 if book.all_correct and not refuted else 1
+        raise FormatError(
+            v.summary.removeprefix("format error: "), detail="\n".join(v.diagnosis[1:])
+        )
+    return 0 if book.all_correct else 1

@@ -28,12 +28,22 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("set", metavar="SET", help="the problem-set file ('seed' for the embedded set)")
-    parser.add_argument("--seed", type=int, required=True, help="the seed every variant derives from")
+    parser.add_argument(
+        "set", metavar="SET", help="the problem-set file ('seed' for the embedded set)"
+    )
+    parser.add_argument(
+        "--seed", type=int, required=True, help="the seed every variant derives from"
+    )
     who = parser.add_mutually_exclusive_group(required=True)
     who.add_argument("--count", type=int, metavar="K", help="K variants, named v001, v002, ...")
     who.add_argument("--students", metavar="ROSTER", help="a CSV of student ids: one variant each")
-    parser.add_argument("-o", "--out", metavar="DIR", default="variants", help="output directory (default: variants)")
+    parser.add_argument(
+        "-o",
+        "--out",
+        metavar="DIR",
+        default="variants",
+        help="output directory (default: variants)",
+    )
     parser.add_argument("--force", action="store_true", help="replace existing variant files")
     parser.add_argument("--no-reports", action="store_true", help="skip the HTML solutions")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -55,7 +65,10 @@ def _roster(path: str) -> list[str]:
     for k, r in enumerate(rows):
         sid = r[col].strip() if col < len(r) else ""
         if not _ID.match(sid):
-            raise FormatError(f"row {k + 1}: {sid!r} is not a usable student id (letters, digits, . _ -)", file=path)
+            raise FormatError(
+                f"row {k + 1}: {sid!r} is not a usable student id (letters, digits, . _ -)",
+                file=path,
+            )
         ids.append(sid)
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
@@ -67,22 +80,18 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.problems.generate import make_variants
     from chainrule.problems.grading import write_atomic
     from chainrule.problems.report import write_report
-    from chainrule.problems.solve import SEED_SET, load
+    from chainrule.problems.solve import is_seed, load, seed_text
     from chainrule.problems.tomlw import dumps
 
     if args.count is not None and not 1 <= args.count <= MAX_VARIANTS:
         raise ValueError(f"--count must be between 1 and {MAX_VARIANTS}")
-    ids = _roster(args.students) if args.students else [f"v{k:03d}" for k in range(1, args.count + 1)]
+    ids = (
+        _roster(args.students) if args.students else [f"v{k:03d}" for k in range(1, args.count + 1)]
+    )
     if len(ids) > MAX_VARIANTS:
         raise ValueError(f"{len(ids)} students; the limit is {MAX_VARIANTS}")
-    set_path = None if args.set == "seed" else args.set
-    pset = load(set_path)
-    if set_path is None:
-        from importlib import resources
-
-        text = resources.files("chainrule.problems").joinpath(SEED_SET).read_text("utf-8")
-    else:
-        text = Path(set_path).read_text(encoding="utf-8")
+    pset = load(args.set)
+    text = seed_text() if is_seed(args.set) else Path(args.set).read_text(encoding="utf-8")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} exists and is not a directory")
@@ -94,5 +103,7 @@ def run(args: argparse.Namespace) -> int:
         if not args.no_reports:
             write_report(v.solution, str(folder / "solutions.html"), force=args.force)
     if not args.quiet:
-        print(f"{len(variants)} variants of {pset.title!r} (seed {args.seed}), each self-tested, in {out}/")
+        print(
+            f"{len(variants)} variants of {pset.title!r} (seed {args.seed}), each self-tested, in {out}/"
+        )
     return 0

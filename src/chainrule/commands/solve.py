@@ -20,23 +20,32 @@ import sys
 from chainrule.problems.errors import FormatError
 
 NAME = "solve"
-HELP = "solve a problem set (TOML; default: the embedded seed set), verify each answer, write a report"
+HELP = (
+    "solve a problem set (TOML; default: the embedded seed set), verify each answer, write a report"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("set", nargs="?", metavar="SET", help="the problem-set file (default: the seed set)")
     parser.add_argument(
-        "-o", "--out", metavar="REPORT", help="write the report: .html, .md or .json (- for JSON on stdout)"
+        "set", nargs="?", metavar="SET", help="the problem-set file (default: the seed set)"
+    )
+    parser.add_argument(
+        "-o",
+        "--out",
+        metavar="REPORT",
+        help="write the report: .html, .md or .json (- for JSON on stdout)",
     )
     parser.add_argument("--force", action="store_true", help="replace an existing report file")
-    parser.add_argument("--json", action="store_true", help="print the solution as JSON instead of text")
+    parser.add_argument(
+        "--json", action="store_true", help="print the solution as JSON instead of text"
+    )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
 def run(args: argparse.Namespace) -> int:
     from chainrule.problems.report import write_report
     from chainrule.problems.report.text import solution_summary
-    from chainrule.problems.solve import load, self_test_failures, solve_set
+    from chainrule.problems.solve import is_seed, load, self_test_failures, solve_set
 
     pset = load(args.set)
     solution = solve_set(pset)
@@ -48,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     elif not args.quiet:
         print(solution_summary(solution))
     if args.out and args.out != "-":
-        inputs = (args.set,) if args.set else ()
+        inputs = () if is_seed(args.set) else (args.set,)
         if any(_same(args.out, i) for i in inputs):
             raise ValueError(f"{args.out} is the problem set itself; it is never written over")
         path = write_report(solution, args.out, force=args.force)

@@ -28,7 +28,7 @@ from chainrule.problems.expr.nodes import BinOp, Call, Expr, Num, Reduce, Unary,
 from chainrule.problems.expr.render import to_text
 from chainrule.problems.expr.scope import Scope
 from chainrule.problems.points import answer_rng
-from chainrule.problems.results import Counterexample, Verdict
+from chainrule.problems.results import Counterexample, Status, Verdict
 
 __all__ = [
     "ATOL",
@@ -160,9 +160,7 @@ def split_terms(e: Expr) -> list[tuple[float, Expr]]:
         # a·(b − c) = a·b − a·c (elementwise products distribute), while the terms stay few.
         left, right = split_terms(e.left), split_terms(e.right)
         if 1 < len(left) * len(right) <= MAX_TERMS:
-            return [
-                (sl * sr, BinOp("*", tl, tr, pos=e.pos)) for sl, tl in left for sr, tr in right
-            ]
+            return [(sl * sr, BinOp("*", tl, tr, pos=e.pos)) for sl, tl in left for sr, tr in right]
     return [(1.0, e)]
 
 
@@ -234,12 +232,12 @@ def judge(
     sample = sampler or declared_sampler(scope, saturate=saturates(reference, answer))
     method = f"numeric: {points} points, rtol {rtol:g}, atol {atol:g}, seed {seed}"
 
-    def verdict(status: str, summary: str, **kw: Any) -> Verdict:
+    def verdict(status: Status, summary: str, **kw: Any) -> Verdict:
         return Verdict(
             problem,
             part,
             status,
-            summary,  # type: ignore[arg-type]
+            summary,
             method=method,
             seed=seed,
             max_points=max_points,
@@ -286,7 +284,7 @@ def judge(
                 k = int(np.argmax(valid)) if valid.any() else 0
                 return Judgement(_shape_verdict(verdict, ref, got, values, dims, k))
             # Points where float64 overflowed in the reference: keep them if 50 digits define it.
-            for k in np.flatnonzero(~valid):
+            for k in map(int, np.flatnonzero(~valid)):
                 mp_ref = _mp_value(reference, scope, values, dims, k)
                 if mp_ref is not None and np.isfinite(mp_ref).all():
                     ref[k] = mp_ref
@@ -312,10 +310,14 @@ def judge(
     failures: list[tuple[int, int, np.ndarray, np.ndarray]] = []
     for c, (vals, dims, ref, got) in enumerate(collected):
         flat_ok = _close(got, ref, rtol, atol).reshape(ref.shape[0], -1).all(axis=1)
-        for k in np.flatnonzero(~flat_ok):
+        for k in map(int, np.flatnonzero(~flat_ok)):
             mp_ref = _mp_value(reference, scope, vals, dims, k)
             mp_got = _mp_value(answer, scope, vals, dims, k)
-            if mp_ref is not None and mp_got is not None and _close(mp_got, mp_ref, rtol, atol).all():
+            if (
+                mp_ref is not None
+                and mp_got is not None
+                and _close(mp_got, mp_ref, rtol, atol).all()
+            ):
                 mp_points += 1
                 continue
             r = mp_ref if mp_ref is not None else ref[k]
@@ -358,7 +360,11 @@ def judge(
     used = used_names(reference, scope) | used_names(answer, scope)
     point = {n: v for n, v in _point(vals, k).items() if n in used}
     shown_dims = {
-        d for n in used if n in scope.variables for d in scope.variables[n].dims if isinstance(d, str)
+        d
+        for n in used
+        if n in scope.variables
+        for d in scope.variables[n].dims
+        if isinstance(d, str)
     }
     point.update({f"size of {d}": s for d, s in dims.items() if d in shown_dims})
     ce = Counterexample(point, _fmt(r), _fmt(g), _fmt(diff), index)
@@ -514,10 +520,13 @@ def _shape_verdict(
     rs, gs = ref.shape[1:], got.shape[1:]
     diagnosis = [f"shape {gs} where {rs} is expected"]
     summary = f"wrong shape: {gs}, expected {rs}"
-    if len(rs) == len(gs) == 2 and rs == gs[::-1]:
-        if np.allclose(np.swapaxes(got, 1, 2), ref, rtol=1e-7, atol=1e-9):
-            summary = "axes transposed: the transpose of the expected answer"
-            diagnosis.insert(0, summary)
+    if (
+        len(rs) == len(gs) == 2
+        and rs == gs[::-1]
+        and np.allclose(np.swapaxes(got, 1, 2), ref, rtol=1e-7, atol=1e-9)
+    ):
+        summary = "axes transposed: the transpose of the expected answer"
+        diagnosis.insert(0, summary)
     point = _point(values, k)
     point.update({f"size of {d}": s for d, s in dims.items()})
     ce = Counterexample(point, f"shape {rs}", f"shape {gs}")

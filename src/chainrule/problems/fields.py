@@ -96,7 +96,7 @@ def number(value: Any) -> int | float:
         raise FormatError(f"expected a finite number, got {value}")
     if abs(value) > MAX_ABS:
         raise FormatError(f"{_short(value)} is larger in magnitude than the limit {MAX_ABS:g}")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def positive(value: Any) -> int | float:

@@ -69,11 +69,15 @@ def _condition_holds(text: str, values: dict[str, Any], problem_id: str) -> bool
         return bool(evaluate(cond, scope, arrays, {}, batch=1))
     except (FormatError, EvaluationError) as exc:
         raise FormatError(
-            f"cannot evaluate the condition {text!r}: {exc}", problem=problem_id, field="random.require"
+            f"cannot evaluate the condition {text!r}: {exc}",
+            problem=problem_id,
+            field="random.require",
         ) from None
 
 
-def _draw_problem(pset: ProblemSet, index: int, raw: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+def _draw_problem(
+    pset: ProblemSet, index: int, raw: dict[str, Any], rng: np.random.Generator
+) -> dict[str, Any]:
     problem = pset.problems[index]
     rules = problem.random
     if not has_draws(problem):
@@ -83,14 +87,26 @@ def _draw_problem(pset: ProblemSet, index: int, raw: dict[str, Any], rng: np.ran
         requires = [requires]
     tries = rules.get("max_tries", MAX_TRIES)
     if not isinstance(tries, int) or not 1 <= tries <= MAX_TRIES_LIMIT:
-        raise problem.error(f"max_tries must be an integer in 1..{MAX_TRIES_LIMIT}", field="random.max_tries")
+        raise problem.error(
+            f"max_tries must be an integer in 1..{MAX_TRIES_LIMIT}", field="random.max_tries"
+        )
     kind = KINDS[problem.kind]
     for _ in range(tries):
         drawn = kind.draw(problem, rng)
-        values = {**problem.givens, **drawn}
+        # A rule for a part's field (an einsum part's notation) draws anew for every part.
+        per_part = [k for k in drawn if problem.has_parts and k in kind.part_fields]
+        part_values = (
+            [drawn] + [kind.draw(problem, rng) for _ in problem.parts[1:]] if per_part else []
+        )
+        values = {**problem.givens, **{k: v for k, v in drawn.items() if k not in per_part}}
         if all(_condition_holds(c, values, problem.id) for c in requires):
             out = copy.deepcopy(raw)
-            out.update(copy.deepcopy(drawn))
+            out.update(copy.deepcopy({k: v for k, v in drawn.items() if k not in per_part}))
+            for part, fresh in zip(out.get("part", []), part_values, strict=False):
+                # The part's other fields (an einsum part's shapes) described the old statement.
+                for k in kind.part_fields:
+                    part.pop(k, None)
+                part.update({k: copy.deepcopy(fresh[k]) for k in per_part})
             # The file's model answers belong to the file's givens; the key comes from solving.
             out.pop("answer", None)
             for part in out.get("part", []):
@@ -127,7 +143,9 @@ def make_variant(
     solution = SetSolution(vset.title, vset.source, vset.seed, variant=student)
     for problem in vset.problems:
         cached = (fixed or {}).get(problem.id)
-        solution.problems.append(cached if cached is not None else KINDS[problem.kind].solve(problem))
+        solution.problems.append(
+            cached if cached is not None else KINDS[problem.kind].solve(problem)
+        )
     # The answer key: the solved answers, each checked against its own problem.
     key: dict[str, Any] = {}
     for problem in vset.problems:
@@ -148,10 +166,16 @@ def make_variant(
     failures = self_test_failures(solution)
     if failures:
         raise FormatError(f"variant {student} fails its self-test: {failures[0]}")
-    for problem in data["problem"]:
-        problem.pop("answer", None)
-        for part in problem.get("part", []):
-            part.pop("answer", None)
+    # The student's file: a concrete set, its statements filled in, no answers and no rules.
+    for raw, problem in zip(data["problem"], vset.problems, strict=True):
+        raw.pop("answer", None)
+        raw.pop("random", None)
+        if "statement" in raw:
+            raw["statement"] = problem.statement
+        for raw_part, part in zip(raw.get("part", []), problem.parts, strict=False):
+            raw_part.pop("answer", None)
+            if "statement" in raw_part:
+                raw_part["statement"] = part.statement
     return Variant(student, vseed, data, vset, solution, key)
 
 

@@ -29,7 +29,15 @@ from chainrule.problems.kinds import KINDS
 from chainrule.problems.results import Counterexample, Gradebook, Submission, Verdict
 from chainrule.problems.schema import ProblemSet, read_toml
 
-__all__ = ["MAX_SUBMISSIONS", "grade", "grade_directory", "grade_file", "gradebook_csv", "load_answers", "write_atomic"]
+__all__ = [
+    "MAX_SUBMISSIONS",
+    "grade",
+    "grade_directory",
+    "grade_file",
+    "gradebook_csv",
+    "load_answers",
+    "write_atomic",
+]
 
 #: The most submissions one directory may hold.
 MAX_SUBMISSIONS = 10_000
@@ -82,13 +90,15 @@ def _missing(problem_id: str, part_id: str, points: float, expected: Any) -> Ver
         "wrong",
         "no answer given",
         diagnosis=["no answer given for this part"],
-        counterexample=Counterexample({}, expected, None),
+        counterexample=Counterexample({}, expected, "(no answer)"),
         method="none",
         max_points=points,
     )
 
 
-def grade(pset: ProblemSet, answers: dict[str, Any], student: str = "", source: str = "") -> Submission:
+def grade(
+    pset: ProblemSet, answers: dict[str, Any], student: str = "", source: str = ""
+) -> Submission:
     """A verdict for every part of the set, in order (see the module docstring)."""
     sub = Submission(student, source)
     for problem in pset.problems:
@@ -99,9 +109,7 @@ def grade(pset: ProblemSet, answers: dict[str, Any], student: str = "", source: 
             if not problem.has_parts and raw is None:
                 raw = None
             if raw is None:
-                sub.verdicts.append(
-                    _missing(problem.id, part.id, part.points, kind.model_answer(problem, part))
-                )
+                sub.verdicts.append(_missing(problem.id, part.id, part.points, "an answer"))
                 continue
             try:
                 v = kind.check(problem, part, raw)
@@ -112,7 +120,7 @@ def grade(pset: ProblemSet, answers: dict[str, Any], student: str = "", source: 
                     part.id,
                     "undecided",
                     f"format error: {where.where()}{where.message}",
-                    diagnosis=[where.message, *([where.detail] if where.detail else [])],
+                    diagnosis=[where.message, *where.detail.splitlines()],
                     method="not graded: the answer could not be read",
                     max_points=part.points,
                     answer=raw,
@@ -154,8 +162,13 @@ def grade_directory(pset: ProblemSet, directory: str | Path) -> Gradebook:
                 for part in problem.parts:
                     sub.verdicts.append(
                         Verdict(
-                            problem.id, part.id, "undecided", f"the file cannot be read: {exc.message}",
-                            diagnosis=[str(exc)], method="not graded", max_points=part.points,
+                            problem.id,
+                            part.id,
+                            "undecided",
+                            f"the file cannot be read: {exc.message}",
+                            diagnosis=[str(exc)],
+                            method="not graded",
+                            max_points=part.points,
                         )
                     )
             book.submissions.append(sub)
@@ -192,7 +205,9 @@ def gradebook_json(book: Gradebook) -> str:
     return json.dumps(book.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
 
 
-def write_atomic(path: str | Path, text: str, *, force: bool = False, inputs: tuple[Path, ...] = ()) -> str:
+def write_atomic(
+    path: str | Path, text: str, *, force: bool = False, inputs: tuple[Path, ...] = ()
+) -> str:
     """Write ``text`` to ``path`` through a temporary file and a rename, so a failed write leaves any old
     file whole.
 

@@ -178,7 +178,7 @@ class SetSolution:
             p_dict["ok"] = p.ok
             for part_dict, part in zip(p_dict["parts"], p.parts, strict=True):
                 part_dict["ok"] = part.ok
-        return out  # type: ignore[no-any-return]
+        return out
 
     def _repr_html_(self) -> str:
         from chainrule.problems.report.html import solution_html
@@ -241,6 +241,11 @@ class Verdict:
             raise ValueError(f"{self.label}: a wrong verdict needs a counterexample")
 
     @property
+    def flagged(self) -> bool:
+        """True when the verdict needs a look: not correct, or a derivation step refuted."""
+        return self.status != "correct" or any(s.status != "correct" for s in self.steps)
+
+    @property
     def label(self) -> str:
         """``q3.c`` (or ``q1`` for a problem without parts)."""
         return f"{self.problem}.{self.part}" if self.part else self.problem
@@ -248,7 +253,8 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         out = jsonable(asdict(self))
         out["label"] = self.label
-        return out  # type: ignore[no-any-return]
+        out["points"] = round(self.points, 9)
+        return out
 
     def _repr_html_(self) -> str:
         from chainrule.problems.report.html import verdict_html
@@ -266,7 +272,7 @@ class Submission:
 
     @property
     def points(self) -> float:
-        return float(sum(v.points for v in self.verdicts))
+        return round(float(sum(v.points for v in self.verdicts)), 9)
 
     @property
     def max_points(self) -> float:
@@ -274,7 +280,8 @@ class Submission:
 
     @property
     def all_correct(self) -> bool:
-        return bool(self.verdicts) and all(v.status == "correct" for v in self.verdicts)
+        """Every part correct and no derivation step refuted."""
+        return bool(self.verdicts) and not any(v.flagged for v in self.verdicts)
 
     def count(self, status: Status) -> int:
         return sum(v.status == status for v in self.verdicts)

@@ -14,21 +14,44 @@ from chainrule.problems.kinds import KINDS
 from chainrule.problems.results import SetSolution
 from chainrule.problems.schema import ProblemSet, load_set, parse_set, parse_toml
 
-__all__ = ["SEED_SET", "load_seed_set", "self_test_failures", "solve_set"]
+__all__ = [
+    "SEED_NAME",
+    "SEED_SET",
+    "is_seed",
+    "load",
+    "load_seed_set",
+    "seed_text",
+    "self_test_failures",
+    "solve_set",
+]
 
 #: The embedded seed set, inside the package.
 SEED_SET = "data/seed.toml"
 
 
+def seed_text() -> str:
+    """The text of the embedded seed set."""
+    return resources.files("chainrule.problems").joinpath(SEED_SET).read_text("utf-8")
+
+
 def load_seed_set() -> ProblemSet:
     """The seed problem set shipped in the package (``chainrule/problems/data/seed.toml``)."""
-    text = resources.files("chainrule.problems").joinpath(SEED_SET).read_text("utf-8")
+    text = seed_text()
     return parse_set(parse_toml(text, "seed.toml"), text, "seed.toml (embedded)")
 
 
+def is_seed(path: str | Path | None) -> bool:
+    """True when ``path`` means the embedded set: None, or ``"seed"`` with no file of that name."""
+    return path is None or (str(path) == SEED_NAME and not Path(path).exists())
+
+
+#: The name that means the embedded seed set on the command line (unless a file has that name).
+SEED_NAME = "seed"
+
+
 def load(path: str | Path | None) -> ProblemSet:
-    """The set at ``path``, or the embedded seed set when ``path`` is None."""
-    return load_seed_set() if path is None else load_set(path)
+    """The set at ``path``; the embedded seed set when ``path`` is None, or ``"seed"`` and no such file."""
+    return load_seed_set() if is_seed(path) else load_set(path)  # type: ignore[arg-type]
 
 
 def solve_set(pset: ProblemSet, variant: str = "") -> SetSolution:

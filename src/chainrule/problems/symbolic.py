@@ -35,7 +35,11 @@ def to_sympy(e: Expr) -> Any:
 
     def go(x: Expr) -> Any:
         if isinstance(x, Num):
-            return sympy.Rational(x.text) if x.text and "e" not in x.text.lower() else sympy.Float(x.value)
+            return (
+                sympy.Rational(x.text)
+                if x.text and "e" not in x.text.lower()
+                else sympy.Float(x.value)
+            )
         if isinstance(x, Name):
             if x.name == "pi":
                 return sympy.pi

@@ -19,7 +19,7 @@ Literal indices are 1-based (``x[1]`` is the first entry); index variables run o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -82,7 +82,7 @@ class Backend:
 class TensorBackend(Backend):
     """float64 chainrule Tensors: autodiff for ``diff``/``grad`` and ``g'``."""
 
-    _FUNCS: dict[str, Callable[[Any], Any]] = {
+    _FUNCS: ClassVar[dict[str, Callable[[Any], Any]]] = {
         "exp": cr.exp,
         "log": cr.log,
         "sqrt": cr.sqrt,

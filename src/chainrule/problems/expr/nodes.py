@@ -163,7 +163,12 @@ def substitute(e: Expr, mapping: dict[str, Expr]) -> Expr:
         inner = {k: v for k, v in mapping.items() if e.op != "sum" or k not in e.over}
         return Reduce(e.op, substitute(e.body, inner), e.over, pos=e.pos)
     if isinstance(e, Index):
-        return Index(substitute(e.base, mapping), tuple(substitute(i, mapping) for i in e.items), e.subscript, pos=e.pos)
+        return Index(
+            substitute(e.base, mapping),
+            tuple(substitute(i, mapping) for i in e.items),
+            e.subscript,
+            pos=e.pos,
+        )
     if isinstance(e, Unary):
         return Unary(e.op, substitute(e.operand, mapping), pos=e.pos)
     if isinstance(e, (BinOp, Compare)):

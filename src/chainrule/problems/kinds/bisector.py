@@ -586,7 +586,7 @@ class _Grader:
         head = "" if _is_one(lam, 0.0) else f"{text_number(lam)} × "
         return self._verdict(
             "correct",
-            f"correct: {head}the bisector {self.plane}",
+            f"{head}the bisector {self.plane}",
             diagnosis=["the same hyperplane, with x₊ on its positive side"],
             method=method,
         )

@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chainrule.problems import fields as F
-from chainrule.problems.equivalence import RTOL, declared_sampler, judge, saturates
+from chainrule.problems.equivalence import RTOL, declared_sampler, judge
 from chainrule.problems.errors import FormatError
 from chainrule.problems.expr.evaluate import EvaluationError, evaluate
 from chainrule.problems.expr.nodes import Compare, Expr, substitute
@@ -47,7 +47,9 @@ _MAX_STEPS = 100
 
 class DerivationKind(Kind):
     name: ClassVar[str] = "derivation"
-    summary: ClassVar[str] = "prove an identity or find a gradient, checked by autodiff at seeded points"
+    summary: ClassVar[str] = (
+        "prove an identity or find a gradient, checked by autodiff at seeded points"
+    )
     givens: ClassVar[dict[str, F.Field]] = {
         "vars": F.Field(F.string_table, doc="declared variables: name = type"),
         "functions": F.Field(F.string_table, doc="user functions: name = 'params -> body'"),
@@ -64,7 +66,9 @@ class DerivationKind(Kind):
         "rtol": F.Field(F.positive, doc="relative tolerance (default 1e-9)"),
         "atol": F.Field(F.positive, doc="absolute tolerance (default 1e-12)"),
         "points": F.Field(F.integer, doc="points per check (default 12)"),
-        "step_weight": F.Field(F.number, doc="share of the points a refuted step costs (default 0.5)"),
+        "step_weight": F.Field(
+            F.number, doc="share of the points a refuted step costs (default 0.5)"
+        ),
     }
     random_fields: ClassVar[tuple[str, ...]] = ()
 
@@ -84,7 +88,10 @@ class DerivationKind(Kind):
         for part in problem.parts:
             fields = part.fields if problem.has_parts else g
             where = part.id or None
-            definitions = {**g.get("given", {}), **(part.fields.get("given", {}) if problem.has_parts else {})}
+            definitions = {
+                **g.get("given", {}),
+                **(part.fields.get("given", {}) if problem.has_parts else {}),
+            }
             macros = self._macros(scope, definitions, problem, where)
             if ("prove" in fields) == ("find" in fields):
                 raise problem.error("give exactly one of prove or find", part=where, field="find")
@@ -104,7 +111,9 @@ class DerivationKind(Kind):
                 self._answer_exprs(problem, part, part.answer, scope, macros)
         problem.prepared.update(scope=scope, targets=targets)
 
-    def _macros(self, scope: Scope, definitions: dict[str, str], problem: Problem, part: str | None) -> dict[str, Expr]:
+    def _macros(
+        self, scope: Scope, definitions: dict[str, str], problem: Problem, part: str | None
+    ) -> dict[str, Expr]:
         macros: dict[str, Expr] = {}
         for name, text in definitions.items():
             declared = scope.variables.get(name)
@@ -136,22 +145,34 @@ class DerivationKind(Kind):
             evaluate(e, scope, values, dims, batch=1)
 
     def _answer_exprs(
-        self, problem: Problem, part: Part, raw: Any, scope: Scope, macros: dict[str, Expr] | None = None
+        self,
+        problem: Problem,
+        part: Part,
+        raw: Any,
+        scope: Scope,
+        macros: dict[str, Expr] | None = None,
     ) -> tuple[Expr | None, list[Expr], str | None, list[str]]:
         """Parse an answer: a string, or ``{answer, steps}``. Returns (answer, steps, text, step texts)."""
         where = part.id or None
         if macros is None:
             macros = problem.prepared.get("macros", {}).get(part.id, {})
+        text: str | None
         if isinstance(raw, str):
             text, steps_text = raw, []
         elif isinstance(raw, dict):
             unknown = set(raw) - {"answer", "steps"}
             if unknown:
-                raise problem.error(f"unknown key(s) {', '.join(sorted(unknown))}; an answer has answer and steps", part=where, field="answer")
+                raise problem.error(
+                    f"unknown key(s) {', '.join(sorted(unknown))}; an answer has answer and steps",
+                    part=where,
+                    field="answer",
+                )
             text = raw.get("answer")
             steps_text = raw.get("steps", [])
             if text is not None and not isinstance(text, str):
-                raise problem.error("answer must be an expression (a string)", part=where, field="answer")
+                raise problem.error(
+                    "answer must be an expression (a string)", part=where, field="answer"
+                )
             try:
                 steps_text = F.string_list(steps_text)
             except FormatError as exc:
@@ -161,7 +182,11 @@ class DerivationKind(Kind):
             if text is None and not steps_text:
                 raise problem.error("an answer needs answer or steps", part=where, field="answer")
         else:
-            raise problem.error(f"an answer is an expression (a string) or a table, got {F.type_name(raw)}", part=where, field="answer")
+            raise problem.error(
+                f"an answer is an expression (a string) or a table, got {F.type_name(raw)}",
+                part=where,
+                field="answer",
+            )
         try:
             answer = substitute(scope.parse(text), macros) if text is not None else None
         except FormatError as exc:
@@ -176,7 +201,13 @@ class DerivationKind(Kind):
 
     # -- judging --------------------------------------------------------------------------------------
     def _judge(
-        self, problem: Problem, part: Part, ref: Expr, ans: Expr, key: Any, salt: str = "",
+        self,
+        problem: Problem,
+        part: Part,
+        ref: Expr,
+        ans: Expr,
+        key: Any,
+        salt: str = "",
         terms_of: Expr | None = None,
     ) -> Any:
         c = problem.check
@@ -197,20 +228,28 @@ class DerivationKind(Kind):
 
     def check(self, problem: Problem, part: Part, answer: Any) -> Verdict:
         scope: Scope = problem.prepared["scope"]
-        lhs, rhs, _ = problem.prepared["targets"][part.id]
-        final, steps, text, steps_text = self._answer_exprs(problem, part, answer, scope, self._part_macros(problem, part))
+        lhs = problem.prepared["targets"][part.id][0]
+        final, steps, text, steps_text = self._answer_exprs(
+            problem, part, answer, scope, self._part_macros(problem, part)
+        )
         if final is None:
             final, text = steps[-1], steps_text[-1]
-        verdict = self._judge(problem, part, lhs, final, text, terms_of=self._model_expr(problem, part)).verdict
+        verdict = self._judge(
+            problem, part, lhs, final, text, terms_of=self._model_expr(problem, part)
+        ).verdict
         verdict.answer = answer
         if steps:
             lines = [(to_text(lhs), lhs), *zip(steps_text, steps, strict=True)]
             step_verdicts = []
             for k in range(1, len(lines)):
-                (prev_text, prev), (cur_text, cur) = lines[k - 1], lines[k]
+                prev, (cur_text, cur) = lines[k - 1][1], lines[k]
                 sv = self._judge(problem, part, prev, cur, cur_text, salt=f"step {k}").verdict
                 sv.part = f"{part.id or problem.id} line {k}"
-                sv.summary = f"line {k}: " + ("follows from the line before" if sv.status == "correct" else f"does not follow from {'the statement' if k == 1 else f'line {k - 1}'}: {sv.summary}")
+                sv.summary = f"line {k}: " + (
+                    "follows from the line before"
+                    if sv.status == "correct"
+                    else f"does not follow from {'the statement' if k == 1 else f'line {k - 1}'}: {sv.summary}"
+                )
                 sv.points = sv.max_points = 0.0
                 step_verdicts.append(sv)
             verdict.steps = step_verdicts
@@ -221,7 +260,9 @@ class DerivationKind(Kind):
                 if verdict.status == "correct":
                     weight = float(problem.check.get("step_weight", 0.5))
                     verdict.points = part.points * (1.0 - min(max(weight, 0.0), 1.0))
-                    verdict.summary = f"final answer correct, but {first.summary.split(':')[0]} is refuted"
+                    verdict.summary = (
+                        f"final answer correct, but {first.summary.split(':')[0]} is refuted"
+                    )
         return verdict
 
     def _model_expr(self, problem: Problem, part: Part) -> Expr | None:
@@ -230,13 +271,18 @@ class DerivationKind(Kind):
         if part.answer is None:
             return rhs
         scope: Scope = problem.prepared["scope"]
-        final, steps, _, _ = self._answer_exprs(problem, part, part.answer, scope, self._part_macros(problem, part))
+        final, steps, _, _ = self._answer_exprs(
+            problem, part, part.answer, scope, self._part_macros(problem, part)
+        )
         return final if final is not None else steps[-1]
 
     def _part_macros(self, problem: Problem, part: Part) -> dict[str, Expr]:
         scope: Scope = problem.prepared["scope"]
         g = problem.givens
-        definitions = {**g.get("given", {}), **(part.fields.get("given", {}) if problem.has_parts else {})}
+        definitions = {
+            **g.get("given", {}),
+            **(part.fields.get("given", {}) if problem.has_parts else {}),
+        }
         macros: dict[str, Expr] = {}
         for name, text in definitions.items():
             macros[name] = substitute(scope.parse(text), macros)
@@ -245,22 +291,39 @@ class DerivationKind(Kind):
     # -- solving --------------------------------------------------------------------------------------
     def solve(self, problem: Problem) -> ProblemSolution:
         scope: Scope = problem.prepared["scope"]
-        sol = ProblemSolution(problem.id, problem.kind, problem.title, problem.statement, problem.points, givens=dict(problem.givens))
+        sol = ProblemSolution(
+            problem.id,
+            problem.kind,
+            problem.title,
+            problem.statement,
+            problem.points,
+            givens=dict(problem.givens),
+        )
         for part in problem.parts:
             lhs, rhs, key = problem.prepared["targets"][part.id]
             steps: list[Step] = []
             checks: list[CheckLine] = []
-            model: Verdict | None = None
-            answer_expr = rhs
-            if part.answer is not None:
-                model = self.check(problem, part, part.answer)
-                final, st, text, _ = self._answer_exprs(problem, part, part.answer, scope, self._part_macros(problem, part))
-                answer_expr = final if final is not None else st[-1]
+            model = self.check(problem, part, part.answer) if part.answer is not None else None
+            answer_expr = self._model_expr(problem, part)
             if key == "prove":
                 assert rhs is not None
-                steps.append(Step(f"{to_text(lhs)} = {to_text(rhs)}", f"{to_latex(lhs)} = {to_latex(rhs)}", "the identity"))
+                steps.append(
+                    Step(
+                        f"{to_text(lhs)} = {to_text(rhs)}",
+                        f"{to_latex(lhs)} = {to_latex(rhs)}",
+                        "the identity",
+                    )
+                )
                 v = self._judge(problem, part, lhs, rhs, "identity")
-                checks.append(CheckLine("autodiff", f"both sides agree at {problem.check.get('points', 12)} seeded points ({v.verdict.method})" if v.verdict.status == "correct" else f"the two sides differ: {v.verdict.summary}", v.verdict.status == "correct"))
+                checks.append(
+                    CheckLine(
+                        "autodiff",
+                        f"both sides agree at {problem.check.get('points', 12)} seeded points ({v.verdict.method})"
+                        if v.verdict.status == "correct"
+                        else f"the two sides differ: {v.verdict.summary}",
+                        v.verdict.status == "correct",
+                    )
+                )
                 proof = symbolic_proof(lhs, rhs)
                 if proof:
                     checks.append(CheckLine("symbolic", proof, True))
@@ -270,11 +333,31 @@ class DerivationKind(Kind):
             else:
                 steps.append(Step(f"find {to_text(lhs)}", to_latex(lhs), "asked"))
                 if answer_expr is not None:
-                    steps.append(Step(f"{to_text(lhs)} = {to_text(answer_expr)}", f"{to_latex(lhs)} = {to_latex(answer_expr)}", "the model answer"))
+                    steps.append(
+                        Step(
+                            f"{to_text(lhs)} = {to_text(answer_expr)}",
+                            f"{to_latex(lhs)} = {to_latex(answer_expr)}",
+                            "the model answer",
+                        )
+                    )
                     v = self._judge(problem, part, lhs, answer_expr, "model")
-                    checks.append(CheckLine("autodiff", f"the answer equals the engine's {to_text(lhs)} at {problem.check.get('points', 12)} seeded points" if v.verdict.status == "correct" else f"the answer differs from the engine's value: {v.verdict.summary}", v.verdict.status == "correct"))
+                    checks.append(
+                        CheckLine(
+                            "autodiff",
+                            f"the answer equals the engine's {to_text(lhs)} at {problem.check.get('points', 12)} seeded points"
+                            if v.verdict.status == "correct"
+                            else f"the answer differs from the engine's value: {v.verdict.summary}",
+                            v.verdict.status == "correct",
+                        )
+                    )
                 else:
-                    checks.append(CheckLine("autodiff", f"{to_text(lhs)} is evaluated by the engine at each point; no closed form is given", True))
+                    checks.append(
+                        CheckLine(
+                            "autodiff",
+                            f"{to_text(lhs)} is evaluated by the engine at each point; no closed form is given",
+                            True,
+                        )
+                    )
             shown = answer_expr if answer_expr is not None else lhs
             sol.parts.append(
                 PartSolution(
@@ -293,7 +376,11 @@ class DerivationKind(Kind):
     def model_answer(self, problem: Problem, part: Part) -> Any:
         lhs, rhs, _ = problem.prepared["targets"][part.id]
         if part.answer is not None:
-            return part.answer if isinstance(part.answer, str) else part.answer.get("answer", part.answer)
+            return (
+                part.answer
+                if isinstance(part.answer, str)
+                else part.answer.get("answer", part.answer)
+            )
         return to_text(rhs if rhs is not None else lhs)
 
     def draw(self, problem: Problem, rng: np.random.Generator) -> dict[str, Any]:
@@ -302,8 +389,14 @@ class DerivationKind(Kind):
 
 def _identity_figure(scope: Scope, lhs: Expr, rhs: Expr) -> Figure | None:
     """Both sides of a one-variable identity over [-6, 6] (the sigmoid identities, say)."""
-    reals = [n for n, vt in scope.variables.items() if vt.base in ("real", "positive") and not vt.dims]
-    if len(reals) != 1 or any(vt.dims or vt.base == "index" for vt in scope.variables.values() if vt.base not in ("real", "positive", "macro", "param")):
+    reals = [
+        n for n, vt in scope.variables.items() if vt.base in ("real", "positive") and not vt.dims
+    ]
+    if len(reals) != 1 or any(
+        vt.dims or vt.base == "index"
+        for vt in scope.variables.values()
+        if vt.base not in ("real", "positive", "macro", "param")
+    ):
         return None
     (var,) = reals
     xs = np.linspace(-6.0, 6.0, 121)
@@ -316,7 +409,11 @@ def _identity_figure(scope: Scope, lhs: Expr, rhs: Expr) -> Figure | None:
     return Figure(
         "identity",
         f"both sides of {to_text(lhs)} = {to_text(rhs)} over {var} in [−6, 6]",
-        {"x": xs.tolist(), "xlabel": var, "curves": {to_text(lhs): left.tolist(), to_text(rhs): right.tolist()}},
+        {
+            "x": xs.tolist(),
+            "xlabel": var,
+            "curves": {to_text(lhs): left.tolist(), to_text(rhs): right.tolist()},
+        },
     )
 
 
@@ -326,9 +423,9 @@ def symbolic_proof(lhs: Expr, rhs: Expr) -> str:
     Only ever proves equality: a failure or a missing SymPy says nothing.
     """
     try:
-        from chainrule.problems.symbolic import to_sympy
-
         import sympy
+
+        from chainrule.problems.symbolic import to_sympy
     except ImportError:
         return ""
     try:
@@ -337,6 +434,6 @@ def symbolic_proof(lhs: Expr, rhs: Expr) -> str:
             return ""
         if sympy.simplify(a - b) == 0:
             return "SymPy: simplify(lhs − rhs) = 0"
-    except Exception:  # noqa: BLE001 - SymPy may raise anything; it only ever adds a proof
+    except Exception:
         return ""
     return ""

@@ -405,7 +405,7 @@ def grade_no_plane_claim(
             part,
             answer,
             "correct",
-            "correct: the classes are not linearly separable",
+            "the classes are not linearly separable",
             diagnosis=[f"certificate: {solution}"],
             method="certificate",
         )
@@ -438,7 +438,7 @@ def grade_no_plane_claim(
         part,
         answer,
         "correct",
-        "correct: not linearly separable, and the certificate holds",
+        "not linearly separable, and the certificate holds",
         diagnosis=[f"λ ≥ 0 and Σ λ_i y_i [x_i; 1] = 0 exactly: {text_point(res)}"],
         method="certificate",
     )
@@ -775,7 +775,7 @@ class _PlaneGrader:
                 return self._max_margin(w, b, g)
             return self._verdict(
                 "correct",
-                f"correct: {Hyperplane(w, b)} separates all {data.n} points",
+                f"{Hyperplane(w, b)} separates all {data.n} points",
                 diagnosis=[f"min_i y_i f(x_i) = {text_number(min(g))} > 0 (exact)"],
             )
         if any(v != 0 for v in w) and all(v < 0 for v in g):
@@ -841,7 +841,7 @@ class _PlaneGrader:
         if lam is not None and lam > 0:
             return self._verdict(
                 "correct",
-                f"correct: the maximum-margin hyperplane, margin {best.geometric_margin:.6g}",
+                f"the maximum-margin hyperplane, margin {best.geometric_margin:.6g}",
                 diagnosis=[f"{text_number(lam)} × the maximum-margin hyperplane {best}"],
                 method=method,
             )

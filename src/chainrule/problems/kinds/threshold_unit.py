@@ -402,7 +402,7 @@ class ThresholdUnitKind(Kind):
                 part,
                 answer,
                 "correct",
-                f"correct: all {data.n} constraints hold",
+                f"all {data.n} constraints hold",
                 method="constraints",
             )
         k = failed[0]

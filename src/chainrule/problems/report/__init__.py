@@ -17,7 +17,11 @@ from typing import Any
 
 from chainrule.problems.results import Gradebook, SetSolution
 
-__all__ = ["FORMATS", "render_report", "write_report"]
+__all__ = ["FORMATS", "GENERATOR_MARK", "render_report", "write_report"]
+
+#: In the ``<head>`` of every standalone HTML report (within its first 300 characters): how a caller
+#: recognises a report chainrule wrote.
+GENERATOR_MARK = '<meta name="generator" content="chainrule">'
 
 #: The suffixes :func:`write_report` knows, and the format each one writes.
 FORMATS: dict[str, str] = {".html": "html", ".htm": "html", ".md": "markdown", ".json": "json"}

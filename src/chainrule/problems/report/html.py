@@ -20,6 +20,7 @@ import json
 import re
 from collections.abc import Iterator
 
+from chainrule.problems.report import GENERATOR_MARK
 from chainrule.problems.report.figures import figure_html
 from chainrule.problems.report.mathml import escape, latex_to_mathml, markdown_to_html
 from chainrule.problems.report.text import (
@@ -149,7 +150,7 @@ def _document(title: str, body: str, kind: str, standalone: bool) -> str:
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta name="generator" content="chainrule">\n'
+        f"{GENERATOR_MARK}\n"
         f"<title>{escape(title)}</title>\n<style>\n{STYLE}\nbody {{ margin: 0; }}\n</style>\n"
         f"</head>\n<body>\n{main}\n</body>\n</html>\n"
     )
@@ -358,14 +359,14 @@ def _submission_html(s: Submission, k: int, ids: _Ids) -> str:
     anchors = [ids.anchor("v", str(k), str(i)) for i in range(len(s.verdicts))]
     for v, a in zip(s.verdicts, anchors, strict=True):
         label = escape(v.label)
-        if v.status != "correct":
+        if v.flagged:
             label = f'<a href="#{a}">{label}</a>'
         out.append(
             f'<tr class="verdict-row {v.status}"><td>{label}</td><td>{_badge(v.status)}</td>'
             f"<td>{points_text(v.points, v.max_points)}</td><td>{escape(v.summary)}</td></tr>"
         )
     out.append("</tbody></table>")
-    details = [(v, a) for v, a in zip(s.verdicts, anchors, strict=True) if v.status != "correct"]
+    details = [(v, a) for v, a in zip(s.verdicts, anchors, strict=True) if v.flagged]
     if details:
         out.append('<div class="verdict-details">')
         out.extend(_verdict_block(v, ids, a) for v, a in details)

@@ -1,13 +1,14 @@
 """The Markdown views, with ``$…$`` and ``$$…$$`` math: :func:`solution_markdown` and
 :func:`check_markdown`. Figures cannot be drawn in Markdown: each is named with its caption (the HTML
-report draws them). Statements are Markdown already and go in as they are; every other text is escaped.
+report draws them). Statements are Markdown already and go in as written, their raw HTML made text as
+in the HTML report; every other text is escaped.
 """
 
 from __future__ import annotations
 
 import re
 
-from chainrule.problems.report.mathml import split_lines
+from chainrule.problems.report.mathml import split_lines, split_math
 from chainrule.problems.report.text import (
     MARKS,
     counterexample_lines,
@@ -35,7 +36,31 @@ def _text(s: str) -> str:
     code, links, HTML, tables, math, entities, and a block marker at the start of the line."""
     line = " ".join(str(s).split())
     line = _SPECIAL.sub(lambda m: "\\" + m.group(0), line)
-    return _LINE_START.sub(r"\\\1", line)
+    # Only punctuation can be escaped: "1." becomes "1\\.", "#" becomes "\\#".
+    return _LINE_START.sub(lambda m: m.group(1)[:-1] + "\\" + m.group(1)[-1], line)
+
+
+_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1", flags=re.DOTALL)
+_PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+
+
+def _statement(text: str) -> str:
+    """A statement as written, but with its raw HTML made text (``<b>`` → ``\\<b>``), as the HTML
+    report shows it; math spans and code spans are left alone."""
+    protected, spans = split_math(text.strip())
+    out: list[str] = []
+    last = 0
+    for m in _CODE_SPAN.finditer(protected):
+        out.append(re.sub(r"<(?=[A-Za-z/!?])", r"\\<", protected[last : m.start()]))
+        out.append(m.group(0))
+        last = m.end()
+    out.append(re.sub(r"<(?=[A-Za-z/!?])", r"\\<", protected[last:]))
+
+    def math(m: re.Match[str]) -> str:
+        latex, display = spans[int(m.group(1))]
+        return f"$${latex}$$" if display else f"${latex}$"
+
+    return _PLACEHOLDER.sub(math, "".join(out))
 
 
 def _code(s: str) -> str:
@@ -66,7 +91,7 @@ def _part_markdown(part: PartSolution, level: int) -> list[str]:
     if part.part:
         out += [f"{'#' * level} ({_text(part.part)}) {_ok(part.ok)}", ""]
     if part.statement:
-        out += [part.statement.strip(), ""]
+        out += [_statement(part.statement), ""]
     if part.answer_latex:
         out += ["**Answer:**", "", _math(part.answer_latex, display=True), ""]
     else:
@@ -96,7 +121,7 @@ def _problem_markdown(p: ProblemSolution, level: int) -> list[str]:
         "",
     ]
     if p.statement:
-        out += [p.statement.strip(), ""]
+        out += [_statement(p.statement), ""]
     for f in p.figures:
         out += [
             f"> **Figure ({_text(f.kind)}).** {_text(f.caption)} *(drawn in the HTML report)*",
@@ -202,7 +227,7 @@ def _submission_markdown(s: Submission) -> list[str]:
         )
     out.append("")
     for v in s.verdicts:
-        if v.status != "correct":
+        if v.flagged:
             out += _verdict_markdown(v)
     return out
 

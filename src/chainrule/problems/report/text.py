@@ -180,7 +180,7 @@ def verdict_table(gradebook: Gradebook) -> str:
             lines.append(
                 f"  {v.label:<{lw}}  {MARKS[v.status]:<{vw}}  {p:<{pw}}  {_one_line(v.summary, 100)}"
             )
-            if v.status != "correct":
+            if v.flagged:
                 pad = " " * (lw + 4)
                 for name, text in counterexample_lines(v):
                     lines.append(f"{pad}{name}: {text}")
