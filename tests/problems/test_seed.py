@@ -1,36 +1,43 @@
-"""The seed problem set: every answer is solved by the engines and passes its own check."""
+"""The seed problem set (data/seed.toml): its five answers are acceptance tests, and the Q4 network's
+derivation reproduces the seed's five equations term for term."""
 
 import numpy as np
 import pytest
 
 from chainrule.problems import seed
+from chainrule.problems.kinds import KINDS
+from chainrule.problems.results import SetSolution
+from chainrule.problems.schema import ProblemSet
+from chainrule.problems.solve import self_test_failures, solve_set
 
 
 @pytest.fixture(scope="module")
-def report() -> seed.SeedReport:
-    return seed.seed_report()
+def solution(seed_set: ProblemSet) -> SetSolution:
+    return solve_set(seed_set)
 
 
-def test_every_seed_answer_checks_out(report: seed.SeedReport) -> None:
-    assert [a.question[:2] for a in report.answers] == ["Q1", "Q2", "Q3", "Q4", "Q5"]
-    assert report.ok, [a.question for a in report.answers if not a.ok]
-    assert report.text.endswith("5 questions, all checks passed.")
+def test_every_seed_answer_checks_out(solution: SetSolution) -> None:
+    assert [p.id for p in solution.problems] == ["q1", "q2", "q3", "q4", "q5"]
+    assert solution.ok and not self_test_failures(solution)
+    assert sum(len(p.parts) for p in solution.problems) == 11
+    for p in solution.problems:
+        for part in p.parts:
+            assert part.model_check is not None and part.model_check.status == "correct", part.part
 
 
-def test_q1_prints_the_seed_hyperplane(report: seed.SeedReport) -> None:
-    assert "f(x) = [-7 -1 6]·x − 9" in report.answers[0].text
+def test_q1_is_the_seeds_hyperplane(solution: SetSolution) -> None:
+    assert solution.problems[0].parts[0].answer_text == "f(x) = [-7 -1 6]·x − 9"
+    assert solution.problems[0].parts[0].answer == {"w": [-7, -1, 6], "b": -9}
 
 
-def test_q2_checks_the_seed_weights_constraint_by_constraint(report: seed.SeedReport) -> None:
-    text = report.answers[1].text
-    assert "with w0 = 0, w1 = -1, w2 = 0:" in text
-    assert (
-        text.count("holds") >= 8
-    )  # four constraints for the seed's weights, four for the solved ones
+def test_q2_the_seeds_weights_hold_constraint_by_constraint(seed_set: ProblemSet) -> None:
+    q2 = seed_set.problem("q2")
+    v = KINDS["threshold_unit"].check(q2, q2.part(""), {"w0": 0, "w1": -1, "w2": 0})
+    assert v.status == "correct" and v.summary == "all 4 constraints hold"
 
 
-def test_q4_derivation_has_the_seed_equations(report: seed.SeedReport) -> None:
-    text = report.answers[3].text
+def test_q4_derivation_has_the_seed_equations() -> None:
+    text = seed.check_network(0.5).explanation.text
     for equation in (
         "∂L/∂n_4 = ∂L/∂n_2 · g'(w_{2,4} n_4) w_{2,4} + ∂L/∂n_3 · g'(w_{3,4} n_4 + w_{3,6} n_6) w_{3,4}",
         "∂L/∂n_5 = ∂L/∂n_4 · g'(w_{4,5} n_5 + w_{4,6} n_6) w_{4,5}",
@@ -57,6 +64,16 @@ def test_network_check_on_a_batch_with_every_weight() -> None:
     assert {r.name for r in check.rows} == {"x"} | {f"w_{{{k}}}" for k in seed.WEIGHT_NAMES}
 
 
-def test_q5_statements_match_the_seed(report: seed.SeedReport) -> None:
-    text = report.answers[4].text
-    assert text.count("equivalent: True") == 5
+@pytest.mark.parametrize(
+    ("part", "answer"),
+    [
+        ("a", "ijk, i -> jk"),
+        ("b", "ijkl -> ik"),
+        ("c", "ijkl -> ki"),
+        ("d", "ijk, ijk -> i"),
+        ("e", "de, fe, fl -> dl"),
+    ],
+)
+def test_q5_the_seeds_einsum_answers(seed_set: ProblemSet, part: str, answer: str) -> None:
+    q5 = seed_set.problem("q5")
+    assert KINDS["einsum"].check(q5, q5.part(part), answer).status == "correct"

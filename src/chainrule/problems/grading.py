@@ -63,7 +63,7 @@ def load_answers(path: str | Path, pset: ProblemSet) -> dict[str, Any]:
         try:
             problem = pset.problem(pid)
         except KeyError as exc:
-            raise FormatError(str(exc).strip("\"'"), file=str(path), line=line_of(pid)) from None
+            raise FormatError(exc.args[0], file=str(path), line=line_of(pid)) from None
         if problem.has_parts:
             if not isinstance(value, dict):
                 raise FormatError(
@@ -78,7 +78,7 @@ def load_answers(path: str | Path, pset: ProblemSet) -> dict[str, Any]:
                     problem.part(part_id)
                 except KeyError as exc:
                     raise FormatError(
-                        str(exc).strip("\"'"), file=str(path), line=line_of(part_id), problem=pid
+                        exc.args[0], file=str(path), line=line_of(part_id), problem=pid
                     ) from None
     return data
 

@@ -1,32 +1,19 @@
-"""The seed problem set (``shared/seeds/000_b0c38493fd779bb9.txt``): solve each question and check it.
+"""The seed's Q4 network on tensors, for ``chainrule backprop``: its derivation, checked three ways.
 
-Each question is answered by the library's own engines and checked independently:
-
-- Q1 the bisector hyperplane, in exact rational arithmetic (both points on their side, the midpoint on
-  the plane);
-- Q2 the threshold unit: the seed's weights checked constraint by constraint, and weights solved for;
-- Q3 the log-sigmoid identities by autodiff at many points (±800 included) and the logistic-regression
-  gradient ``Σ x_i (h(x_i) − y_i)`` against autodiff;
-- Q4 the seven-node DAG network: the chain-rule derivation over its named nodes, checked against
-  ``backward()`` and central differences;
-- Q5 the five index-notation statements: their einsum specs against the seed's answers, and the engine
-  against the literal loop sum.
-
-``seed_network`` builds the Q4 network on tensors; ``chainrule backprop`` uses it too.
+The seed problem set itself is the TOML file ``data/seed.toml`` (solved by :mod:`chainrule.problems.solve`);
+this module keeps the network written with plain tensor operations and names, whose chain-rule derivation
+(``chainrule.explain``) is checked against ``backward()`` and central differences.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from fractions import Fraction
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import chainrule as cr
-from chainrule.einsum.index_notation import loop_einsum
-from chainrule.linear import ThresholdUnit, bisector_hyperplane
 
 # -- the Q4 network ------------------------------------------------------------------------------------
 
@@ -179,142 +166,3 @@ def check_network(
         ok = abs(d - b) <= rtol * scale + 1e-12 and abs(fd - b) <= max(1e-5, 1e-4 * scale)
         rows.append(GradientRow(name, d, b, fd, ok))
     return NetworkCheck(ex, float(loss.item()), rows)
-
-
-# -- the report ----------------------------------------------------------------------------------------
-
-
-@dataclass
-class Answer:
-    """One solved question: its title, the worked text, and whether its check passed."""
-
-    question: str
-    text: str
-    ok: bool
-
-
-@dataclass
-class SeedReport:
-    """The answers to the seed set, in order; ``text`` is the printable report."""
-
-    answers: list[Answer] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(a.ok for a in self.answers)
-
-    @property
-    def text(self) -> str:
-        parts = []
-        for a in self.answers:
-            mark = "ok" if a.ok else "FAILED"
-            parts.append(f"== {a.question} [check: {mark}]\n{a.text}")
-        verdict = "all checks passed" if self.ok else "SOME CHECKS FAILED"
-        return "\n\n".join(parts) + f"\n\n{len(self.answers)} questions, {verdict}."
-
-
-def _q1() -> Answer:
-    x_pos, x_neg = (-5, 1, 3), (2, 2, -3)
-    h = bisector_hyperplane(x_pos, x_neg)
-    midpoint = [Fraction(a + b, 2) for a, b in zip(x_pos, x_neg, strict=True)]
-    f_pos, f_neg, f_mid = h.decision_exact([x_pos, x_neg, midpoint])
-    ok = f_pos > 0 > f_neg and f_mid == 0 and f_pos == -f_neg
-    text = f"{h.worked}\ncheck (exact): f(x₊) = {f_pos} > 0, f(x₋) = {f_neg} < 0, f(m) = {f_mid}"
-    return Answer("Q1 a hyperplane that separates x₊ = (−5, 1, 3) from x₋ = (2, 2, −3)", text, ok)
-
-
-def _q2() -> Answer:
-    X = [[0, 0], [0, -1], [1, 0], [1, -1]]
-    y = [1, 1, 0, 0]
-    given = ThresholdUnit([-1, 0], 0)
-    table = given.check(X, y)
-    solved = ThresholdUnit.fit(X, y)
-    solved_table = solved.check(X, y)
-    text = f"the seed's weights:\n{table}\n\nweights solved for:\n{solved_table}"
-    return Answer("Q2 weights for a threshold unit", text, table.ok and solved_table.ok)
-
-
-def _q3() -> Answer:
-    a = np.concatenate([np.linspace(-800.0, 800.0, 81), [-30.0, -1e-3, 0.0, 1e-3, 30.0]])
-    at = cr.tensor(a, requires_grad=True)
-    d_log_s = cr.grad(lambda t: cr.log_sigmoid(t).sum())(at).data
-    d_log_1ms = cr.grad(lambda t: cr.log_sigmoid(-t).sum())(at).data
-    s = cr.sigmoid(cr.tensor(a)).data
-    err1 = float(np.max(np.abs(d_log_s - (1 - s))))
-    err2 = float(np.max(np.abs(d_log_1ms - (-s))))
-    finite = bool(np.all(np.isfinite(d_log_s)) and np.all(np.isfinite(d_log_1ms)))
-
-    rng = np.random.default_rng(3)
-    X = rng.normal(size=(50, 4))
-    y = (rng.random(50) < 0.5).astype(float)
-    w0 = rng.normal(size=4)
-
-    def nll(w: Any) -> Any:
-        z = cr.tensor(X) @ w
-        return -(cr.tensor(y) * cr.log_sigmoid(z) + (1 - cr.tensor(y)) * cr.log_sigmoid(-z)).sum()
-
-    auto = cr.grad(nll)(cr.tensor(w0)).data
-    h = 1 / (1 + np.exp(-(X @ w0)))
-    analytic = X.T @ (h - y)
-    err3 = float(np.max(np.abs(auto - analytic)))
-    ok = finite and err1 < 1e-12 and err2 < 1e-12 and err3 < 1e-10
-    text = (
-        "d log s(a)/da = 1 − s(a) and d log(1 − s(a))/da = −s(a):\n"
-        f"  autodiff at {a.size} points in [−800, 800]: max |error| {err1:.1e} and {err2:.1e}, "
-        f"all finite: {finite}\n"
-        "∇_w L = Σ_i x_i (h(x_i) − y_i) with L = −Σ_i [y_i log h(x_i) + (1 − y_i) log(1 − h(x_i))]:\n"
-        f"  against autodiff on 50 random points in 4 dimensions: max |error| {err3:.1e}"
-    )
-    return Answer("Q3 logistic regression: the log-sigmoid identities and the gradient", text, ok)
-
-
-def _q4() -> Answer:
-    check = check_network(0.5)
-    text = (
-        f"n_i = g(Σ_j w_{{i,j}} n_j), L = {loss_text()}, x = 0.5, g = tanh\n"
-        f"{check.explanation.text}\n\n{check.table()}"
-    )
-    return Answer("Q4 back-propagation through the seven-node DAG network", text, check.ok)
-
-
-#: The seed's five index-notation statements and the einsum answers it gives for them.
-SEED_EINSUM = (
-    (r"C_{jk} = \sum_i A_{ijk} b_i", "ijk, i -> jk", ("A", "b")),
-    (r"A_{ik} = \sum_{j,l} A_{ijkl}", "ijkl -> ik", ("A",)),
-    (r"A_{ki} = \sum_{j,l} A_{ijkl}", "ijkl -> ki", ("A",)),
-    (r"C_i = \sum_{j,k} A_{ijk} A_{ijk}", "ijk, ijk -> i", ("A", "A")),
-    (r"C = A G^T B", "de, fe, fl -> dl", ("A", "G", "B")),
-)
-
-
-def _q5() -> Answer:
-    rng = np.random.default_rng(5)
-    lines = []
-    ok = True
-    for statement, answer, names in SEED_EINSUM:
-        spec = cr.parse_index_notation(statement)
-        terms = spec.subscripts.split("->")[0].split(",")
-        # One size per index letter, so every operand (and a repeated one) gets consistent shapes.
-        letters = sorted(set("".join(terms)))
-        size = {c: 2 + k % 4 for k, c in enumerate(letters)}
-        arrays = {
-            name: rng.normal(size=tuple(size[c] for c in term))
-            for name, term in zip(spec.operands, terms, strict=True)
-        }
-        same = spec.equivalent(answer) and spec.operands == names
-        ops = [arrays[n] for n in spec.operands]
-        fast = cr.einsum(spec.subscripts, *ops)
-        slow = loop_einsum(spec.subscripts, *ops)
-        err = float(np.max(np.abs(np.asarray(fast) - slow)))
-        good = same and err < 1e-12
-        ok &= good
-        lines.append(
-            f"{statement}\n  einsum: {spec.subscripts!r} on [{', '.join(spec.operands)}]"
-            f" (seed: {answer!r}, equivalent: {same}); engine vs loops: max |error| {err:.1e}"
-        )
-    return Answer("Q5 index notation as einsum", "\n".join(lines), ok)
-
-
-def seed_report() -> SeedReport:
-    """Solve and check every seed question."""
-    return SeedReport([_q1(), _q2(), _q3(), _q4(), _q5()])
