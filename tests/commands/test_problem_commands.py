@@ -184,7 +184,7 @@ def test_a_directory_of_submissions_gives_a_gradebook(
     (subs / "alice.toml").write_bytes((EXAMPLES / "seed-answers.toml").read_bytes())
     (subs / "bob.toml").write_bytes((EXAMPLES / "wrong-answers.toml").read_bytes())
     (subs / "carol.toml").write_text("this is not toml = = =", encoding="utf-8")
-    code, out, _ = run(capsys, "check", "seed", str(subs), "-o", str(tmp_path / "grades"))
+    code, _, _ = run(capsys, "check", "seed", str(subs), "-o", str(tmp_path / "grades"))
     assert code == 1
     rows = list(csv.DictReader((tmp_path / "grades.csv").read_text(encoding="utf-8").splitlines()))
     by = {r["student"]: r for r in rows}
