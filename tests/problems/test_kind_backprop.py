@@ -11,7 +11,7 @@ from chainrule.nn.dag import DAGNetwork
 from chainrule.problems.errors import FormatError
 from chainrule.problems.expr.evaluate import evaluate
 from chainrule.problems.kinds.backprop import BackpropKind, draw_dag
-from chainrule.problems.schema import Part, Problem
+from chainrule.problems.schema import Problem, build_problem
 
 KIND = BackpropKind()
 SEED_EDGES = ["x->n7", "n7->n5", "n7->n6", "n5->n4", "n6->n4", "n4->n3", "n6->n3", "n4->n2"]
@@ -44,16 +44,18 @@ def make(
     check: dict[str, Any] | None = None,
     **givens: Any,
 ) -> Problem:
-    """A prepared problem (the kinds package may not import while other kinds are written)."""
-    if parts is None:
-        part_list = [Part("", "", 4.0, answer, {})]
-    else:
-        part_list = [Part(p["id"], "", 1.0, p.get("answer"), {"find": p["find"]}) for p in parts]
-    problem = Problem(
-        "q4", "backprop", 4.0, "", "", givens, answer, check or {}, random or {}, part_list, {}
+    """A backprop problem built as the schema builds one from a file."""
+    tables = None if parts is None else [{"points": 1.0, **p} for p in parts]
+    return build_problem(
+        "backprop",
+        id="q4",
+        points=4.0,
+        answer=answer,
+        random=random,
+        check=check,
+        parts=tables,
+        **givens,
     )
-    KIND.prepare(problem)
-    return problem
 
 
 def seed_problem(**extra: Any) -> Problem:

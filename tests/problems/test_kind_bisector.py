@@ -1,11 +1,8 @@
 """The ``bisector`` kind: the seed's Q1, verdicts up to a positive multiple, diagnoses, errors."""
 
-import importlib
 import json
 import sys
-import types
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,25 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import chainrule.problems
 from chainrule.linear.hyperplane import Hyperplane, bisector_hyperplane
 from chainrule.problems.errors import FormatError
-from chainrule.problems.schema import Part, Problem
+from chainrule.problems.kinds.bisector import BisectorKind
+from chainrule.problems.schema import Problem, build_problem
 
-
-def _import_kind(module: str) -> Any:
-    """Import one kind module. The kinds package imports every kind; while some are still being
-    written it cannot load, so a bare package whose path is the kinds folder stands in for it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        stub = types.ModuleType("chainrule.problems.kinds")
-        stub.__path__ = [str(Path(chainrule.problems.__file__).parent / "kinds")]
-        sys.modules["chainrule.problems.kinds"] = stub
-        return importlib.import_module(module)
-
-
-BisectorKind = _import_kind("chainrule.problems.kinds.bisector").BisectorKind
 KIND = BisectorKind()
 SEED = {"x_plus": [-5, 1, 3], "x_minus": [2, 2, -3]}
 
@@ -42,24 +25,16 @@ def make_problem(
     random: dict[str, Any] | None = None,
     **givens: Any,
 ) -> Problem:
-    """A bisector problem as the schema builds it: givens and check options through their fields."""
-    values = {k: KIND.givens[k].check(v) for k, v in (givens or SEED).items()}
-    options = {k: KIND.check_options[k].check(v) for k, v in (check or {}).items()}
-    problem = Problem(
+    """A bisector problem built as the schema builds one from a file."""
+    return build_problem(
+        "bisector",
         id="q1",
-        kind="bisector",
         points=2.0,
-        title="",
-        statement="",
-        givens=values,
         answer=answer,
-        check=options,
-        random=random or {},
-        parts=[Part("", "", 2.0, answer, {})],
-        functions={},
+        check=check,
+        random=random,
+        **(givens or SEED),
     )
-    KIND.prepare(problem)
-    return problem
 
 
 def grade(answer: Any, problem: Problem | None = None) -> Any:

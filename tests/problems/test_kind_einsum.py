@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
-import types
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,30 +13,9 @@ from hypothesis import strategies as st
 import chainrule as cr
 from chainrule.einsum.index_notation import LETTERS
 from chainrule.problems.errors import FormatError
-from chainrule.problems.schema import Part, Problem
+from chainrule.problems.kinds.einsum import EinsumKind
+from chainrule.problems.schema import Problem, build_problem
 
-
-def _import_kind() -> Any:
-    """``EinsumKind``, importable even while sibling kinds of the package are still being written.
-
-    The package's ``__init__`` imports every kind; until they all exist, a stand-in package object lets
-    the submodule load, and is removed again so that a later real import is unaffected.
-    """
-    try:
-        return importlib.import_module("chainrule.problems.kinds.einsum").EinsumKind
-    except ImportError:
-        import chainrule.problems as problems_pkg
-
-        stub = types.ModuleType("chainrule.problems.kinds")
-        stub.__path__ = [str(Path(problems_pkg.__file__).parent / "kinds")]
-        sys.modules["chainrule.problems.kinds"] = stub
-        try:
-            return importlib.import_module("chainrule.problems.kinds.einsum").EinsumKind
-        finally:
-            del sys.modules["chainrule.problems.kinds"]
-
-
-EinsumKind = _import_kind()
 KIND = EinsumKind()
 
 SEED = (
@@ -61,35 +37,24 @@ def make_problem(
     check: dict[str, Any] | None = None,
     pid: str = "q5",
 ) -> Problem:
-    """A prepared einsum problem: with parts ``(id, notation, answer, shapes)``, or part-less."""
-    givens: dict[str, Any] = {}
+    """An einsum problem built as the schema builds one from a file: with parts
+    ``(id, notation, answer, shapes)``, or part-less."""
     if parts is None:
-        givens["notation"] = notation
+        givens: dict[str, Any] = {"notation": notation}
         if shapes is not None:
             givens["shapes"] = shapes
-        part_list = [Part("", "", 1.0, answer, {})]
-    else:
-        part_list = []
-        for part_id, text, ans, sh in parts:
-            fields: dict[str, Any] = {"notation": text}
-            if sh is not None:
-                fields["shapes"] = sh
-            part_list.append(Part(part_id, "", 1.0, ans, fields))
-    problem = Problem(
-        id=pid,
-        kind="einsum",
-        points=float(len(part_list)),
-        title="index notation",
-        statement="",
-        givens=givens,
-        answer=answer if parts is None else None,
-        check=check or {},
-        random=random or {},
-        parts=part_list,
-        functions={},
-    )
-    KIND.prepare(problem)
-    return problem
+        return build_problem(
+            "einsum", id=pid, points=1.0, answer=answer, random=random, check=check, **givens
+        )
+    tables = []
+    for part_id, text, ans, sh in parts:
+        table: dict[str, Any] = {"id": part_id, "notation": text, "points": 1.0}
+        if ans is not None:
+            table["answer"] = ans
+        if sh is not None:
+            table["shapes"] = sh
+        tables.append(table)
+    return build_problem("einsum", id=pid, parts=tables, random=random, check=check)
 
 
 def grade(problem: Problem, answer: Any, part: str = "") -> Any:

@@ -1,11 +1,7 @@
 """The ``separate`` kind: planes judged by the property, max-margin mode, certificates."""
 
-import importlib
 import json
-import sys
-import types
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,24 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import chainrule.problems
 from chainrule.problems.errors import FormatError
-from chainrule.problems.schema import Part, Problem
+from chainrule.problems.kinds.separate import SeparateKind
+from chainrule.problems.schema import Problem, build_problem
 
-
-def _import_kind(module: str) -> Any:
-    """Import one kind module. The kinds package imports every kind; while some are still being
-    written it cannot load, so a bare package whose path is the kinds folder stands in for it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        stub = types.ModuleType("chainrule.problems.kinds")
-        stub.__path__ = [str(Path(chainrule.problems.__file__).parent / "kinds")]
-        sys.modules["chainrule.problems.kinds"] = stub
-        return importlib.import_module(module)
-
-
-SeparateKind = _import_kind("chainrule.problems.kinds.separate").SeparateKind
 KIND = SeparateKind()
 #: The seed's Q2 points: x1 = 0 is class 1, x1 = 1 is class 0.
 SEED = {"data": [[0, 0], [0, -1], [1, 0], [1, -1]], "labels": [1, 1, 0, 0]}
@@ -44,24 +26,10 @@ def make_problem(
     random: dict[str, Any] | None = None,
     **givens: Any,
 ) -> Problem:
-    """A separate problem as the schema builds it: givens and check options through their fields."""
-    values = {k: KIND.givens[k].check(v) for k, v in givens.items()}
-    options = {k: KIND.check_options[k].check(v) for k, v in (check or {}).items()}
-    problem = Problem(
-        id="q3",
-        kind="separate",
-        points=3.0,
-        title="",
-        statement="",
-        givens=values,
-        answer=answer,
-        check=options,
-        random=random or {},
-        parts=[Part("", "", 3.0, answer, {})],
-        functions={},
+    """A separate problem built as the schema builds one from a file."""
+    return build_problem(
+        "separate", id="q3", points=3.0, answer=answer, check=check, random=random, **givens
     )
-    KIND.prepare(problem)
-    return problem
 
 
 def grade(problem: Problem, answer: Any) -> Any:

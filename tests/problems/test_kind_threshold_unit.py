@@ -1,9 +1,5 @@
 """The ``threshold_unit`` kind: Q2 constraint by constraint, conventions, certificates."""
 
-import importlib
-import sys
-import types
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,24 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import chainrule.problems
 from chainrule.problems.errors import FormatError
-from chainrule.problems.schema import Part, Problem
+from chainrule.problems.kinds.threshold_unit import ThresholdUnitKind
+from chainrule.problems.schema import Problem, build_problem
 
-
-def _import_kind(module: str) -> Any:
-    """Import one kind module. The kinds package imports every kind; while some are still being
-    written it cannot load, so a bare package whose path is the kinds folder stands in for it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        stub = types.ModuleType("chainrule.problems.kinds")
-        stub.__path__ = [str(Path(chainrule.problems.__file__).parent / "kinds")]
-        sys.modules["chainrule.problems.kinds"] = stub
-        return importlib.import_module(module)
-
-
-ThresholdUnitKind = _import_kind("chainrule.problems.kinds.threshold_unit").ThresholdUnitKind
 KIND = ThresholdUnitKind()
 SEED = {"data": [[0, 0], [0, -1], [1, 0], [1, -1]], "labels": [1, 1, 0, 0]}
 XOR = {"data": [[0, 0], [1, 1], [0, 1], [1, 0]], "labels": [1, 1, 0, 0]}
@@ -38,23 +20,10 @@ SEED_ANSWER = {"w0": 0, "w1": -1, "w2": 0}
 def make_problem(
     answer: Any = None, random: dict[str, Any] | None = None, **givens: Any
 ) -> Problem:
-    """A threshold_unit problem as the schema would build it: givens through their fields."""
-    values = {k: KIND.givens[k].check(v) for k, v in givens.items()}
-    problem = Problem(
-        id="q2",
-        kind="threshold_unit",
-        points=2.0,
-        title="",
-        statement="",
-        givens=values,
-        answer=answer,
-        check={},
-        random=random or {},
-        parts=[Part("", "", 2.0, answer, {})],
-        functions={},
+    """A threshold_unit problem built as the schema builds one from a file."""
+    return build_problem(
+        "threshold_unit", id="q2", points=2.0, answer=answer, random=random, **givens
     )
-    KIND.prepare(problem)
-    return problem
 
 
 def grade(problem: Problem, answer: Any) -> Any:

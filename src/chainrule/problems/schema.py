@@ -42,6 +42,7 @@ __all__ = [
     "Part",
     "Problem",
     "ProblemSet",
+    "build_problem",
     "load_set",
     "parse_set",
     "read_toml",
@@ -342,6 +343,42 @@ def fill_statement(text: str, givens: dict[str, Any]) -> str:
         return format_given(givens[name]) if name in givens else m.group(0)
 
     return _PLACEHOLDER.sub(sub, text)
+
+
+def build_problem(
+    kind: str,
+    *,
+    id: str = "p",
+    points: float | None = None,
+    answer: Any = None,
+    check: dict[str, Any] | None = None,
+    random: dict[str, Any] | None = None,
+    parts: list[dict[str, Any]] | None = None,
+    functions: dict[str, str] | None = None,
+    **givens: Any,
+) -> Problem:
+    """A problem from Python values, read exactly as a file's ``[[problem]]`` table would be (every given,
+    check option and part field through its validator) and prepared by its kind.
+
+    ``parts`` are tables as in ``[[problem.part]]`` (``{"id": "a", "answer": ..., "notation": ...}``).
+
+    Raises:
+        FormatError: what loading the same table from a file would raise.
+    """
+    raw: dict[str, Any] = {"id": id, "kind": kind, **givens}
+    for key, value in (
+        ("points", points),
+        ("answer", answer),
+        ("check", check),
+        ("random", random),
+        ("part", parts),
+    ):
+        if value is not None:
+            raw[key] = value
+    head: dict[str, Any] = {"format": FORMAT}
+    if functions:
+        head["functions"] = functions
+    return parse_set({"set": head, "problem": [raw]}).problems[0]
 
 
 def _top_line(lines: _Lines, key: str) -> int | None:
