@@ -1201,14 +1201,7 @@ class BackpropKind(Kind):
         """The chain-rule expression of every asked gradient, each checked against ``backward()``
         and central differences, the network as a figure, and the model answers' verdicts."""
         net: _Net = problem.prepared["net"]
-        sol = ProblemSolution(
-            problem.id,
-            problem.kind,
-            problem.title,
-            problem.statement,
-            problem.points,
-            givens=dict(problem.givens),
-        )
+        sol = self.new_solution(problem)
         point = self._figure_point(problem)
         grads = point["grads"]
         sol.figures.append(self._figure(problem, point))
@@ -1228,7 +1221,7 @@ class BackpropKind(Kind):
                 checks.append(CheckLine("finite differences", detail, ok))
             if index == 0 and explanation is not None:
                 steps.append(explanation)
-            model = self.check(problem, part, part.answer) if part.answer is not None else None
+            model = self.model_verdict(problem, part)
             if problem.has_parts:
                 ref = problem.prepared["refs"][items[0][0]]
                 answer: Any = texts[items[0][1]]

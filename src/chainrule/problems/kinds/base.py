@@ -10,6 +10,7 @@ a DAG, an expression that parses) once, when the file is loaded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -17,7 +18,7 @@ import numpy as np
 from chainrule.problems.fields import Field
 
 if TYPE_CHECKING:
-    from chainrule.problems.results import ProblemSolution, Verdict
+    from chainrule.problems.results import Figure, PartSolution, ProblemSolution, Verdict
     from chainrule.problems.schema import Part, Problem
 
 __all__ = ["Kind"]
@@ -73,6 +74,31 @@ class Kind:
     def model_answer(self, problem: Problem, part: Part) -> Any:
         """The answer of the solved part, as an answers file would hold it (for answer keys)."""
         raise NotImplementedError
+
+    # -- helpers every kind's solve uses ----------------------------------------------------------------
+    def new_solution(
+        self,
+        problem: Problem,
+        parts: Iterable[PartSolution] = (),
+        figures: Iterable[Figure] = (),
+    ) -> ProblemSolution:
+        """The solution of ``problem`` with its id, kind, title, statement, points and givens."""
+        from chainrule.problems.results import ProblemSolution
+
+        return ProblemSolution(
+            id=problem.id,
+            kind=self.name,
+            title=problem.title,
+            statement=problem.statement,
+            points=problem.points,
+            parts=list(parts),
+            figures=list(figures),
+            givens=dict(problem.givens),
+        )
+
+    def model_verdict(self, problem: Problem, part: Part) -> Verdict | None:
+        """The self-test: the verdict of the file's own answer to ``part``, or None when it gives none."""
+        return self.check(problem, part, part.answer) if part.answer is not None else None
 
     def draw(self, problem: Problem, rng: np.random.Generator) -> dict[str, Any]:
         """New values for the givens named in ``problem.random`` (a variant); ``require`` is checked by

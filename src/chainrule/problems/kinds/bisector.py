@@ -452,21 +452,10 @@ class BisectorKind(Kind):
                     answer_latex=plane.to_latex(),
                     steps=list(steps),
                     checks=list(checks),
-                    model_check=(
-                        self.check(problem, part, part.answer) if part.answer is not None else None
-                    ),
+                    model_check=self.model_verdict(problem, part),
                 )
             )
-        return ProblemSolution(
-            id=problem.id,
-            kind=self.name,
-            title=problem.title,
-            statement=problem.statement,
-            points=problem.points,
-            parts=parts,
-            figures=[figure],
-            givens=dict(problem.givens),
-        )
+        return self.new_solution(problem, parts, [figure])
 
     def model_answer(self, problem: Problem, part: Part) -> dict[str, Any]:
         """``{"w": [...], "b": ...}``: ints where whole, ``"p/q"`` strings otherwise."""

@@ -291,19 +291,12 @@ class DerivationKind(Kind):
     # -- solving --------------------------------------------------------------------------------------
     def solve(self, problem: Problem) -> ProblemSolution:
         scope: Scope = problem.prepared["scope"]
-        sol = ProblemSolution(
-            problem.id,
-            problem.kind,
-            problem.title,
-            problem.statement,
-            problem.points,
-            givens=dict(problem.givens),
-        )
+        sol = self.new_solution(problem)
         for part in problem.parts:
             lhs, rhs, key = problem.prepared["targets"][part.id]
             steps: list[Step] = []
             checks: list[CheckLine] = []
-            model = self.check(problem, part, part.answer) if part.answer is not None else None
+            model = self.model_verdict(problem, part)
             answer_expr = self._model_expr(problem, part)
             if key == "prove":
                 assert rhs is not None

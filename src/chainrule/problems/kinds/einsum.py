@@ -1103,14 +1103,7 @@ class EinsumKind(Kind):
         Returns:
             A ProblemSolution with one PartSolution per part and one ``einsum_path`` figure per part.
         """
-        solution = ProblemSolution(
-            id=problem.id,
-            kind=self.name,
-            title=problem.title,
-            statement=problem.statement,
-            points=problem.points,
-            givens=dict(problem.givens),
-        )
+        solution = self.new_solution(problem)
         for part in problem.parts:
             st = self._statement(problem, part)
             spec = st.spec
@@ -1131,9 +1124,7 @@ class EinsumKind(Kind):
                 Step(spec.to_text(), spec.to_latex(), f"summed over {summed}"),
             ]
             checks = [_loop_check(spec, arrays), _readback_check(spec)]
-            model_check = (
-                self.check(problem, part, part.answer) if part.answer is not None else None
-            )
+            model_check = self.model_verdict(problem, part)
             solution.parts.append(
                 PartSolution(
                     part=part.id,

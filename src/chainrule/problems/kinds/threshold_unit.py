@@ -285,22 +285,11 @@ class ThresholdUnitKind(Kind):
                 answer_latex=latex,
                 steps=list(steps),
                 checks=list(checks),
-                model_check=self.check(problem, part, part.answer)
-                if part.answer is not None
-                else None,
+                model_check=self.model_verdict(problem, part),
             )
             for part in problem.parts
         ]
-        return ProblemSolution(
-            id=problem.id,
-            kind=self.name,
-            title=problem.title,
-            statement=problem.statement,
-            points=problem.points,
-            parts=parts,
-            figures=[figure],
-            givens=dict(problem.givens),
-        )
+        return self.new_solution(problem, parts, [figure])
 
     def _constraint_checks(
         self, data: LinearData, conv: dict[str, Any], w: list[Fraction], w0: Fraction
