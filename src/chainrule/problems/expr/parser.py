@@ -39,6 +39,7 @@ from chainrule.problems.expr.nodes import (
 
 __all__ = [
     "BUILTIN_FUNCTIONS",
+    "GREEK",
     "MAX_DEPTH",
     "MAX_LENGTH",
     "REDUCTIONS",
@@ -69,7 +70,8 @@ ALIASES = {"ln": "log", "sigmoid": "sigma", "σ": "sigma"}
 #: Calls whose trailing arguments are variable names (``sum(expr, i)``).
 REDUCTIONS = ("sum", "diff", "grad")
 
-_GREEK = {
+#: Greek letters read as their names (``σ`` is ``sigma``); render.py prints the names back as LaTeX.
+GREEK = {
     "σ": "sigma",
     "α": "alpha",
     "β": "beta",
@@ -140,8 +142,8 @@ def tokenize(text: str) -> list[Tok]:
             toks.append(Tok("name", m.group(0), i, len(m.group(0))))
             i = m.end()
             continue
-        if c in _GREEK:
-            toks.append(Tok("name", _GREEK[c], i, 1))
+        if c in GREEK:
+            toks.append(Tok("name", GREEK[c], i, 1))
             i += 1
             continue
         if c == "∂":

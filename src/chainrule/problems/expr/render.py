@@ -21,6 +21,7 @@ from chainrule.problems.expr.nodes import (
     Transpose,
     Unary,
 )
+from chainrule.problems.expr.parser import GREEK
 
 __all__ = ["to_latex", "to_text"]
 
@@ -33,21 +34,7 @@ _LATEX_FUNCS = {
     "cos": r"\cos",
     "sigma": r"\sigma",
 }
-_GREEK = {
-    "sigma",
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "eta",
-    "theta",
-    "lambda",
-    "mu",
-    "pi",
-    "tau",
-    "phi",
-    "omega",
-}
+_GREEK = set(GREEK.values())
 
 
 def _prec(e: Expr) -> int:
