@@ -520,6 +520,7 @@ def _parse_problem(
                 problem=pid,
                 field=f"random.{key}",
             )
+    _check_random_conditions(random, source, lines.key(index, "random"), pid)
     points = float(top.get("points", 1))
     parts = _parse_parts(top, index, source, lines, pid, kind, points)
     givens = {k: v for k, v in top.items() if k not in _COMMON}
@@ -541,6 +542,35 @@ def _parse_problem(
         file=source,
         line=lines.problem(index),
     )
+
+
+def _check_random_conditions(
+    random: dict[str, Any], source: str, line: int | None, pid: str
+) -> None:
+    """``require`` is a condition or a list of them, each readable; ``max_tries`` a small integer.
+
+    Raises:
+        FormatError: naming ``random.require`` or ``random.max_tries``.
+    """
+    from chainrule.problems.expr.parser import parse_condition
+
+    require = random.get("require", [])
+    conditions = [require] if isinstance(require, str) else require
+    try:
+        for text in F.string_list(conditions):
+            parse_condition(text)
+    except FormatError as exc:
+        raise exc.located(file=source, line=line, problem=pid, field="random.require") from None
+    if "max_tries" in random:
+        tries = random["max_tries"]
+        if isinstance(tries, bool) or not isinstance(tries, int) or not 1 <= tries <= 10_000:
+            raise FormatError(
+                "max_tries must be an integer in 1..10000",
+                file=source,
+                line=line,
+                problem=pid,
+                field="random.max_tries",
+            )
 
 
 def _parse_parts(
