@@ -163,3 +163,29 @@ def test_printed_text_reparses_to_the_same_value(text: str) -> None:
         x, y = (_numbers(evaluate(t, sc, vals, {}, batch=2)) for t in (e, again))
     np.testing.assert_allclose(x, y, rtol=1e-12, equal_nan=True)
     assert to_latex(e)
+
+
+@pytest.mark.parametrize(
+    ("latex", "ascii_form"),
+    [
+        (r"\sum_{i=1}^{n} x_i \left(h(x_i) - y_i\right)", "sum(x[i]*(h(x[i]) - y[i]), i)"),
+        (r"\frac{e^{-a}}{1 + e^{-a}}", "exp(-a)/(1 + exp(-a))"),
+        (r"\sigma(a)(1 - \sigma(a))", "sigma(a)*(1 - sigma(a))"),
+        (r"\log \sigma(a) \cdot 2", "log(sigma(a))*2"),
+        (r"\sum_i x_i y_i + w", "sum(x[i]*y[i], i) + w"),
+        (r"-x_i \sum_i (y_i - h(x_i))", "-x[i]*sum(y[i] - h(x[i]), i)"),
+        (r"\sqrt{a^2 + 1}", "sqrt(a^2 + 1)"),
+    ],
+)
+def test_latex_reads_as_the_ascii_form(latex: str, ascii_form: str) -> None:
+    np.testing.assert_allclose(run(latex), run(ascii_form), rtol=1e-13)
+
+
+def test_latex_gradients_of_the_loss_and_unknown_commands() -> None:
+    sc = Scope()
+    sc.declare_scalar("∂L/∂n_4", "∂L/∂n4")
+    assert sc.parse(r"\frac{\partial L}{\partial n_4}") == sc.parse("dL/dn4")
+    with pytest.raises(FormatError, match=r"\\foo is not part"):
+        scope().parse(r"\foo(a)")
+    with pytest.raises(FormatError, match="needs its index"):
+        scope().parse(r"\sum x")

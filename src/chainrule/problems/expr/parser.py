@@ -93,7 +93,32 @@ _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*")
 _GRAD = re.compile(r"[∂d]([A-Z][A-Za-z0-9]*)\s*/\s*[∂d](?=[A-Za-zσα-ω])")
 _TWO = ("**", "==", "!=", "<=", ">=")
-_ONE = "+-*/^@()[],.'<>{}"
+_ONE = "+-*/^@()[],.'<>{}="
+#: LaTeX commands read as names, as operators, or skipped (spacing and sizing).
+_LATEX_NAMES = {"log", "exp", "ln", "tanh", "sin", "cos", "sqrt"}
+_LATEX_OPS = {
+    "cdot": "*",
+    "times": "*",
+    "frac": "frac",
+    "sum": "Σ",
+    "partial": "partial",
+    "top": "ᵀ",
+}
+_LATEX_SKIP = {
+    "left",
+    "right",
+    "big",
+    "Big",
+    "bigl",
+    "bigr",
+    "Bigl",
+    "Bigr",
+    "quad",
+    ",",
+    ";",
+    "!",
+    " ",
+}
 
 
 @dataclass(frozen=True)
@@ -106,6 +131,40 @@ class Tok:
 
 def _error(text: str, tok_pos: int, length: int, message: str) -> FormatError:
     return FormatError(message, detail=caret(text, tok_pos, length))
+
+
+def _latex_command(text: str, i: int, toks: list[Tok]) -> int:
+    """Read the LaTeX command at ``text[i]`` (a backslash) into ``toks``; returns the next position.
+
+    Raises:
+        FormatError: a command the language does not read.
+    """
+    m = re.compile(r"\\([A-Za-z]+|.)").match(text, i)
+    if m is None:
+        raise _error(text, i, 1, "a lone backslash")
+    cmd, end = m.group(1), m.end()
+    if cmd in _LATEX_SKIP:
+        return end
+    if cmd in _LATEX_NAMES or cmd in GREEK.values():
+        toks.append(Tok("name", cmd, i, end - i))
+        return end
+    if cmd in _LATEX_OPS:
+        op = _LATEX_OPS[cmd]
+        if op == "ᵀ" and toks and toks[-1].text == "^":
+            toks.pop()  # A^\top is the transpose
+        toks.append(Tok("op", op, i, end - i))
+        # \sum_i: a one-letter subscript without braces
+        if op == "Σ" and text[end : end + 1] == "_" and text[end + 1 : end + 2].isalpha():
+            toks.extend(
+                (
+                    Tok("op", "_{", end, 1),
+                    Tok("name", text[end + 1], end + 1, 1),
+                    Tok("op", "}", end + 1, 1),
+                )
+            )
+            return end + 2
+        return end
+    raise _error(text, i, end - i, f"the LaTeX command \\{cmd} is not part of the answer language")
 
 
 def tokenize(text: str) -> list[Tok]:
@@ -145,6 +204,9 @@ def tokenize(text: str) -> list[Tok]:
         if c in GREEK:
             toks.append(Tok("name", GREEK[c], i, 1))
             i += 1
+            continue
+        if c == "\\":
+            i = _latex_command(text, i, toks)
             continue
         if c == "∂":
             raise _error(text, i, 1, "write a gradient of the loss as ∂L/∂name (or dL/dname)")
@@ -258,7 +320,7 @@ class _Parser:
         t = self.tok
         if t.kind in ("num", "name", "grad"):
             return not (t.kind == "name" and t.text == "and")
-        return t.kind == "op" and t.text == "("
+        return t.kind == "op" and t.text in ("(", "{", "frac", "Σ")
 
     def product(self) -> Expr:
         left = self.unary()
@@ -268,11 +330,14 @@ class _Parser:
                 left = BinOp(t.text, left, self.unary(), pos=left.pos)
             elif self._starts_operand():
                 # An implicit product: "2x", "x_i (h(x_i) - y_i)".
-                left = BinOp("*", left, self.power(), pos=left.pos)
+                right = self.latex_sum() if self.at("Σ") else self.power()
+                left = BinOp("*", left, right, pos=left.pos)
             else:
                 return left
 
     def unary(self) -> Expr:
+        if self.at("Σ"):
+            return self.latex_sum()
         if self.at("-", "+"):
             t = self.advance()
             self.enter()
@@ -280,6 +345,61 @@ class _Parser:
             self.depth -= 1
             return operand if t.text == "+" else Unary("-", operand, pos=t.pos)
         return self.power()
+
+    def latex_sum(self) -> Expr:
+        """``\\sum_{i} body`` or ``\\sum_{i=1}^{n} body``: the sum of the product that follows."""
+        t = self.advance()
+        over: list[str] = []
+        if self.at("_{"):
+            self.advance()
+            while True:
+                if self.tok.kind != "name":
+                    raise self.fail("\\sum_{i}: expected an index name")
+                over.append(self.advance().text)
+                if self.at("="):  # a lower bound, i=1: the range comes from the index's use
+                    self.advance()
+                    self.sum()
+                if not self.at(","):
+                    break
+                self.advance()
+            self.expect("}")
+            if self.at("^"):  # an upper bound
+                self.advance()
+                self.atom()
+        if not over:
+            raise self.fail("\\sum needs its index: \\sum_{i}", t)
+        self.enter()
+        body = self.product()
+        self.depth -= 1
+        return Reduce("sum", body, tuple(over), pos=t.pos)
+
+    def frac(self) -> Expr:
+        """``\\frac{a}{b}``; ``\\frac{\\partial L}{\\partial n_4}`` is a gradient of the loss."""
+        t = self.advance()
+        self.expect("{")
+        if self.at("partial"):
+            self.advance()
+            loss = self.tok
+            if loss.kind != "name":
+                raise self.fail("\\frac{\\partial L}{\\partial x}: expected the loss's name")
+            self.advance()
+            self.expect("}")
+            self.expect("{")
+            if not self.at("partial"):
+                raise self.fail("\\frac{\\partial L}{\\partial x}: expected \\partial")
+            self.advance()
+            target = self.postfix_name()
+            self.expect("}")
+            self.skip_application()
+            return GradRef(loss.text, target, pos=t.pos)
+        self.enter()
+        num = self.sum()
+        self.expect("}")
+        self.expect("{")
+        den = self.sum()
+        self.expect("}")
+        self.depth -= 1
+        return BinOp("/", num, den, pos=t.pos)
 
     def power(self) -> Expr:
         base = self.postfix()
@@ -335,12 +455,14 @@ class _Parser:
             return GradRef(t.text, target, pos=t.pos)
         if t.kind == "name":
             return self.name_or_call()
-        if self.at("("):
-            self.advance()
+        if self.at("frac"):
+            return self.frac()
+        if self.at("(", "{"):
+            close = ")" if self.advance().text == "(" else "}"
             self.enter()
             e = self.sum()
             self.depth -= 1
-            self.expect(")")
+            self.expect(close)
             return e
         if t.kind == "end":
             raise self.fail("the expression ends too early")
@@ -369,12 +491,15 @@ class _Parser:
             order += 1
         if order and not self.at("("):
             raise self.fail(f"{t.text}{chr(39) * order} must be called: {t.text}'(z)")
-        if self.at("(") and (order or name in self.functions):
-            self.advance()
-            if name in REDUCTIONS and not order:
+        if self.at("(", "{") and (order or name in self.functions):
+            close = ")" if self.advance().text == "(" else "}"
+            if name in REDUCTIONS and not order and close == ")":
                 return self.reduction(name, t)
-            args = self.items(")")
+            args = self.items(close)
             return Call(name, args, order, pos=t.pos)
+        if BUILTIN_FUNCTIONS.get(name) == 1 and not order and self._starts_operand():
+            # LaTeX writes \log x and \exp x without parentheses: the argument is the next factor.
+            return Call(name, (self.power(),), 0, pos=t.pos)
         e: Expr = Name(name, pos=t.pos)
         if self.at("_{"):
             self.advance()

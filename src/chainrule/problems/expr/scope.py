@@ -235,6 +235,9 @@ class Scope:
                     return Name(key, pos=x.pos)
                 if x.name in bound or x.name in CONSTANTS:
                     return x
+                indexed = self._subscripted(x)
+                if indexed is not None:
+                    return go(indexed, bound)
                 raise fail(x, self._unknown(x.name), len(x.name))
             if isinstance(x, GradRef):
                 target = self._label_key(x.target)
@@ -299,6 +302,16 @@ class Scope:
             raise fail(x, f"cannot use {type(x).__name__} here")
 
         return go(e, bound)
+
+    def _subscripted(self, x: Name) -> Expr | None:
+        """``x_i`` as ``x[i]`` and ``x_1`` as ``x[1]``, when ``x`` is a declared tensor (the seed's and
+        LaTeX's way of writing an entry)."""
+        base, sep, sub = x.name.rpartition("_")
+        vt = self.variables.get(base) if sep else None
+        if vt is None or vt.rank < 1 or not sub:
+            return None
+        item: Expr = Num(float(sub), sub, pos=x.pos) if sub.isdigit() else Name(sub, pos=x.pos)
+        return Index(Name(base, pos=x.pos), (item,), pos=x.pos)
 
     def _resolve(self, name: str) -> str | None:
         if name in self.variables:
