@@ -101,3 +101,10 @@ def test_the_toml_writer_round_trips(data: dict[str, object]) -> None:
     import tomllib
 
     assert tomllib.loads(dumps({"t": data})) == {"t": data}
+
+
+def test_towers_of_exponents_are_judged_not_computed() -> None:
+    # At a = 800 these overflow float64; at 50 digits they are infinities for judging, never computed.
+    for ans in ("exp(exp(exp(a)))", "a^(a^(a^a))", "(-a)^(a^a)"):
+        v = run("1 - sigma(a)", ans).verdict
+        assert v.status == "wrong" and v.counterexample is not None

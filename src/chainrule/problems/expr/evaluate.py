@@ -78,6 +78,9 @@ class Backend:
     def matmul(self, a: Any, b: Any) -> Any:
         return a @ b
 
+    def power(self, a: Any, b: Any) -> Any:
+        return a**b
+
 
 class TensorBackend(Backend):
     """float64 chainrule Tensors: autodiff for ``diff``/``grad`` and ``g'``."""
@@ -136,14 +139,40 @@ class MpBackend(Backend):
         def sqrt(z: Any) -> Any:
             return ctx.sqrt(z) if z >= 0 else ctx.nan
 
+        # Past these magnitudes a value is an infinity for judging: computing exp(exp(800)) or
+        # 800^(800^800) exactly would take the process's memory and time.
+        limit = ctx.mpf(10) ** 6
+
+        def exp(z: Any) -> Any:
+            if z > limit:
+                return ctx.inf
+            return ctx.exp(z) if z > -limit else ctx.mpf(0)
+
         def sigma(z: Any) -> Any:
-            return 1 / (1 + ctx.exp(-z))
+            return 1 / (1 + exp(-z))
+
+        def pow_(a: Any, b: Any) -> Any:
+            if a == 0 or b == 0 or a == 1:
+                return a**b
+            size = abs(b) * abs(ctx.log(abs(a)))
+            if size > limit:
+                if (abs(a) > 1) != (b > 0):
+                    return ctx.mpf(0)
+                if a > 0:
+                    return ctx.inf
+                if b != int(b):
+                    return ctx.nan
+                return ctx.inf if int(b) % 2 == 0 else -ctx.inf
+            out = a**b
+            return out if not isinstance(out, type(ctx.mpc(0))) else ctx.nan
+
+        self._pow = np.frompyfunc(pow_, 2, 1)
 
         def softplus(z: Any) -> Any:
-            return ctx.log1p(ctx.exp(z)) if z < 0 else z + ctx.log1p(ctx.exp(-z))
+            return ctx.log1p(exp(z)) if z < 0 else z + ctx.log1p(exp(-z))
 
         scalar: dict[str, Callable[[Any], Any]] = {
-            "exp": ctx.exp,
+            "exp": exp,
             "log": log,
             "sqrt": sqrt,
             "abs": abs,
@@ -179,6 +208,9 @@ class MpBackend(Backend):
 
             out[idx] = self.ctx.diff(f, x[idx])
         return out
+
+    def power(self, a: Any, b: Any) -> Any:
+        return self._pow(a, b)
 
     def to_numpy(self, value: Any) -> np.ndarray:
         """Floats; a magnitude past the float range becomes ±inf (only its sign is kept)."""
@@ -306,7 +338,7 @@ class _Evaluator:
             if e.op == "/":
                 return a / b
             if e.op == "^":
-                return a**b
+                return self.b.power(a, b)
         except ValueError as exc:
             raise EvaluationError(f"shapes do not match in {e.op!r}: {exc}") from None
         raise EvaluationError(f"unknown operator {e.op!r}")
