@@ -43,12 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from chainrule._files import write_atomic
     from chainrule.problems.grading import (
         grade_directory,
         grade_file,
         gradebook_csv,
         gradebook_json,
-        write_atomic,
     )
     from chainrule.problems.report import write_report
     from chainrule.problems.report.text import verdict_table
@@ -73,11 +73,11 @@ def run(args: argparse.Namespace) -> int:
                 if not args.quiet:
                     print(f"gradebook written to {path}")
         else:
-            if any(Path(args.out).resolve() == i.resolve() for i in inputs):
-                raise ValueError(f"{args.out} is an input; it is never written over")
             from chainrule.problems.solve import solve_set
 
-            path = write_report(book, args.out, solutions=solve_set(pset), force=args.force)
+            path = write_report(
+                book, args.out, solutions=solve_set(pset), force=args.force, inputs=inputs
+            )
             if not args.quiet:
                 print(f"report written to {path}")
     format_errors = [

@@ -77,8 +77,8 @@ def _roster(path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from chainrule._files import write_atomic
     from chainrule.problems.generate import make_variants
-    from chainrule.problems.grading import write_atomic
     from chainrule.problems.report import write_report
     from chainrule.problems.solve import is_seed, load, seed_text
     from chainrule.problems.tomlw import dumps

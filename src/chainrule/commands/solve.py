@@ -58,15 +58,7 @@ def run(args: argparse.Namespace) -> int:
         print(solution_summary(solution))
     if args.out and args.out != "-":
         inputs = () if is_seed(args.set) else (args.set,)
-        if any(_same(args.out, i) for i in inputs):
-            raise ValueError(f"{args.out} is the problem set itself; it is never written over")
-        path = write_report(solution, args.out, force=args.force)
+        path = write_report(solution, args.out, force=args.force, inputs=inputs)
         if not args.quiet:
             print(f"report written to {path}", file=sys.stderr if args.json else sys.stdout)
     return 0 if solution.ok else 1
-
-
-def _same(a: str, b: str) -> bool:
-    from pathlib import Path
-
-    return Path(a).resolve() == Path(b).resolve()

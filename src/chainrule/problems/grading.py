@@ -19,8 +19,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +33,8 @@ __all__ = [
     "grade_directory",
     "grade_file",
     "gradebook_csv",
+    "gradebook_json",
     "load_answers",
-    "write_atomic",
 ]
 
 #: The most submissions one directory may hold.
@@ -203,34 +201,3 @@ def gradebook_csv(book: Gradebook) -> str:
 
 def gradebook_json(book: Gradebook) -> str:
     return json.dumps(book.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
-
-
-def write_atomic(
-    path: str | Path, text: str, *, force: bool = False, inputs: tuple[Path, ...] = ()
-) -> str:
-    """Write ``text`` to ``path`` through a temporary file and a rename, so a failed write leaves any old
-    file whole.
-
-    Raises:
-        ValueError: an empty name, a directory, one of ``inputs``, or an existing file without ``force``.
-    """
-    if not str(path):
-        raise ValueError("an empty output name")
-    p = Path(path)
-    if p.is_dir():
-        raise ValueError(f"{p} is a directory; give a file name")
-    resolved = p.resolve()
-    if any(resolved == Path(i).resolve() for i in inputs):
-        raise ValueError(f"{p} is an input; it is never written over")
-    if p.exists() and not force:
-        raise ValueError(f"{p} exists; pass --force to replace it")
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return str(p)

@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
+from collections.abc import Iterable
 from typing import Any
 
+from chainrule._files import check_output, write_atomic
 from chainrule.problems.results import Gradebook, SetSolution
 
 __all__ = ["FORMATS", "GENERATOR_MARK", "render_report", "write_report"]
@@ -71,65 +71,25 @@ def write_report(
     *,
     solutions: SetSolution | None = None,
     force: bool = False,
+    inputs: Iterable[str | os.PathLike[str]] = (),
 ) -> str:
     """Write a report of ``obj`` to ``path``, in the format its suffix names (see :data:`FORMATS`,
     case-insensitive), and return the path written.
 
-    The report is written to a temporary file in the same directory and then moved into place, so
-    ``path`` never holds half a report. Without ``force`` an existing file is never replaced (not even
-    one that appears while the report is written).
+    The report is written through :func:`chainrule._files.write_atomic`: a temporary file in the same
+    directory, then moved into place, so ``path`` never holds half a report; without ``force`` an existing
+    file is never replaced, and ``inputs`` are never written over.
 
     Raises:
-        ValueError: an empty path, a directory, an unknown suffix (named), or an existing file without
-            ``force`` ("exists; pass --force").
+        ValueError: an empty path, a directory, an input, an unknown suffix (named), or an existing file
+            without ``force`` ("exists; pass --force").
         TypeError: ``obj`` is neither a SetSolution nor a Gradebook.
-        OSError: the directory does not exist or cannot be written.
+        OSError: the directory cannot be written.
     """
-    p = os.fspath(path)
-    if not p or not p.strip():
-        raise ValueError("a report needs a file path; the path is empty")
-    if p.endswith((os.sep, "/")) or os.path.isdir(p):
-        raise ValueError(f"{p} is a directory; a report needs a file path")
+    p = check_output(path, force=force, inputs=inputs)
     suffix = os.path.splitext(p)[1].lower()
     if suffix not in FORMATS:
         known = ", ".join(FORMATS)
         raise ValueError(f"{p}: unknown report suffix {suffix or '(none)'!r}; use one of {known}")
-    if os.path.lexists(p) and not force:
-        raise ValueError(f"{p} exists; pass --force to replace it")
     text = render_report(obj, FORMATS[suffix], solutions=solutions)
-    directory = os.path.dirname(os.path.abspath(p))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(p)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        if force:
-            os.replace(tmp, p)
-        else:
-            _move_no_clobber(tmp, p)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return p
-
-
-def _move_no_clobber(tmp: str, path: str) -> None:
-    """Move ``tmp`` to ``path`` unless ``path`` exists (atomically where hard links work).
-
-    Raises:
-        ValueError: ``path`` exists.
-    """
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise ValueError(f"{path} exists; pass --force to replace it") from None
-    except OSError:
-        # No hard links here (some network and FAT file systems): check, then replace.
-        if os.path.lexists(path):
-            raise ValueError(f"{path} exists; pass --force to replace it") from None
-        os.replace(tmp, path)
-        return
-    os.unlink(tmp)
+    return write_atomic(p, text, force=force, inputs=inputs)
