@@ -416,7 +416,10 @@ def to_svg(tensor: Tensor, *, named_only: bool = False, max_nodes: int = MAX_SVG
 
 
 class GraphDrawing:
-    """A drawing of a graph: ``.svg``, ``.dot``, ``save(path)``; shows inline in Jupyter (``_repr_svg_``)."""
+    """A drawing of a graph: ``.svg``, ``.dot``, ``save(path)``; shows inline in Jupyter (``_repr_svg_``).
+
+    Its ``repr`` (what a plain Python prompt prints) says how to save it: ``.save("graph.svg")``.
+    """
 
     def __init__(self, tensor: Tensor, named_only: bool = False) -> None:
         if not isinstance(tensor, Tensor):
@@ -436,6 +439,17 @@ class GraphDrawing:
 
     def _repr_svg_(self) -> str:
         return self.svg
+
+    def __repr__(self) -> str:
+        # Outside Jupyter the repr is all a user sees: say what the drawing is and how to get it.
+        n = len(topological_order(self.tensor))
+        label = f" of {self.tensor.name!r}" if self.tensor.name else ""
+        only = ", named_only=True" if self.named_only else ""
+        return (
+            f"<GraphDrawing{label}: {n} node{'s' if n != 1 else ''}{only}; save it with "
+            '.save("graph.svg") or .save("graph.dot"); .svg and .dot give the text; '
+            "Jupyter shows it inline (_repr_svg_)>"
+        )
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write ``.svg`` or ``.dot`` (by the file extension).

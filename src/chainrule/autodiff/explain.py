@@ -7,8 +7,11 @@ For each named tensor ``v`` (in reverse order, from the loss down)::
 where ``∂c/∂v`` is the symbolic local derivative through the unnamed operations between ``v`` and
 ``c``, simplified. Named tensors whose only consumer is the loss are "given": their gradient is
 computed directly from ``L``. Activations print by name (``tanh'``) or by the symbol the user gives
-(``symbols={"tanh": "g"}`` prints ``g'``). Tensor names are used verbatim (``w_{2,4}``) in text and
-in LaTeX.
+(``symbols={"tanh": "g"}`` prints ``g'``). Tensor names are used verbatim (``w_{2,4}``) in text; in
+LaTeX a name that is already math (``n_4``, ``w_{2,4}``, ``\\theta``) is kept (in braces when it has a
+superscript: ``{x_1^2}``), and any other (``a&b``, ``50%``, ``#n``, ``\\weird``) is set in
+``\\mathrm{...}`` with its special characters escaped, so the LaTeX always compiles
+(:func:`~chainrule.autodiff.symbolic.latex_name`).
 
 Order: equations follow a breadth-first walk from the loss in which a tensor comes once all its
 consumers are done (the order a student derives them in); within an equation, terms follow the
@@ -48,6 +51,7 @@ from chainrule.autodiff.symbolic import (
     add,
     const,
     filled_value,
+    latex_name,
     rename_functions,
     split_gradient_factor,
 )
@@ -194,6 +198,7 @@ class Explanation:
                 c = st.symbols.get(t.consumer, t.consumer)
                 v = st.symbols.get(eq.node, eq.node)
                 if latex:
+                    c, v = latex_name(c), latex_name(v)
                     chain_parts.append(f"{g} \\frac{{\\partial {c}}}{{\\partial {v}}}")
                 else:
                     chain_parts.append(f"{g} · ∂{c}/∂{v}")
@@ -238,7 +243,8 @@ class Explanation:
     def latex(self) -> str:
         """The derivation as a LaTeX ``aligned`` block (math mode, no ``$$`` delimiters)."""
         if not self.equations:
-            return f"\\text{{Nothing to derive: no requested named tensor feeds }}{self.loss}"
+            loss = latex_name(self.symbols.get(self.loss, self.loss))
+            return f"\\text{{Nothing to derive: no requested named tensor feeds }}{loss}"
         rows = []
         for _, lhs, lines in self._rows(True):
             rows.append(f"{lhs} &= {lines[0]}")

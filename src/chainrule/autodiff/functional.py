@@ -75,6 +75,23 @@ def _prepare(
     return call, inputs, nested, was_tensor
 
 
+def _shape_of(a: Any) -> tuple[int, ...]:
+    shape = getattr(a, "shape", None)
+    if shape is None:
+        shape = np.shape(a)
+    return tuple(int(d) for d in shape)
+
+
+def _check_shape(fn: str, what: str, value: Any, of: str, shape: Any) -> None:
+    """A cotangent (or direction) must have exactly the shape it pairs with: no broadcasting, which
+    would silently compute something else."""
+    got, want = _shape_of(value), tuple(int(d) for d in shape)
+    if got != want:
+        raise ValueError(
+            f"{fn}: {what} has shape {got} but {of} has shape {want}; they must be equal"
+        )
+
+
 def _finish(g: Any, was_tensor: bool) -> Any:
     if was_tensor:
         return g if isinstance(g, Tensor) else _leaf(g)
@@ -153,7 +170,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Callable[[Any], tuple[A
 
     Raises:
         TypeError: ``f`` did not return a Tensor.
-        ValueError: the cotangent's shape differs from the output's.
+        ValueError: the cotangent's shape differs from the output's (``vjp_fn`` says both shapes).
     """
     nums = tuple(range(len(args)))
     call, inputs, nested, was_tensor = _prepare(args, nums)
@@ -163,6 +180,7 @@ def vjp(f: Callable[..., Any], *args: Any) -> tuple[Any, Callable[[Any], tuple[A
         raise TypeError(f"vjp: f must return a Tensor; it returned {type(y).__name__}")
 
     def vjp_fn(cotangent: Any) -> tuple[Any, ...]:
+        _check_shape("vjp", "the cotangent", cotangent, "f's output", y.shape)
         ct = cotangent.data if isinstance(cotangent, Tensor) and not nested else cotangent
         gs = gradients(y, inputs, grad=ct, retain_graph=True, create_graph=nested)
         return tuple(_finish(g, w) for g, w in zip(gs, was_tensor, strict=True))
@@ -222,7 +240,9 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
 
     Raises:
         TypeError: ``f`` returned a non-Tensor or a non-scalar.
+        ValueError: ``v`` does not have ``x``'s shape (the message gives both shapes).
     """
+    _check_shape("hvp", "v", v, "x", _shape_of(x))
 
     def directional(xt: Any) -> Any:
         g = grad(f)(xt)

@@ -40,6 +40,7 @@ __all__ = [
     "add",
     "as_expr",
     "const",
+    "latex_name",
     "mul",
     "neg",
     "power",
@@ -69,6 +70,130 @@ class Style:
     latex: bool = False
     symbols: Mapping[str, str] = field(default_factory=dict)
     loss: str = "L"
+
+
+# --- names in LaTeX ------------------------------------------------------------------------------
+
+#: Commands a name may use verbatim: symbols, and (second set) commands taking one argument.
+_LATEX_SYMBOLS = frozenset(
+    "alpha beta gamma delta epsilon varepsilon zeta eta theta vartheta iota kappa lambda mu nu xi "  # noqa: SIM905
+    "pi varpi rho varrho sigma varsigma tau upsilon phi varphi chi psi omega Gamma Delta Theta "
+    "Lambda Xi Pi Sigma Upsilon Phi Psi Omega ell hbar imath jmath nabla partial infty prime top "
+    "star ast dagger circ bullet".split()
+)
+_LATEX_ONE_ARG = frozenset(
+    "mathbf mathrm mathit mathsf mathtt mathcal mathbb mathfrak boldsymbol hat bar tilde vec dot "  # noqa: SIM905
+    "ddot widehat widetilde overline underline check breve acute grave".split()
+)
+#: Characters a name may use verbatim besides letters and digits (none is special to LaTeX).
+_LATEX_PLAIN = frozenset(",.;:+-*/=<>()[]|!?@")
+#: How ``\mathrm{..}`` writes the characters a name cannot use verbatim (math mode throughout).
+_LATEX_ESCAPES = {
+    "\\": "\\backslash{}",
+    "{": "\\{",
+    "}": "\\}",
+    "&": "\\&",
+    "%": "\\%",
+    "$": "\\$",
+    "#": "\\#",
+    "_": "\\_",
+    "^": "\\hat{\\ }",
+    "~": "\\sim{}",
+    " ": "\\ ",
+}
+
+
+def _latex_tokens(name: str) -> list[str] | None:
+    """``name`` split into TeX tokens (characters and ``\\commands``), or None if a command or a
+    character is not one a name may use verbatim."""
+    tokens: list[str] = []
+    i = 0
+    while i < len(name):
+        c = name[i]
+        if c == "\\":
+            j = i + 1
+            while j < len(name) and name[j].isascii() and name[j].isalpha():
+                j += 1
+            command = name[i + 1 : j]
+            if command not in _LATEX_SYMBOLS and command not in _LATEX_ONE_ARG:
+                return None
+            tokens.append("\\" + command)
+            i = j
+            continue
+        if not (c.isalnum() or c in _LATEX_PLAIN or c in "_^'{}"):
+            return None
+        tokens.append(c)
+        i += 1
+    return tokens
+
+
+def _latex_valid(tokens: list[str]) -> bool:
+    """Whether the tokens form math that compiles: balanced groups, every ``_``/``^`` and one-argument
+    command followed by an argument, no double subscript or superscript."""
+    pos = 0
+
+    def argument() -> bool:  # one token or a group, after _, ^ or a one-argument command
+        nonlocal pos
+        if pos >= len(tokens) or tokens[pos] in ("}", "_", "^", "'"):
+            return False
+        tok = tokens[pos]
+        pos += 1
+        if tok == "{":
+            return sequence(True)
+        if tok.startswith("\\") and tok[1:] in _LATEX_ONE_ARG:
+            return argument()
+        return True
+
+    def sequence(in_group: bool) -> bool:
+        nonlocal pos
+        sub = sup = False
+        while pos < len(tokens):
+            tok = tokens[pos]
+            pos += 1
+            if tok == "}":
+                return in_group
+            if tok in ("_", "^"):
+                used = sub if tok == "_" else sup
+                if used or not argument():
+                    return False
+                sub, sup = (True, sup) if tok == "_" else (sub, True)
+            elif tok == "'":  # primes merge with each other and with one ^ after them (x''^2)
+                if sup:
+                    return False
+            elif tok == "{":
+                if not sequence(True):
+                    return False
+                sub = sup = False
+            elif tok.startswith("\\") and tok[1:] in _LATEX_ONE_ARG:
+                if not argument():
+                    return False
+                sub = sup = False
+            else:
+                sub = sup = False
+        return not in_group
+
+    return bool(tokens) and sequence(False)
+
+
+def latex_name(name: str) -> str:
+    """A tensor's (or a symbol's) name as LaTeX that compiles, in math mode.
+
+    A name that is already math (``x``, ``n_4``, ``w_{3,4}``, ``\\theta_1``, ``\\hat{y}``, ``h(x)``)
+    is used verbatim, in braces when it carries a superscript or a prime (``{x_1^2}``), so that a
+    power or a transpose printed after it is not a double superscript. Anything else (``a&b``,
+    ``50%``, ``#n``, ``\\weird``, ``{``, ``x#2``, spaces) is set upright in ``\\mathrm{...}`` with its
+    special characters escaped: ``\\mathrm{a\\&b}``.
+    """
+    tokens = _latex_tokens(name)
+    if tokens is not None and _latex_valid(tokens):
+        depth = 0
+        for tok in tokens:
+            depth += 1 if tok == "{" else -1 if tok == "}" else 0
+            if depth == 0 and tok in ("^", "'"):
+                return "{" + name + "}"
+        return name
+    body = "".join(_LATEX_ESCAPES.get(c, c if c.isprintable() else "\\ ") for c in name)
+    return f"\\mathrm{{{body}}}"
 
 
 def format_number(value: float, latex: bool = False) -> str:
@@ -183,7 +308,8 @@ class Sym(Expr):
         return ("sym", self.name)
 
     def render(self, style: Style) -> str:
-        return style.symbols.get(self.name, self.name)
+        name = style.symbols.get(self.name, self.name)
+        return latex_name(name) if style.latex else name
 
     def evaluate(self, grads: Mapping[str, Any]) -> np.ndarray:
         if self.value is None:
@@ -209,7 +335,7 @@ class Grad(Expr):
         v = style.symbols.get(self.name, self.name)
         loss = style.symbols.get(style.loss, style.loss)
         if style.latex:
-            return f"\\frac{{\\partial {loss}}}{{\\partial {v}}}"
+            return f"\\frac{{\\partial {latex_name(loss)}}}{{\\partial {latex_name(v)}}}"
         return f"∂{loss}/∂{v}"
 
     def evaluate(self, grads: Mapping[str, Any]) -> np.ndarray:
@@ -629,6 +755,8 @@ class Call(Expr):
 
     def render(self, style: Style) -> str:
         name = style.symbols.get(self.fn.name)
+        if name is not None and style.latex:
+            name = latex_name(name)
         if name is None:
             name = self.fn.latex if style.latex else self.fn.text
         name += "'" * self.order if self.order <= 2 else f"^{{({self.order})}}"
@@ -782,7 +910,7 @@ def rename_functions(e: Expr, symbols: Mapping[str, str]) -> Expr:
             fn = x.fn
             sym = symbols.get(fn.name)
             if sym is not None:
-                fn = Function(fn.name, sym, sym, fn.numeric, fn.derivatives, fn.params)
+                fn = Function(fn.name, sym, latex_name(sym), fn.numeric, fn.derivatives, fn.params)
             out = Call(fn, tuple(go(a) for a in x.args), x.order)
         elif isinstance(x, Op):
             out = Op(x.spec, tuple(go(a) for a in x.args), x.params)

@@ -33,10 +33,23 @@ from chainrule.linear.datasets import (
 )
 from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
 from chainrule.linear.logistic_objective import LogisticObjective, make_objective
-from chainrule.linear.logistic_solvers import Separated, SolverResult, lbfgs, newton
+from chainrule.linear.logistic_solvers import (
+    NonFiniteLoss,
+    Separated,
+    SolverResult,
+    lbfgs,
+    newton,
+)
 from chainrule.linear.sigmoid import sigmoid, softmax
 
-__all__ = ["LogisticRegression"]
+__all__ = ["LogisticRegression", "NonFiniteLossWarning"]
+
+
+class NonFiniteLossWarning(ConvergenceWarning, RuntimeWarning):
+    """The solver stopped because the loss (or its gradient) was not finite, at the last finite
+    iterate: the data are badly scaled (decision values overflow). A :class:`ConvergenceWarning`
+    too, since the fit did not converge."""
+
 
 _SOLVERS = ("auto", "lbfgs", "newton")
 
@@ -94,6 +107,8 @@ class LogisticRegression(ClassifierMixin):
 
     Attributes (after ``fit``):
         classes_: (K,) the sorted class labels. coef_: (1, d) binary or (K, d). intercept_: (1,) or (K,).
+        Both are float32 when ``X`` was float32 (as scikit-learn), float64 otherwise; the solvers
+        always work in float64.
         n_iter_: (1,) iterations used. n_features_in_: d. feature_names_in_: (d,) names when ``X`` had
         string column names. converged_: whether ``tol`` was met. solver_: the solver used.
         separated_: for ``penalty=None``, the separating direction ``(w, b)`` if the classes are
@@ -125,6 +140,7 @@ class LogisticRegression(ClassifierMixin):
         # A copied or pickled model does not drag the training data along (summary() then needs X, y).
         state = dict(self.__dict__)
         state.pop("_objective", None)
+        state.pop("_theta", None)
         return state
 
     # ---- fitting -------------------------------------------------------------------------------------------
@@ -163,16 +179,32 @@ class LogisticRegression(ClassifierMixin):
             ValueError: bad hyperparameters; NaN/inf in X or y (names the row and column); shapes that
                 disagree; a continuous target; fewer than two classes (with positive weight).
         Warns:
+            UserWarning: ``penalty=None`` with ``C`` set to something other than 1.0: C is ignored.
             ConvergenceWarning: ``max_iter`` ran out before ``tol`` was met.
+            NonFiniteLossWarning: the loss became nan or inf (badly scaled data); the fit stopped at
+                the last finite iterate (a ``RuntimeWarning`` and a ``ConvergenceWarning``).
             SeparableDataWarning: ``penalty=None`` and the classes are separable (no finite optimum); the
                 fit stops at a separating direction, kept in ``separated_``.
         """
         C = self._validate_params()
+        if self.penalty in (None, "none") and self.C != 1.0:
+            warnings.warn(
+                f"penalty={self.penalty!r} ignores C: C={self.C!r} has no effect without a penalty "
+                "(set penalty='l2' to use C, or leave C at its default 1.0)",
+                UserWarning,
+                stacklevel=2,
+            )
         names = _feature_names(X)
+        out_dtype = np.float32 if _is_float32(X) else np.float64
         X_arr, y_arr = check_Xy(X, y)
+        if X_arr is X or not X_arr.flags.owndata:
+            # summary() reads the training data later: keep a copy, not the caller's array.
+            X_arr = X_arr.copy()
         check_class_labels(y_arr, type(self).__name__)
         classes, y_index = _encode_labels(y_arr)
         sw = check_sample_weight(sample_weight, X_arr.shape[0])
+        if sw is not None:
+            sw = np.array(sw, dtype=np.float64, copy=True)
         present = classes if sw is None else np.unique(y_arr[sw > 0])
         if classes.size < 2 or present.size < 2:
             which = "with positive sample weight " if classes.size >= 2 else ""
@@ -192,17 +224,34 @@ class LogisticRegression(ClassifierMixin):
         self.separated_: np.ndarray | None = None
         try:
             try:
-                result = run(
-                    obj,
-                    np.zeros(obj.size),
-                    tol=float(self.tol),
-                    max_iter=int(self.max_iter),
-                    progress=progress,
-                    stop_if_separated=unpenalized,
-                )
+                # Overflow is detected (NonFiniteLoss), not warned about element by element.
+                with np.errstate(over="ignore", invalid="ignore"):
+                    result = run(
+                        obj,
+                        np.zeros(obj.size),
+                        tol=float(self.tol),
+                        max_iter=int(self.max_iter),
+                        progress=progress,
+                        stop_if_separated=unpenalized,
+                    )
             finally:
                 if progress is not None:
                     progress.finish()
+        except NonFiniteLoss as bad:
+            with np.errstate(over="ignore", invalid="ignore"):
+                fun = obj.loss(bad.theta)
+            result = SolverResult(
+                bad.theta, bad.n_iter, False, "non-finite loss", float("nan"), fun
+            )
+            warnings.warn(
+                NonFiniteLossWarning(
+                    f"{solver} stopped at iteration {bad.n_iter + 1}: {bad.what}, so the "
+                    f"coefficients are those of the last finite iterate (iteration {bad.n_iter}). "
+                    "The decision values overflow: scale the data (the largest |X| is "
+                    f"{float(np.max(np.abs(X_arr))):.3g}; standardize each feature)."
+                ),
+                stacklevel=2,
+            )
         except Separated as sep:
             result = SolverResult(
                 sep.theta, sep.n_iter, False, "separated", float("nan"), obj.loss(sep.theta)
@@ -225,7 +274,7 @@ class LogisticRegression(ClassifierMixin):
                     ),
                     stacklevel=2,
                 )
-        self._set_fitted(obj, result, classes, solver, names)
+        self._set_fitted(obj, result, classes, solver, names, out_dtype)
         return self
 
     def _set_fitted(
@@ -235,15 +284,13 @@ class LogisticRegression(ClassifierMixin):
         classes: np.ndarray,
         solver: str,
         names: np.ndarray | None,
+        dtype: type = np.float64,
     ) -> None:
         coef, intercept = obj.split(result.theta)
         K = obj.n_classes
-        if obj.binary:
-            self.coef_ = np.array(coef, dtype=np.float64).reshape(1, -1)
-            self.intercept_ = np.array(intercept, dtype=np.float64).reshape(1)
-        else:
-            self.coef_ = np.array(coef, dtype=np.float64).reshape(K, -1)
-            self.intercept_ = np.array(intercept, dtype=np.float64).reshape(K)
+        rows = 1 if obj.binary else K
+        self.coef_: np.ndarray = np.array(coef, dtype=dtype).reshape(rows, -1)
+        self.intercept_: np.ndarray = np.array(intercept, dtype=dtype).reshape(rows)
         self.classes_ = classes
         self.n_iter_ = np.array([result.n_iter], dtype=np.int32)
         self.n_features_in_ = obj.n_features
@@ -254,8 +301,11 @@ class LogisticRegression(ClassifierMixin):
         self.converged_ = bool(result.converged)
         self.solver_ = solver
         self.objective_ = obj.to_sklearn_scale(result.fun)
-        # Kept for summary(): the data are needed for the observed information (Hessian) at the optimum.
+        # Kept for summary(): the data are needed for the observed information (Hessian) at the optimum
+        # (a copy made by fit: changing X afterwards does not change the summary), and the float64
+        # solution (coef_ may be float32).
         self._objective = obj
+        self._theta = np.array(result.theta, dtype=np.float64, copy=True)
 
     # ---- prediction ----------------------------------------------------------------------------------------
     def _check_X(self, X: Any) -> np.ndarray:
@@ -316,23 +366,31 @@ class LogisticRegression(ClassifierMixin):
         return float(self.objective_)
 
     def summary(
-        self, X: Any = None, y: Any = None, sample_weight: Any = None, *, alpha: float = 0.05
+        self,
+        X: Any = None,
+        y: Any = None,
+        sample_weight: Any = None,
+        *,
+        alpha: float = 0.05,
+        feature_names: Any = None,
     ) -> Any:
         """Standard errors, z and p values and (1 − alpha) confidence intervals, as a
         :class:`~chainrule.linear.summary.LogisticSummary` (``print`` it for the table).
 
-        Uses the training data kept by ``fit`` (a reference, not a copy), or ``X, y`` when given (needed
-        for a model loaded from a file).
+        Uses the training data kept by ``fit`` (its own copy: changing ``X`` after ``fit`` does not
+        change the summary), or ``X, y`` when given (needed for a model loaded from a file).
+        ``feature_names`` (one string per feature) labels the rows; by default ``feature_names_in_``
+        (a data frame's columns) or ``x1, x2, ...``.
 
         Raises:
             NotFittedError: before ``fit``. ValueError: no data (a loaded model without ``X, y``), labels
-                outside ``classes_``, a penalized multinomial fit, or a singular information matrix
-                (collinear features or separated classes).
+                outside ``classes_``, ``feature_names`` of the wrong length, a penalized multinomial
+                fit, or a singular information matrix (collinear features or separated classes).
         """
         from chainrule.linear.summary import logistic_summary
 
         self._check_fitted()
-        return logistic_summary(self, X, y, sample_weight, alpha=alpha)
+        return logistic_summary(self, X, y, sample_weight, alpha=alpha, feature_names=feature_names)
 
     def save(self, path: str | os.PathLike[str]) -> str:
         """Write the model to ``PATH.npz``: arrays plus a JSON metadata entry, no pickle (see
@@ -356,6 +414,18 @@ class LogisticRegression(ClassifierMixin):
         from chainrule.linear.model_io import load_model
 
         return load_model(path)
+
+
+def _is_float32(X: Any) -> bool:
+    """Whether ``X`` holds float32 (an array, a tensor, or a data frame whose columns all do)."""
+    dtype = getattr(X, "dtype", None)
+    if dtype is not None:
+        return str(dtype).rsplit(".", 1)[-1] == "float32"
+    dtypes = getattr(X, "dtypes", None)
+    if dtypes is not None:
+        kinds = {str(t) for t in dtypes}
+        return kinds == {"float32"}
+    return False
 
 
 def _feature_names(X: Any) -> np.ndarray | None:

@@ -5,6 +5,10 @@ projected gradient, as scipy's ``gtol``; the same test scikit-learn makes). Both
 callback called once per iteration with ``(iteration, objective, max |gradient|)``, and both can stop early
 when an unpenalized fit's iterate already separates the classes (``stop_if_separated``), raising
 :class:`Separated` with that iterate, since the optimum then lies at infinity.
+
+Both stop when the loss or its gradient is not finite (decision values that overflow: data scaled to
+~1e300), raising :class:`NonFiniteLoss` with the last finite iterate; Newton's line search first
+backtracks from a trial point whose loss is not finite.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import scipy.optimize
 
 from chainrule.linear.logistic_objective import LogisticObjective
 
-__all__ = ["Separated", "SolverResult", "lbfgs", "newton"]
+__all__ = ["NonFiniteLoss", "Separated", "SolverResult", "lbfgs", "newton"]
 
 Progress = Callable[[int, float, float], None]
 
@@ -45,6 +49,31 @@ class Separated(Exception):
         self.n_iter = n_iter
 
 
+class NonFiniteLoss(Exception):
+    """The loss (or its gradient or Hessian) is not finite: the solver stopped at ``theta``, the last
+    finite iterate, after ``n_iter`` iterations; ``what`` says what was not finite
+    (``"the loss is nan"``)."""
+
+    def __init__(self, theta: np.ndarray, n_iter: int, what: str) -> None:
+        super().__init__(f"{what} at iteration {n_iter + 1}")
+        self.theta = theta
+        self.n_iter = n_iter
+        self.what = what
+
+
+def _finite(*arrays: object) -> bool:
+    return all(bool(np.all(np.isfinite(a))) for a in arrays)  # type: ignore[call-overload]
+
+
+def _not_finite(f: float, g: np.ndarray | None = None, H: np.ndarray | None = None) -> str:
+    """What is not finite among the loss, the gradient and the Hessian."""
+    if not np.isfinite(f):
+        return f"the loss is {f}"
+    if g is not None and not _finite(g):
+        return "the gradient is not finite (nan or inf)"
+    return "the Hessian is not finite (nan or inf)"
+
+
 def lbfgs(
     obj: LogisticObjective,
     theta0: np.ndarray,
@@ -57,15 +86,20 @@ def lbfgs(
     """Minimize with scipy's L-BFGS-B, loss and gradient from one evaluation (``jac=True``)."""
     last: dict[str, object] = {}
     count = [0]
+    accepted = [np.array(theta0, dtype=np.float64, copy=True)]
 
     def fun(theta: np.ndarray) -> tuple[float, np.ndarray]:
         f, g = obj.loss_grad(theta)
+        if not _finite(f, g):
+            # scipy's line search cannot recover from nan: stop at the last accepted iterate.
+            raise NonFiniteLoss(accepted[0], count[0], _not_finite(float(f), g))
         last["f"], last["g"] = f, g
         return f, g
 
     def callback(intermediate_result: scipy.optimize.OptimizeResult) -> None:
         count[0] += 1
         theta = intermediate_result.x
+        accepted[0] = np.array(theta, dtype=np.float64, copy=True)
         if progress is not None:
             g = last.get("g")
             gmax = float(np.max(np.abs(g))) if isinstance(g, np.ndarray) else float("nan")
@@ -144,6 +178,8 @@ def newton(
     """
     theta = np.array(theta0, dtype=np.float64, copy=True)
     f, g, H = obj.loss_grad_hess(theta)
+    if not _finite(f, g, H):
+        raise NonFiniteLoss(theta, 0, _not_finite(f, g, H))
     grad_max = float(np.max(np.abs(g)))
     n_iter = 0
     message = "maximum number of iterations reached"
@@ -161,7 +197,7 @@ def newton(
         if not slope < 0.0:  # not a descent direction (numerically): fall back to steepest descent
             delta = -g
             slope = -float(g @ g)
-        want_hess = not 10.0 * rate * grad_max**2 <= tol
+        want_hess = not 10.0 * rate * grad_max * grad_max <= tol
         t = 1.0
         accepted = False
         H_new: np.ndarray | None = None
@@ -187,15 +223,20 @@ def newton(
         if not accepted or g_new is None:
             message = "line search failed: no decrease along the Newton direction"
             break
+        if not _finite(f_new, g_new):
+            raise NonFiniteLoss(theta, n_iter - 1, _not_finite(f_new, g_new))
         new_max = float(np.max(np.abs(g_new)))
-        rate = new_max / grad_max**2 if t == 1.0 and grad_max > 0 else float("inf")
+        rate = new_max / (grad_max * grad_max) if t == 1.0 and grad_max > 0 else float("inf")
         theta, f, g, grad_max = cand, f_new, g_new, new_max
         if progress is not None:
             progress(n_iter, f, grad_max)
         if stop_if_separated and obj.margins_all_positive(theta):
             raise Separated(theta, n_iter)
         if grad_max > tol:
-            H = H_new if H_new is not None else obj.loss_grad_hess(theta)[2]
+            # H_new belongs to the full step; after backtracking it is another point's Hessian.
+            H = H_new if H_new is not None and t == 1.0 else obj.loss_grad_hess(theta)[2]
+            if not _finite(H):
+                raise NonFiniteLoss(theta, n_iter, _not_finite(f, g, H))
     else:
         if grad_max <= tol:
             message = "converged: max |gradient| <= tol"

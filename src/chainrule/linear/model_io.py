@@ -12,9 +12,11 @@ A model is one ``PATH.npz`` archive in the project's file format (:mod:`chainrul
 
 Beside it, ``PATH.json`` holds the same metadata, indented, for people and for tools that read no
 ``.npz``; it is written for reading only, and loading never needs it (the archive is complete and
-authoritative). Loading checks the marker, the version, the
-parameter names and values, the labels, and every array's shape and dtype, and raises ``ValueError`` (one
-line, naming the file) for anything else; no code in the file runs.
+authoritative). Loading (:func:`chainrule._archive.open_archive`, with its limits on size, members and
+JSON) checks the marker, the version, the parameter names and values (a boolean where a boolean belongs),
+the labels, and every array's declared shape and dtype before any array is read, and raises ``ValueError``
+(one line, naming the file) for anything else; no code in the file runs. Paths are resolved as in every
+chainrule loader (:func:`chainrule._archive.load_path`: ``PATH``, ``PATH.npz`` or ``PATH.json``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from chainrule._archive import read_archive, write_archive
+from chainrule._archive import ArraySpec, load_path, open_archive, save_path, write_archive
 from chainrule._version import __version__
 
 if TYPE_CHECKING:
@@ -37,14 +39,6 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "load_model", "save_model"]
 FORMAT = "chainrule.linear.LogisticRegression"
 #: Version 1 was two files (PATH.npz + PATH.json); version 2 is one archive with the JSON inside.
 FORMAT_VERSION = 2
-
-
-def _npz_path(path: str | os.PathLike[str]) -> str:
-    """``PATH.npz`` for ``PATH``, ``PATH.npz`` or the sidecar ``PATH.json``."""
-    name = os.fspath(path)
-    if name.endswith(".json"):
-        name = name[: -len(".json")]
-    return name if name.endswith(".npz") else name + ".npz"
 
 
 def _json_number(value: float) -> float | str:
@@ -100,7 +94,7 @@ def save_model(model: LogisticRegression, path: str | os.PathLike[str]) -> str:
         "converged": bool(getattr(model, "converged_", True)),
         "objective": _json_number(float(getattr(model, "objective_", float("nan")))),
     }
-    name = _npz_path(path)
+    name = save_path(path)
     write_archive(name, meta, arrays)
     with open(name[: -len(".npz")] + ".json", "w", encoding="utf-8") as sidecar:
         json.dump(meta, sidecar, indent=2, ensure_ascii=False, allow_nan=False)
@@ -126,62 +120,51 @@ def _labels(values: Any, name: str) -> np.ndarray:
     return classes
 
 
-def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
-    """Read a model written by :func:`save_model` from ``PATH.npz`` (``path`` may name ``PATH``,
-    ``PATH.npz`` or the sidecar ``PATH.json``; the archive is what is read).
+_NON_FINITE = ("inf", "-inf", "nan")  # how _json_number writes them
 
-    Raises:
-        OSError: the file is missing or unreadable (names it).
-        ValueError: a file that is not ours (not an archive, object arrays, another format), an
-            unsupported version, unknown or invalid parameters, or arrays whose shapes or dtypes disagree
-            with the metadata (names the file and what is wrong).
-    """
-    from chainrule.linear.logistic import LogisticRegression
 
-    name = _npz_path(path)
-    meta, arrays = read_archive(name, FORMAT, FORMAT_VERSION)
+def _number(value: Any, what: str, name: str) -> float:
+    """A float parameter or fact from the metadata: a JSON number, or "inf", "-inf" or "nan"."""
+    if isinstance(value, str) and value in _NON_FINITE:
+        return float(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{name!r}: {what} = {str(value)[:40]!r} is not a number")
+    return float(value)
+
+
+def _flag(value: Any, what: str, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{name!r}: {what} = {str(value)[:40]!r} is not a boolean (true or false)")
+    return value
+
+
+def _model_from_meta(meta: dict[str, Any], name: str) -> LogisticRegression:
+    """An unfitted model with the parameters, labels, feature names and fit facts of ``meta``, checked."""
+    from chainrule.linear.logistic import _SOLVERS, LogisticRegression
+
     params = meta.get("params")
     valid = LogisticRegression.param_names()
     if not isinstance(params, dict) or set(params) != set(valid):
         raise ValueError(
             f"{name!r}: 'params' must name exactly these parameters: {', '.join(valid)}"
         )
-    if isinstance(params["C"], str):
-        try:
-            params["C"] = float(params["C"])
-        except ValueError:
-            raise ValueError(f"{name!r}: C = {params['C']!r} is not a number") from None
+    params = dict(params)
+    for key in ("C", "tol"):
+        if isinstance(params[key], str):
+            params[key] = _number(params[key], key, name)
+    _flag(params["fit_intercept"], "fit_intercept", name)
+    verbose = params["verbose"]
+    if not isinstance(verbose, int):  # an int or a bool, as the constructor takes it
+        raise ValueError(f"{name!r}: verbose = {str(verbose)[:40]!r} is not an integer")
     model = LogisticRegression().set_params(**params)
     try:
         model._validate_params()
     except ValueError as exc:
         raise ValueError(f"{name!r}: {exc}") from None
-    missing = {"coef", "intercept", "n_iter"} - set(arrays)
-    if missing:
-        raise ValueError(f"{name!r} lacks the arrays: {', '.join(sorted(missing))}")
-    coef, intercept = arrays["coef"], arrays["intercept"]
-    classes = _labels(meta.get("classes"), name)
+    model.classes_ = _labels(meta.get("classes"), name)
     d = meta.get("n_features_in")
-    K = classes.shape[0]
-    rows = 1 if K == 2 else K
-    if (
-        not isinstance(d, int)
-        or isinstance(d, bool)
-        or coef.dtype != np.float64
-        or intercept.dtype != np.float64
-        or coef.shape != (rows, d)
-        or intercept.shape != (rows,)
-    ):
-        raise ValueError(
-            f"{name!r}: inconsistent arrays (coef {coef.shape} {coef.dtype}, intercept "
-            f"{intercept.shape} {intercept.dtype}, {K} classes, n_features_in {d!r})"
-        )
-    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
-        raise ValueError(f"{name!r}: coefficients are not all finite")
-    model.coef_ = coef
-    model.intercept_ = intercept
-    model.classes_ = classes
-    model.n_iter_ = arrays["n_iter"].astype(np.int32).reshape(-1)
+    if not isinstance(d, int) or isinstance(d, bool) or d < 1:
+        raise ValueError(f"{name!r}: n_features_in = {str(d)[:40]!r} is not a positive integer")
     model.n_features_in_ = d
     names = meta.get("feature_names")
     if names is not None:
@@ -190,12 +173,67 @@ def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
         if len(names) != d:
             raise ValueError(f"{name!r}: {len(names)} feature names for {d} features")
         model.feature_names_in_ = np.asarray(names, dtype=object)
-    model.solver_ = str(meta.get("solver_used", model.solver))
-    model.converged_ = bool(meta.get("converged", True))
-    objective: Any = meta.get("objective")
-    try:
-        model.objective_ = float(objective)  # a number, or "inf"/"nan" as written by _json_number
-    except (TypeError, ValueError):
-        model.objective_ = float("nan")
+    solver = meta.get("solver_used", model.solver)
+    if solver not in _SOLVERS:
+        raise ValueError(f"{name!r}: solver_used = {str(solver)[:40]!r} is not one of {_SOLVERS}")
+    model.solver_ = solver
+    model.converged_ = _flag(meta.get("converged", True), "converged", name)
+    model.objective_ = _number(meta.get("objective", "nan"), "objective", name)
     model.separated_ = None
+    return model
+
+
+def _check_specs(specs: dict[str, ArraySpec], model: LogisticRegression, name: str) -> None:
+    """The declared arrays are exactly coef, intercept and n_iter, of the shapes the metadata implies."""
+    missing = {"coef", "intercept", "n_iter"} - set(specs)
+    if missing:
+        raise ValueError(f"{name!r} lacks the arrays: {', '.join(sorted(missing))}")
+    extra = set(specs) - {"coef", "intercept", "n_iter"}
+    if extra:
+        raise ValueError(f"{name!r} holds unexpected arrays: {', '.join(sorted(extra))[:200]}")
+    coef, intercept, n_iter = specs["coef"], specs["intercept"], specs["n_iter"]
+    K = model.classes_.shape[0]
+    rows = 1 if K == 2 else K
+    d = model.n_features_in_
+    if (
+        coef.dtype != np.float64
+        or intercept.dtype != np.float64
+        or coef.shape != (rows, d)
+        or intercept.shape != (rows,)
+    ):
+        raise ValueError(
+            f"{name!r}: inconsistent arrays (coef {coef.shape} {coef.dtype}, intercept "
+            f"{intercept.shape} {intercept.dtype}, {K} classes, n_features_in {d!r})"
+        )
+    if n_iter.dtype.kind not in "iu" or n_iter.shape not in ((), (1,)):
+        raise ValueError(f"{name!r}: n_iter is {n_iter.shape} {n_iter.dtype}, not one integer")
+
+
+def load_model(path: str | os.PathLike[str]) -> LogisticRegression:
+    """Read a model written by :func:`save_model` from ``PATH.npz`` (``path``, a str or ``os.PathLike``,
+    may name ``PATH``, ``PATH.npz`` or the sidecar ``PATH.json``; the archive is what is read; see
+    :func:`chainrule._archive.load_path`).
+
+    Everything in the metadata, and the declared shape and dtype of every array, is checked before any
+    array is read.
+
+    Raises:
+        OSError: the file is missing or unreadable (names it).
+        ValueError: a file that is not ours (not an archive, object arrays, another format, beyond the
+            limits), an unsupported version, unknown or invalid parameters (a non-boolean
+            ``fit_intercept``), or arrays whose shapes or dtypes disagree with the metadata (names the
+            file and what is wrong).
+        TypeError: ``path`` is not a str or ``os.PathLike``.
+    """
+    name = load_path(path)
+    with open_archive(name, FORMAT, FORMAT_VERSION) as archive:
+        model = _model_from_meta(archive.meta, name)
+        _check_specs(archive.specs, model, name)
+        arrays = archive.read()
+    coef, intercept = arrays["coef"], arrays["intercept"]
+    if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+        raise ValueError(f"{name!r}: coefficients are not all finite")
+    model.coef_ = coef
+    model.intercept_ = intercept
+    model.n_iter_ = arrays["n_iter"].astype(np.int32).reshape(-1)
     return model

@@ -141,15 +141,26 @@ def objective_for(
 
 
 def theta_of(model: LogisticRegression, obj: LogisticObjective) -> np.ndarray:
-    """The fitted coefficients as the objective's flat float64 parameter vector ``θ`` (shape ``(size,)``)."""
+    """The fitted coefficients as the objective's flat float64 parameter vector ``θ`` (shape ``(size,)``).
+
+    For the model's own training objective, the solver's float64 solution kept by ``fit`` (``coef_``
+    may have been rounded to float32); else built from ``coef_`` and ``intercept_``.
+    """
+    kept = getattr(model, "_theta", None)
+    if kept is not None and obj is getattr(model, "_objective", None) and kept.size == obj.size:
+        return np.asarray(kept, dtype=np.float64)
+    return _theta_from_coef(model, obj)
+
+
+def _theta_from_coef(model: LogisticRegression, obj: LogisticObjective) -> np.ndarray:
     if obj.binary:
-        parts = [model.coef_.ravel()]
+        parts = [np.asarray(model.coef_, dtype=np.float64).ravel()]
         if obj.fit_intercept:
-            parts.append(model.intercept_.ravel())
+            parts.append(np.asarray(model.intercept_, dtype=np.float64).ravel())
         return np.concatenate(parts)
-    M = model.coef_
+    M = np.asarray(model.coef_, dtype=np.float64)
     if obj.fit_intercept:
-        M = np.column_stack([M, model.intercept_])
+        M = np.column_stack([M, np.asarray(model.intercept_, dtype=np.float64)])
     return np.ascontiguousarray(M).ravel()
 
 
@@ -163,21 +174,47 @@ def _null_log_likelihood(obj: LogisticObjective) -> float:
     return float(sw @ logs[index])
 
 
+def _feature_labels(model: LogisticRegression, d: int, feature_names: Any) -> list[str]:
+    """The row labels of the features: ``feature_names``, ``feature_names_in_`` or ``x1..xd``."""
+    if feature_names is None:
+        names_in = getattr(model, "feature_names_in_", None)
+        if names_in is None:
+            return [f"x{j + 1}" for j in range(d)]
+        return [str(n) for n in names_in]
+    if isinstance(feature_names, (str, bytes)):
+        raise TypeError(
+            f"feature_names must be a sequence of {d} names, not the single string {feature_names!r}"
+        )
+    names = [str(n) for n in feature_names]
+    if len(names) != d:
+        raise ValueError(
+            f"feature_names has {len(names)} names but the model has {d} features "
+            f"(n_features_in_ = {d})"
+        )
+    return names
+
+
 def logistic_summary(
     model: LogisticRegression,
     X: Any = None,
     y: Any = None,
     sample_weight: Any = None,
     alpha: float = 0.05,
+    feature_names: Any = None,
 ) -> LogisticSummary:
     """The coefficient table of a fitted :class:`LogisticRegression` (see the module docstring).
 
+    ``feature_names`` (one string per feature) names the rows; by default the model's
+    ``feature_names_in_``, else ``x1, x2, ...``.
+
     Raises:
-        ValueError: no data to compute the information from; a penalized multinomial fit (its
-            intercepts are not identified by the penalty); a singular information matrix (collinear
-            features or separated classes), naming the remedy.
+        ValueError: no data to compute the information from; ``feature_names`` of the wrong length;
+            a penalized multinomial fit (its intercepts are not identified by the penalty); a
+            singular information matrix (collinear features or separated classes), naming the remedy.
+        TypeError: ``feature_names`` is a single string.
     """
     obj = objective_for(model, X, y, sample_weight)
+    features = _feature_labels(model, obj.n_features, feature_names)
     theta = theta_of(model, obj)
     penalized = obj.alpha > 0.0
     if penalized and not obj.binary:
@@ -193,12 +230,6 @@ def logistic_summary(
     S = obj.weight_sum
     hess = hess_scaled * S  # Hessian of L(θ) (+ ½‖w‖²/C when penalized)
     log_likelihood = -(f - obj._penalty(theta)) * S
-    names_in = getattr(model, "feature_names_in_", None)
-    features = (
-        [str(n) for n in names_in]
-        if names_in is not None
-        else [f"x{j + 1}" for j in range(obj.n_features)]
-    )
     # Reorder each class block to (const, features...) for the table.
     m = obj.n_coef_cols
     block_order = ([m - 1] if obj.fit_intercept else []) + list(range(obj.n_features))

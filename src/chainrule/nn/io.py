@@ -11,11 +11,13 @@ File format (``format_version`` 1): one ``.npz`` archive written by ``np.savez``
   numbers, strings, booleans, null or lists of them (non-finite floats are written as
   ``{"__float__": "inf"}``).
 
-Loading reads with ``allow_pickle=False`` (an object array is refused, nothing is unpickled) and
-checks the marker and every array's shape and dtype against the JSON; anything else is a
-``ValueError`` that names the file. Only numeric and boolean arrays are written or read. The archive
-layer (metadata entry, marker, version, no pickle) is :mod:`chainrule._archive`, shared with
-``chainrule.linear.model_io``.
+Loading never unpickles or runs anything: :mod:`chainrule._archive` (shared with
+``chainrule.linear.model_io``) checks the zip, its size limits, the JSON metadata (depth, number and
+string lengths), the marker and version, and every member's ``.npy`` header; then this module checks
+each declared shape and dtype against the state tree (every array referenced, none missing), and only
+then is any array read. Anything wrong is a ``ValueError`` that names the file. Only numeric and
+boolean arrays are written or read. Paths are resolved as in every chainrule loader
+(:func:`chainrule._archive.load_path`).
 """
 
 from __future__ import annotations
@@ -28,7 +30,14 @@ from typing import Any
 import numpy as np
 
 from chainrule import backend
-from chainrule._archive import ARRAY_KINDS, META_ENTRY, read_archive, write_archive
+from chainrule._archive import (
+    ARRAY_KINDS,
+    ArraySpec,
+    load_path,
+    open_archive,
+    save_path,
+    write_archive,
+)
 from chainrule._version import __version__
 from chainrule.autodiff import Tensor
 from chainrule.nn.module import Module
@@ -77,13 +86,16 @@ def _encode(value: Any, arrays: dict[str, np.ndarray], where: str) -> Any:
 def save(obj: Module | Optimizer | Mapping[str, Any], path: str | os.PathLike[str]) -> str:
     """Write ``obj`` (a Module's state dict, an Optimizer's state, or a mapping) to ``path``.
 
-    ``.npz`` is appended when ``path`` has no such suffix.
+    ``.npz`` is appended when ``path`` has no such suffix (``PATH.json`` names ``PATH.npz``), as for
+    every chainrule file (:func:`chainrule._archive.save_path`).
 
     Returns:
         The path written.
 
     Raises:
-        ValueError: a value that is not an array, number, string, list or string-keyed mapping.
+        ValueError: a value that is not an array, number, string, list or string-keyed mapping, or a
+            state beyond the limits a file may hold (it would not load).
+        TypeError: ``path`` is not a str or ``os.PathLike``.
         OSError: the file cannot be written.
     """
     state: Mapping[str, Any]
@@ -105,37 +117,62 @@ def save(obj: Module | Optimizer | Mapping[str, Any], path: str | os.PathLike[st
         "class": type(obj).__name__,
         "state": tree,
     }
-    name = os.fspath(path)
-    if not name.endswith(".npz"):
-        name += ".npz"
+    name = save_path(path)
     write_archive(name, meta, arrays)
     return name
+
+
+_FLOATS = {"inf": math.inf, "-inf": -math.inf, "nan": math.nan}
 
 
 def _not_ours(name: str, why: str) -> ValueError:
     return ValueError(f"{name!r} is not a chainrule.nn file ({why})")
 
 
-def _decode(node: Any, arrays: Mapping[str, np.ndarray], name: str) -> Any:
+def _check_arrays(tree: Any, specs: Mapping[str, ArraySpec], name: str) -> None:
+    """Every array leaf of ``tree`` names a member of the declared shape and dtype; no member is left over.
+
+    Runs on the headers only, before any array is read (the tree's depth is bounded by the reader).
+    """
+    used: set[str] = set()
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict) and "__array__" in node:
+            key = node["__array__"]
+            if not isinstance(key, str) or key not in specs:
+                raise _not_ours(name, f"missing array {repr(key)[:60]}")
+            shape, dtype = node.get("shape"), node.get("dtype")
+            spec = specs[key]
+            if shape != list(spec.shape) or dtype != spec.dtype.str:
+                raise ValueError(
+                    f"{name!r}: array {key} has shape {spec.shape} and dtype {spec.dtype.str}, "
+                    f"the metadata says {str(shape)[:80]} and {str(dtype)[:40]}"
+                )
+            used.add(key)
+        elif isinstance(node, dict) and "__float__" in node:
+            text = node["__float__"]
+            if not isinstance(text, str) or text not in _FLOATS:
+                raise _not_ours(name, f"{str(text)[:40]!r} is not inf, -inf or nan")
+        elif isinstance(node, dict):
+            stack.extend(node.values())
+    extra = sorted(set(specs) - used)
+    if extra:
+        raise _not_ours(name, f"array {extra[0]} is not in the state ({len(extra)} unreferenced)")
+
+
+def _decode(node: Any, arrays: Mapping[str, np.ndarray]) -> Any:
+    """The state for the tree ``node`` (checked by :func:`_check_arrays`)."""
     if isinstance(node, dict):
         if "__array__" in node:
-            key = node["__array__"]
-            if not isinstance(key, str) or key not in arrays or key == META_ENTRY:
-                raise _not_ours(name, f"missing array {key!r}")
-            arr = arrays[key]
-            shape = node.get("shape")
-            dtype = node.get("dtype")
-            if list(arr.shape) != shape or arr.dtype.str != dtype:
-                raise ValueError(
-                    f"{name!r}: array {key} has shape {arr.shape} and dtype {arr.dtype.str}, "
-                    f"the metadata says {shape} and {dtype}"
-                )
-            return arr
+            return arrays[node["__array__"]]
         if "__float__" in node:
-            return float(node["__float__"])
-        return {k: _decode(v, arrays, name) for k, v in node.items()}
+            return _FLOATS[node["__float__"]]
+        return {k: _decode(v, arrays) for k, v in node.items()}
     if isinstance(node, list):
-        return [_decode(v, arrays, name) for v in node]
+        return [_decode(v, arrays) for v in node]
     return node
 
 
@@ -143,7 +180,8 @@ def load(path: str | os.PathLike[str], into: Module | Optimizer | None = None) -
     """Read a file written by :func:`save`.
 
     Args:
-        path: the ``.npz`` file.
+        path: the file: ``PATH.npz``, or ``PATH`` (str or ``os.PathLike``) as given to :func:`save`
+            (resolved by :func:`chainrule._archive.load_path`, as in every chainrule loader).
         into: a Module or Optimizer to restore in place (its ``load_state_dict``); it is returned.
 
     Returns:
@@ -151,26 +189,29 @@ def load(path: str | os.PathLike[str], into: Module | Optimizer | None = None) -
         module, dotted parameter name → array).
 
     Raises:
-        OSError: the file cannot be read.
-        ValueError: the file is not ours (names it), an unsupported version, inconsistent arrays,
-            or a state that does not fit ``into`` (names the parameter).
+        OSError: the file cannot be opened (names it).
+        ValueError: the file is not ours or beyond the limits (names it and what is wrong), an
+            unsupported version, arrays that disagree with the metadata, or a state that does not fit
+            ``into`` (names the parameter). Everything but the last is found before any array is read.
+        TypeError: ``path`` is not a str or ``os.PathLike``; ``into`` is not a Module or Optimizer.
     """
-    name = os.fspath(path)
-    meta, arrays = read_archive(name, FORMAT, FORMAT_VERSION)
-    state = _decode(meta.get("state"), arrays, name)
-    if not isinstance(state, dict):
-        raise _not_ours(name, "the state is not a mapping")
+    if into is not None and not isinstance(into, (Module, Optimizer)):
+        raise TypeError(f"load: into must be a Module or Optimizer, not {type(into).__name__}")
+    name = load_path(path)
+    with open_archive(name, FORMAT, FORMAT_VERSION) as archive:
+        meta = archive.meta
+        tree = meta.get("state")
+        if not isinstance(tree, dict):
+            raise _not_ours(name, "the state is not a mapping")
+        kind = str(meta.get("kind"))[:40]
+        if isinstance(into, Module) and kind not in ("module", "state"):
+            raise ValueError(f"{name!r} holds a {kind} state, not a module's")
+        if isinstance(into, Optimizer) and kind != "optimizer":
+            raise ValueError(f"{name!r} holds a {kind} state, not an optimizer's")
+        _check_arrays(tree, archive.specs, name)
+        arrays = archive.read()
+    state = _decode(tree, arrays)
     if into is None:
         return state
-    kind = meta.get("kind")
-    if isinstance(into, Module):
-        if kind != "module" and kind != "state":
-            raise ValueError(f"{name!r} holds a {kind} state, not a module's")
-        into.load_state_dict(state)
-    elif isinstance(into, Optimizer):
-        if kind != "optimizer":
-            raise ValueError(f"{name!r} holds a {kind} state, not an optimizer's")
-        into.load_state_dict(state)
-    else:
-        raise TypeError(f"load: into must be a Module or Optimizer, not {type(into).__name__}")
+    into.load_state_dict(state)
     return into

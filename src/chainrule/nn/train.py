@@ -4,6 +4,11 @@ One epoch visits every sample once, in a shuffled order (a generator seeded by `
 repeats exactly), in batches of ``batch_size``; each batch does ``zero_grad``, forward, loss,
 ``backward`` and ``optimizer.step()``. The epoch's loss is the mean of the batch losses weighted by
 batch size (the loss over the epoch for mean-reduced losses).
+
+A batch loss that is nan or inf stops training at once, before its ``backward`` and ``step`` (so the
+parameters are those the bad loss was computed with, not poisoned by nan gradients), with a
+:class:`NonFiniteLossWarning` naming the epoch and the step; ``History.stopped_early`` and
+``History.reason`` say so too.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -22,7 +28,11 @@ from chainrule import backend
 from chainrule.autodiff import Tensor
 from chainrule.nn.optim import Optimizer
 
-__all__ = ["History", "fit"]
+__all__ = ["History", "NonFiniteLossWarning", "fit"]
+
+
+class NonFiniteLossWarning(RuntimeWarning):
+    """``fit`` stopped because a batch loss was nan or inf; the message names the epoch and step."""
 
 
 @dataclass
@@ -111,6 +121,10 @@ def fit(
     Raises:
         ValueError: ``X`` and ``y`` differ in length; bad ``epochs``/``batch_size``; ``loss_fn``
             returned a non-scalar.
+
+    Warns:
+        NonFiniteLossWarning: a batch loss was nan or inf; training stopped there (before that
+            batch's update), and ``History.reason`` names the epoch and step.
     """
     Xd, yd = _data(X, "X"), _data(y, "y")
     val = None
@@ -143,11 +157,15 @@ def fit(
     history = History()
     start = time.perf_counter()
     order = np.arange(n)
+    steps_per_epoch = -(-n // bs)
+    step = 0
     with ad.enable_grad():
         for epoch in range(1, epochs + 1):
             if shuffle:
                 order = rng.permutation(n)
             total = 0.0
+            seen = 0
+            bad = ""
             for lo in range(0, n, bs):
                 idx = order[lo : lo + bs]
                 xb = ad.as_tensor(_take(Xd, idx))
@@ -157,11 +175,21 @@ def fit(
                 if not isinstance(loss, Tensor) or loss.size != 1:
                     shape = getattr(loss, "shape", type(loss).__name__)
                     raise ValueError(f"fit: loss_fn must return a scalar Tensor, got {shape}")
+                value = float(loss.item())
+                step += 1
+                total += value * len(idx)
+                seen += len(idx)
+                if not math.isfinite(value):
+                    # Stop before backward/step: nan gradients would overwrite every parameter.
+                    bad = (
+                        f"loss is {value} at epoch {epoch}, step {lo // bs + 1} of "
+                        f"{steps_per_epoch} (step {step} overall)"
+                    )
+                    break
                 if loss.requires_grad:
                     loss.backward()
                 optimizer.step()
-                total += float(loss.item()) * len(idx)
-            epoch_loss = total / n
+            epoch_loss = total / seen if bad else total / n
             history.loss.append(epoch_loss)
             history.epochs = epoch
             val_text = ""
@@ -177,10 +205,16 @@ def fit(
                     file=out,
                     flush=True,
                 )
-            if not math.isfinite(epoch_loss):
-                history.stopped_early, history.reason = (
-                    True,
-                    f"loss is {epoch_loss} at epoch {epoch}",
+            if bad or not math.isfinite(epoch_loss):
+                history.stopped_early = True
+                history.reason = bad or f"loss is {epoch_loss} at epoch {epoch}"
+                warnings.warn(
+                    NonFiniteLossWarning(
+                        f"fit: training stopped: {history.reason}; the parameters are left as "
+                        "that loss found them (no update from it). Lower the learning rate, scale "
+                        "the inputs, or clip the gradients (nn.clip_grad_norm)."
+                    ),
+                    stacklevel=2,
                 )
                 break
             if callback is not None and callback(epoch, epoch_loss) is True:
