@@ -43,7 +43,17 @@ def test_bad_weights_exit_2(capsys):
     assert main(["backprop", "--weights", "9,9=1"]) == 2
     assert "unknown weight '9,9'" in capsys.readouterr().err
     assert main(["backprop", "--weights", "7,x=abc"]) == 2
-    assert main(["backprop", "--batch", "-3"]) == 2
+    with pytest.raises(SystemExit) as exc:  # a usage error: argparse exits itself
+        main(["backprop", "--batch", "-3"])
+    assert exc.value.code == 2
+    assert "--batch is between 1 and 1,000,000" in capsys.readouterr().err
+
+
+def test_activation_names_match_the_engine() -> None:
+    from chainrule.commands.backprop import ACTIVATION_NAMES
+    from chainrule.problems.seed import ACTIVATIONS
+
+    assert tuple(sorted(ACTIVATIONS)) == ACTIVATION_NAMES
 
 
 def test_parse_weights():

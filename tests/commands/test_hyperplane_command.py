@@ -37,7 +37,7 @@ def test_installed_console_script_reads_negative_values() -> None:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["--pos", "-5,1,3", "--neg", "2,2"], "3 coordinates but x_neg has 2"),
+        (["--pos", "-5,1,3", "--neg", "2,2"], "--pos has 3 coordinates but --neg has 2"),
         (["--pos", "1,2", "--neg", "1,2"], "same point"),
         (["--pos", "1,abc", "--neg", "1,2"], "--pos: coordinate 2 'abc' is not a number"),
         (["--pos", "1,nan", "--neg", "1,2"], "--pos: coordinate 2 'nan'"),

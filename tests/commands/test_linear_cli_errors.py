@@ -21,7 +21,10 @@ def _files(tmp_path: pathlib.Path) -> dict[str, str]:
         "three": b"x1,x2,y\n0,0,a\n1,1,b\n2,2,c\n",
         "latin1": b"x1,y\n1,a\n2,\xff\n",
         "huge_field": b'x,y\n"' + b"1" * 200_000 + b'",1\n',
-        "huge_values": b"a,b,y\n" + b"1e308,1,0\n-1e308,2,1\n" * 4,
+        "huge_values": b"a,b,y\n" + b"1e300,1,0\n-1e300,2,1\n" * 4,
+        "too_huge": b"a,b,y\n" + b"1e308,1,0\n-1e308,2,1\n" * 4,
+        "subnormal": b"a,b,y\n" + b"1e-310,1,0\n-1e-310,2,1\n" * 4,
+        "overflow": b"a,b,y\n1e999,1,0\n2,2,1\n",
     }
     out = {}
     for name, data in texts.items():
@@ -60,8 +63,8 @@ BAD = [
     ["logreg", "--test-size", "2"],
     ["logreg", "--C", "nan"],
     ["logreg", "--tol", "nan"],
-    ["logreg", "--target", "y"],
-    ["logreg", "--save", "{missing}/model"],
+    ["logreg", "--label", "y"],
+    ["logreg", "--out", "{missing}/model"],
     ["logreg", "{huge_values}"],  # products overflow float64 unless standardized
     # bad files
     *(
@@ -82,7 +85,12 @@ BAD = [
     ),
     ["separate", "{three}"],
     ["separate", "{xor}", "--label", "nope"],
-    ["logreg", "{xor}", "--target", "nope"],
+    ["logreg", "{xor}", "--label", "nope"],
+    *(
+        [command, "{" + name + "}"]
+        for command in ("separate", "logreg")
+        for name in ("too_huge", "subnormal", "overflow")
+    ),
 ]
 
 
@@ -112,11 +120,25 @@ def test_undecodable_csv_names_the_file_and_line(
     assert path in err and "line 3" in err and "0xff" in err
 
 
+def test_values_past_the_solvers_range_are_refused_with_the_range(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    files = _files(tmp_path)
+    assert main(["separate", files["too_huge"]]) == 2
+    assert "1e+308 is outside the range the float64 solver takes: 0 or 1e-300 ≤ |x| ≤ 1e+300" in (
+        capsys.readouterr().err
+    )
+    assert main(["separate", files["subnormal"]]) == 2
+    assert "data row 1, column 'a': 1e-310 is outside the range" in capsys.readouterr().err
+    assert main(["separate", files["overflow"]]) == 2
+    assert "'1e999' is outside the float64 range" in capsys.readouterr().err
+
+
 def test_values_near_the_float64_limit_fit_when_standardized(
     tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = _files(tmp_path)["huge_values"]
-    assert main(["logreg", path, "--standardize", "--quiet", "--test-size", "0"]) == 0
+    assert main(["logreg", path, "--standardize", "--test-size", "0"]) == 0
     captured = capsys.readouterr()
     assert "training accuracy = 1.0000" in captured.out
     assert captured.err == ""

@@ -49,7 +49,7 @@ def test_default_label_is_last_column_and_no_verify(
         ("a,y\n0,1\nx,0\n", ["--label", "y"], "line 3, column 'a'"),
         ("a,y\n0,1\n1,1\n", ["--label", "y"], "single class"),
         ("a,y\n0,1\n1,0\n", ["--label", "z"], "no column 'z'"),
-        ("a,y\nnan,1\n1,0\n", ["--label", "y"], "row 0, column 0"),
+        ("a,y\nnan,1\n1,0\n", ["--label", "y"], "line 2, column 'a': 'nan' is not a finite"),
     ],
 )
 def test_bad_files_exit_2(

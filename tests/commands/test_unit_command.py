@@ -28,8 +28,9 @@ def test_solve_seed(capsys: pytest.CaptureFixture[str]) -> None:
     assert "(4)  w1(1) + w2(-1) - w0 < 0" in out
 
 
-def test_solve_xor_prints_certificate_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["unit", "--points", "0,0:0;0,1:1;1,0:1;1,1:0"]) == 1
+def test_solve_xor_prints_certificate_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    # A certificate that no weights exist is an answer, as in `separate`: exit 0.
+    assert main(["unit", "--points", "0,0:0;0,1:1;1,0:1;1,1:0"]) == 0
     assert "½·(0,1) + ½·(1,0) = ½·(0,0) + ½·(1,1)" in capsys.readouterr().out
 
 
@@ -47,7 +48,7 @@ def test_bias_sign_plus(capsys: pytest.CaptureFixture[str]) -> None:
         (["--points", SEED, "--weights", "w0=0,w1=-1"], "missing w2"),
         (["--points", SEED, "--weights", "w0=0,w1=-1,w2=0,w3=1"], "w3 is not a weight"),
         (["--points", SEED, "--weights", "w0=0,w1=x,w2=0"], "w1='x' is not a number"),
-        (["--points", "0,0:1 1,1:1"], "single class"),
+        (["--points", "0,0:1 1,1:1"], "solving needs points of both outputs"),
     ],
 )
 def test_bad_input_exits_2(

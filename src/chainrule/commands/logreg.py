@@ -1,17 +1,21 @@
 """``chainrule logreg``: fit a logistic regression, check its gradient, and print its summary.
 
-Example::
+Examples::
 
     chainrule logreg                                  # the embedded breast-cancer data (standardized)
-    chainrule logreg data.csv --target y [--test-size 0.25] [--C 1.0 | --penalty none]
-                     [--solver auto|lbfgs|newton] [--standardize] [--save model]
+    chainrule logreg data.csv --label y --test-size 0.25 --C 0.5 -o model
+    chainrule logreg data.csv --label y --penalty none --standardize --json
+    cat data.csv | chainrule logreg - --label y --delimiter ';' -o - > model.npz
 
-It splits the rows (seeded) into a training and a held-out set, fits with a progress display on stderr,
-and prints the fit, the training and held-out accuracy, the gradient check at the solution (analytic
-vs central finite differences and vs chainrule's autodiff) and the coefficient table. ``--save PATH``
-writes ``PATH.npz`` (arrays plus a JSON metadata entry, no pickle) and ``PATH.json`` (that metadata, readable) with the coefficients expressed on the original
-feature scale, so the saved model predicts from raw features. Exit codes: 0 success, 1 the gradient
-check failed, 2 bad input (one line on stderr).
+It splits the rows (seeded) into a training and a held-out set, fits (a progress display on stderr when it
+is a terminal, or with ``--progress``), and prints the fit, the training and held-out accuracy, the
+gradient check at the solution (analytic vs central finite differences and vs chainrule's autodiff) and the
+coefficient table. ``-o PATH`` writes ``PATH.npz`` (arrays plus a JSON metadata entry, no pickle) and
+``PATH.json`` (that metadata, readable) with the coefficients expressed on the original feature scale, so
+the saved model predicts from raw features; ``-o -`` writes the ``.npz`` archive to stdout. CSV cells are
+finite, 0 or between 1e-300 and 1e300 in magnitude (up to 1e150 unless ``--standardize``). Old names, for
+one release: ``--target`` (now ``--label``), ``--save`` (now ``--out``). Exit codes: 0 success, 1 the
+gradient check failed, 2 bad input (one line on stderr), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -20,13 +24,34 @@ import argparse
 import copy
 import os
 import sys
-import warnings
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from chainrule.commands._linear_args import (
+    check_matrix_range,
+    delimiter_note,
+    read_labelled_csv,
+)
+from chainrule.commands._options import (
+    DeprecatedAlias,
+    add_delimiter,
+    add_force,
+    add_json,
+    add_label,
+    add_output,
+    add_quiet,
+    add_seed,
+    check_common,
+    float_type,
+    given,
+    int_type,
+    print_json,
+    say,
+)
 
-from chainrule.linear.datasets import load_breast_cancer, load_csv
-from chainrule.linear.logistic import LogisticRegression
-from chainrule.linear.logistic_check import logistic_gradient_check
+if TYPE_CHECKING:
+    import numpy as np
+
+    from chainrule.linear.logistic import LogisticRegression
 
 NAME = "logreg"
 HELP = (
@@ -34,71 +59,135 @@ HELP = (
     "check its gradient and print its summary"
 )
 
+#: The largest --max-iter.
+MAX_ITER = 10_000
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "csv",
         nargs="?",
         default=None,
-        help="a CSV file with a header row (default: the embedded Wisconsin breast-cancer data)",
+        metavar="CSV",
+        help="a CSV file with a header row, '-' for stdin (default: the embedded Wisconsin "
+        "breast-cancer data)",
     )
-    parser.add_argument(
-        "--target", default=None, help="the name of the class column (default: the last column)"
-    )
+    add_label(parser, old="--target")
+    add_delimiter(parser)
     parser.add_argument(
         "--test-size",
-        type=float,
+        type=float_type("--test-size", 0.0, 1.0, high_open=True),
         default=0.25,
-        help="fraction of rows held out for the accuracy (0 <= f < 1; default 0.25)",
+        metavar="F",
+        help="fraction of rows held out for the accuracy, 0 <= F < 1",
     )
-    parser.add_argument("--C", type=float, default=1.0, help="inverse L2 penalty strength (> 0)")
+    parser.add_argument(
+        "--C",
+        type=float_type("--C", 0.0, 1e300, low_open=True),
+        default=None,
+        help="inverse L2 penalty strength, > 0 (default 1.0; only with --penalty l2)",
+    )
     parser.add_argument(
         "--penalty",
         choices=("l2", "none"),
         default="l2",
-        help="l2 (default) or none (maximum likelihood: exact standard errors in the summary)",
+        help="l2, or none (maximum likelihood: exact standard errors in the summary)",
     )
-    parser.add_argument("--solver", choices=("auto", "lbfgs", "newton"), default="auto")
-    parser.add_argument("--tol", type=float, default=1e-8, help="gradient tolerance (default 1e-8)")
-    parser.add_argument("--max-iter", type=int, default=200, help="iteration limit (default 200)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the train/test split")
+    parser.add_argument(
+        "--solver", choices=("auto", "lbfgs", "newton"), default="auto", help="the optimizer"
+    )
+    parser.add_argument(
+        "--tol",
+        type=float_type("--tol", 0.0, 1.0),
+        default=1e-8,
+        help="gradient tolerance, 0 to 1",
+    )
+    parser.add_argument(
+        "--max-iter",
+        type=int_type("--max-iter", 1, MAX_ITER),
+        default=200,
+        metavar="N",
+        help=f"iteration limit, 1 to {MAX_ITER:,}",
+    )
+    add_seed(parser, "the train/test split (only with --test-size above 0)")
     parser.add_argument(
         "--standardize",
         action="store_true",
         help="standardize the features with the training rows' mean and standard deviation "
         "(always on for the embedded data)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress display")
     parser.add_argument(
-        "--save",
-        metavar="PATH",
-        default=None,
-        help="write the model to PATH.npz (arrays plus JSON metadata) and PATH.json (the metadata); no pickle",
+        "--progress",
+        action="store_true",
+        help="show the fit's progress on stderr (default: only when stderr is a terminal)",
     )
+    add_output(
+        parser,
+        "write the model to PATH.npz (arrays and JSON metadata) and PATH.json (the "
+        "metadata); no pickle",
+        metavar="PATH",
+    )
+    parser.add_argument(
+        "--save", dest="out", action=DeprecatedAlias, new="--out", help=argparse.SUPPRESS
+    )
+    add_force(parser)
+    add_json(parser)
+    add_quiet(parser)
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    check_common(args)
+    if not args.test_size < 1.0:
+        raise ValueError(
+            f"--test-size must be below 1 (some rows must train), got {args.test_size}"
+        )
+    if args.penalty == "none" and args.C is not None:
+        raise ValueError("--C sets the L2 penalty; it contradicts --penalty none")
+    if args.test_size == 0 and given(args, "seed"):
+        raise ValueError("--seed has no effect with --test-size 0 (nothing is drawn)")
+    if args.progress and (args.quiet or args.json):
+        raise ValueError(
+            f"--progress contradicts --{'quiet' if args.quiet else 'json'} (both decide what is shown)"
+        )
+    if args.csv is None:
+        if args.label is not None:
+            raise ValueError("--label needs a CSV file (the embedded data has its own)")
+        if args.delimiter is not None:
+            raise ValueError("--delimiter needs a CSV file (the embedded data has its own)")
+        if args.standardize:
+            raise ValueError(
+                "--standardize has no effect on the embedded data: it is always standardized"
+            )
 
 
 def _load(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, list[str], str, str, bool]:
     """``(X, y, feature_names, target_name, source, standardize)``."""
+    from chainrule.linear.datasets import load_breast_cancer
+
     if args.csv is None:
-        if args.target is not None:
-            raise ValueError("--target needs a CSV file")
         X, y, names, target_names = load_breast_cancer()
         source = (
             "embedded Wisconsin diagnostic breast-cancer data (UCI; Street, Wolberg, Mangasarian; "
             f"CC BY 4.0): 0 = {target_names[0]}, 1 = {target_names[1]}"
         )
         return X, y, names, "diagnosis", source, True
-    X, y, names, target = load_csv(args.csv, target=args.target)
-    bad = np.argwhere(~np.isfinite(X))
-    if bad.size:
-        i, j = (int(v) for v in bad[0])
-        raise ValueError(
-            f"CSV file {args.csv!r}: column {names[j]!r}, data row {i + 1}: {X[i, j]} is not finite"
-        )
-    return X, y, names, target, f"{args.csv} (target column {target!r})", bool(args.standardize)
+    data = read_labelled_csv(args.csv, args.label, args.delimiter)
+    shown = "stdin" if args.csv == "-" else args.csv
+    check_matrix_range(data.X, data.feature_names, f"CSV file {shown!r}")
+    source = f"{shown} (label column {data.target_name!r}{delimiter_note(data)})"
+    return (
+        data.X,
+        data.y,
+        data.feature_names,
+        data.target_name,
+        source,
+        bool(args.standardize),
+    )
 
 
 def _split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    import numpy as np
+
     order = np.random.default_rng(seed).permutation(n)
     n_test = round(n * test_size)
     if test_size > 0 and n_test == 0:
@@ -116,6 +205,8 @@ def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     Each column is divided by its largest magnitude first, so that values near the float64 limit (1e308)
     do not overflow the sums.
     """
+    import numpy as np
+
     top = np.max(np.abs(X), axis=0)
     top = np.where(top > 0, top, 1.0)
     unit = X / top
@@ -129,6 +220,8 @@ _MAX_RAW = 1e150
 
 def _check_magnitude(X: np.ndarray, names: list[str]) -> None:
     """Raises ``ValueError`` naming a column whose values are too large to fit on their own scale."""
+    import numpy as np
+
     top = np.max(np.abs(X), axis=0)
     j = int(np.argmax(top))
     if top[j] > _MAX_RAW:
@@ -148,20 +241,51 @@ def _unstandardized(
     return raw
 
 
+def _stem(out: str) -> str:
+    """The model's name without ``.npz`` or ``.json`` (``PATH`` of ``PATH.npz`` and ``PATH.json``)."""
+    for suffix in (".npz", ".json"):
+        if out.endswith(suffix):
+            return out[: -len(suffix)]
+    return out
+
+
+def _save(model: LogisticRegression, out: str, force: bool, inputs: list[str | None]) -> list[str]:
+    """Write ``model``: to ``PATH.npz`` and ``PATH.json`` atomically, or its archive to stdout for ``-``."""
+    from chainrule.commands._output import write_group, write_output
+
+    if out == "-":
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="chainrule-") as tmp:
+            model.save(os.path.join(tmp, "model"))
+            with open(os.path.join(tmp, "model.npz"), "rb") as fh:
+                data = fh.read()
+        write_output("-", data, force=False)
+        return ["-"]
+    return write_group(_stem(out), (".npz", ".json"), model.save, force=force, inputs=inputs)
+
+
 def run(args: argparse.Namespace) -> int:
-    if not 0.0 <= args.test_size < 1.0:
-        raise ValueError(f"--test-size must be in [0, 1), got {args.test_size}")
-    if not args.C > 0:
-        raise ValueError(f"--C must be positive, got {args.C}")
-    if args.max_iter < 1:
-        raise ValueError(f"--max-iter must be at least 1, got {args.max_iter}")
-    if not args.tol >= 0:
-        raise ValueError(f"--tol must be a non-negative number, got {args.tol}")
-    if args.save is not None:
-        folder = os.path.dirname(os.path.abspath(args.save))
-        if not os.path.isdir(folder):  # say so before the fit, not after it
-            raise ValueError(f"--save {args.save!r}: the folder {folder!r} does not exist")
-    X, y, names, _target, source, standardize = _load(args)
+    import warnings
+
+    import numpy as np
+
+    from chainrule.linear.logistic import LogisticRegression
+    from chainrule.linear.logistic_check import logistic_gradient_check
+
+    _check_arguments(args)
+    inputs = [args.csv]
+    if args.out is not None and args.out != "-":
+        from chainrule.commands._output import output_target
+
+        stem = _stem(args.out)
+        if not stem.strip():
+            raise ValueError("--out: the output name is empty")
+        if stem.endswith(("/", os.sep)) or os.path.isdir(stem):
+            raise ValueError(f"--out: {args.out} is a directory; give a file name")
+        for suffix in (".npz", ".json"):  # say so before the fit, not after it
+            output_target(stem + suffix, force=args.force, inputs=inputs)
+    X, y, names, target, source, standardize = _load(args)
     n, d = X.shape
     train, test = _split(n, args.test_size, args.seed)
     if standardize:
@@ -170,48 +294,101 @@ def run(args: argparse.Namespace) -> int:
         _check_magnitude(X, names)
         mean, scale = np.zeros(d), np.ones(d)
     Xs = (X - mean) / scale
-    print(f"data: {source}")
-    print(
+    say(
+        args,
+        f"data: {source}",
         f"  {n} rows, {d} features; {train.size} for training, {test.size} held out "
-        f"(seed {args.seed}){'; features standardized' if standardize else ''}"
+        f"(seed {args.seed}){'; features standardized' if standardize else ''}",
     )
+    progress = args.progress or (not args.quiet and not args.json and sys.stderr.isatty())
+    C = 1.0 if args.C is None else args.C
     model = LogisticRegression(
         penalty=None if args.penalty == "none" else "l2",
-        C=args.C,
+        C=C,
         solver=args.solver,
         tol=args.tol,
         max_iter=args.max_iter,
-        verbose=0 if args.quiet else 1,
+        verbose=1 if progress else 0,
     )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         model.fit(Xs[train], y[train])
-    for w in caught:
-        print(f"warning: {w.message}", file=sys.stderr)
+    if not args.quiet:
+        shown: list[str] = []
+        for w in caught:
+            text = str(w.message).strip().splitlines()[0] if str(w.message).strip() else ""
+            if text not in shown:
+                shown.append(text)
+                print(f"chainrule logreg: warning: {text}", file=sys.stderr)
     model.feature_names_in_ = np.asarray(names, dtype=object)
     classes = ", ".join(repr(c.item() if isinstance(c, np.generic) else c) for c in model.classes_)
-    print(
-        f"fit: {model.solver_}, {int(model.n_iter_[0])} iterations, "
-        f"{'converged' if model.converged_ else 'NOT converged'}; classes [{classes}]"
-    )
     form = "Σ loss" if args.penalty == "none" else "C Σ loss + ½‖w‖²"
-    print(f"  objective ({form}) = {model.objective_:.12g}")
-    print(f"  training accuracy = {model.score(Xs[train], y[train]):.4f}")
+    train_accuracy = float(model.score(Xs[train], y[train]))
+    say(
+        args,
+        f"fit: {model.solver_}, {int(model.n_iter_[0])} iterations, "
+        f"{'converged' if model.converged_ else 'NOT converged'}; classes [{classes}]",
+        f"  objective ({form}) = {model.objective_:.12g}",
+        f"  training accuracy = {train_accuracy:.4f}",
+    )
+    facts: dict[str, Any] = {
+        "data": source,
+        "rows": int(n),
+        "features": list(names),
+        "label": target,
+        "training_rows": int(train.size),
+        "held_out_rows": int(test.size),
+        "standardized": standardize,
+        "solver": str(model.solver_),
+        "iterations": int(model.n_iter_[0]),
+        "converged": bool(model.converged_),
+        "classes": [c.item() if isinstance(c, np.generic) else c for c in model.classes_],
+        "objective": float(model.objective_),
+        "training_accuracy": train_accuracy,
+    }
     if test.size:
-        accuracy = model.score(Xs[test], y[test])
-        print(f"  held-out accuracy = {accuracy:.4f} ({round(accuracy * test.size)}/{test.size})")
-    check = logistic_gradient_check(model)
-    print(check.text)
-    try:
-        print(model.summary().text)
-    except ValueError as exc:
-        print(f"summary: {exc}")
-    if args.save is not None:
-        saved = _unstandardized(model, mean, scale) if standardize else model
-        written = saved.save(args.save)
-        note = " (coefficients on the original feature scale)" if standardize else ""
-        sidecar = written[: -len(".npz")] + ".json"
-        print(
-            f"saved {written} (arrays and metadata) and {sidecar} (the metadata), no pickle{note}"
+        accuracy = float(model.score(Xs[test], y[test]))
+        say(
+            args,
+            f"  held-out accuracy = {accuracy:.4f} ({round(accuracy * test.size)}/{test.size})",
         )
+        facts["held_out_accuracy"] = accuracy
+    check = logistic_gradient_check(model)
+    say(args, check.text)
+    facts["gradient_check"] = {
+        "ok": bool(check.ok),
+        "finite_difference_max_diff": float(check.fd_max_diff),
+        "autodiff_max_diff": float(check.autodiff_max_diff),
+    }
+    try:
+        summary = model.summary()
+    except ValueError as exc:
+        say(args, f"summary: {exc}")
+    else:
+        say(args, summary.text)
+        facts["coefficients"] = {
+            str(name): {"coef": float(c), "std_err": float(se), "z": float(z), "p": float(p)}
+            for name, c, se, z, p in zip(
+                summary.names,
+                summary.coef,
+                summary.std_err,
+                summary.z,
+                summary.p_values,
+                strict=True,
+            )
+        }
+    if args.out is not None:
+        saved = _unstandardized(model, mean, scale) if standardize else model
+        written = _save(saved, args.out, args.force, inputs)
+        note = " (coefficients on the original feature scale)" if standardize else ""
+        if written != ["-"]:
+            say(
+                args,
+                f"saved {written[0]} (arrays and metadata) and {written[1]} (the metadata), "
+                f"no pickle{note}",
+            )
+        facts["out"] = written
+    facts["ok"] = bool(check.ok)
+    if args.json:
+        print_json(facts)
     return 0 if check.ok else 1

@@ -8,6 +8,7 @@ matrix of Python ints and ``S`` a power of two; sign checks on ``Xi`` are exact 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from numbers import Rational
@@ -16,6 +17,9 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "MAX_EXPONENT",
+    "MAX_NUMBER_CHARS",
+    "NumberLimitError",
     "as_fraction",
     "format_number",
     "format_weight",
@@ -50,10 +54,42 @@ _VULGAR: dict[tuple[int, int], str] = {
 }
 
 
+#: The longest number text :func:`as_fraction` reads (digits, sign, point, exponent, ``/``).
+MAX_NUMBER_CHARS = 100
+#: The largest written exponent :func:`as_fraction` reads: ``1e400`` and ``1e-400`` are read exactly;
+#: ``1e999999999`` is refused at once instead of building a billion-digit power of ten.
+MAX_EXPONENT = 400
+
+_EXPONENT = re.compile(r"[eE]\s*([-+]?[0-9_]+)")
+
+
+class NumberLimitError(ValueError):
+    """A number text beyond :data:`MAX_NUMBER_CHARS` characters or :data:`MAX_EXPONENT` in its exponent."""
+
+
+def _check_number_text(text: str) -> None:
+    """Raises :class:`NumberLimitError` for a number text too long or with too large an exponent."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise NumberLimitError(
+            f"a number of {len(text):,} characters; the limit is {MAX_NUMBER_CHARS} characters"
+        )
+    m = _EXPONENT.search(text)
+    if m is not None:
+        digits = m.group(1).replace("_", "")
+        if digits.lstrip("+-").isdigit() and abs(int(digits)) > MAX_EXPONENT:
+            raise NumberLimitError(
+                f"{text!r} has exponent {int(digits)}; the limit is ±{MAX_EXPONENT}"
+            )
+
+
 def as_fraction(value: Any) -> Fraction:
     """An exact ``Fraction`` for an int, ``Fraction``, float (its exact binary value) or numeric string.
 
+    A string is at most :data:`MAX_NUMBER_CHARS` characters with an exponent of at most
+    :data:`MAX_EXPONENT` in magnitude, so that reading it is instant.
+
     Raises:
+        NumberLimitError: a string beyond those limits (a ``ValueError``).
         ValueError: ``value`` is NaN, infinite, or a string that is not a number.
     """
     if isinstance(value, Fraction):
@@ -65,8 +101,10 @@ def as_fraction(value: Any) -> Fraction:
     if isinstance(value, Rational):
         return Fraction(int(value.numerator), int(value.denominator))
     if isinstance(value, str):
+        text = value.strip()
+        _check_number_text(text)
         try:
-            return Fraction(value.strip())
+            return Fraction(text)
         except (ValueError, ZeroDivisionError) as exc:
             raise ValueError(f"{value!r} is not a number") from exc
     f = float(value)

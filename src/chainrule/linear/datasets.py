@@ -1,6 +1,8 @@
 """Data for the linear models: a CSV reader, input validation, and the embedded breast-cancer data.
 
-- :func:`load_csv` reads a numeric CSV file with a header row into ``(X, y, feature_names, target_name)``.
+- :func:`load_csv` reads a numeric CSV file with a header row into ``(X, y, feature_names, target_name)``;
+  :func:`read_csv` is its engine (a path or a stream such as stdin, a given or detected delimiter, bounds on
+  cells, lines, columns and rows, optionally refusing non-finite cells).
 - :func:`check_Xy` and :func:`check_X` validate arrays before a fit or a prediction; their errors name the
   row and column of the first bad value, or both shapes when shapes disagree.
 - :func:`load_breast_cancer` returns the Wisconsin diagnostic breast-cancer data (569 x 30), embedded in
@@ -13,11 +15,15 @@ Everything here works on NumPy arrays (float64 for features); it reads no file f
 from __future__ import annotations
 
 import csv
+import itertools
 import math
 import os
 import pathlib
 import warnings
-from typing import Any
+from array import array
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, TextIO
 
 import numpy as np
 import scipy.sparse
@@ -26,6 +32,7 @@ from chainrule.backend import to_numpy
 from chainrule.linear.exceptions import DataConversionWarning
 
 __all__ = [
+    "CSVData",
     "check_X",
     "check_Xy",
     "check_class_labels",
@@ -33,9 +40,25 @@ __all__ = [
     "load_breast_cancer",
     "load_csv",
     "plain",
+    "read_csv",
+    "sniff_delimiter",
 ]
 
 _DATA_DIR = pathlib.Path(__file__).parent / "data"
+
+
+#: Bounds of :func:`read_csv`, each refused at once with one line naming the limit.
+MAX_CELL_CHARS = 1_000
+MAX_LINE_CHARS = 1_000_000
+MAX_COLUMNS = 10_000
+MAX_ROWS = 10_000_000
+MAX_CELLS = 50_000_000
+
+#: The delimiters :func:`sniff_delimiter` chooses among.
+DELIMITERS = (",", ";", "\t", "|")
+
+#: How much of the text :func:`sniff_delimiter` looks at.
+_SNIFF_CHARS = 64 * 1024
 
 
 def _parse_float(text: str) -> float | None:
@@ -46,14 +69,68 @@ def _parse_float(text: str) -> float | None:
         return None
 
 
+@dataclass(frozen=True)
+class CSVData:
+    """What :func:`read_csv` read: the arrays, the column names, and the delimiter it used."""
+
+    X: np.ndarray
+    y: np.ndarray
+    feature_names: list[str]
+    target_name: str
+    delimiter: str
+    sniffed: bool
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The delimiter of a CSV text: the one of :data:`DELIMITERS` that splits the header line into the
+    most columns and every other sampled line into as many (a comma when none does better)."""
+    lines = [ln for ln in sample.splitlines()[:50] if ln.strip()]
+    if len(sample) >= _SNIFF_CHARS and len(lines) > 1:
+        lines = lines[:-1]  # the last line may be cut short
+    if not lines:
+        return ","
+    best, best_count = ",", 0
+    for d in DELIMITERS:
+        try:
+            counts = {len(row) for row in csv.reader(lines, delimiter=d)}
+        except csv.Error:
+            continue
+        width = max(counts)
+        if len(counts) == 1 and width > best_count and width > 1:
+            best, best_count = d, width
+    return best
+
+
+def _delimiter_name(d: str) -> str:
+    return {"\t": "tab", " ": "space"}.get(d, repr(d))
+
+
+def _bounded_lines(handle: TextIO, name: str) -> Iterator[str]:
+    """The lines of ``handle``, each refused past :data:`MAX_LINE_CHARS` (without reading it whole)."""
+    number = 0
+    while True:
+        line = handle.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE_CHARS:
+            raise ValueError(
+                f"CSV file {name!r}, line {number}: longer than {MAX_LINE_CHARS:,} characters "
+                "(the limit of a line)"
+            )
+        yield line
+
+
 def load_csv(
-    path: str | os.PathLike[str], target: str | None = None
+    path: str | os.PathLike[str] | TextIO, target: str | None = None, *, delimiter: str | None = ","
 ) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """Read a CSV file with a header row into a feature matrix and a target vector.
 
     Args:
-        path: the file. The first row names the columns; every later non-blank row is one sample.
+        path: the file (or an open text stream, e.g. ``sys.stdin``). The first row names the columns;
+            every later non-blank row is one sample.
         target: the name of the target column; the last column when ``None``.
+        delimiter: the cell separator; ``None`` detects it (:func:`sniff_delimiter`).
 
     Returns:
         ``(X, y, feature_names, target_name)``: ``X`` is float64 of shape ``(n, d)`` (every column but the
@@ -63,35 +140,161 @@ def load_csv(
 
     Raises:
         FileNotFoundError / OSError: the file cannot be read (the message names it).
-        ValueError: the file is not UTF-8 text or not CSV (names the line); the file is empty or has no
-            data rows; the target column does not exist (the message
-            lists the columns); a row has the wrong number of cells (names the line); a feature cell is not a
-            number (names the file, the column and the line).
+        ValueError: see :func:`read_csv`.
     """
-    name = os.fspath(path)
-    try:
-        handle = open(name, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        raise type(exc)(exc.errno, f"cannot read CSV file {name!r}: {reason}") from exc
-    reader = csv.reader(handle)
-    header: list[str] | None = None
-    rows: list[tuple[int, list[str]]] = []
-    with handle:
+    data = read_csv(path, target, delimiter=delimiter)
+    return data.X, data.y, data.feature_names, data.target_name
+
+
+def read_csv(
+    source: str | os.PathLike[str] | TextIO,
+    target: str | None = None,
+    *,
+    delimiter: str | None = None,
+    finite: bool = False,
+    name: str | None = None,
+) -> CSVData:
+    """Read a CSV text with a header row (the engine of :func:`load_csv`), within bounds.
+
+    Args:
+        source: a path, or an open text stream (``sys.stdin``: read once, not seekable).
+        target: the name of the target column; the last column when ``None``.
+        delimiter: the cell separator; ``None`` detects it among :data:`DELIMITERS`.
+        finite: refuse ``nan``, ``inf`` and numbers beyond the float64 range (``1e999``), naming the cell.
+        name: what to call the source in messages (default: the path, or ``<stdin>`` for a stream).
+
+    Every cell is at most :data:`MAX_CELL_CHARS` characters, every line :data:`MAX_LINE_CHARS`; at most
+    :data:`MAX_COLUMNS` columns, :data:`MAX_ROWS` rows and :data:`MAX_CELLS` cells. Rows are converted as
+    they are read, so memory stays near that of the float64 result.
+
+    Raises:
+        FileNotFoundError / OSError: the file cannot be read (the message names it).
+        ValueError: the text is not UTF-8 or not CSV (names the line); a bound is exceeded (names the line
+            and the limit); the file is empty or has no data rows; the target column does not exist (the
+            message lists the columns); a row has the wrong number of cells (names the line); a feature cell
+            is not a number, or (``finite``) not a finite float64 (names the file, the column and the line).
+    """
+    if delimiter is not None and (len(delimiter) != 1 or delimiter in '"\r\n'):
+        raise ValueError(
+            f"the delimiter must be one character (not a quote or newline), got {delimiter!r}"
+        )
+    if isinstance(source, (str, os.PathLike)):
+        label = name or os.fspath(source)
         try:
-            for row in reader:
-                if not row or all(not cell.strip() for cell in row):
-                    continue  # blank lines carry no sample
-                if header is None:
-                    header = [cell.strip() for cell in row]
+            handle: TextIO = open(source, newline="", encoding="utf-8-sig")  # noqa: SIM115 - closed below
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise type(exc)(exc.errno, f"cannot read CSV file {label!r}: {reason}") from exc
+        close = True
+    else:
+        label, handle, close = name or "<stdin>", source, False
+    try:
+        return _read(handle, label, target, delimiter, finite)
+    except UnicodeDecodeError as exc:
+        where = (
+            _first_undecodable(label)
+            if close
+            else f"byte 0x{exc.object[exc.start]:02x} is not UTF-8 text"
+        )
+        raise ValueError(f"CSV file {label!r}, {where}") from None
+    finally:
+        if close:
+            handle.close()
+
+
+def _read(
+    handle: TextIO, name: str, target: str | None, delimiter: str | None, finite: bool
+) -> CSVData:
+    lines: Iterator[str] = _bounded_lines(handle, name)
+    sniffed = delimiter is None
+    if delimiter is None:
+        head: list[str] = []
+        size = 0
+        for text in lines:
+            head.append(text)
+            size += len(text)
+            if size >= _SNIFF_CHARS:
+                break
+        delimiter = sniff_delimiter("".join(head))
+        lines = itertools.chain(head, lines)
+    reader = csv.reader(lines, delimiter=delimiter)
+    header: list[str] | None = None
+    target_index = -1
+    values = array("d")
+    raw_target: list[str] = []
+    n_rows = 0
+    try:
+        for row in reader:
+            if not row or all(not cell.strip() for cell in row):
+                continue  # blank lines carry no sample
+            line = reader.line_num
+            if header is None:
+                header = _header(row, name, line)
+                target_index = _target_index(header, target, name)
+                continue
+            if len(row) != len(header):
+                raise ValueError(
+                    f"CSV file {name!r}, line {line}: {len(row)} cells, but the header has "
+                    f"{len(header)} columns"
+                )
+            n_rows += 1
+            if n_rows > MAX_ROWS or n_rows * len(header) > MAX_CELLS:
+                raise ValueError(
+                    f"CSV file {name!r}, line {line}: more than {MAX_ROWS:,} rows or "
+                    f"{MAX_CELLS:,} cells (the limits of a CSV file)"
+                )
+            for j, cell in enumerate(row):
+                if len(cell) > MAX_CELL_CHARS:
+                    raise ValueError(
+                        f"CSV file {name!r}, line {line}, column {header[j]!r}: a cell of "
+                        f"{len(cell):,} characters; the limit is {MAX_CELL_CHARS:,}"
+                    )
+                if j == target_index:
+                    raw_target.append(cell.strip())
                     continue
-                rows.append((reader.line_num, row))
-        except UnicodeDecodeError:
-            raise ValueError(f"CSV file {name!r}, {_first_undecodable(name)}") from None
-        except csv.Error as exc:
-            raise ValueError(f"CSV file {name!r}, line {reader.line_num}: {exc}") from None
+                value = _parse_float(cell)
+                if value is None:
+                    raise ValueError(
+                        f"CSV file {name!r}, line {line}, column {header[j]!r}: {cell!r} is not a number"
+                    )
+                if finite and not math.isfinite(value):
+                    raise ValueError(
+                        f"CSV file {name!r}, line {line}, column {header[j]!r}: {_not_finite(cell)}"
+                    )
+                values.append(value)
+    except csv.Error as exc:
+        raise ValueError(f"CSV file {name!r}, line {reader.line_num}: {exc}") from None
     if header is None:
         raise ValueError(f"CSV file {name!r} is empty: a header row naming the columns is required")
+    if not n_rows:
+        raise ValueError(f"CSV file {name!r} has a header but no data rows")
+    feature_names = [col for j, col in enumerate(header) if j != target_index]
+    X = np.frombuffer(values, dtype=np.float64).reshape(n_rows, len(feature_names)).copy()
+    y = _target_array(raw_target)
+    if finite and y.dtype.kind == "f" and not np.all(np.isfinite(y)):
+        i = int(np.flatnonzero(~np.isfinite(y))[0])
+        raise ValueError(
+            f"CSV file {name!r}, data row {i + 1}, column {header[target_index]!r}: "
+            f"{_not_finite(raw_target[i])}"
+        )
+    return CSVData(X, y, feature_names, header[target_index], delimiter, sniffed)
+
+
+def _not_finite(cell: str) -> str:
+    """Why a cell that parsed as a float is refused: NaN/inf spelled out, or beyond the float64 range."""
+    word = cell.strip().lower().lstrip("+-")
+    if word in ("nan", "inf", "infinity"):
+        return f"{cell.strip()!r} is not a finite number"
+    return f"{cell.strip()!r} is outside the float64 range (|x| ≤ 1.8e308)"
+
+
+def _header(row: list[str], name: str, line: int) -> list[str]:
+    """The column names of the header row, checked: at least two, at most :data:`MAX_COLUMNS`, distinct."""
+    if len(row) > MAX_COLUMNS:
+        raise ValueError(
+            f"CSV file {name!r}, line {line}: {len(row):,} columns; the limit is {MAX_COLUMNS:,}"
+        )
+    header = [cell.strip() for cell in row]
     if len(header) < 2:
         raise ValueError(
             f"CSV file {name!r} has {len(header)} column ({header[0]!r}); "
@@ -101,57 +304,54 @@ def load_csv(
     for col in header:
         if not col:
             raise ValueError(f"CSV file {name!r}: the header row has an empty column name")
+        if len(col) > MAX_CELL_CHARS:
+            raise ValueError(
+                f"CSV file {name!r}, line {line}: a column name of {len(col):,} characters; "
+                f"the limit is {MAX_CELL_CHARS:,}"
+            )
         if col in seen:
             raise ValueError(f"CSV file {name!r}: the header names column {col!r} twice")
         seen.add(col)
-    if target is None:
-        target_index = len(header) - 1
-    elif target in header:
-        target_index = header.index(target)
-    else:
-        raise ValueError(
-            f"CSV file {name!r} has no column {target!r}; its columns are: {', '.join(header)}"
-        )
-    if not rows:
-        raise ValueError(f"CSV file {name!r} has a header but no data rows")
+    return header
 
-    feature_names = [col for j, col in enumerate(header) if j != target_index]
-    X = np.empty((len(rows), len(feature_names)), dtype=np.float64)
-    raw_target: list[str] = []
-    for i, (line, row) in enumerate(rows):
-        if len(row) != len(header):
-            raise ValueError(
-                f"CSV file {name!r}, line {line}: {len(row)} cells, but the header has {len(header)} columns"
-            )
-        k = 0
-        for j, cell in enumerate(row):
-            if j == target_index:
-                raw_target.append(cell.strip())
-                continue
-            value = _parse_float(cell)
-            if value is None:
-                raise ValueError(
-                    f"CSV file {name!r}, line {line}, column {header[j]!r}: {cell!r} is not a number"
-                )
-            X[i, k] = value
-            k += 1
-    return X, _target_array(raw_target), feature_names, header[target_index]
+
+def _target_index(header: list[str], target: str | None, name: str) -> int:
+    if target is None:
+        return len(header) - 1
+    if target in header:
+        return header.index(target)
+    shown = ", ".join(header[:20]) + (f", ... ({len(header)} in all)" if len(header) > 20 else "")
+    raise ValueError(f"CSV file {name!r} has no column {target!r}; its columns are: {shown}")
 
 
 def _first_undecodable(name: str) -> str:
     """Where a file stops being UTF-8: ``"line 3: byte 0xff is not UTF-8 text; ..."``.
 
-    The text reader decodes in blocks, so the line is found again from the raw bytes (on the error path only).
+    The text reader decodes in blocks, so the line is found again from the raw bytes (on the error path
+    only), block by block: it stops at the first bad byte, so an endless file (``/dev/urandom``) ends too.
     """
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    lines = 1
     with open(name, "rb") as handle:
-        data = handle.read()
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        start = exc.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
-        line = data.count(b"\n", 0, start) + 1
-        return f"line {line}: byte 0x{data[start]:02x} is not UTF-8 text; is it a CSV file?"
-    return "not UTF-8 text"  # pragma: no cover - the reader just failed to decode it
+        first = True
+        while True:
+            block = handle.read(1 << 16)
+            if first and block.startswith(b"\xef\xbb\xbf"):
+                block = block[3:]
+            first = False
+            try:
+                decoder.decode(block, final=not block)
+            except UnicodeDecodeError as exc:
+                pending = len(exc.object) - len(block)  # bytes held over from the previous block
+                at = max(exc.start - pending, 0)
+                lines += block.count(b"\n", 0, at)
+                bad = exc.object[exc.start]
+                return f"line {lines}: byte 0x{bad:02x} is not UTF-8 text; is it a CSV file?"
+            if not block:
+                return "not UTF-8 text"  # pragma: no cover - the reader just failed to decode it
+            lines += block.count(b"\n")
 
 
 def _target_array(cells: list[str]) -> np.ndarray:

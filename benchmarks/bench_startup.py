@@ -1,0 +1,78 @@
+"""Benchmark S1: start-up time of ``chainrule --help`` and ``import chainrule``, against ``import numpy``.
+
+Each command runs as a fresh subprocess (the interpreter's own start-up included, as a user sees it), the
+three interleaved, after one warm-up round; the median of ``RUNS`` runs is compared with the median of
+``python -c "import numpy"`` measured in the same run. Targets (issue 9): ``chainrule --help`` ≤ 1.5× and
+``import chainrule`` ≤ 2× the NumPy import. ``--help`` must import no command module and no engine (the
+subcommands and the public API load lazily); ``python -X importtime -m chainrule --help`` shows what it
+imports.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+RUNS = 15
+TARGETS = {"chainrule --help": 1.5, "import chainrule": 2.0}
+
+
+def cpu_model() -> str:
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def help_command() -> list[str]:
+    """The installed ``chainrule`` script beside this interpreter, else ``python -m chainrule``."""
+    script = pathlib.Path(sys.executable).parent / "chainrule"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script), "--help"]
+    return [sys.executable, "-m", "chainrule", "--help"]
+
+
+def timed(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    commands = {
+        "import numpy": [sys.executable, "-c", "import numpy"],
+        "import chainrule": [sys.executable, "-c", "import chainrule"],
+        "chainrule --help": help_command(),
+    }
+    for cmd in commands.values():  # warm the file cache
+        timed(cmd)
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(RUNS):
+        for name, cmd in commands.items():
+            times[name].append(timed(cmd))
+    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); Python {platform.python_version()}")
+    print(f"{RUNS} subprocess runs each, interleaved; median, and the spread min–max")
+    anchor = statistics.median(times["import numpy"])
+    for name, values in times.items():
+        med = statistics.median(values)
+        line = (
+            f"  {name:<18} median {med * 1000:7.1f} ms  "
+            f"(min {min(values) * 1000:6.1f}, max {max(values) * 1000:6.1f})"
+        )
+        if name in TARGETS:
+            ratio = med / anchor
+            verdict = "ok" if ratio <= TARGETS[name] else "ABOVE TARGET"
+            line += f"  ratio {ratio:.2f}× numpy (target ≤ {TARGETS[name]}×) {verdict}"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
