@@ -25,25 +25,27 @@ HELP = "grade claimed answers (a TOML file or a directory of them) against a pro
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from chainrule.commands._options import add_force, add_json, add_output, add_quiet
+
     parser.add_argument(
         "set", metavar="SET", help="the problem-set file ('seed' for the embedded set)"
     )
     parser.add_argument(
         "answers", metavar="ANSWERS", help="an answers TOML file, or a directory of them"
     )
-    parser.add_argument(
-        "-o",
-        "--out",
-        metavar="PATH",
-        help="a report (.html, .md, .json); for a directory, the gradebook's name (PATH.csv, PATH.json)",
+    add_output(
+        parser,
+        "a report (.html, .md, .json); for a directory, the gradebook's name (PATH.csv, PATH.json)",
+        "PATH",
     )
-    parser.add_argument("--force", action="store_true", help="replace existing output files")
-    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_force(parser)
+    add_json(parser)
+    add_quiet(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     from chainrule._files import write_atomic
+    from chainrule.commands._options import check_common
     from chainrule.problems.grading import (
         grade_directory,
         grade_file,
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.problems.results import Gradebook
     from chainrule.problems.solve import is_seed, load
 
+    check_common(args)
     pset = load(args.set)
     answers = Path(args.answers)
     inputs = tuple(Path(p) for p in (args.set, args.answers) if not is_seed(p))

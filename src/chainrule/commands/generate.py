@@ -28,14 +28,25 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from chainrule.commands._options import MAX_SEED, add_force, add_quiet, int_type
+
     parser.add_argument(
         "set", metavar="SET", help="the problem-set file ('seed' for the embedded set)"
     )
     parser.add_argument(
-        "--seed", type=int, required=True, help="the seed every variant derives from"
+        "--seed",
+        type=int_type("--seed", 0, MAX_SEED),
+        required=True,
+        metavar="N",
+        help="the seed every variant derives from (0 to 2^63-1)",
     )
     who = parser.add_mutually_exclusive_group(required=True)
-    who.add_argument("--count", type=int, metavar="K", help="K variants, named v001, v002, ...")
+    who.add_argument(
+        "--count",
+        type=int_type("--count", 1, MAX_VARIANTS),
+        metavar="K",
+        help="K variants: v001, ...",
+    )
     who.add_argument("--students", metavar="ROSTER", help="a CSV of student ids: one variant each")
     parser.add_argument(
         "-o",
@@ -44,9 +55,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="variants",
         help="output directory (default: variants)",
     )
-    parser.add_argument("--force", action="store_true", help="replace existing variant files")
+    add_force(parser)
     parser.add_argument("--no-reports", action="store_true", help="skip the HTML solutions")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_quiet(parser)
 
 
 def _roster(path: str) -> list[str]:
@@ -83,8 +94,6 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.problems.solve import is_seed, load, seed_text
     from chainrule.problems.tomlw import dumps
 
-    if args.count is not None and not 1 <= args.count <= MAX_VARIANTS:
-        raise ValueError(f"--count must be between 1 and {MAX_VARIANTS}")
     ids = (
         _roster(args.students) if args.students else [f"v{k:03d}" for k in range(1, args.count + 1)]
     )

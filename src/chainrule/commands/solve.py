@@ -26,27 +26,27 @@ HELP = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from chainrule.commands._options import add_force, add_json, add_output, add_quiet
+
     parser.add_argument(
-        "set", nargs="?", metavar="SET", help="the problem-set file (default: the seed set)"
+        "set",
+        nargs="?",
+        metavar="SET",
+        help="the problem-set file (default, or 'seed': the seed set)",
     )
-    parser.add_argument(
-        "-o",
-        "--out",
-        metavar="REPORT",
-        help="write the report: .html, .md or .json (- for JSON on stdout)",
-    )
-    parser.add_argument("--force", action="store_true", help="replace an existing report file")
-    parser.add_argument(
-        "--json", action="store_true", help="print the solution as JSON instead of text"
-    )
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_output(parser, "the report: .html, .md or .json ('-': JSON on stdout)", "REPORT")
+    add_force(parser)
+    add_json(parser)
+    add_quiet(parser)
 
 
 def run(args: argparse.Namespace) -> int:
+    from chainrule.commands._options import check_common
     from chainrule.problems.report import write_report
     from chainrule.problems.report.text import solution_summary
     from chainrule.problems.solve import is_seed, load, self_test_failures, solve_set
 
+    check_common(args)
     pset = load(args.set)
     solution = solve_set(pset)
     model_failures = [f for f in self_test_failures(solution) if "set's own answer" in f]
