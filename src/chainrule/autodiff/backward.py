@@ -12,6 +12,11 @@ Two versions of the walk, same order and keys: :func:`_walk_fast` runs the rules
 0-d float64 node with a ``np.float64`` gradient (scalar graphs, micrograd-style) the fast walk runs the
 rules of ``+ - *`` and ``tanh`` inline (:data:`_INLINE`), with the same operations in the same order,
 so the results are the same bits as the rules'.
+
+In-place changes (docs/autodiff.md): a node made before the latest recorded change or handed-out array
+of any tensor has the values it saved verified before its rules run, and a changed one raises
+(:func:`chainrule.autodiff.tensor._verify`); freeing a node counts its leaves down (``_retain``, see
+:func:`chainrule.autodiff.tensor._held`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,15 @@ import numpy as np
 from chainrule import backend
 from chainrule.autodiff import primitives as P
 from chainrule.autodiff.graph import GRAD_ENABLED
-from chainrule.autodiff.tensor import _NO_PARAMS, _SEQ, Tensor, _leaf, _object_new
+from chainrule.autodiff.tensor import (
+    _EVENT,
+    _NO_PARAMS,
+    _SEQ,
+    Tensor,
+    _leaf,
+    _object_new,
+    _verify,
+)
 
 __all__ = ["backward", "gradients", "unbroadcast", "vjp_of_node"]
 
@@ -92,6 +105,8 @@ def vjp_of_node(node: Tensor, k: int, g: Any, create_graph: bool = False) -> Any
         raise RuntimeError("a leaf has no VJP rule")
     if node._raw is None:
         raise RuntimeError(_FREED.format(what=_describe(node)))
+    if node._seq < _EVENT[0]:
+        _verify(node, node._seq, set())
     pos = _operand_position(node, k)
     rule = op.vjp_rule(pos)
     if rule is None:
@@ -102,10 +117,10 @@ def vjp_of_node(node: Tensor, k: int, g: Any, create_graph: bool = False) -> Any
         if not isinstance(out, Tensor):
             out = _leaf(out)
     else:
-        out = rule(g, node.data, *node._raw, **node.params)
+        out = rule(g, node._data, *node._raw, **node.params)
         if isinstance(out, Tensor):
-            out = out.data
-    pshape = tuple(node.parents[k].data.shape)
+            out = out._data
+    pshape = tuple(node.parents[k]._data.shape)
     if tuple(getattr(out, "shape", ())) != pshape:
         out = unbroadcast(out, pshape)
     return out
@@ -134,16 +149,16 @@ _heappush, _heappop = heapq.heappush, heapq.heappop
 
 
 def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
-    if grad is None and type(root.data) is _F64 and not create_graph:
+    if grad is None and type(root._data) is _F64 and not create_graph:
         return _ONE  # the common case: a float64 scalar loss
     if grad is None:
-        if _prod(tuple(root.data.shape)) != 1:
+        if _prod(tuple(root._data.shape)) != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs; this output has shape "
-                f"{tuple(root.data.shape)}: pass grad= (the gradient of the loss with respect to "
+                f"{tuple(root._data.shape)}: pass grad= (the gradient of the loss with respect to "
                 "it, same shape) or reduce it first, e.g. y.sum().backward()"
             )
-        d = root.data
+        d = root._data
         if isinstance(d, np.generic):
             g: Any = d.dtype.type(1)
         elif type(d) is np.ndarray:
@@ -151,17 +166,17 @@ def _seed(root: Tensor, grad: Any, create_graph: bool) -> Any:
         else:
             g = _xp(d).ones_like(d)
     else:
-        g = grad.data if isinstance(grad, Tensor) and not create_graph else grad
+        g = grad._data if isinstance(grad, Tensor) and not create_graph else grad
         if not isinstance(g, Tensor):
             src = g
-            g = backend.asarray(g, xp=_xp(root.data), dtype=root.data.dtype)
+            g = backend.asarray(g, xp=_xp(root._data), dtype=root._data.dtype)
             if g is src and not isinstance(g, np.generic):
                 # The caller's array: the gradients stored in .grad must not alias it.
                 g = g.copy() if type(g) is np.ndarray else _xp(g).asarray(g, copy=True)
         gshape = tuple(getattr(g, "shape", ()))
-        if gshape != tuple(root.data.shape):
+        if gshape != tuple(root._data.shape):
             raise ValueError(
-                f"grad has shape {gshape} but the output has shape {tuple(root.data.shape)}"
+                f"grad has shape {gshape} but the output has shape {tuple(root._data.shape)}"
             )
     if create_graph and not isinstance(g, Tensor):
         g = _leaf(g)
@@ -187,6 +202,8 @@ def _walk_recorded(root: Tensor, g: Any, stop: dict[int, Tensor] | None) -> dict
     leaf_grads: dict[int, Any] = {}
     stored: set[int] = set()
     push, pop = heapq.heappush, heapq.heappop
+    neg_event = -_EVENT[0]  # nodes made before the latest in-place change are verified
+    settled: set[int] = set()
     while heap:
         key = pop(heap)
         node, gnode = pending.pop(key)
@@ -199,6 +216,8 @@ def _walk_recorded(root: Tensor, g: Any, stop: dict[int, Tensor] | None) -> dict
             continue
         if node._raw is None:
             raise RuntimeError(_FREED.format(what=_describe(node)))
+        if key > neg_event:
+            _verify(node, -key, settled)
         if node._retain and stop is None:
             _accumulate(node, gnode, True, stored)
         for k, p in enumerate(node.parents):
@@ -242,6 +261,17 @@ _NDARRAY = np.ndarray
 _NO_RULE = "primitive {name!r} has no VJP rule for operand {pos}, but that operand requires grad"
 
 
+class _Marker:
+    """The marker of :func:`_walk_fast` (a leaf-like entry: ``op is None``)."""
+
+    __slots__ = ()
+    op = None
+
+
+_VERIFY_FROM_HERE = _Marker()
+_NOT_YET: set[int] = set()  # never used: verifying starts with a set of its own
+
+
 def _walk_fast(
     root: Tensor, g: Any, free: bool, stop: dict[int, Tensor] | None = None
 ) -> dict[int, Any]:
@@ -263,14 +293,33 @@ def _walk_fast(
     leaf_grads: dict[int, Any] = {}
     found: dict[int, Any] = {}
     push, pop = _heappush, _heappop
+    # In-place changes: the nodes made before the latest change or handed-out array of any tensor
+    # (tensor._EVENT) are verified (tensor._verify). Keys grow as the walk goes back in time, so a
+    # marker with that event's key, popped in its turn, switches verifying on for every node after it;
+    # until then (and in every walk with no change since its graph was made) the hot path pays nothing.
+    # ``check`` is not None once any per-node check is due: the tensors of ``stop``, or verifying.
+    check: object = stop
+    verifying = False
+    settled = _NOT_YET  # the guards found unchanged (tensor._verify), from the marker on
+    dec = 1 if free else 0  # a freed node no longer holds its leaves (tensor._held counts them)
+    if _EVENT[0] >= 0:
+        pending[-_EVENT[0]] = [_VERIFY_FROM_HERE, None]
+        push(heap, -_EVENT[0])
     while heap:
         key = pop(heap)
         node, gnode = pending.pop(key)
-        if stop is not None and key in stop:
-            found[key] = gnode
-            continue
+        if check is not None:
+            if stop is not None and key in stop:
+                found[key] = gnode
+                continue
+            if verifying and node.op is not None and node._raw is not None:
+                _verify(node, -key, settled)
         op = node.op
-        if op is None:  # only the root can be a leaf here
+        if op is None:  # only the root can be a leaf here, or the marker
+            if node is _VERIFY_FROM_HERE:
+                check = verifying = True
+                settled = set()
+                continue
             leaf_grads[key] = [node, gnode]
             continue
         raw = node._raw
@@ -281,13 +330,15 @@ def _walk_fast(
         args = node._args
         vjps = op.vjps
         params = node.params
-        data = node.data
+        data = node._data
         # A scalar node with a scalar gradient: the rules of + - * and tanh run inline below.
         scalar = type(data) is _F64 and type(gnode) is _F64
         k = -1
         for p in node.parents:
             k += 1
             if not p.requires_grad:
+                if p.op is None:
+                    p._retain -= dec  # a constant leaf
                 continue
             if args is None:
                 pos = k
@@ -330,12 +381,12 @@ def _walk_fast(
                 tg = type(gk)
                 if tg is _F64:
                     # A NumPy scalar is 0-d: it fits every 0-d operand (scalar graphs) as it is.
-                    if p.data.shape:
-                        gk = unbroadcast(gk, tuple(p.data.shape))
+                    if p._data.shape:
+                        gk = unbroadcast(gk, tuple(p._data.shape))
                 else:
                     if tg is Tensor:
-                        gk = gk.data
-                    pshape = p.data.shape
+                        gk = gk._data
+                    pshape = p._data.shape
                     try:
                         same = gk.shape == pshape
                     except AttributeError:
@@ -344,6 +395,7 @@ def _walk_fast(
                         gk = unbroadcast(gk, tuple(pshape))
             pk = -p._seq
             if p.op is None:
+                p._retain -= dec
                 # Leaves need no visit of their own: collect their gradient, store it at the end.
                 entry = leaf_grads.get(pk)
                 if entry is None:
@@ -372,7 +424,7 @@ def _walk_fast(
         return found
     stored: set[int] = set()
     for leaf, gleaf in leaf_grads.values():
-        d = leaf.data
+        d = leaf._data
         if (
             type(gleaf) is _F64
             and (type(d) is _NDARRAY or type(d) is _F64)
@@ -382,7 +434,7 @@ def _walk_fast(
             # The hot path of scalar graphs, inlined from _accumulate (and _leaf: one call less
             # per leaf): the np.float64 gradient of a float64 0-d leaf, kept as the NumPy scalar.
             t = _object_new(Tensor)
-            t.data = gleaf
+            t._data = gleaf
             t.requires_grad = False
             t.grad = None
             t.name = None
@@ -391,7 +443,7 @@ def _walk_fast(
             t.params = _NO_PARAMS
             t._args = None
             t._raw = None
-            t._retain = False
+            t._retain = 0
             t._seq = next(_SEQ)
             leaf.grad = t
         else:
@@ -417,14 +469,14 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> N
             g = _leaf(g)
         node.grad = g if node.grad is None else node.grad + g
         return
-    if node.grad is None and type(g) is _F64 and getattr(node.data, "dtype", None) is _FLOAT64:
+    if node.grad is None and type(g) is _F64 and getattr(node._data, "dtype", None) is _FLOAT64:
         # The hot path of scalar graphs: a float64 scalar gradient for a float64 0-d leaf (kept
         # as the NumPy scalar, like the results of 0-d arithmetic).
         node.grad = _leaf(g)
         return
     if isinstance(g, Tensor):
-        g = g.data
-    dt = getattr(node.data, "dtype", None)
+        g = g._data
+    dt = getattr(node._data, "dtype", None)
     if dt is not None and getattr(g, "dtype", dt) != dt:
         g = backend.asarray(g, dtype=dt)
     if node.grad is None:
@@ -436,7 +488,7 @@ def _accumulate(node: Tensor, g: Any, create_graph: bool, stored: set[int]) -> N
         stored.add(id(g))
         node.grad = _leaf(g)
     else:
-        node.grad = _leaf(node.grad.data + g)
+        node.grad = _leaf(node.grad._data + g)
 
 
 def backward(
@@ -448,7 +500,7 @@ def backward(
             "backward() on a tensor that does not require grad: no input of it had "
             "requires_grad=True (or it was computed under no_grad())"
         )
-    if grad is None and not create_graph and type(root.data) is _F64:
+    if grad is None and not create_graph and type(root._data) is _F64:
         g = _ONE  # the common case, a float64 scalar loss (NumPy scalars are immutable: shared)
     else:
         g = _seed(root, grad, create_graph)
@@ -499,12 +551,12 @@ def gradients(
     for x in inputs:
         gx = found.get(-x._seq)
         if gx is None:
-            z = _xp(x.data).zeros_like(x.data)
+            z = _xp(x._data).zeros_like(x._data)
             gx = _leaf(z) if create_graph else z
         elif not create_graph:
             if isinstance(gx, Tensor):
-                gx = gx.data
-            dt = getattr(x.data, "dtype", None)
+                gx = gx._data
+            dt = getattr(x._data, "dtype", None)
             if dt is not None and getattr(gx, "dtype", dt) != dt:
                 # A float32 input in float64 arithmetic: its gradient in its own dtype, as .grad.
                 gx = backend.asarray(gx, dtype=dt)

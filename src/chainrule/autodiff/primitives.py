@@ -136,11 +136,11 @@ def _keep_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
 def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
     """``prim(x)``: the hot path for one-operand primitives."""
     if isinstance(x, Tensor):
-        d = x.data
+        d = x._data
         out = prim.forward(d, **params) if params else prim.forward(d)
         if x.requires_grad and GRAD_ENABLED[0]:
             t = _object_new(Tensor)
-            t.data = out
+            t._data = out
             t.requires_grad = True
             t.grad = None
             t.name = None
@@ -151,6 +151,8 @@ def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
             t._raw = (d,)
             t._retain = False
             t._seq = next(_SEQ)
+            if x.op is None:  # a leaf counts the nodes that saved it (tensor._held)
+                x._retain += 1
             return t
         return _leaf(out)
     return prim.forward(x, **params) if params else prim.forward(x)
@@ -166,11 +168,11 @@ def _elementwise(prim: Primitive, npf: Any, doc: str) -> Callable[[Any], Any]:
 
     def function(x: Any) -> Any:
         if type(x) is Tensor:
-            d = x.data
+            d = x._data
             out = npf(d) if type(d) in _NUMPY_TYPES else forward(d)
             if x.requires_grad and GRAD_ENABLED[0]:
                 t = _object_new(Tensor)
-                t.data = out
+                t._data = out
                 t.requires_grad = True
                 t.grad = None
                 t.name = None
@@ -181,6 +183,8 @@ def _elementwise(prim: Primitive, npf: Any, doc: str) -> Callable[[Any], Any]:
                 t._raw = (d,)
                 t._retain = False
                 t._seq = next(_SEQ)
+                if x.op is None:
+                    x._retain += 1
                 return t
             return _leaf(out)
         return _unary(prim, x, _NO_PARAMS)
@@ -785,9 +789,9 @@ def cast(x: Any, dtype: Any) -> Any:
     """
     if not isinstance(x, Tensor):
         return cast_forward(x, dtype)
-    out = cast_forward(x.data, dtype)
+    out = cast_forward(x._data, dtype)
     if x.requires_grad and GRAD_ENABLED[0] and _is_floating(out):
-        return _node(out, CAST, (x,), {"dtype": dtype}, None, (x.data,))
+        return _node(out, CAST, (x,), {"dtype": dtype}, None, (x._data,))
     return _leaf(out)
 
 
@@ -815,7 +819,7 @@ def reshape(x: Any, shape: Any) -> Any:
         shape = (int(shape),)
     shape = tuple(int(s) for s in shape)
     if isinstance(x, Tensor):
-        if _shape(x.data) == shape:
+        if _shape(x._data) == shape:
             return x
         return _unary(RESHAPE, x, {"shape": shape})
     if _shape(x) == shape:
@@ -845,7 +849,7 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
 def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
     """Broadcast ``x`` to ``shape`` (``expand``); the gradient is summed back to ``x``'s shape."""
     shape = tuple(int(s) for s in shape)
-    if isinstance(x, Tensor) and _shape(x.data) == shape:
+    if isinstance(x, Tensor) and _shape(x._data) == shape:
         return x
     return _unary(BROADCAST_TO, x, {"shape": shape})
 
@@ -1071,9 +1075,9 @@ def log_softmax(x: Any, axis: int = -1) -> Any:
 
 def _unwrap_index(index: Any) -> Any:
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index

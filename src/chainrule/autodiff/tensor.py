@@ -3,7 +3,9 @@
 Attributes of every Tensor (stable; explanations and drawings read them):
 
 - ``data``: the array (any Array-API namespace; NumPy by default). Results of 0-d NumPy arithmetic are
-  NumPy scalars (``np.float64``), which behave as 0-d arrays.
+  NumPy scalars (``np.float64``), which behave as 0-d arrays. Changing it in place while a graph that
+  saved it has not been freed makes that graph's backward raise (see "in-place changes" below and
+  docs/autodiff.md); chainrule's own code reads ``_data``, the slot behind it.
 - ``grad``: ``Tensor | None``, filled by :meth:`Tensor.backward` for leaves that require grad (and for
   non-leaves after :meth:`Tensor.retain_grad`).
 - ``requires_grad``: bool, settable on leaves.
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from typing import TYPE_CHECKING, Any
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -60,10 +63,12 @@ class Tensor:
     __slots__ = (
         "__weakref__",
         "_args",
+        "_data",
+        "_guard",
         "_raw",
         "_retain",
         "_seq",
-        "data",
+        "_source",
         "grad",
         "name",
         "op",
@@ -76,7 +81,7 @@ class Tensor:
     __array_ufunc__ = None
     __array_priority__ = 1000.0
 
-    data: Any
+    _data: Any
     grad: Tensor | None
     requires_grad: bool
     name: str | None
@@ -85,16 +90,23 @@ class Tensor:
     params: dict[str, Any]
     _args: tuple[Any, ...] | None
     _raw: tuple[Any, ...] | None
-    _retain: bool
+    # ``_retain``: on a non-leaf, keep its gradient (retain_grad); on a leaf (whose gradient is always
+    # kept), how many graph nodes not yet freed by backward saved it (False is 0; see _held below).
+    _retain: bool | int
     _seq: int
+    # In-place changes (see _expose and _verify below), both unset until needed: ``_guard``, the
+    # tensor's version, changes and snapshot; ``_source``, a weak reference to the tensor whose array
+    # this leaf shares (detach, as_tensor of a Tensor).
+    _guard: _Guard
+    _source: Any
 
     def __init__(
         self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
     ) -> None:
         """``Tensor(data, ...)`` is :func:`tensor` (``data`` is copied); see there."""
-        self.data = _copied_data(data, dtype)
+        self._data = _copied_data(data, dtype)
         if requires_grad:
-            _check_float(self.data, name)
+            _check_float(self._data, name)
         self.requires_grad = bool(requires_grad)
         self.grad = None
         self.name = name
@@ -103,33 +115,61 @@ class Tensor:
         self.params = _NO_PARAMS
         self._args = None
         self._raw = None
-        self._retain = False
+        self._retain = 0  # a leaf: the count of _held (an int: += is cheaper than on False)
         self._seq = next(_SEQ)
+
+    # --- the array ---------------------------------------------------------------------------------
+
+    @property
+    def data(self) -> Any:
+        """The array. Reading it while a graph that has not been freed saved it keeps a snapshot, so
+        that backward can tell whether it was changed in place through the array handed out here
+        (see "In-place changes" in docs/autodiff.md). Assigning it records an in-place change."""
+        d = self._data
+        if type(d) is _NDARRAY:
+            _expose(self, d)
+        return d
+
+    @data.setter
+    def data(self, new: Any) -> None:
+        _record_change(self, "an assignment to .data", new)
+        self._data = new
+
+    @property
+    def _version(self) -> int:
+        """How many in-place changes were recorded for this tensor: assignments to ``data``,
+        optimizer steps, and writes through ``data`` found while a graph held it (as torch's)."""
+        g = getattr(self, "_guard", None)
+        if g is None:
+            return 0
+        if g.snap is not None:
+            _settle(self, g)
+        return g.version
 
     # --- introspection -------------------------------------------------------------------------
 
     @property
     def shape(self) -> tuple[int, ...]:
         """The shape of ``data``."""
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     @property
     def ndim(self) -> int:
         """Number of dimensions of ``data``."""
-        return int(self.data.ndim)
+        return int(self._data.ndim)
 
     @property
     def size(self) -> int:
         """Number of elements."""
         n = 1
-        for s in self.data.shape:
+        for s in self._data.shape:
             n *= int(s)
         return n
 
     @property
     def dtype(self) -> Any:
         """The dtype of ``data``."""
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def is_leaf(self) -> bool:
@@ -152,7 +192,7 @@ class Tensor:
 
     def __repr__(self) -> str:
         body = np.array2string(
-            np.asarray(backend.to_numpy(self.data)), precision=6, separator=", ", prefix="tensor("
+            np.asarray(backend.to_numpy(self._data)), precision=6, separator=", ", prefix="tensor("
         )
         extra = ""
         if self.requires_grad:
@@ -161,7 +201,7 @@ class Tensor:
             extra += f", name={self.name!r}"
         if self.op is not None:
             extra += f", op={self.op.name}"
-        dt = getattr(self.data, "dtype", None)
+        dt = getattr(self._data, "dtype", None)
         if dt is not None and str(dt) != "float64":
             extra += f", dtype={dt}"
         return f"tensor({body}{extra})"
@@ -180,12 +220,12 @@ class Tensor:
     def __len__(self) -> int:
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return int(self.data.shape[0])
+        return int(self._data.shape[0])
 
     def __iter__(self) -> Any:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(int(self.data.shape[0])))
+        return (self[i] for i in range(int(self._data.shape[0])))
 
     def __format__(self, spec: str) -> str:
         if spec and self.size == 1:
@@ -193,35 +233,40 @@ class Tensor:
         return format(repr(self), spec)
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        return bool(self._data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        return float(self._data)
 
     def __int__(self) -> int:
-        return int(self.data)
+        return int(self._data)
 
     def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
         """``data`` as a NumPy array, by NumPy's ``copy`` protocol: ``np.array(t)`` copies,
         ``np.asarray(t)`` shares when it can. Raises ValueError if ``copy=False`` cannot be met."""
-        arr = backend.to_numpy(self.data)
         if copy:
-            return np.array(arr, dtype=dtype, copy=True)
+            return np.array(backend.to_numpy(self._data), dtype=dtype, copy=True)
+        arr = backend.to_numpy(self.data)  # shared: handed out as .data is
         return np.asarray(arr, dtype=dtype, copy=copy)
 
     __hash__ = object.__hash__
 
+    def __getstate__(self) -> tuple[None, dict[str, Any]]:
+        """The state for pickle and copy: the slots, less the in-place bookkeeping (``_guard``,
+        ``_source``: a weak reference cannot be pickled)."""
+        return None, {k: getattr(self, k) for k in _STATE_SLOTS if hasattr(self, k)}
+
     def item(self) -> float:
         """The value of a one-element tensor as a Python number."""
-        return backend.to_numpy(self.data).item()
+        return backend.to_numpy(self._data).item()
 
     def numpy(self) -> np.ndarray:
-        """``data`` as a NumPy array (a view when it already is one)."""
+        """``data`` as a NumPy array (the array itself when it is one: handed out as ``.data`` is)."""
         return np.asarray(backend.to_numpy(self.data))
 
     def tolist(self) -> Any:
         """``data`` as nested Python lists."""
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self._data).tolist()
 
     # --- autodiff controls -----------------------------------------------------------------------
 
@@ -245,8 +290,9 @@ class Tensor:
         (_BACKWARD[0] if _BACKWARD else _backward_pass())(self, grad, retain_graph, create_graph)
 
     def detach(self) -> Tensor:
-        """A new leaf sharing ``data``, with no graph and ``requires_grad=False``."""
-        return _leaf(self.data)
+        """A new leaf sharing ``data``, with no graph and ``requires_grad=False``. Writes through its
+        ``data`` are checked against the graphs that saved this tensor (see :attr:`data`)."""
+        return _shared_leaf(self)
 
     def zero_grad(self) -> None:
         """Forget the accumulated gradient (``grad = None``)."""
@@ -255,7 +301,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (leaves only) and return self."""
         if requires_grad:
-            _check_float(self.data, self.name)
+            _check_float(self._data, self.name)
         if self.op is not None and not requires_grad:
             raise RuntimeError(
                 "requires_grad can only be switched off on leaves; use detach() on a result"
@@ -264,8 +310,10 @@ class Tensor:
         return self
 
     def retain_grad(self) -> Tensor:
-        """Keep the gradient of this non-leaf in ``grad`` during backward; returns self."""
-        self._retain = True
+        """Keep the gradient of this non-leaf in ``grad`` during backward (a leaf's is always kept);
+        returns self."""
+        if self.op is not None:  # on a leaf, _retain counts the nodes that saved it
+            self._retain = True
         return self
 
     # --- operators -----------------------------------------------------------------------------
@@ -309,22 +357,22 @@ class Tensor:
 
     # comparisons: not differentiable, bool Tensors without a graph
     def __lt__(self, other: Any) -> Tensor:
-        return _leaf(self.data < value(other))
+        return _leaf(self._data < value(other))
 
     def __le__(self, other: Any) -> Tensor:
-        return _leaf(self.data <= value(other))
+        return _leaf(self._data <= value(other))
 
     def __gt__(self, other: Any) -> Tensor:
-        return _leaf(self.data > value(other))
+        return _leaf(self._data > value(other))
 
     def __ge__(self, other: Any) -> Tensor:
-        return _leaf(self.data >= value(other))
+        return _leaf(self._data >= value(other))
 
     def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _leaf(self.data == value(other))
+        return _leaf(self._data == value(other))
 
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
-        return _leaf(self.data != value(other))
+        return _leaf(self._data != value(other))
 
     def __getitem__(self, index: Any) -> Any:
         return P.getitem(self, index)
@@ -449,6 +497,9 @@ class Tensor:
         return P.cast(self, dtype)
 
 
+_STATE_SLOTS = tuple(k for k in Tensor.__slots__ if k not in ("__weakref__", "_guard", "_source"))
+
+
 def _dims(args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Dimensions given as ``f(2, 3)`` or ``f((2, 3))`` (or a list), as one tuple."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -465,7 +516,7 @@ def _as_data(data: Any, dtype: Any) -> Any:
     if type(data) is np.ndarray and dtype is None and data.dtype.kind in "fc":
         return data
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if type(data) is not np.ndarray and backend.is_array(data) and not isinstance(data, np.generic):
         if dtype is not None:
             return backend.asarray(data, dtype=dtype)
@@ -478,7 +529,7 @@ def _as_data(data: Any, dtype: Any) -> Any:
 
 def _copied_data(data: Any, dtype: Any) -> Any:
     """:func:`_as_data`, but never sharing memory with ``data`` (or with the Tensor ``data``)."""
-    src = data.data if isinstance(data, Tensor) else data
+    src = data._data if isinstance(data, Tensor) else data
     arr = _as_data(src, dtype)
     if type(arr) is np.ndarray:
         # A fresh conversion (of a list, a number, or a cast) owns its memory: no second copy.
@@ -526,7 +577,7 @@ def tensor(
         # The common case (a floating NumPy array), with Tensor.__init__'s keyword binding and the
         # _leaf call inlined: scalar graphs create a leaf per input every step.
         t = _object_new(Tensor)
-        t.data = data.copy()
+        t._data = data.copy()
         t.requires_grad = requires_grad is True or bool(requires_grad)
         t.grad = None
         t.name = name
@@ -535,7 +586,7 @@ def tensor(
         t.params = _NO_PARAMS
         t._args = None
         t._raw = None
-        t._retain = False
+        t._retain = 0
         t._seq = next(_SEQ)
         return t
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
@@ -577,7 +628,7 @@ def as_tensor(
     arr = _as_data(data, dtype)
     if requires_grad:
         _check_float(arr, name)
-    t = _leaf(arr)
+    t = _shared_leaf(data) if isinstance(data, Tensor) and arr is data._data else _leaf(arr)
     t.requires_grad = bool(requires_grad)
     t.name = name
     return t
@@ -596,14 +647,15 @@ def _backward_pass() -> Any:
 
 
 def value(x: Any) -> Any:
-    """The array inside a Tensor, or ``x`` unchanged."""
-    return x.data if isinstance(x, Tensor) else x
+    """The array inside a Tensor, or ``x`` unchanged (for computing with it, not for writing to it:
+    unlike ``x.data`` it keeps no snapshot, see :attr:`Tensor.data`)."""
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _leaf(data: Any) -> Tensor:
     """A leaf wrapping ``data`` as it is (no copy, no grad): computed results without a graph."""
     t = _object_new(Tensor)
-    t.data = data
+    t._data = data
     t.requires_grad = False
     t.grad = None
     t.name = None
@@ -612,8 +664,18 @@ def _leaf(data: Any) -> Tensor:
     t.params = _NO_PARAMS
     t._args = None
     t._raw = None
-    t._retain = False
+    t._retain = 0
     t._seq = next(_SEQ)
+    return t
+
+
+def _shared_leaf(src: Tensor) -> Tensor:
+    """A leaf sharing ``src``'s array (``detach``), linked to ``src`` so that writes through its
+    ``data`` are checked against the graphs that saved ``src``."""
+    d = src._data
+    t = _leaf(d)
+    if type(d) is _NDARRAY:
+        t._source = _weakref(src)
     return t
 
 
@@ -626,7 +688,7 @@ def _node(
     raw: tuple[Any, ...],
 ) -> Tensor:
     t = _object_new(Tensor)
-    t.data = data
+    t._data = data
     t.requires_grad = True
     t.grad = None
     t.name = None
@@ -637,12 +699,178 @@ def _node(
     t._raw = raw
     t._retain = False
     t._seq = next(_SEQ)
+    for p in parents:
+        if p.op is None:  # a leaf counts the nodes that saved it (see _held)
+            p._retain += 1
     return t
+
+
+# --- in-place changes ------------------------------------------------------------------------------
+#
+# A graph node saves arrays for its VJP rules: its operands' arrays and its own output. A change to one
+# of them before backward would make the gradient wrong without a word, so (docs/autodiff.md, "In-place
+# changes"):
+#
+# - Changes made through chainrule (assignments to ``t.data``, optimizer steps: _record_change) bump
+#   the tensor's version and, when a graph may hold it, are stamped with the clock (_SEQ) of the change.
+# - Writes into the array itself (``t.data[:] = 0``) cannot be seen when they happen. Instead, handing
+#   the array out (``t.data``, ``t.numpy()``, ``np.asarray(t)``) while a graph may hold it keeps a
+#   snapshot of its bytes (_expose); a difference found later (_settle) is a change, stamped with the
+#   clock of that snapshot.
+# - backward raises (_verify) for a node made before a stamp on one of the values it saved. It looks
+#   only at nodes made before the latest stamp or snapshot of any tensor (_EVENT): with no change and
+#   no array handed out between forward and backward, the cost is one comparison per node.
+#
+# "A graph may hold it": a node not yet freed by backward saved it. A non-leaf: its own node is not
+# freed (``_raw is not None``). A leaf: ``_retain > 0``, counted up when a node saves the leaf and down
+# when backward frees that node (a graph dropped without backward leaves it counted: .data then keeps
+# snapshots that are never used; the cost of a copy, never a false error).
+
+#: The clock of the latest stamp or snapshot of any tensor: backward verifies the nodes made before it.
+_EVENT = [-1]
+_STAMPS_KEPT = 64
+_KEEP: Any = object()  # _record_change: the array stays (a write into it by chainrule's own code)
+
+
+class _Guard:
+    """The in-place record of one tensor (made on first need)."""
+
+    __slots__ = ("array", "snap", "snap_at", "stamps", "version")
+
+    def __init__(self) -> None:
+        self.version = 0
+        #: (clock, how) of the changes made while a graph may have held the tensor, oldest first
+        self.stamps: list[tuple[int, str]] = []
+        #: the bytes of ``array`` when it was last handed out, at clock ``snap_at``
+        self.snap: bytes | None = None
+        self.array: Any = None
+        self.snap_at = -1
+
+
+def _guard_of(t: Tensor) -> _Guard:
+    g: _Guard | None = getattr(t, "_guard", None)
+    if g is None:
+        g = t._guard = _Guard()
+    return g
+
+
+def _held(t: Tensor) -> bool:
+    """True when a graph node that backward has not freed may have saved ``t``'s array."""
+    if getattr(t, "op", None) is not None:
+        return getattr(t, "_raw", None) is not None
+    return getattr(t, "_retain", 0) > 0
+
+
+def _stamp(g: _Guard, at: int, how: str) -> None:
+    g.version += 1
+    g.stamps.append((at, how))
+    if len(g.stamps) > _STAMPS_KEPT:
+        del g.stamps[0]
+    if at > _EVENT[0]:
+        _EVENT[0] = at
+
+
+def _settle(t: Tensor, g: _Guard) -> bool:
+    """Compare the snapshot of ``t`` with its array: a difference is a write through the array handed
+    out at the snapshot's clock (stamped then; the snapshot is used up). True when one is found."""
+    if g.snap is None or g.array.tobytes() == g.snap:
+        return False
+    at = g.snap_at
+    g.snap = g.array = None
+    _stamp(g, at, "a write into the array of .data")
+    return True
+
+
+def _expose(t: Tensor, d: Any) -> None:
+    """``t``'s NumPy array ``d`` is handed out: if a graph may hold it, keep a snapshot of its bytes;
+    the same for the tensors whose memory it shares (the input of a view, the source of detach)."""
+    todo = [(t, d)]
+    while todo:
+        t, d = todo.pop()
+        if _held(t):
+            g = _guard_of(t)
+            now = next(_SEQ)
+            if g.snap is not None and g.array is d and not _settle(t, g):
+                g.snap_at = now  # unchanged since the last snapshot: it stands for now as well
+            else:
+                g.snap = d.tobytes()
+                g.array = d
+                g.snap_at = now
+            _EVENT[0] = now
+        else:
+            old: _Guard | None = getattr(t, "_guard", None)
+            if old is not None and old.snap is not None:
+                old.snap = old.array = None  # no graph holds it any more
+        if t.op is not None:
+            shared = t.parents  # a view (reshape, transpose, indexing) shares an operand's memory
+        else:
+            src = getattr(t, "_source", None)
+            s = None if src is None else src()
+            if s is None:
+                continue
+            shared = (s,)
+        for p in shared:
+            pd = p._data
+            if type(pd) is _NDARRAY and np.may_share_memory(pd, d):
+                todo.append((p, pd))
+
+
+def _record_change(t: Tensor, how: str, new: Any = _KEEP) -> None:
+    """Record an in-place change of ``t`` before it is made: ``t.data = new``, or (``new`` omitted)
+    a write into its array by chainrule's own code (an optimizer step). The version goes up; when a
+    graph may hold ``t`` the change is stamped, so that backward through that graph raises."""
+    g = _guard_of(t)
+    found = _settle(t, g)
+    if found and new is getattr(t, "_data", None):
+        return  # ``t.data -= x``: the write into the array handed out was just found and stamped
+    if _held(t):
+        _stamp(g, next(_SEQ), how)
+    else:
+        g.version += 1
+    if new is not _KEEP:
+        g.snap = g.array = None
+
+
+def _describe_tensor(t: Tensor) -> str:
+    shape = tuple(getattr(getattr(t, "_data", None), "shape", ()))
+    kind = "leaf" if t.op is None else f"output of {t.op.name}"
+    if t.name is not None:
+        return f"tensor {t.name!r} ({kind}, shape {shape})"
+    return f"an unnamed {kind} of shape {shape}"
+
+
+def _verify(node: Tensor, seq: int, settled: set[int]) -> None:
+    """Raise when a value that ``node`` (made at clock ``seq``) saved for its VJP rules, its operands'
+    arrays and its own output, was changed in place since. ``settled``: the ids of the guards already
+    compared with their arrays in this backward pass (no code of the user's runs in between)."""
+    for t in (node, *node.parents):
+        g = getattr(t, "_guard", None)
+        if g is None:
+            continue
+        if g.snap is not None and g.snap_at > seq and id(g) not in settled and not _settle(t, g):
+            settled.add(id(g))  # unchanged: not compared again in this pass
+        if g.stamps and g.stamps[-1][0] > seq:
+            raise RuntimeError(_changed_message(t, node, g, seq))
+
+
+def _changed_message(t: Tensor, node: Tensor, g: _Guard, seq: int) -> str:
+    later = [how for at, how in g.stamps if at > seq]
+    op = node.op.name if node.op is not None else "leaf"
+    by = f"its own {op} node" if t is node else f"the {op} node"
+    if t is not node and node.name is not None:
+        by += f" {node.name!r}"
+    return (
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {_describe_tensor(t)} is at version {g.version}, but {by} saved it at version "
+        f"{g.version - len(later)} (changed since by {later[-1]}). Clone it before modifying it "
+        "(cr.tensor(t) is a copy to modify), or recompute the forward pass after the change "
+        "(or make the change after backward)."
+    )
 
 
 def _binary_r(prim: Primitive, a: Any, b: Tensor) -> Tensor:
     """``prim(a, b)`` for a constant ``a`` and a Tensor ``b`` (reflected operators)."""
-    bd = b.data
+    bd = b._data
     out = prim.forward(a, bd)
     if GRAD_ENABLED[0] and b.requires_grad:
         return _node(out, prim, (b,), _NO_PARAMS, (a, b), (a, bd))
@@ -663,7 +891,7 @@ def apply(prim: Primitive, operands: tuple[Any, ...], params: dict[str, Any]) ->
         if isinstance(a, Tensor):
             if raw is None:
                 raw = list(operands[:i])
-            raw.append(a.data)
+            raw.append(a._data)
             parents.append(a)
             if a.requires_grad:
                 needs = True
@@ -695,9 +923,9 @@ def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
     fwd = prim.forward
 
     def method(self: Tensor, other: Any) -> Any:
-        ad = self.data
+        ad = self._data
         if isinstance(other, Tensor):
-            bd = other.data
+            bd = other._data
             tb = type(bd)
             ta = type(ad)
             if not scalar_math or tb is ta is _F64:
@@ -715,7 +943,7 @@ def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
                 out = fwd(ad, bd)
             if GRAD_ENABLED[0] and (self.requires_grad or other.requires_grad):
                 t = _object_new(Tensor)
-                t.data = out
+                t._data = out
                 t.requires_grad = True
                 t.grad = None
                 t.name = None
@@ -726,12 +954,16 @@ def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
                 t._raw = (ad, bd)
                 t._retain = False
                 t._seq = next(_SEQ)
+                if self.op is None:  # a leaf counts the nodes that saved it (see _held)
+                    self._retain += 1
+                if other.op is None:
+                    other._retain += 1
                 return t
             return _leaf(out)
         out = fwd(ad, other)
         if GRAD_ENABLED[0] and self.requires_grad:
             t = _object_new(Tensor)
-            t.data = out
+            t._data = out
             t.requires_grad = True
             t.grad = None
             t.name = None
@@ -742,6 +974,8 @@ def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
             t._raw = (ad, other)
             t._retain = False
             t._seq = next(_SEQ)
+            if self.op is None:
+                self._retain += 1
             return t
         return _leaf(out)
 

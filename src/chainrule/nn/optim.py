@@ -4,7 +4,9 @@ An optimizer holds a list of parameters (leaf Tensors). :meth:`Optimizer.step` r
 parameter's ``grad`` (parameters whose ``grad`` is ``None`` are skipped, their state untouched) and
 updates ``param.data`` **in place**, without recording a graph, so the parameter objects (and any
 module holding them) keep working. Hyperparameters are attributes (``opt.lr = 1e-4`` changes the
-learning rate from the next step).
+learning rate from the next step). Each update is an in-place change of the parameter (its version
+goes up): backward through a graph recorded before the step raises instead of returning gradients of
+values that have changed since (docs/autodiff.md, "In-place changes").
 
 State: :meth:`Optimizer.state_dict` gives plain data (numbers and arrays, per parameter index), which
 :func:`chainrule.nn.io.save` writes without pickle, and :meth:`Optimizer.load_state_dict` restores it.
@@ -20,6 +22,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autodiff import Tensor, as_tensor
+from chainrule.autodiff.tensor import _record_change
 from chainrule.nn.module import Module
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "clip_grad_norm"]
@@ -52,7 +55,7 @@ def _nonneg(name: str, value: float) -> float:
 
 def _grad_data(p: Tensor) -> Any:
     g = p.grad
-    return g.data if isinstance(g, Tensor) else g
+    return g._data if isinstance(g, Tensor) else g
 
 
 def _zeros_like(x: Any) -> Any:
@@ -102,11 +105,12 @@ class Optimizer:
 
     def _grad_for_step(self, i: int, p: Tensor) -> Any:
         """``p``'s gradient data (``None`` when it has none), after checking its shape; makes
-        ``p.data`` writable in place (NumPy scalars and read-only arrays become owned copies)."""
+        ``p.data`` writable in place (NumPy scalars and read-only arrays become owned copies) and
+        records the coming update as an in-place change of ``p``."""
         g = _grad_data(p)
         if g is None:
             return None
-        d = p.data
+        d = p._data
         if g.shape != d.shape and tuple(g.shape) != tuple(d.shape):
             raise ValueError(
                 f"parameter {i} ({p.name or 'unnamed'}): gradient shape {tuple(g.shape)} "
@@ -114,7 +118,8 @@ class Optimizer:
             )
         if isinstance(d, np.generic) or (isinstance(d, np.ndarray) and not d.flags.writeable):
             # NumPy scalars and read-only arrays cannot be updated in place: own a copy.
-            p.data = np.array(d, copy=True)
+            p._data = np.array(d, copy=True)
+        _record_change(p, "an optimizer step")
         return g
 
     def _update(self, i: int, p: Tensor, g: Any) -> None:
@@ -178,12 +183,12 @@ class Optimizer:
                 if slot not in self._SLOTS:
                     raise ValueError(f"parameter {i}: unknown optimizer state {slot!r}")
                 a = np.asarray(arr) if not backend.is_array(arr) else arr
-                if tuple(a.shape) != tuple(p.data.shape):
+                if tuple(a.shape) != tuple(p._data.shape):
                     raise ValueError(
                         f"parameter {i} ({p.name or 'unnamed'}): state {slot!r} has shape "
-                        f"{tuple(a.shape)}, the parameter {tuple(p.data.shape)}"
+                        f"{tuple(a.shape)}, the parameter {tuple(p._data.shape)}"
                     )
-                entry[slot] = _copy(backend.asarray(a, dtype=p.data.dtype))
+                entry[slot] = _copy(backend.asarray(a, dtype=p._data.dtype))
             new_state[i] = entry
         hyper = dict(state.get("hyperparameters", {}))
         unknown = set(hyper) - set(self._HYPER)
@@ -233,7 +238,7 @@ class SGD(Optimizer):
             raise ValueError("nesterov momentum needs momentum > 0")
 
     def _update(self, i: int, p: Tensor, g: Any) -> None:
-        d = p.data
+        d = p._data
         if self.weight_decay:
             g = g + self.weight_decay * d
         if self.momentum:
@@ -328,8 +333,8 @@ class Adam(Optimizer):
         """Create the state of parameter ``i`` if needed, count the step; the bias corrections."""
         st = self._slot_state(i, p)
         if "exp_avg" not in st:
-            st["exp_avg"] = _zeros_like(p.data)
-            st["exp_avg_sq"] = _zeros_like(p.data)
+            st["exp_avg"] = _zeros_like(p._data)
+            st["exp_avg_sq"] = _zeros_like(p._data)
         st["step"] += 1
         t = st["step"]
         b1, b2 = self.betas
@@ -339,7 +344,7 @@ class Adam(Optimizer):
         """The work of :func:`_adam_kernel` for parameter ``i`` (flat views of its arrays and the
         step's coefficients; its state is created and its step counted), or ``None`` when it
         needs the plain path (then nothing is changed)."""
-        d = p.data
+        d = p._data
         if not (
             type(d) is np.ndarray
             and type(g) is np.ndarray
@@ -390,7 +395,7 @@ class Adam(Optimizer):
         )
 
     def _update(self, i: int, p: Tensor, g: Any) -> None:
-        d = p.data
+        d = p._data
         b1, b2 = self.betas
         st, bias1, bias2 = self._advance(i, p)
         if self.weight_decay:
