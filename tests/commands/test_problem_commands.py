@@ -170,7 +170,7 @@ def test_an_undeclared_symbol_is_a_format_error_with_a_caret(
     assert code == 2
     lines = err.splitlines()
     assert lines[0] == (
-        "chainrule check: error: problem q3, part c, field answer: unknown name 'q'; "
+        f"chainrule check: error: {bad}: problem q3, part c, field answer: unknown name 'q'; "
         "declared: L, a, i, w, x, y"
     )
     assert lines[2].index("^") == lines[1].index("q[")
@@ -279,3 +279,79 @@ def test_bad_sets_exit_2_with_one_line(
     code, _, err = run(capsys, "solve", str(s))
     assert code == 2 and message in err and str(s) in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("part", "answer"),
+    [
+        ("b", "-sigma(a)*(1-sigma(a))/(1-sigma(a))"),  # 0/0 at 50 digits when a = 800
+        ("a", "(1e20 + 1 - sigma(a)) - 1e20"),  # literals kept exact at 50 digits
+        ("a", "(1-sigma(a))^2/(1-sigma(a))"),
+    ],
+)
+def test_correct_answers_that_underflow_are_judged_at_more_digits(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, part: str, answer: str
+) -> None:
+    f = tmp_path / "a.toml"
+    f.write_text(f'[q3]\n{part} = "{answer}"\n', encoding="utf-8")
+    out = run(capsys, "check", "seed", str(f), "--json")[1]
+    verdicts = {v["label"]: v for v in json.loads(out)["submissions"][0]["verdicts"]}
+    assert verdicts[f"q3.{part}"]["status"] == "correct"
+
+
+def test_answers_the_engines_cannot_evaluate_never_lose_a_submission(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.toml").write_bytes((EXAMPLES / "seed-answers.toml").read_bytes())
+    (subs / "carol.toml").write_text('[q3]\na = "(-1)^0.5"\n', encoding="utf-8")
+    nested = "sum(" * 16 + "a" + ", i)" * 16
+    (subs / "dave.toml").write_text(f'[q3]\na = "{nested}"\n', encoding="utf-8")
+    code, _, err = run(capsys, "check", "seed", str(subs), "-o", str(tmp_path / "gb"))
+    assert code == 1, err
+    rows = {r["student"]: r for r in csv.DictReader((tmp_path / "gb.csv").read_text().splitlines())}
+    assert rows["alice"]["total"] == "17"
+    assert rows["carol"]["q3.a"] == "0" and rows["dave"]["q3.a"] == "0"
+
+
+def test_generate_never_writes_over_its_input_even_with_force(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    g = tmp_path / "g"
+    assert (
+        run(
+            capsys, "generate", "seed", "--seed", "1", "--count", "1", "-o", str(g), "--no-reports"
+        )[0]
+        == 0
+    )
+    s = g / "v001" / "set.toml"
+    before = s.read_bytes()
+    code, _, err = run(
+        capsys,
+        "generate",
+        str(s),
+        "--seed",
+        "2",
+        "--count",
+        "1",
+        "-o",
+        str(g),
+        "--force",
+        "--no-reports",
+    )
+    assert code == 2 and "is an input" in err
+    assert s.read_bytes() == before
+
+
+def test_special_files_and_empty_names_are_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = run(capsys, "check", "seed", "/dev/zero")
+    assert code == 2 and "not a regular file" in err
+    code, _, err = run(capsys, "solve", "seed", "-o", "")
+    assert code == 2 and "empty" in err
+    s = tmp_path / "k.toml"
+    s.write_text('[set]\nformat = 1\n[[problem]]\nid = "p"\nkind = []\n', encoding="utf-8")
+    code, _, err = run(capsys, "solve", str(s))
+    assert code == 2 and "kind must be a string" in err

@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainrule._files import write_atomic
+    from chainrule._files import check_output, write_atomic
     from chainrule.commands._options import check_common
     from chainrule.problems.grading import (
         grade_directory,
@@ -58,9 +58,14 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.problems.solve import is_seed, load
 
     check_common(args)
-    pset = load(args.set)
     answers = Path(args.answers)
     inputs = tuple(Path(p) for p in (args.set, args.answers) if not is_seed(p))
+    if args.out is not None:
+        # Before any grading: an output that would be refused is refused at once.
+        gradebook = answers.is_dir() and Path(args.out).suffix not in (".html", ".md", ".json")
+        for target in [args.out + ".csv", args.out + ".json"] if gradebook else [args.out]:
+            check_output(target, force=args.force, inputs=inputs)
+    pset = load(args.set)
     if answers.is_dir():
         book = grade_directory(pset, answers)
     else:
@@ -69,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         print(gradebook_json(book))
     elif not args.quiet:
         print(verdict_table(book))
-    if args.out:
+    if args.out is not None:
         if answers.is_dir() and Path(args.out).suffix not in (".html", ".md", ".json"):
             for suffix, text in ((".csv", gradebook_csv(book)), (".json", gradebook_json(book))):
                 path = write_atomic(Path(args.out + suffix), text, force=args.force, inputs=inputs)

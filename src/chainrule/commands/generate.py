@@ -61,7 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _roster(path: str) -> list[str]:
-    text = Path(path).read_text(encoding="utf-8")
+    from chainrule.problems.schema import read_toml_text
+
+    text = read_toml_text(path)
     rows = [r for r in csv.reader(text.splitlines()) if r and any(c.strip() for c in r)]
     if not rows:
         raise FormatError("the roster is empty", file=path)
@@ -81,6 +83,8 @@ def _roster(path: str) -> list[str]:
                 file=path,
             )
         ids.append(sid)
+    if not ids:
+        raise FormatError("the roster lists no students", file=path)
     if len(set(ids)) != len(ids):
         dup = next(i for i in ids if ids.count(i) > 1)
         raise FormatError(f"student {dup!r} is listed twice", file=path)
@@ -88,9 +92,10 @@ def _roster(path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from chainrule._files import write_atomic
+    from chainrule._files import check_output, write_atomic
     from chainrule.problems.generate import make_variants
     from chainrule.problems.report import write_report
+    from chainrule.problems.schema import read_toml_text
     from chainrule.problems.solve import is_seed, load, seed_text
     from chainrule.problems.tomlw import dumps
 
@@ -100,17 +105,27 @@ def run(args: argparse.Namespace) -> int:
     if len(ids) > MAX_VARIANTS:
         raise ValueError(f"{len(ids)} students; the limit is {MAX_VARIANTS}")
     pset = load(args.set)
-    text = seed_text() if is_seed(args.set) else Path(args.set).read_text(encoding="utf-8")
+    text = seed_text() if is_seed(args.set) else read_toml_text(args.set)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"{out} exists and is not a directory")
+    inputs = [] if is_seed(args.set) else [args.set]
+    if args.students:
+        inputs.append(args.students)
+    names = ["set.toml", "key.toml", *([] if args.no_reports else ["solutions.html"])]
+    # Every target is checked before anything is computed or written.
+    for sid in ids:
+        for name in names:
+            check_output(out / sid / name, force=args.force, inputs=inputs)
     variants = make_variants(pset, ids, args.seed, text)
     for v in variants:
         folder = out / v.id
-        write_atomic(folder / "set.toml", dumps(v.data), force=args.force)
-        write_atomic(folder / "key.toml", dumps(v.key), force=args.force)
+        write_atomic(folder / "set.toml", dumps(v.data), force=args.force, inputs=inputs)
+        write_atomic(folder / "key.toml", dumps(v.key), force=args.force, inputs=inputs)
         if not args.no_reports:
-            write_report(v.solution, str(folder / "solutions.html"), force=args.force)
+            write_report(
+                v.solution, str(folder / "solutions.html"), force=args.force, inputs=inputs
+            )
     if not args.quiet:
         print(
             f"{len(variants)} variants of {pset.title!r} (seed {args.seed}), each self-tested, in {out}/"

@@ -47,6 +47,11 @@ def run(args: argparse.Namespace) -> int:
     from chainrule.problems.solve import is_seed, load, self_test_failures, solve_set
 
     check_common(args)
+    if args.out is not None and args.out != "-":
+        from chainrule._files import check_output
+
+        # Before any work: an output that would be refused is refused at once.
+        check_output(args.out, force=args.force, inputs=() if is_seed(args.set) else (args.set,))
     pset = load(args.set)
     solution = solve_set(pset)
     model_failures = [f for f in self_test_failures(solution) if "set's own answer" in f]
@@ -56,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(solution.to_dict(), indent=2, ensure_ascii=False, allow_nan=False))
     elif not args.quiet:
         print(solution_summary(solution))
-    if args.out and args.out != "-":
+    if args.out is not None and args.out != "-":
         inputs = () if is_seed(args.set) else (args.set,)
         path = write_report(solution, args.out, force=args.force, inputs=inputs)
         if not args.quiet:

@@ -17,6 +17,7 @@ and tensors whose dimensions get pairwise-distinct sizes (two assignments, half 
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,6 +229,8 @@ def judge(
     Raises:
         EvaluationError: the reference itself cannot be evaluated (the author's error).
     """
+    # Evaluation recurses over the tree (at most scope.MAX_HEIGHT levels, a few frames each).
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
     rng, seed = answer_rng(problem, part, answer_key, salt)
     sample = sampler or declared_sampler(scope, saturate=saturates(reference, answer))
     method = f"numeric: {points} points, rtol {rtol:g}, atol {atol:g}, seed {seed}"
@@ -311,8 +314,7 @@ def judge(
     for c, (vals, dims, ref, got) in enumerate(collected):
         flat_ok = _close(got, ref, rtol, atol).reshape(ref.shape[0], -1).all(axis=1)
         for k in map(int, np.flatnonzero(~flat_ok)):
-            mp_ref = _mp_value(reference, scope, vals, dims, k)
-            mp_got = _mp_value(answer, scope, vals, dims, k)
+            mp_ref, mp_got = _mp_pair(reference, answer, scope, vals, dims, k)
             if (
                 mp_ref is not None
                 and mp_got is not None
@@ -337,8 +339,8 @@ def judge(
     if ratio is not None:
         diagnosis.append(
             "sign flipped: −1 × the expected answer"
-            if ratio == -1
-            else f"{ratio:g} × the expected answer"
+            if abs(ratio + 1) < 1e-9
+            else f"{ratio:.10g} × the expected answer"
         )
     missing: list[Expr] = []
     extra: list[Expr] = []
@@ -378,28 +380,59 @@ def judge(
     return Judgement(wrong, missing, extra, flipped, (ref_all, got_all))
 
 
-_MP: list[MpBackend] = []
+_MP: dict[int, MpBackend] = {}
+#: The precisions a failing point is judged at, in turn: 50 digits, then more where a value was still
+#: undefined (1 − σ(800) is 0 at 50 digits, e^−800 ≈ 10^−348 at 400).
+DIGITS = (50, 400, 1200)
 
 
-def _mp_backend() -> MpBackend:
-    """One 50-digit backend for the process (building its mpmath context is the costly part)."""
-    if not _MP:
-        _MP.append(MpBackend())
-    return _MP[0]
+def _mp_backend(digits: int = 50) -> MpBackend:
+    """One backend per precision for the process (building its mpmath context is the costly part)."""
+    if digits not in _MP:
+        _MP[digits] = MpBackend(digits)
+    return _MP[digits]
+
+
+def _mp_pair(
+    reference: Expr,
+    answer: Expr,
+    scope: Scope,
+    values: Mapping[str, np.ndarray],
+    dims: Mapping[str, int],
+    k: int,
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Both sides at point ``k`` at 50 digits, and at more where either is still undefined there."""
+    ref = got = None
+    for digits in DIGITS:
+        ref = _mp_value(reference, scope, values, dims, k, digits)
+        got = _mp_value(answer, scope, values, dims, k, digits)
+        if (
+            ref is not None
+            and got is not None
+            and np.isfinite(ref).all()
+            and np.isfinite(got).all()
+        ):
+            break
+    return ref, got
 
 
 def _mp_value(
-    e: Expr, scope: Scope, values: Mapping[str, np.ndarray], dims: Mapping[str, int], k: int
+    e: Expr,
+    scope: Scope,
+    values: Mapping[str, np.ndarray],
+    dims: Mapping[str, int],
+    k: int,
+    digits: int = 50,
 ) -> np.ndarray | None:
     """``e`` at point ``k`` with 50 digits, as floats; None when it cannot be evaluated."""
-    backend = _mp_backend()
+    backend = _mp_backend(digits)
     one = {n: np.asarray(v)[k : k + 1] for n, v in values.items()}
     try:
         out = evaluate(e, scope, one, dims, backend=backend, batch=1)
     except (EvaluationError, ZeroDivisionError, OverflowError, ValueError, TypeError):
         return None
-    if isinstance(out, (int, float)):
-        return np.asarray(float(out))
+    if not hasattr(out, "shape") or len(out.shape) == 0:
+        return backend.to_numpy(np.asarray([out], dtype=object))[0]
     return backend.to_numpy(out)[0]
 
 
@@ -417,10 +450,10 @@ def _constant_ratio(collected: list[tuple[Any, Any, np.ndarray, np.ndarray]]) ->
     if (
         not math.isfinite(c)
         or abs(c - 1) < 1e-9
-        or not np.all(np.abs(allr - c) <= 1e-6 * max(1.0, abs(c)))
+        or not np.all(np.abs(allr - c) <= 1e-9 * max(1.0, abs(c)))
     ):
         return None
-    return round(c, 6)
+    return c
 
 
 def _term_values(

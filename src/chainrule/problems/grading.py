@@ -94,6 +94,21 @@ def _missing(problem_id: str, part_id: str, points: float, expected: Any) -> Ver
     )
 
 
+def _undecided(
+    problem_id: str, part: Any, raw: Any, summary: str, diagnosis: list[str], method: str
+) -> Verdict:
+    return Verdict(
+        problem_id,
+        part.id,
+        "undecided",
+        summary,
+        diagnosis=diagnosis,
+        method=method,
+        max_points=part.points,
+        answer=raw,
+    )
+
+
 def grade(
     pset: ProblemSet, answers: dict[str, Any], student: str = "", source: str = ""
 ) -> Submission:
@@ -112,16 +127,33 @@ def grade(
             try:
                 v = kind.check(problem, part, raw)
             except FormatError as exc:
-                where = exc.located(problem=problem.id, part=part.id or None)
-                v = Verdict(
+                # The error is in the answers file, not in the set: name that file.
+                where = FormatError(
+                    exc.message,
+                    file=source or None,
+                    problem=problem.id,
+                    part=part.id or None,
+                    field=exc.field,
+                    detail=exc.detail,
+                )
+                v = _undecided(
                     problem.id,
-                    part.id,
-                    "undecided",
+                    part,
+                    raw,
                     f"format error: {where.where()}{where.message}",
-                    diagnosis=[where.message, *where.detail.splitlines()],
-                    method="not graded: the answer could not be read",
-                    max_points=part.points,
-                    answer=raw,
+                    [where.message, *where.detail.splitlines()],
+                    "not graded: the answer could not be read",
+                )
+            except (ValueError, ArithmeticError, TypeError, RecursionError, MemoryError) as exc:
+                # Anything else an answer can make the engines raise: flagged, never scored wrong.
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                v = _undecided(
+                    problem.id,
+                    part,
+                    raw,
+                    f"could not be evaluated: {reason}",
+                    [reason],
+                    "not graded: the answer could not be evaluated",
                 )
             sub.verdicts.append(v)
     return sub
@@ -154,7 +186,7 @@ def grade_directory(pset: ProblemSet, directory: str | Path) -> Gradebook:
     for f in files:
         try:
             book.submissions.append(grade_file(pset, f))
-        except FormatError as exc:
+        except (FormatError, OSError, UnicodeError) as exc:
             sub = Submission(f.stem, str(f))
             for problem in pset.problems:
                 for part in problem.parts:
@@ -163,8 +195,8 @@ def grade_directory(pset: ProblemSet, directory: str | Path) -> Gradebook:
                             problem.id,
                             part.id,
                             "undecided",
-                            f"the file cannot be read: {exc.message}",
-                            diagnosis=[str(exc)],
+                            f"the file cannot be read: {str(exc).splitlines()[0]}",
+                            diagnosis=[str(exc).splitlines()[0]],
                             method="not graded",
                             max_points=part.points,
                         )

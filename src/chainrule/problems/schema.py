@@ -158,21 +158,35 @@ def read_toml(path: str | Path) -> tuple[dict[str, Any], str]:
     Raises:
         FormatError: not a file, too large, not UTF-8, or not TOML (with the parser's line).
     """
+    text = read_toml_text(path)
+    return parse_toml(text, str(path)), text
+
+
+def read_toml_text(path: str | Path) -> str:
+    """The text of a file of ours (a set, answers, a roster): a regular file of at most
+    :data:`MAX_FILE_BYTES` bytes of UTF-8, a byte-order mark dropped.
+
+    Raises:
+        FormatError: a directory, a device or pipe, a missing file, too large, or not UTF-8.
+    """
     p = Path(path)
     name = str(path)
     if p.is_dir():
         raise FormatError("is a directory, not a TOML file", file=name)
+    if p.exists() and not p.is_file():
+        raise FormatError("is not a regular file (a device or a pipe)", file=name)
     try:
-        size = p.stat().st_size
+        with p.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise FormatError(f"cannot read: {exc.strerror or exc}", file=name) from None
-    if size > MAX_FILE_BYTES:
-        raise FormatError(f"the file is {size} bytes; the limit is {MAX_FILE_BYTES}", file=name)
+    if len(raw) > MAX_FILE_BYTES:
+        raise FormatError(f"the file is larger than the limit of {MAX_FILE_BYTES} bytes", file=name)
     try:
-        text = p.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise FormatError(f"not UTF-8 text (byte {exc.start})", file=name) from None
-    return parse_toml(text, name), text
+    return text.removeprefix("\ufeff")  # a byte-order mark is not part of the text
 
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -475,6 +489,14 @@ def _parse_problem(
 ) -> Problem:
     pid = _problem_id(raw, index, source, lines)
     kind_name = raw.get("kind")
+    if not isinstance(kind_name, str) and kind_name is not None:
+        raise FormatError(
+            f"kind must be a string, got {F.type_name(kind_name)}",
+            file=source,
+            line=lines.key(index, "kind"),
+            problem=pid,
+            field="kind",
+        )
     if kind_name not in kinds:
         raise FormatError(
             f"unknown kind {kind_name!r}; the kinds are {', '.join(sorted(kinds))}"

@@ -41,8 +41,8 @@ from chainrule.problems.expr.scope import CONSTANTS, Scope
 
 __all__ = ["Backend", "EvaluationError", "MpBackend", "TensorBackend", "evaluate", "index_ranges"]
 
-#: The most terms a sum may add up (the product of its index ranges).
-MAX_SUM_TERMS = 100_000
+#: The most terms the sums of one evaluation may add up (nested sums multiply their ranges).
+MAX_SUM_TERMS = 20_000
 
 
 class EvaluationError(ValueError):
@@ -80,6 +80,10 @@ class Backend:
 
     def power(self, a: Any, b: Any) -> Any:
         return a**b
+
+    def number(self, e: Num) -> Any:
+        """A literal: a NumPy float (1/0 between constants is inf, judged as undefined)."""
+        return np.float64(e.value)
 
 
 class TensorBackend(Backend):
@@ -126,6 +130,10 @@ def _mp() -> Any:
 class MpBackend(Backend):
     """50-digit ``mpmath`` numbers in object arrays; derivatives by high-precision differences."""
 
+    def number(self, e: Num) -> Any:
+        """A literal at full precision from its spelling (``1e20 + 1`` stays exact)."""
+        return self.ctx.mpf(e.text) if e.text else self.ctx.mpf(e.value)
+
     def __init__(self, digits: int = 50) -> None:
         self.ctx = _mp().mp.clone()
         self.ctx.dps = digits
@@ -152,6 +160,8 @@ class MpBackend(Backend):
             return 1 / (1 + exp(-z))
 
         def pow_(a: Any, b: Any) -> Any:
+            if a < 0 and b != int(b):
+                return ctx.nan  # a real power of a negative number is undefined
             if a == 0 or b == 0 or a == 1:
                 return a**b
             size = abs(b) * abs(ctx.log(abs(a)))
@@ -232,7 +242,12 @@ def _walk(e: Expr) -> list[Expr]:
 
 
 def _rank(v: Any) -> int:
-    return 0 if isinstance(v, (int, float)) else len(v.shape) - 1
+    return 0 if _is_constant(v) else len(v.shape) - 1
+
+
+def _is_constant(v: Any) -> bool:
+    """A value without the batch axis: a literal (a float, a NumPy float, an mpf) or a constant."""
+    return not hasattr(v, "shape") or len(v.shape) == 0
 
 
 def index_ranges(e: Expr, scope: Scope, dims: Mapping[str, int]) -> dict[str, int]:
@@ -280,11 +295,11 @@ class _Evaluator:
         self.dims = dims
         self.ranges = ranges
         self.batch = batch
+        self.budget = MAX_SUM_TERMS
 
     def run(self, e: Expr, env: dict[str, Any]) -> Any:
         if isinstance(e, Num):
-            # A NumPy float: 1/0 between constants is inf (judged as undefined), not ZeroDivisionError.
-            return np.float64(e.value)
+            return self.b.number(e)
         if isinstance(e, Name):
             if e.name in env:
                 return env[e.name]
@@ -315,7 +330,7 @@ class _Evaluator:
     def align(self, a: Any, b: Any) -> tuple[Any, Any]:
         """Give both operands the same number of axes, padding the lower rank after the batch axis."""
         ra, rb = _rank(a), _rank(b)
-        if isinstance(a, (int, float)) or isinstance(b, (int, float)) or ra == rb:
+        if _is_constant(a) or _is_constant(b) or ra == rb:
             return a, b
         if ra < rb:
             a = self.b.reshape(a, (a.shape[0], *(1,) * (rb - ra), *a.shape[1:]))
@@ -399,7 +414,7 @@ class _Evaluator:
         return self.invoke(e.func, args, env)
 
     def apply(self, name: str, z: Any) -> Any:
-        if isinstance(z, (int, float)):
+        if _is_constant(z):
             z = self.b.array(np.full(self.batch, float(z)))
         return self.b.function(name)(z)
 
@@ -423,7 +438,7 @@ class _Evaluator:
         return self.apply(name, args[0])
 
     def derivative(self, name: str, z: Any, order: int, env: dict[str, Any]) -> Any:
-        if isinstance(z, (int, float)):
+        if _is_constant(z):
             z = self.b.array(np.full(self.batch, float(z)))
 
         def f(t: Any, k: int = order) -> Any:
@@ -477,8 +492,12 @@ class _Evaluator:
                         f"cannot tell the range of the index {v}: use it to index a tensor"
                     )
                 sizes.append(self.ranges[v])
-            if int(np.prod(sizes)) > MAX_SUM_TERMS:
-                raise EvaluationError(f"a sum of more than {MAX_SUM_TERMS} terms")
+            # One budget for the whole evaluation: nested sums multiply their terms.
+            self.budget -= int(np.prod(sizes))
+            if self.budget < 0:
+                raise EvaluationError(
+                    f"more than {MAX_SUM_TERMS} terms in the sums of one evaluation"
+                )
             total: Any = 0.0
             for combo in np.ndindex(*sizes):
                 inner = dict(env)

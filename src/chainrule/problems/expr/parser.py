@@ -459,9 +459,7 @@ class _Parser:
             return self.frac()
         if self.at("(", "{"):
             close = ")" if self.advance().text == "(" else "}"
-            self.enter()
-            e = self.sum()
-            self.depth -= 1
+            e = self.sum()  # sum() counts the level
             self.expect(close)
             return e
         if t.kind == "end":

@@ -13,6 +13,7 @@ Dimensions are symbols (drawn per check, pairwise distinct) or integers.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,9 @@ _TYPE = re.compile(
     r"^\s*(real|positive|int|vector|matrix|tensor|index)\s*(?:\[\s*([A-Za-z0-9_,\s]+)\s*\])?"
     r"\s*(?:in\s*(\[[^\]]*\]|\{[^}]*\}))?\s*$"
 )
+#: The most dimensions of a declared tensor, and the most entries its integer dimensions may give.
+MAX_RANK = 4
+MAX_ENTRIES = 10_000
 _RANKS = {"real": 0, "positive": 0, "int": 0, "vector": 1, "matrix": 2, "index": 1}
 
 
@@ -95,6 +99,11 @@ def parse_type(text: str) -> VarType:
         raise FormatError(f"{text!r}: a tensor needs its dimensions, tensor[a,b,c]")
     if want is not None and base != "index" and len(dims) != want:
         raise FormatError(f"{text!r}: a {base} has {want} dimension(s)")
+    if len(dims) > MAX_RANK:
+        raise FormatError(f"{text!r}: at most {MAX_RANK} dimensions")
+    fixed = math.prod(d for d in dims if isinstance(d, int))
+    if fixed > MAX_ENTRIES:
+        raise FormatError(f"{text!r}: {fixed} entries; the limit is {MAX_ENTRIES}")
     if base == "index" and len(dims) != 1:
         raise FormatError(f"{text!r}: an index ranges over one dimension, index[n]")
     interval = values = None
@@ -115,6 +124,34 @@ def parse_type(text: str) -> VarType:
     if base == "positive" and interval is None:
         interval = (0.05, 4.0)
     return VarType(base, dims, interval, values)
+
+
+#: The deepest tree an expression may be (a chain of 200 ``+`` is 200 deep), and the deepest nesting of
+#: ``diff``/``grad`` (each level evaluates what it holds again, through autodiff or 50-digit differences).
+MAX_HEIGHT = 200
+MAX_DERIVATIVES = 3
+
+
+def check_size(e: Expr) -> None:
+    """Refuse trees too deep to evaluate in bounded time and stack.
+
+    Raises:
+        FormatError: more than :data:`MAX_HEIGHT` levels, or ``diff``/``grad`` nested more than
+            :data:`MAX_DERIVATIVES` deep.
+    """
+    stack: list[tuple[Expr, int, int]] = [(e, 1, 0)]
+    while stack:
+        x, height, derivs = stack.pop()
+        if isinstance(x, Reduce) and x.op in ("diff", "grad"):
+            derivs += 1
+        if height > MAX_HEIGHT:
+            raise FormatError(
+                f"the expression is more than {MAX_HEIGHT} operations deep; split a long sum into "
+                "sum(...) or shorter terms"
+            )
+        if derivs > MAX_DERIVATIVES:
+            raise FormatError(f"diff and grad are nested more than {MAX_DERIVATIVES} deep")
+        stack.extend((c, height + 1, derivs) for c in x.children())
 
 
 @dataclass(frozen=True)
@@ -214,7 +251,9 @@ class Scope:
         Raises:
             FormatError: a syntax error or an unknown symbol, with a caret.
         """
-        return self.bind(parse_expr(text, self.functions, self.applied), text)
+        tree = parse_expr(text, self.functions, self.applied)
+        check_size(tree)  # before binding, which recurses over the tree
+        return self.bind(tree, text)
 
     def bind(self, e: Expr, text: str, bound: frozenset[str] = frozenset()) -> Expr:
         """``e`` with every reference resolved; ``bound`` are the index variables of enclosing sums.
