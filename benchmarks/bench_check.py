@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import os
 import pathlib
-import platform
 import signal
 import statistics
 import sys
@@ -38,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from _machine import machine_line
 from chainrule.problems.equivalence import judge, split_terms
 from chainrule.problems.expr.render import to_text
 from chainrule.problems.expr.scope import Scope
@@ -106,26 +105,6 @@ CORPUS: list[tuple[str, str, bool]] = [
 
 
 # -- helpers -------------------------------------------------------------------------------------------
-def machine_line() -> str:
-    """CPU model (from /proc/cpuinfo), usable cores, and OPENBLAS_CORETYPE when set."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 0
-    line = f"machine: {model}, {cores} cores, Python {platform.python_version()}"
-    if os.environ.get("OPENBLAS_CORETYPE"):
-        line += f", OPENBLAS_CORETYPE={os.environ['OPENBLAS_CORETYPE']}"
-    return line
-
-
 def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     """The fastest of ``repeat`` runs (seconds) and the last result."""
     best, out = float("inf"), None

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import pathlib
-import platform
 import resource
 import struct
 import subprocess
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from _machine import machine_line
 from chainrule import nn
 
 BOMB_MIB = 1500
@@ -174,26 +174,6 @@ def _child(tool: str, path: str) -> None:
     print(_peak_rss() - before)
 
 
-def machine_line() -> str:
-    """CPU model (from /proc/cpuinfo), usable cores, Python and numpy."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 0
-    return (
-        f"machine: {model}, {cores} cores, Python {platform.python_version()}, "
-        f"numpy {np.__version__}"
-    )
-
-
 def mib(n: float) -> str:
     return f"{n / 2**20:8.1f} MiB"
 
@@ -226,7 +206,7 @@ def report(label: str, path: str, numpy_too: bool, repeat: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    print(machine_line())
+    print(machine_line(f"numpy {np.__version__}"))
     with tempfile.TemporaryDirectory() as folder:
         here = pathlib.Path(folder)
         t0 = time.perf_counter()

@@ -12,24 +12,15 @@ from __future__ import annotations
 
 import os
 import pathlib
-import platform
 import statistics
 import subprocess
 import sys
 import time
 
+from _machine import machine_line
+
 RUNS = 15
 TARGETS = {"chainrule --help": 1.5, "import chainrule": 2.0}
-
-
-def cpu_model() -> str:
-    try:
-        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown CPU"
 
 
 def help_command() -> list[str]:
@@ -58,7 +49,7 @@ def main() -> None:
     for _ in range(RUNS):
         for name, cmd in commands.items():
             times[name].append(timed(cmd))
-    print(f"CPU: {cpu_model()} ({os.cpu_count()} logical CPUs); Python {platform.python_version()}")
+    print(machine_line())
     print(f"{RUNS} subprocess runs each, interleaved; median, and the spread min–max")
     anchor = statistics.median(times["import numpy"])
     for name, values in times.items():
