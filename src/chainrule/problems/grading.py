@@ -119,8 +119,6 @@ def grade(
         given = answers.get(problem.id)
         for part in problem.parts:
             raw = given.get(part.id) if problem.has_parts and isinstance(given, dict) else given
-            if not problem.has_parts and raw is None:
-                raw = None
             if raw is None:
                 sub.verdicts.append(_missing(problem.id, part.id, part.points, "an answer"))
                 continue

@@ -85,6 +85,8 @@ class DerivationKind(Kind):
         if not 4 <= pts <= 200:
             raise problem.error("check.points must be between 4 and 200", field="check.points")
         targets: dict[str, tuple[Expr, Expr | None, str]] = {}
+        part_macros: dict[str, dict[str, Expr]] = {}
+        models: dict[str, Expr | None] = {}
         for part in problem.parts:
             fields = part.fields if problem.has_parts else g
             where = part.id or None
@@ -107,9 +109,13 @@ class DerivationKind(Kind):
             except EvaluationError as exc:
                 raise problem.error(f"cannot be evaluated: {exc}", part=where, field=key) from None
             targets[part.id] = (lhs, rhs, key)
+            part_macros[part.id] = macros
+            models[part.id] = rhs
             if part.answer is not None:
-                self._answer_exprs(problem, part, part.answer, scope, macros)
-        problem.prepared.update(scope=scope, targets=targets)
+                final, steps, _, _ = self._answer_exprs(problem, part, part.answer, scope, macros)
+                models[part.id] = final if final is not None else steps[-1]
+        # Parsed once here; every check reads them.
+        problem.prepared.update(scope=scope, targets=targets, macros=part_macros, models=models)
 
     def _macros(
         self, scope: Scope, definitions: dict[str, str], problem: Problem, part: str | None
@@ -150,12 +156,10 @@ class DerivationKind(Kind):
         part: Part,
         raw: Any,
         scope: Scope,
-        macros: dict[str, Expr] | None = None,
+        macros: dict[str, Expr],
     ) -> tuple[Expr | None, list[Expr], str | None, list[str]]:
         """Parse an answer: a string, or ``{answer, steps}``. Returns (answer, steps, text, step texts)."""
         where = part.id or None
-        if macros is None:
-            macros = problem.prepared.get("macros", {}).get(part.id, {})
         text: str | None
         if isinstance(raw, str):
             text, steps_text = raw, []
@@ -267,25 +271,12 @@ class DerivationKind(Kind):
 
     def _model_expr(self, problem: Problem, part: Part) -> Expr | None:
         """The model answer (or an identity's right side): its terms name what an answer misses."""
-        _, rhs, _ = problem.prepared["targets"][part.id]
-        if part.answer is None:
-            return rhs
-        scope: Scope = problem.prepared["scope"]
-        final, steps, _, _ = self._answer_exprs(
-            problem, part, part.answer, scope, self._part_macros(problem, part)
-        )
-        return final if final is not None else steps[-1]
+        model: Expr | None = problem.prepared["models"][part.id]
+        return model
 
     def _part_macros(self, problem: Problem, part: Part) -> dict[str, Expr]:
-        scope: Scope = problem.prepared["scope"]
-        g = problem.givens
-        definitions = {
-            **g.get("given", {}),
-            **(part.fields.get("given", {}) if problem.has_parts else {}),
-        }
-        macros: dict[str, Expr] = {}
-        for name, text in definitions.items():
-            macros[name] = substitute(scope.parse(text), macros)
+        """The part's named definitions (``L = ...``), bound when the set was loaded."""
+        macros: dict[str, Expr] = problem.prepared["macros"][part.id]
         return macros
 
     # -- solving --------------------------------------------------------------------------------------
