@@ -34,7 +34,8 @@ __all__ = ["DAGNetwork", "node_name"]
 Label = Hashable
 
 #: Activation functions by name (the primitive's name, which ``explain``'s ``symbols`` refers to).
-_ACTIVATIONS: dict[str, Any] = {
+#: The activation g of every neuron, by name (None: the identity).
+ACTIVATIONS: dict[str, Any] = {
     "tanh": ad.tanh,
     "sigmoid": ad.sigmoid,
     "relu": ad.relu,
@@ -117,9 +118,9 @@ class DAGNetwork(Module):
         seed: int | None = None,
     ) -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
+        if activation not in ACTIVATIONS:
             raise ValueError(
-                f"unknown activation {activation!r}; choose one of {', '.join(_ACTIVATIONS)}"
+                f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}"
             )
         self.activation = activation
         self.has_bias = bool(bias)
@@ -346,7 +347,7 @@ class DAGNetwork(Module):
         Computed tensors are named ``n_i`` (see the module docstring).
         """
         values = self._bind_inputs(inputs, named_inputs)
-        g = _ACTIVATIONS[self.activation]
+        g = ACTIVATIONS[self.activation]
         for v in self._order:
             if v in values:
                 continue

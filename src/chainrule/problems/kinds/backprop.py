@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 import chainrule as cr
+from chainrule.nn.dag import ACTIVATIONS as DAG_ACTIVATIONS
 from chainrule.nn.dag import DAGNetwork
 from chainrule.problems import fields as F
 from chainrule.problems.equivalence import ATOL, POINTS, RTOL, Judgement, Sampler, judge
@@ -78,14 +79,8 @@ ACTIVATIONS: dict[str, str] = {
 }
 #: The built-in function of the answer language that each activation is (a symbol may be it).
 _BUILTIN_OF = {"tanh": "tanh", "sigmoid": "sigma", "softplus": "softplus", "sin": "sin"}
-#: The autodiff primitive of each activation (the key of ``explain``'s ``symbols``).
-_TENSOR_FUNCS: dict[str, Callable[[Any], Any] | None] = {
-    "tanh": cr.tanh,
-    "sigmoid": cr.sigmoid,
-    "softplus": cr.softplus,
-    "sin": cr.sin,
-    "identity": None,
-}
+#: The autodiff primitive of each activation (the key of ``explain``'s ``symbols``): DAGNetwork's table.
+_TENSOR_FUNCS: dict[str, Callable[[Any], Any] | None] = {k: DAG_ACTIVATIONS[k] for k in ACTIVATIONS}
 #: The activations in NumPy, for finite differences (independent of the autodiff engine).
 _NUMPY_FUNCS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
