@@ -25,6 +25,55 @@ def usable_cores() -> int:
         return os.cpu_count() or 0
 
 
+def isa_flags() -> list[str]:
+    """The ISA extensions that decide which kernels win (AVX2, FMA, AVX-512F), as /proc/cpuinfo lists them."""
+    try:
+        for line in pathlib.Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("flags"):
+                have = set(line.split(":", 1)[1].split())
+                return [f for f in ("avx2", "fma", "avx512f") if f in have]
+    except OSError:
+        pass
+    return []
+
+
+def blas_line() -> str:
+    """NumPy's BLAS: library, version, kernel architecture and thread count (threadpoolctl), or a note."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "BLAS: unknown (threadpoolctl not installed)"
+    import numpy  # noqa: F401  (loads the BLAS threadpoolctl reports)
+
+    pools = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    if not pools:
+        return "BLAS: none found"
+    return "; ".join(
+        f"BLAS: {p.get('internal_api')} {p.get('version')}, kernel {p.get('architecture')}, "
+        f"{p.get('num_threads')} threads"
+        for p in pools
+    )
+
+
+def openblas_env() -> str:
+    """The OpenBLAS variables of this run, or that none are set."""
+    names = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+    found = [f"{n}={os.environ[n]}" for n in names if os.environ.get(n)]
+    return ", ".join(found) if found else "no OpenBLAS/OpenMP variables set"
+
+
+def machine_report() -> str:
+    """The lines ``make bench`` prints first: CPU and ISA flags, the BLAS, the OpenBLAS variables."""
+    flags = ", ".join(isa_flags()) or "none of avx2/fma/avx512f"
+    return "\n".join(
+        [
+            f"{machine_line()}; ISA: {flags}",
+            blas_line(),
+            openblas_env(),
+        ]
+    )
+
+
 def machine_line(*extra: str) -> str:
     """``machine: MODEL, N cores, Python X.Y.Z`` then ``extra``, and OPENBLAS_CORETYPE when set."""
     parts = [

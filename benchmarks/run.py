@@ -14,6 +14,10 @@ import sys
 def main(argv: list[str]) -> int:
     here = pathlib.Path(__file__).parent
     wanted = set(argv)
+    sys.path.insert(0, str(here))
+    from _machine import machine_report
+
+    print(machine_report(), flush=True)
     for path in sorted(here.glob("bench_*.py")):
         section = path.stem.removeprefix("bench_")
         if wanted and section not in wanted:
