@@ -8,7 +8,9 @@
 - :mod:`~chainrule.autodiff.backward`: the backward pass;
 - :mod:`~chainrule.autodiff.functional`: :func:`grad`, :func:`value_and_grad`, :func:`vjp`,
   :func:`jacobian`, :func:`hvp`;
-- :mod:`~chainrule.autodiff.check`: :func:`check_grad`.
+- :mod:`~chainrule.autodiff.check`: :func:`check_grad`;
+- :mod:`~chainrule.autodiff.symbolic_rules`: each built-in primitive's symbolic rule (for
+  explanations), in its :attr:`Primitive.symbolic` (loaded when a ``symbolic`` is first read).
 """
 
 from chainrule.autodiff.check import GradCheckError, GradCheckReport, check_grad, check_nodes

@@ -517,14 +517,34 @@ def explain(
     if not isinstance(loss, Tensor):
         raise TypeError(f"explain needs a Tensor loss, not {type(loss).__name__}")
     b = _Builder(loss, expand)
+    children, consumers = _named_dag(b)
+    needed = _to_derive(b, _resolve_wrt(wrt, b), consumers)
+    order = _derivation_order(b, children, consumers)
+    equations = _equations(b, order, needed, children, consumers, dict(symbols or {}))
+    loss_value = backend.to_numpy(loss.data)
     loss_name = b.names[id(loss)]
-    # Named DAG: for each named consumer (the loss included), the named tensors it reads.
-    named_nodes = [t for t in b.order if b.named(t)]
-    children: dict[int, dict[int, Expr]] = {}
-    consumers: dict[int, list[int]] = {}
+    return Explanation(loss_name, equations, dict(symbols or {}), loss_value)
+
+
+# --- the stages of explain ------------------------------------------------------------------------
+
+#: ``children[id(c)]``: for a named consumer ``c`` (the loss included), ``id(v) → contribution`` for
+#: each named tensor ``v`` it reads; ``consumers[id(v)]``: the named consumers of ``v``, in graph order.
+_Children = dict[int, dict[int, Expr]]
+_Consumers = dict[int, list[int]]
+
+
+def _named_dag(b: _Builder) -> tuple[_Children, _Consumers]:
+    """The graph over named tensors: for each named consumer, the VJP to each named tensor it reads.
+
+    Raises:
+        ValueError: a local derivative too large to print (more than :data:`MAX_TREE` nodes).
+    """
+    children: _Children = {}
+    consumers: _Consumers = {}
     memo: dict[int, int] = {}
-    for node in named_nodes:
-        if node.op is None:
+    for node in b.order:
+        if not b.named(node) or node.op is None:
             continue
         found = b.region(node)
         for e in found.values():
@@ -536,34 +556,56 @@ def explain(
         children[id(node)] = found
         for v in found:
             consumers.setdefault(v, []).append(id(node))
-    by_id = {id(t): t for t in b.order}
-    # Which tensors to derive: the wrt targets and every named tensor between them and the loss.
-    targets = _resolve_wrt(wrt, b)
+    return children, consumers
+
+
+def _to_derive(b: _Builder, targets: list[Tensor] | None, consumers: _Consumers) -> set[int]:
+    """Which tensors to derive: the ``wrt`` targets (``None``: every named tensor that feeds the loss)
+    and every named tensor between them and the loss."""
+    loss = b.root
     if targets is None:
-        needed = {id(t) for t in named_nodes if t is not loss and id(t) in consumers}
-    else:
-        needed = set()
-        queue = deque(id(t) for t in targets if t is not loss)
-        while queue:
-            v = queue.popleft()
-            if v in needed or v not in consumers:
-                continue
-            needed.add(v)
-            queue.extend(c for c in consumers[v] if c != id(loss))
-    # Derivation order: breadth-first from the loss; a node comes once all its consumers are done.
+        return {id(t) for t in b.order if b.named(t) and t is not loss and id(t) in consumers}
+    needed: set[int] = set()
+    queue = deque(id(t) for t in targets if t is not loss)
+    while queue:
+        v = queue.popleft()
+        if v in needed or v not in consumers:
+            continue
+        needed.add(v)
+        queue.extend(c for c in consumers[v] if c != id(loss))
+    return needed
+
+
+def _derivation_order(b: _Builder, children: _Children, consumers: _Consumers) -> list[int]:
+    """Breadth-first from the loss; a named tensor comes once all its consumers are done."""
+    loss = id(b.root)
     indeg = {v: len(cs) for v, cs in consumers.items()}
     order: list[int] = []
-    queue = deque([id(loss)])
+    queue = deque([loss])
     while queue:
         c = queue.popleft()
-        if c != id(loss):
+        if c != loss:
             order.append(c)
         for v in sorted(children.get(c, {}), key=lambda i: b.pos[i]):
             indeg[v] -= 1
             if indeg[v] == 0:
                 queue.append(v)
-    # Function symbols ({"tanh": "g"}) become part of the expressions, so str(term.local) shows g'.
-    fn_symbols = dict(symbols or {})
+    return order
+
+
+def _equations(
+    b: _Builder,
+    order: list[int],
+    needed: set[int],
+    children: _Children,
+    consumers: _Consumers,
+    symbols: dict[str, str],
+) -> list[Equation]:
+    """One equation per needed tensor, in ``order``; its terms in the consumers' graph order.
+    Function symbols (``{"tanh": "g"}``) become part of the expressions, so ``str(term.local)``
+    shows ``g'``."""
+    loss = id(b.root)
+    by_id = {id(t): t for t in b.order}
     equations: list[Equation] = []
     for v in order:
         if v not in needed:
@@ -571,12 +613,11 @@ def explain(
         terms = []
         shape = _shape(by_id[v])
         for c in sorted(consumers[v], key=lambda i: b.pos[i]):
-            contribution = children[c][v]
-            contribution = _strip_broadcast(contribution, shape)
-            contribution = rename_functions(contribution, fn_symbols)
+            contribution = _strip_broadcast(children[c][v], shape)
+            contribution = rename_functions(contribution, symbols)
             cname = b.names[c]
             local = split_gradient_factor(contribution, cname)
-            if c == id(loss) and b.unit_seed:
+            if c == loss and b.unit_seed:
                 local = contribution  # ∂L/∂L = 1
             terms.append(
                 Term(
@@ -586,7 +627,6 @@ def explain(
                     local is not None,
                 )
             )
-        given = consumers[v] == [id(loss)]
-        equations.append(Equation(b.names[v], tuple(terms), given, _shape(by_id[v])))
-    loss_value = backend.to_numpy(loss.data)
-    return Explanation(loss_name, equations, dict(symbols or {}), loss_value)
+        given = consumers[v] == [loss]
+        equations.append(Equation(b.names[v], tuple(terms), given, shape))
+    return equations

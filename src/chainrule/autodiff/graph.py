@@ -21,7 +21,9 @@ operands are replaced by ``None`` in ``operands``; Python numbers are kept).
 A :class:`Primitive` has a ``name``, a ``forward`` function on plain arrays, one VJP rule per operand
 (``vjps``; ``None`` for an operand that is not differentiable) or one ``variadic_vjp`` for primitives
 with any number of operands, and a free ``symbolic`` slot that this package stores without interpreting
-(its format belongs to :mod:`chainrule.autodiff.explain`).
+(its format belongs to :mod:`chainrule.autodiff.explain`; every built-in primitive's holds its rule
+from :mod:`chainrule.autodiff.symbolic_rules`, which is imported when any primitive's ``symbolic`` is
+first read, so ``import chainrule.autodiff`` does not pay for it).
 
 A VJP rule for operand ``k`` is called as ``rule(g, ans, *operands, **params)`` and returns the
 vector-Jacobian product for operand ``k``: ``g`` is the gradient of the output, ``ans`` the output.
@@ -75,11 +77,13 @@ class Primitive:
             operand with no gradient (a condition, an index). Empty for variadic primitives.
         variadic_vjp: ``rule(k, g, ans, *operands, **params)`` for primitives with any number of
             operands (concatenate, stack, einsum), else ``None``.
-        symbolic: free slot for :mod:`chainrule.autodiff.explain`; stored, never interpreted here.
+        symbolic: free slot for :mod:`chainrule.autodiff.explain`; stored, never interpreted here
+            (a built-in primitive's holds its rule from :mod:`chainrule.autodiff.symbolic_rules`,
+            put there when the first ``symbolic`` of any primitive is read).
         doc: one-line description.
     """
 
-    __slots__ = ("doc", "forward", "name", "symbolic", "variadic_vjp", "vjps")
+    __slots__ = ("_symbolic", "doc", "forward", "name", "variadic_vjp", "vjps")
 
     def __init__(
         self,
@@ -97,6 +101,17 @@ class Primitive:
         self.variadic_vjp = variadic_vjp
         self.symbolic = symbolic
         self.doc = doc
+
+    @property
+    def symbolic(self) -> Any:
+        """The symbolic form for derivations (``None`` for a primitive registered without one)."""
+        if not _BUILTIN_RULES_LOADED:
+            _load_builtin_rules()
+        return self._symbolic
+
+    @symbolic.setter
+    def symbolic(self, rule: Any) -> None:
+        self._symbolic = rule
 
     def vjp_rule(self, k: int) -> VJPRule | None:
         """The rule for operand ``k`` as a ``rule(g, ans, *operands, **params)`` callable, or None."""
@@ -123,6 +138,16 @@ class Primitive:
 
 #: The one table of primitives: name -> Primitive (built-in and user-registered).
 PRIMITIVES: dict[str, Primitive] = {}
+
+#: A list so that it is set in place: True once the built-in symbolic rules are attached (or loading).
+_BUILTIN_RULES_LOADED: list[bool] = []
+
+
+def _load_builtin_rules() -> None:
+    """Import :mod:`chainrule.autodiff.symbolic_rules`, which puts each built-in primitive's rule in
+    its ``symbolic`` slot (explanations are rarely needed: their modules load on first use)."""
+    _BUILTIN_RULES_LOADED.append(True)
+    from chainrule.autodiff import symbolic_rules  # noqa: F401  (a higher module: loaded lazily)
 
 
 def register_primitive(

@@ -26,8 +26,8 @@ from __future__ import annotations
 import builtins
 import math
 import operator
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeAlias, overload
 
 import numpy as np
 import scipy.special as _sp
@@ -87,6 +87,45 @@ __all__ = [
     "transpose",
     "where",
 ]
+
+
+# --- types -----------------------------------------------------------------------------------------
+
+
+class _SupportsArray(Protocol):
+    def __array__(self) -> Any: ...
+
+
+class _SupportsArrayNamespace(Protocol):
+    def __array_namespace__(self) -> Any: ...
+
+
+#: What the functions here take besides Tensors: NumPy arrays and scalars, Python numbers, nested
+#: lists and tuples, and arrays of other namespaces (with ``__array__`` or ``__array_namespace__``).
+#: With no Tensor operand a function is its forward function and returns a plain array (typed Any).
+ArrayInput: TypeAlias = (
+    np.ndarray
+    | np.generic
+    | int
+    | float
+    | complex
+    | list[Any]
+    | tuple[Any, ...]
+    | _SupportsArray
+    | _SupportsArrayNamespace
+)
+#: A Tensor or an array input.
+Operand: TypeAlias = "Tensor | ArrayInput"
+
+
+class Elementwise(Protocol):
+    """The type of the elementwise functions (``exp``, ``tanh``, ``sigmoid``...): a Tensor gives a
+    Tensor, an array input gives a plain array."""
+
+    @overload
+    def __call__(self, x: Tensor, /) -> Tensor: ...
+    @overload
+    def __call__(self, x: ArrayInput, /) -> Any: ...
 
 
 # --- helpers ---------------------------------------------------------------------------------------
@@ -158,7 +197,7 @@ def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
     return prim.forward(x, **params) if params else prim.forward(x)
 
 
-def _elementwise(prim: Primitive, npf: Any, doc: str) -> Callable[[Any], Any]:
+def _elementwise(prim: Primitive, npf: Any, doc: str) -> Elementwise:
     """The public function of an elementwise primitive whose NumPy forward is the ufunc ``npf``.
 
     ``prim(x)`` with everything bound once; on NumPy data the forward runs ``npf`` directly. Each
@@ -289,9 +328,33 @@ NEG = register_primitive("neg", operator.neg, neg_vjp, doc="-a")
 POW = register_primitive("pow", operator.pow, pow_vjp_a, pow_vjp_b, doc="a ** b")
 
 
+@overload
+def add(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def add(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def add(a: ArrayInput, b: ArrayInput) -> Any: ...
+
+
 def add(a: Any, b: Any) -> Any:
     """``a + b`` with broadcasting."""
     return apply(ADD, (a, b), _NO_PARAMS)
+
+
+@overload
+def subtract(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def subtract(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def subtract(a: ArrayInput, b: ArrayInput) -> Any: ...
 
 
 def subtract(a: Any, b: Any) -> Any:
@@ -299,9 +362,33 @@ def subtract(a: Any, b: Any) -> Any:
     return apply(SUB, (a, b), _NO_PARAMS)
 
 
+@overload
+def multiply(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def multiply(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def multiply(a: ArrayInput, b: ArrayInput) -> Any: ...
+
+
 def multiply(a: Any, b: Any) -> Any:
     """``a * b`` with broadcasting."""
     return apply(MUL, (a, b), _NO_PARAMS)
+
+
+@overload
+def divide(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def divide(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def divide(a: ArrayInput, b: ArrayInput) -> Any: ...
 
 
 def divide(a: Any, b: Any) -> Any:
@@ -309,9 +396,29 @@ def divide(a: Any, b: Any) -> Any:
     return apply(DIV, (a, b), _NO_PARAMS)
 
 
+@overload
+def negative(a: Tensor) -> Tensor: ...
+
+
+@overload
+def negative(a: ArrayInput) -> Any: ...
+
+
 def negative(a: Any) -> Any:
     """``-a``."""
     return _unary(NEG, a, _NO_PARAMS)
+
+
+@overload
+def power(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def power(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def power(a: ArrayInput, b: ArrayInput) -> Any: ...
 
 
 def power(a: Any, b: Any) -> Any:
@@ -540,14 +647,38 @@ log_sigmoid = _elementwise(
 )
 
 
+@overload
+def softplus(x: Tensor) -> Tensor: ...
+
+
+@overload
+def softplus(x: ArrayInput) -> Any: ...
+
+
 def softplus(x: Any) -> Any:
     """``log(1 + exp(x))``, finite for any x; its derivative is ``sigmoid(x)``."""
     return _unary(SOFTPLUS, x, _NO_PARAMS)
 
 
+@overload
+def relu(x: Tensor) -> Tensor: ...
+
+
+@overload
+def relu(x: ArrayInput) -> Any: ...
+
+
 def relu(x: Any) -> Any:
     """``max(x, 0)``; ``relu'(0) = 0``."""
     return _unary(RELU, x, _NO_PARAMS)
+
+
+@overload
+def leaky_relu(x: Tensor, negative_slope: float = 0.01) -> Tensor: ...
+
+
+@overload
+def leaky_relu(x: ArrayInput, negative_slope: float = 0.01) -> Any: ...
 
 
 def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:
@@ -638,9 +769,33 @@ WHERE = register_primitive(
 CLIP = register_primitive("clip", clip_forward, clip_vjp, doc="x limited to [lo, hi]")
 
 
+@overload
+def maximum(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def maximum(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def maximum(a: ArrayInput, b: ArrayInput) -> Any: ...
+
+
 def maximum(a: Any, b: Any) -> Any:
     """Elementwise maximum with broadcasting; at ties each operand gets half the gradient."""
     return apply(MAXIMUM, (a, b), _NO_PARAMS)
+
+
+@overload
+def minimum(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def minimum(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def minimum(a: ArrayInput, b: ArrayInput) -> Any: ...
 
 
 def minimum(a: Any, b: Any) -> Any:
@@ -648,9 +803,37 @@ def minimum(a: Any, b: Any) -> Any:
     return apply(MINIMUM, (a, b), _NO_PARAMS)
 
 
+@overload
+def where(condition: Operand, a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def where(condition: Operand, a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def where(condition: Operand, a: ArrayInput, b: ArrayInput) -> Any: ...
+
+
 def where(condition: Any, a: Any, b: Any) -> Any:
     """``a`` where ``condition`` (bool array, not differentiable) is true, else ``b``."""
     return apply(WHERE, (value(condition), a, b), _NO_PARAMS)
+
+
+@overload
+def clip(x: Tensor, lo: Operand | None = None, hi: Operand | None = None) -> Tensor: ...
+
+
+@overload
+def clip(x: ArrayInput, lo: Tensor, hi: Operand | None = None) -> Tensor: ...
+
+
+@overload
+def clip(x: ArrayInput, lo: ArrayInput | None, hi: Tensor) -> Tensor: ...
+
+
+@overload
+def clip(x: ArrayInput, lo: ArrayInput | None = None, hi: ArrayInput | None = None) -> Any: ...
 
 
 def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
@@ -714,6 +897,18 @@ install_operators(
     },
     scalar_math=frozenset({"__add__", "__sub__", "__mul__", "__truediv__"}),
 )
+
+
+@overload
+def matmul(a: Tensor, b: Operand) -> Tensor: ...
+
+
+@overload
+def matmul(a: ArrayInput, b: Tensor) -> Tensor: ...
+
+
+@overload
+def matmul(a: ArrayInput, b: ArrayInput) -> Any: ...
 
 
 def matmul(a: Any, b: Any) -> Any:
@@ -781,6 +976,14 @@ def cast_vjp(g: Any, ans: Any, x: Any, dtype: Any = None) -> Any:
 CAST = register_primitive("cast", cast_forward, cast_vjp, doc="x converted to dtype")
 
 
+@overload
+def cast(x: Tensor, dtype: Any) -> Tensor: ...
+
+
+@overload
+def cast(x: ArrayInput, dtype: Any) -> Any: ...
+
+
 def cast(x: Any, dtype: Any) -> Any:
     """``x`` converted to ``dtype`` (a dtype or a name such as ``"float32"``), always a copy.
 
@@ -809,6 +1012,14 @@ BROADCAST_TO = register_primitive(
 )
 
 
+@overload
+def reshape(x: Tensor, shape: Any) -> Tensor: ...
+
+
+@overload
+def reshape(x: ArrayInput, shape: Any) -> Any: ...
+
+
 def reshape(x: Any, shape: Any) -> Any:
     """Same elements, new ``shape`` (one entry may be -1); same dtype.
 
@@ -827,14 +1038,38 @@ def reshape(x: Any, shape: Any) -> Any:
     return reshape_forward(x, shape)
 
 
+@overload
+def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor: ...
+
+
+@overload
+def transpose(x: ArrayInput, axes: Sequence[int] | None = None) -> Any: ...
+
+
 def transpose(x: Any, axes: Sequence[int] | None = None) -> Any:
     """Permute the axes of ``x`` (``None``: reverse them)."""
     return _unary(TRANSPOSE, x, {"axes": None if axes is None else tuple(int(a) for a in axes)})
 
 
+@overload
+def permute(x: Tensor, axes: Sequence[int]) -> Tensor: ...
+
+
+@overload
+def permute(x: ArrayInput, axes: Sequence[int]) -> Any: ...
+
+
 def permute(x: Any, axes: Sequence[int]) -> Any:
     """Permute the axes of ``x``: output axis i is input axis ``axes[i]``."""
     return transpose(x, axes)
+
+
+@overload
+def swapaxes(x: Tensor, axis1: int, axis2: int) -> Tensor: ...
+
+
+@overload
+def swapaxes(x: ArrayInput, axis1: int, axis2: int) -> Any: ...
 
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
@@ -844,6 +1079,14 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     a1, a2 = axis1 % n, axis2 % n
     axes[a1], axes[a2] = axes[a2], axes[a1]
     return transpose(x, axes)
+
+
+@overload
+def broadcast_to(x: Tensor, shape: Sequence[int]) -> Tensor: ...
+
+
+@overload
+def broadcast_to(x: ArrayInput, shape: Sequence[int]) -> Any: ...
 
 
 def broadcast_to(x: Any, shape: Sequence[int]) -> Any:
@@ -937,6 +1180,14 @@ def _reduce(prim: Primitive, x: Any, axis: Any, keepdims: bool) -> Any:
     return _unary(prim, x, {"axis": axis, "keepdims": bool(keepdims)})
 
 
+@overload
+def sum(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+
+
+@overload
+def sum(x: ArrayInput, axis: Any = None, keepdims: bool = False) -> Any: ...
+
+
 def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Sum over ``axis``.
 
@@ -947,6 +1198,14 @@ def sum(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         ValueError: an axis is out of range or repeated.
     """
     return _reduce(SUM, x, axis, keepdims)
+
+
+@overload
+def mean(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+
+
+@overload
+def mean(x: ArrayInput, axis: Any = None, keepdims: bool = False) -> Any: ...
 
 
 def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -965,6 +1224,14 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return sum(x, axis, keepdims) / float(n)
 
 
+@overload
+def max(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+
+
+@overload
+def max(x: ArrayInput, axis: Any = None, keepdims: bool = False) -> Any: ...
+
+
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Maximum over ``axis``; tied entries share the gradient equally.
 
@@ -977,6 +1244,14 @@ def max(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _reduce(MAX, x, axis, keepdims)
 
 
+@overload
+def min(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+
+
+@overload
+def min(x: ArrayInput, axis: Any = None, keepdims: bool = False) -> Any: ...
+
+
 def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """Minimum over ``axis``; tied entries share the gradient equally.
 
@@ -987,6 +1262,14 @@ def min(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         ValueError: an axis is out of range or repeated.
     """
     return _reduce(MIN, x, axis, keepdims)
+
+
+@overload
+def prod(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+
+
+@overload
+def prod(x: ArrayInput, axis: Any = None, keepdims: bool = False) -> Any: ...
 
 
 def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -1048,6 +1331,14 @@ LOG_SOFTMAX = register_primitive(
 )
 
 
+@overload
+def logsumexp(x: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor: ...
+
+
+@overload
+def logsumexp(x: ArrayInput, axis: Any = None, keepdims: bool = False) -> Any: ...
+
+
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     """``log(sum(exp(x), axis))`` computed stably; its gradient is the softmax.
 
@@ -1060,9 +1351,25 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     return _reduce(LOGSUMEXP, x, axis, keepdims)
 
 
+@overload
+def softmax(x: Tensor, axis: int = -1) -> Tensor: ...
+
+
+@overload
+def softmax(x: ArrayInput, axis: int = -1) -> Any: ...
+
+
 def softmax(x: Any, axis: int = -1) -> Any:
     """``exp(x) / sum(exp(x), axis)`` along one int ``axis``, computed stably; same shape and dtype."""
     return _unary(SOFTMAX, x, {"axis": int(axis)})
+
+
+@overload
+def log_softmax(x: Tensor, axis: int = -1) -> Tensor: ...
+
+
+@overload
+def log_softmax(x: ArrayInput, axis: int = -1) -> Any: ...
 
 
 def log_softmax(x: Any, axis: int = -1) -> Any:
@@ -1131,12 +1438,28 @@ SCATTER_ADD = register_primitive(
 )
 
 
+@overload
+def getitem(x: Tensor, index: Any) -> Tensor: ...
+
+
+@overload
+def getitem(x: ArrayInput, index: Any) -> Any: ...
+
+
 def getitem(x: Any, index: Any) -> Any:
     """``x[index]`` for ints, slices, None, Ellipsis, integer arrays and boolean masks.
 
     The gradient scatter-adds into zeros of ``x``'s shape (repeated integer indices add up).
     """
     return _unary(GETITEM, x, {"index": _unwrap_index(index)})
+
+
+@overload
+def scatter_add(g: Tensor, index: Any, shape: Sequence[int]) -> Tensor: ...
+
+
+@overload
+def scatter_add(g: ArrayInput, index: Any, shape: Sequence[int]) -> Any: ...
 
 
 def scatter_add(g: Any, index: Any, shape: Sequence[int]) -> Any:
@@ -1182,6 +1505,14 @@ CONCATENATE = register_primitive(
 STACK = register_primitive("stack", stack_forward, variadic_vjp=stack_vjp, doc="join on a new axis")
 
 
+@overload
+def concatenate(xs: Sequence[Tensor], axis: int = 0) -> Tensor: ...
+
+
+@overload
+def concatenate(xs: Sequence[Any], axis: int = 0) -> Any: ...
+
+
 def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
     """Join arrays along an existing ``axis`` (negative counted from the end).
 
@@ -1191,6 +1522,14 @@ def concatenate(xs: Sequence[Any], axis: int = 0) -> Any:
     if not len(xs):
         raise ValueError("concatenate needs at least one array")
     return apply(CONCATENATE, tuple(xs), {"axis": int(axis)})
+
+
+@overload
+def stack(xs: Sequence[Tensor], axis: int = 0) -> Tensor: ...
+
+
+@overload
+def stack(xs: Sequence[Any], axis: int = 0) -> Any: ...
 
 
 def stack(xs: Sequence[Any], axis: int = 0) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from chainrule.autodiff import primitives as P
 from chainrule.autodiff.symbolic import (
     PREC_ADD,
     PREC_ATOM,
@@ -32,51 +33,51 @@ from chainrule.autodiff.symbolic import (
 )
 
 
-def _sigmoid(x: Any) -> Any:
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _log_sigmoid(x: Any) -> Any:
-    x = np.asarray(x, dtype=float)
-    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
-
-
-def _softplus(x: Any) -> Any:
-    x = np.asarray(x, dtype=float)
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
 def _fn(
     name: str, text: str, latex: str, f: Callable[..., Any], *d: Callable[..., Any]
 ) -> Function:
     return Function(name, text, latex, f, tuple(d))
 
 
-EXP = _fn("exp", "exp", "\\exp", np.exp, np.exp)
-LOG = _fn("log", "log", "\\log", np.log, lambda x: 1.0 / x)
-SIN = _fn("sin", "sin", "\\sin", np.sin, np.cos)
-COS = _fn("cos", "cos", "\\cos", np.cos, lambda x: -np.sin(x))
+# The numerics are the primitives' own forward functions (one source: the stable sigmoid family,
+# logsumexp and softmax of chainrule.autodiff.primitives), so a printed derivation evaluates with
+# exactly the functions that computed the graph. They take NumPy arrays and Python numbers.
+
+
+def _neg_sigmoid(x: Any) -> Any:
+    """σ(−x) = 1 − σ(x), exact where 1 − σ(x) would round (the derivative of log σ)."""
+    return P.sigmoid_forward(-np.asarray(x))
+
+
+EXP = _fn("exp", "exp", "\\exp", P.exp_forward, P.exp_forward)
+LOG = _fn("log", "log", "\\log", P.log_forward, lambda x: 1.0 / x)
+SIN = _fn("sin", "sin", "\\sin", P.sin_forward, P.cos_forward)
+COS = _fn("cos", "cos", "\\cos", P.cos_forward, lambda x: -P.sin_forward(x))
 SIGN = _fn("sign", "sign", "\\operatorname{sign}", np.sign, np.zeros_like)
-TANH = _fn("tanh", "tanh", "\\tanh", np.tanh, lambda x: 1.0 - np.tanh(x) ** 2)
-SIGMOID = _fn("sigmoid", "σ", "\\sigma", _sigmoid, lambda x: _sigmoid(x) * _sigmoid(-np.asarray(x)))
-LOG_SIGMOID = _fn(
-    "log_sigmoid", "logσ", "\\log\\sigma", _log_sigmoid, lambda x: _sigmoid(-np.asarray(x))
+TANH = _fn("tanh", "tanh", "\\tanh", P.tanh_forward, lambda x: 1.0 - P.tanh_forward(x) ** 2)
+SIGMOID = _fn(
+    "sigmoid",
+    "σ",
+    "\\sigma",
+    P.sigmoid_forward,
+    lambda x: P.sigmoid_forward(x) * _neg_sigmoid(x),
 )
-SOFTPLUS = _fn("softplus", "softplus", "\\operatorname{softplus}", _softplus, _sigmoid)
+LOG_SIGMOID = _fn("log_sigmoid", "logσ", "\\log\\sigma", P.log_sigmoid_forward, _neg_sigmoid)
+SOFTPLUS = _fn(
+    "softplus", "softplus", "\\operatorname{softplus}", P.softplus_forward, P.sigmoid_forward
+)
 RELU = _fn(
     "relu",
     "relu",
     "\\operatorname{relu}",
-    lambda x: np.maximum(x, 0.0),
+    P.relu_forward,
     lambda x: (np.asarray(x) > 0).astype(float),
 )
-MAXIMUM = _fn("maximum", "max", "\\max", np.maximum)
-MINIMUM = _fn("minimum", "min", "\\min", np.minimum)
-LOG1P = _fn("log1p", "log1p", "\\operatorname{log1p}", np.log1p, lambda x: 1.0 / (1.0 + x))
-EXPM1 = _fn("expm1", "expm1", "\\operatorname{expm1}", np.expm1, np.exp)
-ABS = _fn("abs", "abs", "\\operatorname{abs}", np.abs, np.sign)
+MAXIMUM = _fn("maximum", "max", "\\max", P.maximum_forward)
+MINIMUM = _fn("minimum", "min", "\\min", P.minimum_forward)
+LOG1P = _fn("log1p", "log1p", "\\operatorname{log1p}", P.log1p_forward, lambda x: 1.0 / (1.0 + x))
+EXPM1 = _fn("expm1", "expm1", "\\operatorname{expm1}", P.expm1_forward, P.exp_forward)
+ABS = _fn("abs", "abs", "\\operatorname{abs}", P.abs_forward, np.sign)
 
 
 def leaky_relu_function(slope: float) -> Function:
@@ -85,7 +86,7 @@ def leaky_relu_function(slope: float) -> Function:
         "leaky_relu",
         "leaky_relu",
         "\\operatorname{leaky\\_relu}",
-        lambda x: np.where(np.asarray(x) > 0, x, slope * np.asarray(x)),
+        lambda x: P.leaky_relu_forward(np.asarray(x), slope),
         (lambda x: np.where(np.asarray(x) > 0, 1.0, slope),),
         (("negative_slope", slope),),
     )
@@ -282,20 +283,13 @@ def _reduce_shape(shapes: list[Shape | None], params: Mapping[str, Any]) -> Shap
     return tuple(d for i, d in enumerate(s) if i not in axes)
 
 
-def _logsumexp(x: np.ndarray, axis: Any, keepdims: bool) -> Any:
-    m = np.max(x, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    return out if keepdims else np.squeeze(out, axis=axis)
-
-
+#: The reductions that are primitives, by kind: their forward functions.
 _REDUCERS: dict[str, Callable[..., Any]] = {
-    "sum": np.sum,
-    "mean": np.mean,
-    "max": np.max,
-    "min": np.min,
-    "prod": np.prod,
-    "logsumexp": _logsumexp,
+    "sum": P.sum_forward,
+    "max": P.max_forward,
+    "min": P.min_forward,
+    "prod": P.prod_forward,
+    "logsumexp": P.logsumexp_forward,
 }
 
 REDUCE_SPECS: dict[str, OpSpec] = {
@@ -310,11 +304,11 @@ REDUCE_SPECS: dict[str, OpSpec] = {
 
 
 def reduce(kind: str, x: Expr, axis: Any = None, keepdims: bool = False) -> Expr:
-    """``kind(x, axis, keepdims)`` for ``kind`` in sum, mean, max, min, prod, logsumexp."""
+    """``kind(x, axis, keepdims)`` for ``kind`` in sum, max, min, prod, logsumexp."""
     if isinstance(axis, list):
         axis = tuple(axis)
     c = filled_value(x)
-    if c is not None and kind in ("sum", "mean", "max", "min") and x.shape is not None:
+    if c is not None and kind in ("sum", "max", "min") and x.shape is not None:
         # A reduction of a broadcast number is a number: sum(1 over 3 rows) = 3.
         shape = x.shape
         axes = _norm_axes(axis, len(shape))
@@ -490,16 +484,15 @@ def join(kind: str, parts: Sequence[Expr], axis: int) -> Expr:
     return Op(JOIN, tuple(parts), {"kind": kind, "axis": int(axis)})
 
 
-def _softmax(x: np.ndarray, axis: int) -> Any:
-    z = x - np.max(x, axis=axis, keepdims=True)
-    e = np.exp(z)
-    return e / np.sum(e, axis=axis, keepdims=True)
-
-
-SOFTMAX = simple_op("softmax", lambda v, p: _softmax(v[0], p["axis"]), lambda s, p: s[0], ("axis",))
+SOFTMAX = simple_op(
+    "softmax",
+    lambda v, p: P.softmax_forward(v[0], axis=p["axis"]),
+    lambda s, p: s[0],
+    ("axis",),
+)
 LOG_SOFTMAX = simple_op(
     "log_softmax",
-    lambda v, p: v[0] - _logsumexp(v[0], p["axis"], True),
+    lambda v, p: P.log_softmax_forward(v[0], axis=p["axis"]),
     lambda s, p: s[0],
     ("axis",),
 )

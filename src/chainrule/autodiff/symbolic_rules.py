@@ -13,9 +13,14 @@ The format of :attr:`Primitive.symbolic <chainrule.autodiff.graph.Primitive>` is
 - ``broadcasts``: the VJP has the output's shape and is summed back to a broadcast operand's shape
   by the caller (as the numeric backward does).
 
-Built-in primitives are covered by :data:`BUILTIN_RULES`, by name. A user primitive either sets
-``symbolic`` (most simply with :func:`elementwise_function`) or is printed with an opaque but
-numerically exact ``vjp_name[k](g; operands)`` (see :func:`rule_for`).
+Where a rule lives: in its primitive's ``symbolic`` slot, for built-ins and user primitives alike.
+The built-in rules are written here, in :data:`BUILTIN_RULES` (by primitive name, one per built-in
+primitive and no more), and attached to the built-in primitives when this module is imported, which
+reading any primitive's ``symbolic`` does (so ``import chainrule.autodiff`` does not pay for this
+module). Any other primitive (a user's, or one that takes a built-in's name with ``replace=True``)
+keeps the ``symbolic`` it was given, most simply one made by :func:`elementwise_function`; without
+one it prints with an opaque but numerically exact ``vjp_name[k](g; operands)`` (see
+:func:`rule_for`).
 """
 
 from __future__ import annotations
@@ -26,7 +31,11 @@ from typing import Any
 
 import numpy as np
 
+# The modules that make the built-in primitives (see _builtin_primitives).
+from chainrule.autodiff import einsum_primitive, functional
+from chainrule.autodiff import primitives as P
 from chainrule.autodiff import symbolic_ops as O
+from chainrule.autodiff.graph import Primitive
 from chainrule.autodiff.symbolic import (
     Call,
     Const,
@@ -212,7 +221,7 @@ def _as_expr(v: Any) -> Expr:
 
 
 def _clip_rule() -> SymbolicRule:
-    fn = Function("clip", "clip", "\\operatorname{clip}", np.clip)
+    fn = Function("clip", "clip", "\\operatorname{clip}", P.clip_forward)
 
     def form(ops: Sequence[Expr], p: Mapping[str, Any]) -> Expr:
         x, lo, hi = _clip_bounds(ops, p)
@@ -400,14 +409,6 @@ def _reduce_rule(kind: str) -> SymbolicRule:
         g = _expand_back(ctx, ctx.g)
         if kind == "sum":
             return O.broadcast_to(g, shape)
-        if kind == "mean":
-            axes = O._norm_axes(ctx.params.get("axis"), len(shape))
-            n = int(np.prod([shape[i] for i in axes])) if axes else 1
-            return (
-                O.broadcast_to(mul(const(1.0 / n), g), shape)
-                if n != 1
-                else O.broadcast_to(g, shape)
-            )
         if kind == "prod":
             return mul(g, _expand_back(ctx, ctx.out), power(x, const(-1.0)))
         if kind == "logsumexp":
@@ -474,27 +475,6 @@ def _transpose_rule() -> SymbolicRule:
         axes = axes_of(ctx.params, nd)
         inverse = tuple(int(i) for i in np.argsort(axes))
         return O.transpose(ctx.g, inverse, nd)
-
-    return SymbolicRule(form=form, vjp=vjp)
-
-
-def _swapaxes_rule() -> SymbolicRule:
-    def perm(p: Mapping[str, Any], ops_or_shape: Any, nd: int) -> tuple[int, ...]:
-        a = p.get("axis1", p.get("a", -1))
-        b = p.get("axis2", p.get("b", -2))
-        axes = list(range(nd))
-        if nd:
-            a, b = int(a) % nd, int(b) % nd
-            axes[a], axes[b] = axes[b], axes[a]
-        return tuple(axes)
-
-    def form(ops: Sequence[Expr], p: Mapping[str, Any]) -> Expr:
-        nd = len(ops[0].shape or ())
-        return O.transpose(ops[0], perm(p, ops, nd), nd)
-
-    def vjp(ctx: VjpContext, k: int) -> Expr:
-        nd = len(ctx.shapes[0])
-        return O.transpose(ctx.g, perm(ctx.params, None, nd), nd)
 
     return SymbolicRule(form=form, vjp=vjp)
 
@@ -578,6 +558,7 @@ def _sqrt_local(ctx: VjpContext, x: Expr) -> Expr:
     return mul(const(0.5), power(x, const(-0.5)))
 
 
+#: The symbolic rule of each built-in primitive, by name (attached to ``Primitive.symbolic`` below).
 BUILTIN_RULES: dict[str, SymbolicRule] = {
     "add": _binary(lambda o, p: add(o[0], o[1]), lambda c: const(1.0), lambda c: const(1.0)),
     "sub": _binary(lambda o, p: sub(o[0], o[1]), lambda c: const(1.0), lambda c: const(-1.0)),
@@ -619,7 +600,6 @@ BUILTIN_RULES: dict[str, SymbolicRule] = {
     "stack": _join_rule("stack"),
     "getitem": _getitem_rule(),
     "sum": _reduce_rule("sum"),
-    "mean": _reduce_rule("mean"),
     "max": _reduce_rule("max"),
     "min": _reduce_rule("min"),
     "prod": _reduce_rule("prod"),
@@ -628,7 +608,6 @@ BUILTIN_RULES: dict[str, SymbolicRule] = {
     "log_softmax": _softmax_rule(True),
     "reshape": _reshape_rule(),
     "transpose": _transpose_rule(),
-    "swapaxes": _swapaxes_rule(),
     "broadcast_to": _broadcast_rule(),
     "scatter_add": SymbolicRule(
         form=lambda o, p: O.scatter(o[0], p.get("index"), tuple(p.get("shape", ()))),
@@ -665,12 +644,39 @@ def _fallback_rule(prim: Any) -> SymbolicRule:
     return SymbolicRule(form=form, vjp=vjp)
 
 
+def _builtin_primitives() -> dict[str, Primitive]:
+    """The built-in primitives by name: the objects their modules made (a name another primitive
+    took since, with ``replace=True``, still finds the built-in)."""
+    found: dict[str, Primitive] = {}
+    for module in (P, functional, einsum_primitive):
+        for v in vars(module).values():
+            if isinstance(v, Primitive):
+                found[v.name] = v
+    return found
+
+
+def _attach_builtin_rules() -> None:
+    """Put each rule of :data:`BUILTIN_RULES` in its built-in primitive's ``symbolic`` slot.
+
+    Raises:
+        RuntimeError: a rule names no built-in primitive (a rule nothing can reach).
+    """
+    known = _builtin_primitives()
+    for name, rule in BUILTIN_RULES.items():
+        prim = known.get(name)
+        if prim is None:
+            raise RuntimeError(f"symbolic rule {name!r} names no built-in primitive")
+        if prim._symbolic is None:
+            prim._symbolic = rule
+
+
+_attach_builtin_rules()
+
+
 def rule_for(prim: Any) -> SymbolicRule:
-    """The symbolic rule of a primitive: its own ``symbolic`` slot, the built-in table, or a fallback."""
+    """The symbolic rule of a primitive: its ``symbolic`` slot when that holds a
+    :class:`SymbolicRule` (every built-in's does), else the opaque fallback."""
     own = getattr(prim, "symbolic", None)
     if isinstance(own, SymbolicRule):
         return own
-    builtin = BUILTIN_RULES.get(str(getattr(prim, "name", "")))
-    if builtin is not None:
-        return builtin
     return _fallback_rule(prim)

@@ -20,6 +20,7 @@ float32 stays float32. Results of operations wrap their computed arrays without 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from weakref import ref as _weakref
 
@@ -60,6 +61,13 @@ class Tensor:
     arrays and boolean masks, shape operations and reductions. NumPy broadcasting applies throughout.
     """
 
+    # Hand-kept copies: for speed, a new Tensor's slots (all but _guard and _source, which are set
+    # when needed) are assigned one by one, without an __init__ call, in nine places that must agree:
+    # tensor.py: Tensor.__init__ (the canonical constructor), tensor() (its NumPy fast path), _leaf,
+    # _node, and _binary_method's method (twice: a Tensor and a constant other operand);
+    # primitives.py: _unary and _elementwise; backward.py: _walk_fast (scalar leaves' gradients).
+    # A slot added here goes into all nine; tests/autodiff/test_hand_copies.py builds a Tensor through
+    # each and compares every slot with the canonical constructor's.
     __slots__ = (
         "__weakref__",
         "_args",
@@ -222,7 +230,7 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return int(self._data.shape[0])
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Tensor]:
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(int(self._data.shape[0])))
@@ -321,38 +329,38 @@ class Tensor:
     if TYPE_CHECKING:
         # Installed at import by install_operators (one fast closure per operator); declared here
         # for type checkers only.
-        def __add__(self, other: Any) -> Any: ...
-        def __sub__(self, other: Any) -> Any: ...
-        def __mul__(self, other: Any) -> Any: ...
-        def __truediv__(self, other: Any) -> Any: ...
-        def __pow__(self, other: Any) -> Any: ...
-        def __matmul__(self, other: Any) -> Any: ...
+        def __add__(self, other: Any) -> Tensor: ...
+        def __sub__(self, other: Any) -> Tensor: ...
+        def __mul__(self, other: Any) -> Tensor: ...
+        def __truediv__(self, other: Any) -> Tensor: ...
+        def __pow__(self, other: Any) -> Tensor: ...
+        def __matmul__(self, other: Any) -> Tensor: ...
 
-    def __radd__(self, other: Any) -> Any:
+    def __radd__(self, other: Any) -> Tensor:
         return _binary_r(P.ADD, other, self)
 
-    def __rsub__(self, other: Any) -> Any:
+    def __rsub__(self, other: Any) -> Tensor:
         return _binary_r(P.SUB, other, self)
 
-    def __rmul__(self, other: Any) -> Any:
+    def __rmul__(self, other: Any) -> Tensor:
         return _binary_r(P.MUL, other, self)
 
-    def __rtruediv__(self, other: Any) -> Any:
+    def __rtruediv__(self, other: Any) -> Tensor:
         return _binary_r(P.DIV, other, self)
 
-    def __rpow__(self, other: Any) -> Any:
+    def __rpow__(self, other: Any) -> Tensor:
         return _binary_r(P.POW, other, self)
 
-    def __rmatmul__(self, other: Any) -> Any:
+    def __rmatmul__(self, other: Any) -> Tensor:
         return _binary_r(P.MATMUL, other, self)
 
-    def __neg__(self) -> Any:
+    def __neg__(self) -> Tensor:
         return apply(P.NEG, (self,), _NO_PARAMS)
 
     def __pos__(self) -> Tensor:
         return self
 
-    def __abs__(self) -> Any:
+    def __abs__(self) -> Tensor:
         return P.abs(self)
 
     # comparisons: not differentiable, bool Tensors without a graph
@@ -374,7 +382,7 @@ class Tensor:
     def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return _leaf(self._data != value(other))
 
-    def __getitem__(self, index: Any) -> Any:
+    def __getitem__(self, index: Any) -> Tensor:
         return P.getitem(self, index)
 
     def __setitem__(self, index: Any, val: Any) -> None:
@@ -385,113 +393,113 @@ class Tensor:
 
     # --- methods (compositions of primitives) ----------------------------------------------------
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Any:
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Sum over ``axis`` (int, tuple or None for all)."""
         return P.sum(self, axis=axis, keepdims=keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Any:
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Mean over ``axis``."""
         return P.mean(self, axis=axis, keepdims=keepdims)
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Any:
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis`` (ties share the gradient equally)."""
         return P.max(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Any:
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Minimum over ``axis`` (ties share the gradient equally)."""
         return P.min(self, axis=axis, keepdims=keepdims)
 
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Any:
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """Product over ``axis``."""
         return P.prod(self, axis=axis, keepdims=keepdims)
 
-    def reshape(self, *shape: Any) -> Any:
+    def reshape(self, *shape: Any) -> Tensor:
         """Same data, new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one -1 allowed)."""
         shape = _dims(shape)
         return P.reshape(self, shape)
 
-    def transpose(self, *axes: Any) -> Any:
+    def transpose(self, *axes: Any) -> Tensor:
         """Permute axes (no arguments: reverse them, as NumPy)."""
         axes = _dims(axes)
         return P.transpose(self, axes if axes else None)
 
-    def permute(self, *axes: Any) -> Any:
+    def permute(self, *axes: Any) -> Tensor:
         """Permute axes: ``t.permute(2, 0, 1)``."""
         axes = _dims(axes)
         return P.transpose(self, axes)
 
     @property
-    def T(self) -> Any:
+    def T(self) -> Tensor:
         """All axes reversed."""
         return P.transpose(self, None)
 
     @property
-    def mT(self) -> Any:
+    def mT(self) -> Tensor:
         """The last two axes swapped (matrix transpose of a stack)."""
         return P.swapaxes(self, -1, -2)
 
-    def expand(self, *shape: Any) -> Any:
+    def expand(self, *shape: Any) -> Tensor:
         """Broadcast to ``shape`` (NumPy rules; gradients are summed back)."""
         shape = _dims(shape)
         return P.broadcast_to(self, shape)
 
-    def flatten(self) -> Any:
+    def flatten(self) -> Tensor:
         """A 1-d view of all elements."""
         return P.reshape(self, (-1,))
 
-    def exp(self) -> Any:
+    def exp(self) -> Tensor:
         """``cr.exp(self)``: elementwise, same shape and dtype."""
         return P.exp(self)
 
-    def log(self) -> Any:
+    def log(self) -> Tensor:
         """``cr.log(self)``: elementwise, same shape and dtype."""
         return P.log(self)
 
-    def sqrt(self) -> Any:
+    def sqrt(self) -> Tensor:
         """``cr.sqrt(self)``: elementwise, same shape and dtype."""
         return P.sqrt(self)
 
-    def tanh(self) -> Any:
+    def tanh(self) -> Tensor:
         """``cr.tanh(self)``: elementwise, same shape and dtype."""
         return P.tanh(self)
 
-    def sigmoid(self) -> Any:
+    def sigmoid(self) -> Tensor:
         """``cr.sigmoid(self)``: elementwise, same shape and dtype."""
         return P.sigmoid(self)
 
-    def relu(self) -> Any:
+    def relu(self) -> Tensor:
         """``cr.relu(self)``: elementwise, same shape and dtype."""
         return P.relu(self)
 
-    def abs(self) -> Any:
+    def abs(self) -> Tensor:
         """``cr.abs(self)``: elementwise, same shape and dtype."""
         return P.abs(self)
 
-    def sin(self) -> Any:
+    def sin(self) -> Tensor:
         """``cr.sin(self)``: elementwise, same shape and dtype."""
         return P.sin(self)
 
-    def cos(self) -> Any:
+    def cos(self) -> Tensor:
         """``cr.cos(self)``: elementwise, same shape and dtype."""
         return P.cos(self)
 
-    def clip(self, min: Any = None, max: Any = None) -> Any:
+    def clip(self, min: Any = None, max: Any = None) -> Tensor:
         """``cr.clip(self, min, max)``: elementwise, same shape and dtype."""
         return P.clip(self, min, max)
 
-    def softmax(self, axis: int = -1) -> Any:
+    def softmax(self, axis: int = -1) -> Tensor:
         """``cr.softmax(self, axis)``: same shape and dtype."""
         return P.softmax(self, axis=axis)
 
-    def log_softmax(self, axis: int = -1) -> Any:
+    def log_softmax(self, axis: int = -1) -> Tensor:
         """``cr.log_softmax(self, axis)``: same shape and dtype."""
         return P.log_softmax(self, axis=axis)
 
-    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Any:
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         """``cr.logsumexp(self, axis, keepdims)``: ``axis`` reduced (kept as 1 with keepdims)."""
         return P.logsumexp(self, axis=axis, keepdims=keepdims)
 
-    def astype(self, dtype: Any) -> Any:
+    def astype(self, dtype: Any) -> Tensor:
         """``cr.cast(self, dtype)``: a copy converted to ``dtype`` (always a copy, as NumPy's),
         differentiable between floating dtypes (the gradient comes back in ``self``'s dtype)."""
         return P.cast(self, dtype)

@@ -719,12 +719,37 @@ def _assign_letters(labels: Sequence[str], reserved: set[str]) -> dict[str, str]
 def _index_form(
     lhs: _Factor, rhs: Sequence[_Item], decls: Mapping[str, _Decl], einstein: bool
 ) -> IndexSpec:
+    """The spec of an index-notation statement: its factors and sums read off, every index checked
+    (summed, on the left, or repeated under ``einstein``), the declarations checked against the
+    factors, then einsum letters assigned."""
     factors: list[_Factor] = []
     sums: dict[str, _Index] = {}
     first_use: dict[str, _Index] = {}
     for it in rhs:
         _flatten_index_items(it, factors, sums, first_use)
     out_indices = lhs.indices or []
+    left = _left_indices(out_indices)
+    _check_indices(factors, sums, first_use, left, einstein)
+    _check_declarations(factors, decls, lhs.name)
+    subscripts, labels = _subscripts(factors, out_indices, sums, lhs.pos)
+    names = tuple(f.name for f in factors)
+    d = decls.get(lhs.name)
+    out_term = subscripts.partition("->")[2]
+    if (
+        d is not None
+        and lhs.name not in names
+        and ELLIPSIS not in out_term
+        and len(d.dims) != len(out_term)
+    ):
+        raise ValueError(
+            f"the left side {lhs.name!r} has {len(out_term)} indices but is declared with "
+            f"{len(d.dims)} dimensions at position {d.pos}"
+        )
+    return IndexSpec(subscripts, names, lhs.name, labels, _declared_shapes(decls, names))
+
+
+def _left_indices(out_indices: Sequence[_Index]) -> dict[str, _Index]:
+    """The left side's indices by label; a repeated one raises."""
     left: dict[str, _Index] = {}
     for ix in out_indices:
         if ix.label in left:
@@ -732,6 +757,18 @@ def _index_form(
                 f"index {_shown(ix.label)} is repeated on the left side at position {ix.pos}"
             )
         left[ix.label] = ix
+    return left
+
+
+def _check_indices(
+    factors: Sequence[_Factor],
+    sums: Mapping[str, _Index],
+    first_use: Mapping[str, _Index],
+    left: Mapping[str, _Index],
+    einstein: bool,
+) -> None:
+    """Every summed index is in some factor and not on the left; every index on the right is summed,
+    on the left, or (``einstein``) repeated; every index on the left is on the right."""
     counts: dict[str, int] = {}
     for f in factors:
         for ix in f.indices or []:
@@ -760,6 +797,12 @@ def _index_form(
             raise ValueError(
                 f"index {_shown(lab)} on the left side at position {ix.pos} is not on the right"
             )
+
+
+def _check_declarations(
+    factors: Sequence[_Factor], decls: Mapping[str, _Decl], lhs_name: str
+) -> None:
+    """A declared factor has as many indices as declared dimensions; every declared name is used."""
     for f in factors:
         d = decls.get(f.name)
         if d is not None and not any(ix.label == ELLIPSIS for ix in f.indices or []):
@@ -769,18 +812,28 @@ def _index_form(
                     f"{f.name!r} at position {f.pos} has {rank} indices but is declared with "
                     f"{len(d.dims)} dimensions at position {d.pos}"
                 )
-    unknown = [n for n in decls if n not in {f.name for f in factors} | {lhs.name}]
+    unknown = [n for n in decls if n not in {f.name for f in factors} | {lhs_name}]
     if unknown:
         raise ValueError(
             f"declared name {unknown[0]!r} at position {decls[unknown[0]].pos} is not used"
         )
+
+
+def _subscripts(
+    factors: Sequence[_Factor],
+    out_indices: Sequence[_Index],
+    sums: Mapping[str, _Index],
+    lhs_pos: int,
+) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """The einsum subscripts (``"ij,jk->ik"``) and the labels that took another letter
+    (``(letter, label)`` pairs); an ellipsis must be on both sides, or on the right and summed."""
     order = [ix.label for ix in out_indices] + [ix.label for f in factors for ix in f.indices or []]
     letters = _assign_letters(order, set())
     terms = ["".join(letters[ix.label] for ix in f.indices or []) for f in factors]
     out_term = "".join(letters[ix.label] for ix in out_indices)
     if ELLIPSIS in out_term and not any(ELLIPSIS in t for t in terms):
         raise ValueError(
-            f"the left side at position {lhs.pos} has an ellipsis that the right side lacks"
+            f"the left side at position {lhs_pos} has an ellipsis that the right side lacks"
         )
     if any(ELLIPSIS in t for t in terms) and ELLIPSIS not in out_term and ELLIPSIS not in sums:
         ix = next(ix for f in factors for ix in f.indices or [] if ix.label == ELLIPSIS)
@@ -791,21 +844,7 @@ def _index_form(
         if t.count(ELLIPSIS) > 1:
             raise ValueError(f"{f.name!r} at position {f.pos} has more than one ellipsis")
     labels = tuple((letters[lab], lab) for lab in letters if letters[lab] != lab)
-    names = tuple(f.name for f in factors)
-    d = decls.get(lhs.name)
-    if (
-        d is not None
-        and lhs.name not in names
-        and ELLIPSIS not in out_term
-        and len(d.dims) != len(out_term)
-    ):
-        raise ValueError(
-            f"the left side {lhs.name!r} has {len(out_term)} indices but is declared with "
-            f"{len(d.dims)} dimensions at position {d.pos}"
-        )
-    return IndexSpec(
-        ",".join(terms) + "->" + out_term, names, lhs.name, labels, _declared_shapes(decls, names)
-    )
+    return ",".join(terms) + "->" + out_term, labels
 
 
 def _declared_shapes(
