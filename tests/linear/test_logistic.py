@@ -339,7 +339,7 @@ def test_accepts_array_api_arrays() -> None:
         ({"C": True}, "C must be a positive number"),
         ({"tol": False}, "tol must be a non-negative number"),
         ({"solver": "sag"}, "solver must be one of"),
-        ({"penalty": "l1"}, "penalty must be 'l2' or None"),
+        ({"penalty": "l1"}, "penalty must be one of 'l2', 'none' or None, got 'l1'"),
     ],
 )
 def test_bad_hyperparameters_are_refused(params: dict[str, object], message: str) -> None:

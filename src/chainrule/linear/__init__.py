@@ -9,7 +9,11 @@
 """
 
 from chainrule.linear.datasets import check_X, check_Xy, load_breast_cancer, load_csv
-from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
+from chainrule.linear.exceptions import (
+    ConvergenceWarning,
+    InvalidParameterError,
+    SeparableDataWarning,
+)
 from chainrule.linear.hyperplane import Hyperplane, binary_labels, bisector_hyperplane
 from chainrule.linear.logistic import LogisticRegression
 from chainrule.linear.perceptron import CyclingWarning, Perceptron
@@ -39,6 +43,7 @@ __all__ = [
 ]
 __all__ += [
     "ConvergenceWarning",
+    "InvalidParameterError",
     "LogisticRegression",
     "SeparableDataWarning",
     "check_X",

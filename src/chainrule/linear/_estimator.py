@@ -5,6 +5,12 @@
 ``ClassifierMixin`` would: ``get_params``/``set_params`` over the keyword arguments of ``__init__``, a
 ``repr`` that lists the changed ones, ``score`` (weighted accuracy), the ``__sklearn_tags__`` and ``__sklearn_is_fitted__`` protocols,
 and the not-fitted error. sklearn is imported only when its tools ask for the tags.
+
+Hyperparameters are declared, not checked by hand: each subclass lists what every constructor argument may
+be in ``_parameter_constraints`` (see :mod:`chainrule.linear._params`), and ``fit`` calls
+:meth:`ClassifierMixin._validate_params`. An estimator that can be saved also gives its fitted state as a
+plain mapping (``_fitted_state`` / ``_state_arrays`` / ``_from_state``, see :mod:`chainrule.linear._state`),
+which :mod:`chainrule.linear.model_io` writes and reads without knowing the estimator.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from chainrule.linear._params import Constraint, validate_params
 from chainrule.linear.datasets import check_sample_weight, check_Xy
 from chainrule.linear.exceptions import not_fitted_error
 
@@ -32,10 +39,21 @@ class ClassifierMixin:
     """Parameters, repr, tags and the fitted check of a chainrule classifier.
 
     A subclass takes its parameters as keyword arguments of ``__init__``, stores each under its own name,
+    declares what each may be in ``_parameter_constraints`` (name → constraints, one of which must hold),
     sets ``coef_`` in ``fit``, and says whether it handles more than two classes in ``multi_class``.
     """
 
     multi_class: ClassVar[bool] = False
+    _parameter_constraints: ClassVar[dict[str, tuple[Constraint, ...]]] = {}
+
+    def _validate_params(self) -> None:
+        """Check every parameter against ``_parameter_constraints``.
+
+        Raises:
+            InvalidParameterError: (a ``ValueError`` and a ``TypeError``) naming the first parameter of
+                the wrong type or value, what it must be, and what it got.
+        """
+        validate_params(self)
 
     @classmethod
     def param_names(cls) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ import sys
 __all__ = [
     "ConvergenceWarning",
     "DataConversionWarning",
+    "InvalidParameterError",
     "NotFittedError",
     "SeparableDataWarning",
     "not_fitted_error",
@@ -37,6 +38,12 @@ class SeparableDataWarning(UserWarning):
     def __init__(self, message: str, direction: object = None) -> None:
         super().__init__(message)
         self.direction = direction
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A hyperparameter of the wrong type or value, found by ``fit`` (both a ``ValueError`` and a
+    ``TypeError``, as scikit-learn's, so code that catches either keeps working). The message names the
+    parameter, what it must be and what it got: ``max_iter must be a positive integer, got True (bool)``."""
 
 
 class NotFittedError(ValueError, AttributeError):

@@ -19,11 +19,25 @@ from __future__ import annotations
 import os
 import sys
 import warnings
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 
+from chainrule import backend
+from chainrule.linear import logistic_dask, model_io
 from chainrule.linear._estimator import ClassifierMixin
+from chainrule.linear._params import BOOLEAN, NONE, Constraint, Interval, Options, validate_params
+from chainrule.linear._state import (
+    INTEGER_DTYPES,
+    ArrayRule,
+    check_arrays,
+    json_float,
+    state_flag,
+    state_int,
+    state_labels,
+    state_number,
+)
 from chainrule.linear.datasets import (
     check_class_labels,
     check_sample_weight,
@@ -32,7 +46,11 @@ from chainrule.linear.datasets import (
     plain,
 )
 from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
-from chainrule.linear.logistic_objective import LogisticObjective, make_objective
+from chainrule.linear.logistic_objective import (
+    LogisticObjective,
+    ObjectiveBase,
+    make_objective,
+)
 from chainrule.linear.logistic_solvers import (
     NonFiniteLoss,
     Separated,
@@ -141,42 +159,31 @@ class LogisticRegression(ClassifierMixin):
         state = dict(self.__dict__)
         state.pop("_objective", None)
         state.pop("_theta", None)
+        state.pop("_fitted_on_dask", None)
         return state
 
+    _parameter_constraints: ClassVar[dict[str, tuple[Constraint, ...]]] = {
+        "penalty": (Options(("l2", "none")), NONE),
+        "C": (Interval("real", 0, None, closed="neither", allow_inf=True),),
+        "fit_intercept": (BOOLEAN,),
+        "solver": (Options(_SOLVERS),),
+        "tol": (Interval("real", 0, None, closed="left"),),
+        "max_iter": (Interval("int", 1, None),),
+        "verbose": (Interval("int", 0, None), BOOLEAN),
+    }
+
     # ---- fitting -------------------------------------------------------------------------------------------
-    def _validate_params(self) -> float:
-        """Check the hyperparameters; returns the effective C (inf when there is no penalty)."""
-        if self.penalty not in ("l2", None, "none"):
-            raise ValueError(f"penalty must be 'l2' or None, got {self.penalty!r}")
-        if self.solver not in _SOLVERS:
-            raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}; got {self.solver!r}")
-        if (
-            isinstance(self.C, bool)
-            or not isinstance(self.C, (int, float, np.number))
-            or not self.C > 0
-        ):
-            raise ValueError(
-                f"C must be a positive number (inverse penalty strength), got {self.C!r}"
-            )
-        if (
-            isinstance(self.tol, bool)
-            or not isinstance(self.tol, (int, float, np.number))
-            or not self.tol >= 0
-        ):
-            raise ValueError(f"tol must be a non-negative number, got {self.tol!r}")
-        if (
-            isinstance(self.max_iter, bool)
-            or not isinstance(self.max_iter, (int, np.integer))
-            or self.max_iter < 1
-        ):
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
+    def _effective_C(self) -> float:
+        """The C of the objective (checked parameters): inf when there is no penalty."""
         return float("inf") if self.penalty in (None, "none") else float(self.C)
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit to ``X`` (n, d) and labels ``y`` (n,); ``sample_weight`` (n,) non-negative, optional.
 
         Raises:
-            ValueError: bad hyperparameters; NaN/inf in X or y (names the row and column); shapes that
+            InvalidParameterError: a hyperparameter of the wrong type or value (a ``ValueError`` and a
+                ``TypeError``; names it, says what it must be and what it got).
+            ValueError: NaN/inf in X or y (names the row and column); shapes that
                 disagree; a continuous target; fewer than two classes (with positive weight).
         Warns:
             UserWarning: ``penalty=None`` with ``C`` set to something other than 1.0: C is ignored.
@@ -186,7 +193,8 @@ class LogisticRegression(ClassifierMixin):
             SeparableDataWarning: ``penalty=None`` and the classes are separable (no finite optimum); the
                 fit stops at a separating direction, kept in ``separated_``.
         """
-        C = self._validate_params()
+        self._validate_params()
+        C = self._effective_C()
         if self.penalty in (None, "none") and self.C != 1.0:
             warnings.warn(
                 f"penalty={self.penalty!r} ignores C: C={self.C!r} has no effect without a penalty "
@@ -194,27 +202,36 @@ class LogisticRegression(ClassifierMixin):
                 UserWarning,
                 stacklevel=2,
             )
-        names = _feature_names(X)
-        out_dtype = np.float32 if _is_float32(X) else np.float64
-        X_arr, y_arr = check_Xy(X, y)
-        if X_arr is X or not X_arr.flags.owndata:
-            # summary() reads the training data later: keep a copy, not the caller's array.
-            X_arr = X_arr.copy()
-        check_class_labels(y_arr, type(self).__name__)
-        classes, y_index = _encode_labels(y_arr)
-        sw = check_sample_weight(sample_weight, X_arr.shape[0])
-        if sw is not None:
-            sw = np.array(sw, dtype=np.float64, copy=True)
-        present = classes if sw is None else np.unique(y_arr[sw > 0])
-        if classes.size < 2 or present.size < 2:
-            which = "with positive sample weight " if classes.size >= 2 else ""
-            raise ValueError(
-                f"y has 1 class {which}({plain(present[0])!r}); "
-                "a classifier needs samples of at least 2 classes"
+        obj: ObjectiveBase
+        if backend.any_dask(X, y, sample_weight):
+            prepared = logistic_dask.prepare(
+                X, y, sample_weight, C, bool(self.fit_intercept), type(self).__name__
             )
-        n, d = X_arr.shape
-        K = int(classes.size)
-        obj = make_objective(X_arr, y_index, K, sw, C, bool(self.fit_intercept))
+            obj, classes, out_dtype = prepared.objective, prepared.classes, prepared.out_dtype
+            names = None
+            n, d, K = obj.n_samples, obj.n_features, obj.n_classes
+        else:
+            names = _feature_names(X)
+            out_dtype = np.float32 if _is_float32(X) else np.float64
+            X_arr, y_arr = check_Xy(X, y)
+            if X_arr is X or not X_arr.flags.owndata:
+                # summary() reads the training data later: keep a copy, not the caller's array.
+                X_arr = X_arr.copy()
+            check_class_labels(y_arr, type(self).__name__)
+            classes, y_index = _encode_labels(y_arr)
+            sw = check_sample_weight(sample_weight, X_arr.shape[0])
+            if sw is not None:
+                sw = np.array(sw, dtype=np.float64, copy=True)
+            present = classes if sw is None else np.unique(y_arr[sw > 0])
+            if classes.size < 2 or present.size < 2:
+                which = "with positive sample weight " if classes.size >= 2 else ""
+                raise ValueError(
+                    f"y has 1 class {which}({plain(present[0])!r}); "
+                    "a classifier needs samples of at least 2 classes"
+                )
+            n, d = X_arr.shape
+            K = int(classes.size)
+            obj = make_objective(X_arr, y_index, K, sw, C, bool(self.fit_intercept))
         solver = self.solver
         if solver == "auto":
             solver = choose_solver(n, d, K, bool(self.fit_intercept))
@@ -248,7 +265,7 @@ class LogisticRegression(ClassifierMixin):
                     f"{solver} stopped at iteration {bad.n_iter + 1}: {bad.what}, so the "
                     f"coefficients are those of the last finite iterate (iteration {bad.n_iter}). "
                     "The decision values overflow: scale the data (the largest |X| is "
-                    f"{float(np.max(np.abs(X_arr))):.3g}; standardize each feature)."
+                    f"{_max_abs_x(obj):.3g}; standardize each feature)."
                 ),
                 stacklevel=2,
             )
@@ -259,7 +276,12 @@ class LogisticRegression(ClassifierMixin):
             self.separated_ = sep.theta / np.linalg.norm(sep.theta)
             warnings.warn(_separable_warning(self.separated_, d), stacklevel=2)
         else:
-            if unpenalized and obj.binary and not result.converged:
+            if (
+                unpenalized
+                and obj.binary
+                and not result.converged
+                and isinstance(obj, LogisticObjective)
+            ):
                 direction = _separating_direction(obj)
                 if direction is not None:
                     self.separated_ = direction
@@ -279,7 +301,7 @@ class LogisticRegression(ClassifierMixin):
 
     def _set_fitted(
         self,
-        obj: LogisticObjective,
+        obj: ObjectiveBase,
         result: SolverResult,
         classes: np.ndarray,
         solver: str,
@@ -304,7 +326,9 @@ class LogisticRegression(ClassifierMixin):
         # Kept for summary(): the data are needed for the observed information (Hessian) at the optimum
         # (a copy made by fit: changing X afterwards does not change the summary), and the float64
         # solution (coef_ may be float32).
-        self._objective = obj
+        # A Dask fit keeps no data (persisted chunks would stay in the cluster's memory).
+        self._objective = obj if isinstance(obj, LogisticObjective) else None
+        self._fitted_on_dask = self._objective is None
         self._theta = np.array(result.theta, dtype=np.float64, copy=True)
 
     # ---- prediction ----------------------------------------------------------------------------------------
@@ -319,6 +343,9 @@ class LogisticRegression(ClassifierMixin):
             NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
                 holding NaN/inf (names row and column), or with another number of features than in ``fit``.
         """
+        if backend.is_dask_array(X):
+            self._check_fitted()
+            return logistic_dask.predict_lazy(self, X, "decision")
         Xa = self._check_X(X)
         Z = Xa @ self.coef_.T + self.intercept_
         return Z.ravel() if Z.shape[1] == 1 else Z
@@ -330,6 +357,9 @@ class LogisticRegression(ClassifierMixin):
             NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
                 holding NaN/inf (names row and column), or with another number of features than in ``fit``.
         """
+        if backend.is_dask_array(X):
+            self._check_fitted()
+            return logistic_dask.predict_lazy(self, X, "proba")
         Z = self.decision_function(X)
         if Z.ndim == 1:
             p1 = sigmoid(Z)
@@ -343,6 +373,9 @@ class LogisticRegression(ClassifierMixin):
             NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
                 holding NaN/inf (names row and column), or with another number of features than in ``fit``.
         """
+        if backend.is_dask_array(X):
+            self._check_fitted()
+            return logistic_dask.predict_lazy(self, X, "log_proba")
         Z = self.decision_function(X)
         if Z.ndim == 1:
             return np.column_stack([-np.logaddexp(0.0, Z), -np.logaddexp(0.0, -Z)])
@@ -355,6 +388,9 @@ class LogisticRegression(ClassifierMixin):
             NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
                 holding NaN/inf (names row and column), or with another number of features than in ``fit``.
         """
+        if backend.is_dask_array(X):
+            self._check_fitted()
+            return logistic_dask.predict_lazy(self, X, "predict")
         Z = self.decision_function(X)
         index = (Z > 0).astype(np.intp) if Z.ndim == 1 else np.argmax(Z, axis=1)
         return self.classes_[index]
@@ -390,19 +426,26 @@ class LogisticRegression(ClassifierMixin):
         from chainrule.linear.summary import logistic_summary
 
         self._check_fitted()
+        if backend.any_dask(X, y, sample_weight) or (
+            X is None and getattr(self, "_fitted_on_dask", False)
+        ):
+            raise ValueError(
+                "summary() needs in-memory data: a fit on Dask arrays keeps none, and the table is "
+                "computed from NumPy arrays; pass summary(X, y) with NumPy arrays (e.g. X.compute(), "
+                "y.compute(), when they fit in memory)"
+            )
         return logistic_summary(self, X, y, sample_weight, alpha=alpha, feature_names=feature_names)
 
     def save(self, path: str | os.PathLike[str]) -> str:
         """Write the model to ``PATH.npz``: arrays plus a JSON metadata entry, no pickle (see
-        :mod:`chainrule.linear.model_io`). Returns the path written.
+        :mod:`chainrule.linear.model_io`), and the metadata, readable, to ``PATH.json``. Returns the
+        path written.
 
         Raises:
             ValueError: not fitted, or a class label that is neither a number nor a string.
             OSError: the file cannot be written.
         """
-        from chainrule.linear.model_io import save_model
-
-        return save_model(self, path)
+        return model_io.save_estimator(self, path)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> LogisticRegression:
@@ -411,9 +454,147 @@ class LogisticRegression(ClassifierMixin):
         Raises:
             OSError: the file cannot be read. ValueError: a file that is not ours (nothing in it runs).
         """
-        from chainrule.linear.model_io import load_model
+        return model_io.load_estimator(cls, path)
 
-        return load_model(path)
+    # ---- the fitted state as a plain mapping (what a file holds) -------------------------------------------
+    #: The file format marker of a saved model (``chainrule.linear.model_io``).
+    _state_format: ClassVar[str] = "chainrule.linear.LogisticRegression"
+
+    def _fitted_state(self) -> dict[str, Any]:
+        """The fitted model as a plain mapping: JSON values plus the arrays ``coef`` (float64 ``(1, d)``
+        or ``(K, d)``), ``intercept`` (float64 ``(1,)`` or ``(K,)``) and ``n_iter`` (int64 ``(1,)``).
+
+        Keys: ``params`` (the constructor parameters; non-finite floats as ``"inf"``/``"nan"``),
+        ``classes`` (labels as JSON numbers or strings), ``feature_names`` (strings or ``None``),
+        ``n_features_in``, ``solver_used``, ``converged``, ``objective``, and the arrays.
+
+        Raises:
+            NotFittedError: before ``fit``. ValueError: a class label that is neither a number nor a
+                string.
+        """
+        self._check_fitted()
+        names = getattr(self, "feature_names_in_", None)
+        params = {
+            k: (json_float(float(v)) if isinstance(v, float) else v)
+            for k, v in self.get_params().items()
+        }
+        labels = [c.item() if isinstance(c, np.generic) else c for c in np.asarray(self.classes_)]
+        for c in labels:
+            if not isinstance(c, (bool, int, float, str)):
+                raise ValueError(
+                    f"cannot save class label {c!r} of type {type(c).__name__}: numbers or strings "
+                    "only"
+                )
+        return {
+            "params": params,
+            "classes": labels,
+            "feature_names": None if names is None else [str(n) for n in names],
+            "n_features_in": int(self.n_features_in_),
+            "solver_used": str(getattr(self, "solver_", self.solver)),
+            "converged": bool(getattr(self, "converged_", True)),
+            "objective": json_float(float(getattr(self, "objective_", float("nan")))),
+            "coef": np.asarray(self.coef_, dtype=np.float64),
+            "intercept": np.asarray(self.intercept_, dtype=np.float64),
+            "n_iter": np.asarray(self.n_iter_, dtype=np.int64).reshape(1),
+        }
+
+    @classmethod
+    def _unfitted_from_state(cls, plain: Mapping[str, Any]) -> LogisticRegression:
+        """A model with the parameters and fit facts of a state's plain part, every entry checked (the
+        arrays not yet set).
+
+        Raises:
+            ValueError: parameters that are unknown, missing or invalid (a non-boolean
+                ``fit_intercept``), bad labels, feature names or fit facts; the message names the entry.
+        """
+        params = plain.get("params")
+        valid = cls.param_names()
+        if not isinstance(params, Mapping) or set(params) != set(valid):
+            raise ValueError(f"'params' must name exactly these parameters: {', '.join(valid)}")
+        params = dict(params)
+        for key, constraints in cls._parameter_constraints.items():
+            value = params[key]
+            if constraints == (BOOLEAN,):
+                state_flag(value, key)
+            elif any(isinstance(c, Interval) and c.kind == "int" for c in constraints):
+                if not isinstance(value, (int, np.integer)):  # bools are refused just below
+                    raise ValueError(f"{key} = {str(value)[:40]!r} is not an integer")
+            elif isinstance(value, str) and any(
+                isinstance(c, Interval) and c.kind == "real" for c in constraints
+            ):
+                params[key] = state_number(value, key)  # "inf", "nan": JSON's non-finite floats
+        model = cls().set_params(**params)
+        try:
+            validate_params(model)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        model.classes_ = state_labels(plain.get("classes"))
+        d = state_int(plain.get("n_features_in"), "n_features_in", low=1)
+        model.n_features_in_ = d
+        names = plain.get("feature_names")
+        if names is not None:
+            if not isinstance(names, list) or not all(isinstance(v, str) for v in names):
+                raise ValueError("'feature_names' must be a list of strings")
+            if len(names) != d:
+                raise ValueError(f"{len(names)} feature names for {d} features")
+            model.feature_names_in_ = np.asarray(names, dtype=object)
+        solver = plain.get("solver_used", model.solver)
+        if solver not in _SOLVERS:
+            raise ValueError(f"solver_used = {str(solver)[:40]!r} is not one of {_SOLVERS}")
+        model.solver_ = solver
+        model.converged_ = state_flag(plain.get("converged", True), "converged")
+        model.objective_ = state_number(plain.get("objective", "nan"), "objective")
+        model.separated_ = None
+        return model
+
+    @staticmethod
+    def _array_rules(model: LogisticRegression) -> dict[str, ArrayRule]:
+        K = model.classes_.shape[0]
+        rows = 1 if K == 2 else K
+        d = model.n_features_in_
+        return {
+            "coef": ArrayRule.exact((rows, d), np.float64),
+            "intercept": ArrayRule.exact((rows,), np.float64),
+            "n_iter": ArrayRule(((), (1,)), INTEGER_DTYPES, "one integer"),
+        }
+
+    @classmethod
+    def _state_arrays(cls, plain: Mapping[str, Any]) -> dict[str, ArrayRule]:
+        """Check a state's plain part (see :meth:`_fitted_state`) and return the arrays it implies.
+
+        Raises:
+            ValueError: an entry that is not what ``fit`` makes (names it).
+        """
+        return cls._array_rules(cls._unfitted_from_state(plain))
+
+    @classmethod
+    def _from_state(cls, state: Mapping[str, Any]) -> LogisticRegression:
+        """The fitted model of :meth:`_fitted_state`'s mapping, every entry checked.
+
+        Raises:
+            ValueError: parameters that are unknown, missing or invalid (a non-boolean
+                ``fit_intercept``), bad labels or feature names, or arrays of other shapes or dtypes than
+                the rest implies, or not finite; the message names the entry.
+        """
+        arrays = {k: v for k, v in state.items() if isinstance(v, np.ndarray)}
+        model = cls._unfitted_from_state({k: v for k, v in state.items() if k not in arrays})
+        check_arrays(arrays, cls._array_rules(model))
+        coef, intercept = arrays["coef"], arrays["intercept"]
+        if not (np.all(np.isfinite(coef)) and np.all(np.isfinite(intercept))):
+            raise ValueError("coefficients are not all finite")
+        model.coef_ = np.array(coef, dtype=np.float64)
+        model.intercept_ = np.array(intercept, dtype=np.float64)
+        model.n_iter_ = np.asarray(arrays["n_iter"]).astype(np.int32).reshape(-1)
+        return model
+
+
+def _max_abs_x(obj: ObjectiveBase) -> float:
+    """The largest |X| of an objective's data (one more pass for Dask data)."""
+    if isinstance(obj, LogisticObjective):
+        return float(np.max(np.abs(obj.X)))
+    if isinstance(obj, logistic_dask.DaskLogisticObjective):
+        return obj.max_abs_x()
+    return float("nan")
 
 
 def _is_float32(X: Any) -> bool:

@@ -16,17 +16,34 @@ sklearn's objective C Σ s_i ℓ_i + ½‖W‖² equals ``C S f(θ)`` (:meth:`Lo
 Parameter vectors ``θ`` are flat float64 arrays: binary ``[w (d), b]``; multinomial the C-order
 flattening of a ``(K, d + 1)`` matrix whose last column is the intercept (no intercept column when
 ``fit_intercept`` is false). Everything is NumPy float64.
+
+The data part of every evaluation is one kernel, :func:`block_sums`: over a block of rows it returns the
+unscaled sums Σ s_i ℓ_i, Σ s_i ∂ℓ_i/∂θ and Σ s_i ∂²ℓ_i/∂θ² (the Hessian by BLAS syrk/gemm), reading each
+cache-sized chunk of the block once. :class:`LogisticObjective` runs it on the whole in-memory ``X``;
+:mod:`chainrule.linear.logistic_dask` runs the same kernel on each chunk of a Dask array and adds the
+results. :class:`ObjectiveBase` (the parameter layout, the penalty and the scaling of those sums) is
+shared by both.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import scipy.linalg.blas
 import scipy.special
 
-__all__ = ["LogisticObjective", "make_objective"]
+__all__ = [
+    "BlockSums",
+    "LogisticObjective",
+    "ObjectiveBase",
+    "block_sums",
+    "chunk_rows_for",
+    "combine_sums",
+    "make_objective",
+]
 
 _syrk = scipy.linalg.blas.dsyrk
 _gemm = scipy.linalg.blas.dgemm
@@ -36,42 +53,238 @@ _gemm = scipy.linalg.blas.dgemm
 _CHUNK_BYTES = 1 << 20
 
 
-@dataclass
-class LogisticObjective:
-    """The scaled objective for data ``X`` (n, d) float64, targets and weights.
+def chunk_rows_for(n_features: int) -> int:
+    """Rows per cache-sized chunk of the fused passes for ``n_features`` columns (at least 256)."""
+    return max(256, _CHUNK_BYTES // (8 * max(n_features, 1)))
+
+
+class BlockSums(NamedTuple):
+    """The unscaled sums of one block of rows (see :func:`block_sums`).
 
     Attributes:
-        X: (n, d) float64 features.
-        y: (n,) float64 in {0, 1} (binary) or (n,) int64 class indices in [0, K) (multinomial).
-        sample_weight: (n,) float64 or ``None`` (all ones).
-        n_classes: K; 2 means the binary (one-vector) model.
-        alpha: the penalty strength α = 1 / (C S) on the scaled objective; 0 for no penalty.
-        fit_intercept: whether θ carries intercepts.
+        loss: Σ s_i ℓ_i. grad: (size,) Σ s_i ∂ℓ_i/∂θ, or ``None`` (order 0). hess: (size, size)
+        Σ s_i ∂²ℓ_i/∂θ², symmetric, or ``None`` (order < 2). min_margin: the smallest margin of a row of
+        positive weight (binary y±_i z_i; multinomial z_{i,y_i} − max_{k≠y_i} z_{i,k}); ``inf`` for no
+        such row or when not asked for.
     """
 
-    X: np.ndarray
-    y: np.ndarray
-    sample_weight: np.ndarray | None
+    loss: float
+    grad: np.ndarray | None
+    hess: np.ndarray | None
+    min_margin: float
+
+
+def combine_sums(parts: list[BlockSums]) -> BlockSums:
+    """The sums over the union of the blocks of ``parts`` (at least one)."""
+    loss = math.fsum(p.loss for p in parts)
+    grads = [p.grad for p in parts if p.grad is not None]
+    hessians = [p.hess for p in parts if p.hess is not None]
+    grad = np.sum(grads, axis=0) if len(grads) == len(parts) else None
+    hess = np.sum(hessians, axis=0) if len(hessians) == len(parts) else None
+    return BlockSums(loss, grad, hess, min(p.min_margin for p in parts))
+
+
+def block_sums(
+    X: np.ndarray,
+    y: np.ndarray,
+    sample_weight: np.ndarray | None,
+    theta: np.ndarray,
+    *,
+    n_classes: int,
+    fit_intercept: bool,
+    order: int,
+    chunk_rows: int | None = None,
+    margins: bool = False,
+) -> BlockSums:
+    """The data sums of the logistic loss over the rows of ``X``: the one kernel of every evaluation.
+
+    Args:
+        X: (m, d) features (converted to C-ordered float64 when not already).
+        y: (m,) float64 in {0, 1} (binary, ``n_classes == 2``) or (m,) integer class indices.
+        sample_weight: (m,) float64 or ``None``.
+        theta: (size,) float64 parameters (layout: see the module docstring).
+        order: 0 for the loss, 1 for the loss and gradient, 2 for the Hessian too.
+        chunk_rows: rows read at a time (default :func:`chunk_rows_for`); each chunk is read once for
+            everything asked for, while it is in cache.
+        margins: also find the smallest margin (for the separation test).
+    """
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    step = chunk_rows or chunk_rows_for(X.shape[1])
+    if n_classes == 2:
+        return _binary_sums(X, y, sample_weight, theta, fit_intercept, order, step, margins)
+    return _multinomial_sums(
+        X, y, sample_weight, theta, n_classes, fit_intercept, order, step, margins
+    )
+
+
+def _binary_sums(
+    X: np.ndarray,
+    y: np.ndarray,
+    sw: np.ndarray | None,
+    theta: np.ndarray,
+    fit_intercept: bool,
+    order: int,
+    step: int,
+    margins: bool,
+) -> BlockSums:
+    n, d = X.shape
+    coef = theta[:d]
+    b0 = float(theta[d]) if fit_intercept else 0.0
+    data = 0.0
+    g = np.zeros(d)
+    g_b = 0.0
+    # Upper triangle of XᵀDX, accumulated in place by BLAS syrk (Fortran order, as syrk writes it).
+    H = np.zeros((d, d), order="F") if order >= 2 else None
+    h_wb = np.zeros(d)
+    h_bb = 0.0
+    low = float("inf")
+    for start in range(0, n, step):
+        stop = start + step
+        Xc = X[start:stop]
+        yc = y[start:stop]
+        z = Xc @ coef
+        if b0 != 0.0:
+            z += b0
+        sp = np.logaddexp(0.0, z)
+        sc = None if sw is None else sw[start:stop]
+        if sc is None:
+            data += float(sp.sum() - yc @ z)
+        else:
+            swy = sc * yc
+            data += float(sc @ sp - swy @ z)
+        if margins:
+            signed = np.where(yc > 0.5, z, -z)
+            if sc is not None:
+                signed = signed[sc > 0]
+            if signed.size:
+                low = min(low, float(signed.min()))
+        if order == 0:
+            continue
+        p = scipy.special.expit(z)
+        # r = s (p − y): the residual of Xᵀr; D = s p (1 − p): the weights of XᵀDX.
+        r = p - yc if sc is None else sc * p - swy
+        g += r @ Xc
+        g_b += float(r.sum())
+        if H is not None:
+            dw = p * (1.0 - p)
+            if sc is not None:
+                dw *= sc
+            Xs = Xc * np.sqrt(dw)[:, None]
+            # Xsᵀ is a Fortran-ordered view of the C-ordered chunk: syrk(Xsᵀ) = XsᵀXs with no copy.
+            H = _syrk(1.0, Xs.T, beta=1.0, c=H, trans=0, overwrite_c=1)
+            if fit_intercept:
+                h_wb += dw @ Xc
+                h_bb += float(dw.sum())
+    if order == 0:
+        return BlockSums(data, None, None, low)
+    size = d + int(fit_intercept)
+    grad = np.empty(size)
+    grad[:d] = g
+    if fit_intercept:
+        grad[d] = g_b
+    hess = None
+    if H is not None:
+        hess = np.empty((size, size))
+        hess[:d, :d] = np.triu(H) + np.triu(H, 1).T
+        if fit_intercept:
+            hess[:d, d] = hess[d, :d] = h_wb
+            hess[d, d] = h_bb
+    return BlockSums(data, grad, hess, low)
+
+
+def _multinomial_sums(
+    X: np.ndarray,
+    y: np.ndarray,
+    sw: np.ndarray | None,
+    theta: np.ndarray,
+    K: int,
+    fit_intercept: bool,
+    order: int,
+    step: int,
+    margins: bool,
+) -> BlockSums:
+    n, d = X.shape
+    m = d + int(fit_intercept)
+    W = theta.reshape(K, m)
+    data = 0.0
+    G = np.zeros((K, m))
+    # H[k, :, l, :] = Σ_i s_i p_ik (δ_kl − p_il) x̃_i x̃_iᵀ, x̃ = [x, 1].
+    H = np.zeros((K, m, K, m)) if order >= 2 else None
+    low = float("inf")
+    for start in range(0, n, step):
+        Xc = X[start : start + step]
+        if fit_intercept:
+            Xc = np.hstack([Xc, np.ones((Xc.shape[0], 1))])
+        sc = None if sw is None else sw[start : start + step]
+        yc = y[start : start + step].astype(np.intp, copy=False)
+        Z = Xc @ W.T
+        lse = scipy.special.logsumexp(Z, axis=1)
+        rows = np.arange(Z.shape[0])
+        own = Z[rows, yc]
+        per = lse - own
+        data += float(per.sum() if sc is None else sc @ per)
+        if margins:
+            others = Z.copy()
+            others[rows, yc] = -np.inf
+            signed = own - others.max(axis=1)
+            if sc is not None:
+                signed = signed[sc > 0]
+            if signed.size:
+                low = min(low, float(signed.min()))
+        if order == 0:
+            continue
+        P = np.exp(Z - lse[:, None])
+        R = P.copy()
+        R[rows, yc] -= 1.0
+        if sc is not None:
+            R *= sc[:, None]
+        G += R.T @ Xc
+        if H is None:
+            continue
+        for k in range(K):
+            for l in range(k, K):
+                dkl = -P[:, k] * P[:, l]
+                if k == l:
+                    dkl += P[:, k]
+                if sc is not None:
+                    dkl *= sc
+                # (Xc ⊙ d)ᵀ Xc by BLAS gemm on Fortran views of the C-ordered chunks (no copies).
+                block = _gemm(1.0, (Xc * dkl[:, None]).T, Xc.T, trans_b=1)
+                H[k, :, l, :] += block
+                if l != k:
+                    H[l, :, k, :] += block.T
+    if order == 0:
+        return BlockSums(data, None, None, low)
+    hess = None if H is None else H.reshape(K * m, K * m)
+    return BlockSums(data, G.reshape(-1), hess, low)
+
+
+class ObjectiveBase:
+    """The parameter layout, the penalty and the scaling shared by the in-memory and Dask objectives.
+
+    A subclass sets ``n_samples``, ``n_features``, ``n_classes``, ``alpha``, ``fit_intercept`` and
+    ``weight_sum``, calls :meth:`_init_layout`, and implements :meth:`data_sums` (the unscaled
+    :class:`BlockSums` over all its rows).
+    """
+
+    n_samples: int
+    n_features: int
     n_classes: int
     alpha: float
     fit_intercept: bool
+    weight_sum: float
 
-    def __post_init__(self) -> None:
-        n, d = self.X.shape
-        self.n_samples = n
-        self.n_features = d
-        self.weight_sum = float(n if self.sample_weight is None else self.sample_weight.sum())
+    def _init_layout(self) -> None:
+        d = self.n_features
         self._inv_s = 1.0 / self.weight_sum
         self.binary = self.n_classes == 2
         self.n_coef_cols = d + int(self.fit_intercept)
-        if self.binary:
-            self.size = self.n_coef_cols
-            sw = self.sample_weight
-            # s_i y_i, needed by every evaluation: computed once.
-            self._swy = self.y if sw is None else sw * self.y
-        else:
-            self.size = self.n_classes * self.n_coef_cols
-        self.chunk_rows = max(256, _CHUNK_BYTES // (8 * max(d, 1)))
+        self.size = self.n_coef_cols if self.binary else self.n_classes * self.n_coef_cols
+        self.chunk_rows = chunk_rows_for(d)
+
+    def data_sums(self, theta: np.ndarray, order: int, margins: bool = False) -> BlockSums:
+        """The unscaled sums over every row (see :func:`block_sums`)."""
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
 
     # ---- parameter layout -------------------------------------------------------------------------------
     def split(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -104,19 +317,6 @@ class LogisticObjective:
             return f * self.weight_sum
         return f / self.alpha
 
-    # ---- decision values ----------------------------------------------------------------------------------
-    def _z(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        coef, b = self.split(theta)
-        if self.binary:
-            z = X @ coef
-            if self.fit_intercept:
-                z += b[0]
-            return z
-        Z = X @ coef.T
-        if self.fit_intercept:
-            Z += b
-        return Z
-
     def _penalty(self, theta: np.ndarray) -> float:
         if self.alpha == 0.0:
             return 0.0
@@ -134,219 +334,30 @@ class LogisticObjective:
                 self.alpha * coef
             )
 
-    # ---- loss and gradient (one pass of X each way) -------------------------------------------------------
+    # ---- the scaled objective from the data sums --------------------------------------------------------
     def loss(self, theta: np.ndarray) -> float:
         """f(θ)."""
-        return self._data_loss(self.X, self.y, self.sample_weight, self._z(self.X, theta)) * (
-            self._inv_s
-        ) + self._penalty(theta)
-
-    def _data_loss(
-        self, X: np.ndarray, y: np.ndarray, sw: np.ndarray | None, z: np.ndarray
-    ) -> float:
-        if self.binary:
-            sp = np.logaddexp(0.0, z)
-            if sw is None:
-                return float(sp.sum() - y @ z)
-            return float(sw @ sp - (sw * y) @ z)
-        lse = scipy.special.logsumexp(z, axis=1)
-        picked = z[np.arange(z.shape[0]), y]
-        per = lse - picked
-        return float(per.sum() if sw is None else sw @ per)
+        return self.data_sums(theta, 0).loss * self._inv_s + self._penalty(theta)
 
     def loss_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """``(f(θ), ∇f(θ))`` in one evaluation: z = Xθ once, then one transposed product."""
-        X, sw, inv_s = self.X, self.sample_weight, self._inv_s
-        if self.binary and self.n_samples >= 4 * self.chunk_rows:
-            return self._binary_lg_chunked(theta)
-        z = self._z(X, theta)
-        grad = np.empty(self.size)
-        if self.binary:
-            d = self.n_features
-            sp = np.logaddexp(0.0, z)
-            r = scipy.special.expit(z)
-            if sw is None:
-                data = float(sp.sum() - self.y @ z)
-            else:
-                data = float(sw @ sp - self._swy @ z)
-                r *= sw
-            r -= self._swy
-            np.matmul(r, X, out=grad[:d])
-            grad[:d] *= inv_s
-            if self.fit_intercept:
-                grad[d] = r.sum() * inv_s
-        else:
-            data, R = self._multinomial_residual(z, self.y, sw)
-            G = grad.reshape(self.n_classes, self.n_coef_cols)
-            np.matmul(R.T, X, out=G[:, : self.n_features])
-            if self.fit_intercept:
-                G[:, -1] = R.sum(axis=0)
-            grad *= inv_s
+        """``(f(θ), ∇f(θ))`` from one pass over the data."""
+        sums = self.data_sums(theta, 1)
+        assert sums.grad is not None
+        grad = sums.grad * self._inv_s
         self._add_penalty_grad(theta, grad)
-        return data * inv_s + self._penalty(theta), grad
+        return sums.loss * self._inv_s + self._penalty(theta), grad
 
-    def _binary_chunk(
-        self, start: int, coef: np.ndarray, b0: float
-    ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, np.ndarray | None]:
-        """The binary model on the rows ``start : start + chunk_rows``.
-
-        Returns:
-            ``(Xc, data, p, r, sc)``: the chunk of X (a view), its Σ s_i ℓ_i, p = s(z) (float64 of the
-            chunk's length), the residual r = s ⊙ (p − y), and the chunk's sample weights (or ``None``).
-        """
-        stop = start + self.chunk_rows
-        Xc = self.X[start:stop]
-        yc = self.y[start:stop]
-        z = Xc @ coef
-        if b0 != 0.0:
-            z += b0
-        sp = np.logaddexp(0.0, z)
-        p = scipy.special.expit(z)
-        if self.sample_weight is None:
-            return Xc, float(sp.sum() - yc @ z), p, p - yc, None
-        sc = self.sample_weight[start:stop]
-        swy = self._swy[start:stop]
-        return Xc, float(sc @ sp - swy @ z), p, sc * p - swy, sc
-
-    def _binary_lg_chunked(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
-        """Binary ``(f, ∇f)`` chunk by chunk: each chunk of X is read once for z and for Xᵀr while it is
-        still in cache (for tall X this beats two full passes with large temporaries)."""
-        n, d = self.X.shape
-        coef, b = self.split(theta)
-        b0 = float(b[0]) if self.fit_intercept else 0.0
-        data = 0.0
-        g = np.zeros(d)
-        g_b = 0.0
-        for start in range(0, n, self.chunk_rows):
-            Xc, part, _, r, _ = self._binary_chunk(start, coef, b0)
-            data += part
-            g += r @ Xc
-            g_b += float(r.sum())
-        inv_s = self._inv_s
-        grad = np.empty(self.size)
-        grad[:d] = g * inv_s
-        if self.fit_intercept:
-            grad[d] = g_b * inv_s
-        self._add_penalty_grad(theta, grad)
-        return data * inv_s + self._penalty(theta), grad
-
-    def _multinomial_residual(
-        self, Z: np.ndarray, y: np.ndarray, sw: np.ndarray | None
-    ) -> tuple[float, np.ndarray]:
-        """Σ s_i ℓ_i and R = s ⊙ (softmax(Z) − onehot(y)), shape (n, K); Z is overwritten."""
-        rows = np.arange(Z.shape[0])
-        picked = Z[rows, y]
-        lse = scipy.special.logsumexp(Z, axis=1)
-        per = lse - picked
-        data = float(per.sum() if sw is None else sw @ per)
-        Z -= lse[:, None]
-        np.exp(Z, out=Z)
-        Z[rows, y] -= 1.0
-        if sw is not None:
-            Z *= sw[:, None]
-        return data, Z
-
-    # ---- loss, gradient and Hessian in one fused pass (Newton) ---------------------------------------------
     def loss_grad_hess(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """``(f, ∇f, ∇²f)`` from one read of X, chunk by chunk; the Hessian is (size, size)."""
-        if self.binary:
-            return self._binary_lgh(theta)
-        return self._multinomial_lgh(theta)
-
-    def _binary_lgh(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        n, d = self.X.shape
-        coef, b = self.split(theta)
-        b0 = float(b[0]) if self.fit_intercept else 0.0
-        data = 0.0
-        g = np.zeros(d)
-        g_b = 0.0
-        # Upper triangle of XᵀDX, accumulated in place by BLAS syrk (Fortran order, as syrk writes it).
-        H = np.zeros((d, d), order="F")
-        h_wb = np.zeros(d)
-        h_bb = 0.0
-        for start in range(0, n, self.chunk_rows):
-            Xc, part, p, r, sc = self._binary_chunk(start, coef, b0)
-            data += part
-            # D = s p (1 − p): the weights of XᵀDX; r = s (p − y): the residual of Xᵀr.
-            dw = p * (1.0 - p)
-            if sc is not None:
-                dw *= sc
-            g += r @ Xc
-            g_b += float(r.sum())
-            Xs = Xc * np.sqrt(dw)[:, None]
-            # Xsᵀ is a Fortran-ordered view of the C-ordered chunk: syrk(Xsᵀ) = XsᵀXs with no copy.
-            H = _syrk(1.0, Xs.T, beta=1.0, c=H, trans=0, overwrite_c=1)
-            if self.fit_intercept:
-                h_wb += dw @ Xc
-                h_bb += float(dw.sum())
-        inv_s = self._inv_s
-        size = self.size
-        grad = np.empty(size)
-        grad[:d] = g * inv_s
-        hess = np.empty((size, size))
-        upper = np.triu(H)
-        hess[:d, :d] = upper + np.triu(H, 1).T
-        hess[:d, :d] *= inv_s
-        if self.fit_intercept:
-            grad[d] = g_b * inv_s
-            hess[:d, d] = hess[d, :d] = h_wb * inv_s
-            hess[d, d] = h_bb * inv_s
-        if self.alpha:
-            hess[np.arange(d), np.arange(d)] += self.alpha
-        self._add_penalty_grad(theta, grad)
-        return data * inv_s + self._penalty(theta), grad, hess
-
-    def _multinomial_lgh(self, theta: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        X, y, sw = self.X, self.y, self.sample_weight
-        n = X.shape[0]
-        K, m = self.n_classes, self.n_coef_cols
-        data = 0.0
-        G = np.zeros((K, m))
-        # H[k, :, l, :] = Σ_i s_i p_ik (δ_kl − p_il) x̃_i x̃_iᵀ, x̃ = [x, 1].
-        H = np.zeros((K, m, K, m))
-        step = self.chunk_rows
-        for start in range(0, n, step):
-            Xc = X[start : start + step]
-            if self.fit_intercept:
-                Xc = np.hstack([Xc, np.ones((Xc.shape[0], 1))])
-            sc = None if sw is None else sw[start : start + step]
-            yc = y[start : start + step]
-            Z = Xc @ theta.reshape(K, m).T
-            lse = scipy.special.logsumexp(Z, axis=1)
-            rows = np.arange(Z.shape[0])
-            per = lse - Z[rows, yc]
-            data += float(per.sum() if sc is None else sc @ per)
-            P = np.exp(Z - lse[:, None])
-            R = P.copy()
-            R[rows, yc] -= 1.0
-            if sc is not None:
-                R *= sc[:, None]
-            G += R.T @ Xc
-            for k in range(K):
-                for l in range(k, K):
-                    dkl = -P[:, k] * P[:, l]
-                    if k == l:
-                        dkl += P[:, k]
-                    if sc is not None:
-                        dkl *= sc
-                    # (Xc ⊙ d)ᵀ Xc by BLAS gemm on Fortran views of the C-ordered chunks (no copies).
-                    block = _gemm(1.0, (Xc * dkl[:, None]).T, Xc.T, trans_b=1)
-                    H[k, :, l, :] += block
-                    if l != k:
-                        H[l, :, k, :] += block.T
-        inv_s = self._inv_s
-        grad = G.reshape(-1) * inv_s
-        hess = H.reshape(K * m, K * m) * inv_s
+        """``(f, ∇f, ∇²f)`` from one pass over the data; the Hessian is (size, size)."""
+        sums = self.data_sums(theta, 2)
+        assert sums.grad is not None and sums.hess is not None
+        grad = sums.grad * self._inv_s
+        hess = sums.hess * self._inv_s
         if self.alpha:
             idx = np.flatnonzero(self.penalty_mask())
             hess[idx, idx] += self.alpha
         self._add_penalty_grad(theta, grad)
-        return data * inv_s + self._penalty(theta), grad, hess
-
-    # ---- predictions on new data ---------------------------------------------------------------------------
-    def decision(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
-        """z for new data: (n,) binary, (n, K) multinomial."""
-        return self._z(X, theta)
+        return sums.loss * self._inv_s + self._penalty(theta), grad, hess
 
     def margins_all_positive(self, theta: np.ndarray) -> bool:
         """True when θ classifies every sample of positive weight correctly with a strictly positive margin.
@@ -354,17 +365,62 @@ class LogisticObjective:
         Then scaling θ up drives the unpenalized loss to 0: the maximum-likelihood estimate does not exist
         (complete separation). Binary: y±_i z_i > 0; multinomial: z_{i,y_i} > max_{k≠y_i} z_{i,k}.
         """
-        z = self._z(self.X, theta)
+        low = self.data_sums(theta, 0, margins=True).min_margin
+        return bool(np.isfinite(low) and low > 0.0)
+
+
+@dataclass
+class LogisticObjective(ObjectiveBase):
+    """The scaled objective for in-memory data ``X`` (n, d) float64, targets and weights.
+
+    Attributes:
+        X: (n, d) float64 features.
+        y: (n,) float64 in {0, 1} (binary) or (n,) int64 class indices in [0, K) (multinomial).
+        sample_weight: (n,) float64 or ``None`` (all ones).
+        n_classes: K; 2 means the binary (one-vector) model.
+        alpha: the penalty strength α = 1 / (C S) on the scaled objective; 0 for no penalty.
+        fit_intercept: whether θ carries intercepts.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    sample_weight: np.ndarray | None
+    n_classes: int
+    alpha: float
+    fit_intercept: bool
+
+    def __post_init__(self) -> None:
+        self.n_samples, self.n_features = self.X.shape
+        sw = self.sample_weight
+        self.weight_sum = float(self.n_samples if sw is None else sw.sum())
+        self._init_layout()
+
+    def data_sums(self, theta: np.ndarray, order: int, margins: bool = False) -> BlockSums:
+        """The unscaled sums over all of ``X``, chunk by chunk (:func:`block_sums`)."""
+        return block_sums(
+            self.X,
+            self.y,
+            self.sample_weight,
+            theta,
+            n_classes=self.n_classes,
+            fit_intercept=self.fit_intercept,
+            order=order,
+            chunk_rows=self.chunk_rows,
+            margins=margins,
+        )
+
+    def decision(self, X: np.ndarray, theta: np.ndarray) -> np.ndarray:
+        """z for new data: (n,) binary, (n, K) multinomial."""
+        coef, b = self.split(theta)
         if self.binary:
-            signed = np.where(self.y > 0.5, z, -z)
-        else:
-            rows = np.arange(z.shape[0])
-            own = z[rows, self.y].copy()
-            z[rows, self.y] = -np.inf
-            signed = own - z.max(axis=1)
-        if self.sample_weight is not None:
-            signed = signed[self.sample_weight > 0]
-        return bool(signed.size and np.all(signed > 0.0))
+            z = X @ coef
+            if self.fit_intercept:
+                z += b[0]
+            return z
+        Z = X @ coef.T
+        if self.fit_intercept:
+            Z += b
+        return Z
 
 
 def make_objective(

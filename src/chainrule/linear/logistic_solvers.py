@@ -20,7 +20,7 @@ import numpy as np
 import scipy.linalg
 import scipy.optimize
 
-from chainrule.linear.logistic_objective import LogisticObjective
+from chainrule.linear.logistic_objective import ObjectiveBase
 
 __all__ = ["NonFiniteLoss", "Separated", "SolverResult", "lbfgs", "newton"]
 
@@ -75,7 +75,7 @@ def _not_finite(f: float, g: np.ndarray | None = None, H: np.ndarray | None = No
 
 
 def lbfgs(
-    obj: LogisticObjective,
+    obj: ObjectiveBase,
     theta0: np.ndarray,
     *,
     tol: float,
@@ -127,7 +127,7 @@ def lbfgs(
     return SolverResult(res.x, int(res.nit), converged, str(res.message), grad_max, float(res.fun))
 
 
-def _null_space_fix(obj: LogisticObjective, hess: np.ndarray) -> None:
+def _null_space_fix(obj: ObjectiveBase, hess: np.ndarray) -> None:
     """Make the multinomial Hessian invertible without changing the Newton step.
 
     Adding the same vector to every class's coefficients (or intercepts) leaves the softmax unchanged, so
@@ -164,7 +164,7 @@ def _newton_direction(hess: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 
 def newton(
-    obj: LogisticObjective,
+    obj: ObjectiveBase,
     theta0: np.ndarray,
     *,
     tol: float,

@@ -12,11 +12,12 @@ improvement, and warns with a :class:`CyclingWarning` that carries the Gordan ce
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from chainrule.linear._estimator import ClassifierMixin
+from chainrule.linear._params import BOOLEAN, NONE, Constraint, InstanceOf, Interval
 from chainrule.linear.datasets import check_class_labels, check_X, check_Xy, plain
 from chainrule.linear.exceptions import ConvergenceWarning
 from chainrule.linear.hyperplane import binary_labels
@@ -116,17 +117,22 @@ class Perceptron(ClassifierMixin):
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
 
-    # -- helpers ----------------------------------------------------------------------------------------
-    def _validate_params(self) -> None:
-        if not isinstance(self.max_iter, (int, np.integer)) or self.max_iter < 1:
-            raise ValueError(f"max_iter must be a positive integer, got {self.max_iter!r}")
-        if not self.eta0 > 0:
-            raise ValueError(f"eta0 must be positive, got {self.eta0!r}")
-        if not isinstance(self.n_iter_no_change, (int, np.integer)) or self.n_iter_no_change < 1:
-            raise ValueError(
-                f"n_iter_no_change must be a positive integer, got {self.n_iter_no_change!r}"
-            )
+    _parameter_constraints: ClassVar[dict[str, tuple[Constraint, ...]]] = {
+        "max_iter": (Interval("int", 1, None),),
+        "eta0": (Interval("real", 0, None, closed="neither"),),
+        "fit_intercept": (BOOLEAN,),
+        "shuffle": (BOOLEAN,),
+        "random_state": (
+            NONE,
+            Interval("int", 0, None),
+            InstanceOf((np.random.Generator, np.random.SeedSequence), "a numpy.random.Generator"),
+        ),
+        "compute_bound": (BOOLEAN,),
+        "n_iter_no_change": (Interval("int", 1, None),),
+        "warm_start": (BOOLEAN,),
+    }
 
+    # -- helpers ----------------------------------------------------------------------------------------
     def _design(self, X: np.ndarray, s: np.ndarray) -> np.ndarray:
         Z = np.hstack([X, np.ones((X.shape[0], 1))]) if self.fit_intercept else X
         return s[:, None] * Z
@@ -171,8 +177,9 @@ class Perceptron(ClassifierMixin):
             ``self``.
 
         Raises:
-            ValueError: NaN/inf (names row and column), shapes that disagree, not exactly two classes,
-                bad parameters.
+            ValueError: NaN/inf (names row and column), shapes that disagree, not exactly two classes.
+            InvalidParameterError: a parameter of the wrong type or value (a ``ValueError`` and a
+                ``TypeError``; names it).
 
         Warns:
             CyclingWarning: the data are not linearly separable (with the certificate), or the weights
@@ -273,6 +280,7 @@ class Perceptron(ClassifierMixin):
         Raises:
             ValueError: bad input; a label outside ``classes_``; ``classes`` missing on the first call
                 when ``y`` has one class.
+            InvalidParameterError: a parameter of the wrong type or value (names it).
         """
         self._validate_params()
         X_arr, y_arr = check_Xy(X, y)
