@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule.backend import array_namespace, is_numpy_namespace
+from chainrule.backend import any_dask, array_namespace, is_numpy_namespace
 from chainrule.einsum.cache import LRUCache
 from chainrule.einsum.notation import EinsumSpec, parse
 from chainrule.einsum.plan import ContractionPlan, build_plan
@@ -109,12 +109,46 @@ def _plan_for(
                     f"operand {k} of dtype {a.dtype} cannot be cast to dtype={dtype} under the "
                     f"{casting!r} casting rule"
                 )
+    if any_dask(*arrays):
+        for k, a in enumerate(arrays):
+            if any(not isinstance(d, int) for d in a.shape):
+                raise ValueError(
+                    f"operand {k} has unknown chunk sizes (shape {tuple(a.shape)}): call its "
+                    "compute_chunk_sizes() first"
+                )
     spec = parse(*args)
+    if any_dask(*arrays):
+        runner: Any = DaskRunner(spec, [a.dtype for a in arrays], xp, optimize, dtype)
+        if key is not None:
+            PLAN_CACHE.put(key, runner)
+        return runner
     plan = build_plan(spec, [a.dtype for a in arrays], xp, optimize, None, dtype)
     runner = plan.direct if plan.direct is not None else plan
     if key is not None:
         PLAN_CACHE.put(key, runner)
     return runner
+
+
+class DaskRunner:
+    """A cached einsum on Dask operands: the in-memory plan's path, executed as a lazy Dask graph
+    (:mod:`chainrule.einsum.dask_plan`); chunks are read on every call."""
+
+    def __init__(
+        self, spec: EinsumSpec, dtypes: Sequence[Any], xp: Any, optimize: Any, dtype: Any
+    ) -> None:
+        self.plan = build_plan(spec, dtypes, xp, optimize, None, dtype)
+
+    def __call__(self, *operands: Any) -> Any:
+        from chainrule.einsum.dask_plan import dask_einsum
+
+        return dask_einsum(self.plan.spec, self.plan.path, operands, self.plan.dtype)
+
+
+class _DaskPlanRunner(DaskRunner):
+    """A :class:`DaskRunner` around a plan that is already built (for :class:`ContractExpression`)."""
+
+    def __init__(self, plan: ContractionPlan) -> None:
+        self.plan = plan
 
 
 def einsum(
@@ -301,7 +335,9 @@ def einsum_path(
     Operands may be arrays or shapes (tuples of ints), in either call form; with shapes only the plan
     assumes float64. ``str(info)`` is the report: naive and optimized FLOPs (opt_einsum's model),
     speedup, largest intermediate and, per step, its subscripts and kernel (``matmul``, ``multiply``,
-    ``sum``, ``diagonal``).
+    ``sum``, ``diagonal``). With a Dask operand, ``info.dask`` (:class:`~chainrule.einsum.dask_plan.
+    DaskPlanInfo`) adds per step the chunk and task counts of the lazy graph and the estimated peak
+    bytes of one task (see docs/scale.md), and the report prints them.
 
     Returns:
         ``(path, info)``: the pairwise path as a list of position tuples (opt_einsum's and NumPy's
@@ -313,6 +349,14 @@ def einsum_path(
     """
     spec, dtypes, xp = _spec_and_dtypes([subscripts, *operands])
     plan = build_plan(spec, dtypes, xp, optimize, _memory_limit(memory_limit, spec))
+    arrays = _operands_of([subscripts, *operands])
+    if any_dask(*arrays):
+        from chainrule.einsum.dask_plan import dask_plan_info
+
+        chunks = [getattr(a, "chunks", None) if any_dask(a) else None for a in arrays]
+        itemsize = int(getattr(plan.dtype, "itemsize", 8))
+        dask_info = dask_plan_info(spec, plan.path, chunks, itemsize)
+        return list(plan.path), path_info(plan, dask_info)
     return list(plan.path), path_info(plan)
 
 
@@ -377,9 +421,12 @@ class ContractExpression:
         if plan is None:
             plan = build_plan(self.spec, dtypes, xp, self.path, None)
             self._plans[plan_key] = plan
+        runner: Any = plan.direct if plan.direct is not None else plan
+        if any_dask(*arrays_l):
+            runner = _DaskPlanRunner(plan)
         if key is not None:
-            self._runners[key] = plan.direct if plan.direct is not None else plan
-        result = plan(*arrays_l)
+            self._runners[key] = runner
+        result = runner(*arrays_l)
         return result if out is None else _write_out(result, out, xp, "safe")
 
     def __repr__(self) -> str:

@@ -197,20 +197,33 @@ def _operand_prep(
     return None
 
 
-def _pair_kernel(
-    la: Labels,
-    lb: Labels,
-    keep: set[Hashable],
-    sizes: dict[Hashable, int],
-    ops: ArrayOps,
-    dtype: Any,
-    prefer: Labels | None,
-) -> tuple[Callable[[Any, Any], Any], Labels, str]:
-    """The kernel contracting operands with labels ``la`` and ``lb``: (function, result labels, name).
+@dataclass(frozen=True)
+class _PairLabels:
+    """The labels of one pairwise step, grouped (stage 1 of :func:`_pair_kernel`).
 
-    ``keep`` holds the labels still needed afterwards; ``prefer`` is the order the result should ideally
-    have (the output order on the last step).
+    ``la``/``lb``: the operands' labels after ``pre_a``/``pre_b`` (axes summed first: labels of one
+    operand that nothing else needs); ``batch``: kept labels of both; ``con``: summed labels of both;
+    ``fa``/``fb``: free labels of one operand; ``nb, m, n, k``: the sizes of those groups.
     """
+
+    la: Labels
+    lb: Labels
+    pre_a: tuple[int, ...]
+    pre_b: tuple[int, ...]
+    batch: list[Hashable]
+    con: list[Hashable]
+    fa: list[Hashable]
+    fb: list[Hashable]
+    nb: int
+    m: int
+    n: int
+    k: int
+
+
+def _pair_labels(
+    la: Labels, lb: Labels, keep: set[Hashable], sizes: dict[Hashable, int]
+) -> _PairLabels:
+    """Group the labels of a pairwise step (batch, contracted, free) after the one-operand sums."""
     sa, sb = set(la), set(lb)
     # Labels of one operand that nothing else needs are summed before the step.
     pre_a = tuple(i for i, x in enumerate(la) if x not in sb and x not in keep)
@@ -235,63 +248,84 @@ def _pair_kernel(
     def dims(group: list[Hashable]) -> int:
         return math.prod(sizes[x] for x in group)
 
-    nb, m, n, k = dims(batch), dims(fa), dims(fb), dims(con)
+    return _PairLabels(
+        la, lb, pre_a, pre_b, batch, con, fa, fb, dims(batch), dims(fa), dims(fb), dims(con)
+    )
 
-    if not con:
-        # Nothing summed: a broadcast multiply, (batch, fa, 1...) * (batch, 1..., fb).
-        out_labels = (*batch, *fa, *fb)
-        prep_a = _operand_prep(pre_a, _layout(la, batch, fa, [])[0], ops, dtype)
-        prep_b = _operand_prep(pre_b, _layout(lb, batch, [], fb)[0], ops, dtype)
-        shape_a = tuple(sizes[x] for x in (*batch, *fa)) + (1,) * len(fb)
-        shape_b = tuple(sizes[x] for x in batch) + (1,) * len(fa) + tuple(sizes[x] for x in fb)
-        reshape, mul = ops.reshape, ops.multiply
 
-        def multiply(a: Any, b: Any) -> Any:
-            if prep_a is not None:
-                a = prep_a(a)
-            if prep_b is not None:
-                b = prep_b(b)
-            return mul(reshape(a, shape_a), reshape(b, shape_b))
+def _multiply_kernel(
+    p: _PairLabels, sizes: dict[Hashable, int], ops: ArrayOps, dtype: Any
+) -> tuple[Kernel, Labels]:
+    """Nothing summed: a broadcast multiply, (batch, fa, 1...) * (batch, 1..., fb)."""
+    batch, fa, fb = p.batch, p.fa, p.fb
+    out_labels = (*batch, *fa, *fb)
+    prep_a = _operand_prep(p.pre_a, _layout(p.la, batch, fa, [])[0], ops, dtype)
+    prep_b = _operand_prep(p.pre_b, _layout(p.lb, batch, [], fb)[0], ops, dtype)
+    shape_a = tuple(sizes[x] for x in (*batch, *fa)) + (1,) * len(fb)
+    shape_b = tuple(sizes[x] for x in batch) + (1,) * len(fa) + tuple(sizes[x] for x in fb)
+    reshape, mul = ops.reshape, ops.multiply
 
-        return multiply, out_labels, "multiply"
+    def multiply(a: Any, b: Any) -> Any:
+        if prep_a is not None:
+            a = prep_a(a)
+        if prep_b is not None:
+            b = prep_b(b)
+        return mul(reshape(a, shape_a), reshape(b, shape_b))
 
-    reshape, mT, matmul = ops.reshape, ops.mT, ops.matmul
-    dot: Callable[[Any, Any], Any] | None = None
-    if not fa and not fb and batch and ops.dot_ok(dtype):
-        # Only batch and summed labels: batched dot products. vecdot streams both operands in one call,
-        # where a batched 1x1 matmul pays one BLAS call per dot; long dots may still be faster on BLAS
-        # (threaded ddot), which is measured below.
-        out_labels = tuple(batch)
-        dprep_a = _operand_prep(pre_a, _layout(la, batch, [], con)[0], ops, dtype)
-        dprep_b = _operand_prep(pre_b, _layout(lb, batch, [], con)[0], ops, dtype)
-        dflat = (nb, k) if batch else (k,)
-        dot_shape = tuple(sizes[x] for x in out_labels)
-        vecdot = ops.xp.vecdot
+    return multiply, out_labels
 
-        def dot(a: Any, b: Any) -> Any:
-            if dprep_a is not None:
-                a = dprep_a(a)
-            if dprep_b is not None:
-                b = dprep_b(b)
-            return reshape(vecdot(reshape(a, dflat), reshape(b, dflat)), dot_shape)
 
-        if k < _BLAS_DOT_MIN:
-            return dot, out_labels, "matmul (dot)"
+def _dot_kernel(
+    p: _PairLabels, sizes: dict[Hashable, int], ops: ArrayOps, dtype: Any
+) -> tuple[Kernel, Labels]:
+    """Only batch and summed labels: batched dot products by ``vecdot``.
 
-    # A as (batch, m, k) and B as (batch, k, n); stored the other way round → transposed views.
-    # Without batch labels, an operand with no free labels is passed as a vector (matrix-vector BLAS).
-    perm_a, trans_a = _layout(la, batch, fa, con)
-    perm_b, trans_b = _layout(lb, batch, con, fb)
-    shape_a = (nb, k, m) if trans_a else (nb, m, k)
-    shape_b = (nb, n, k) if trans_b else (nb, k, n)
+    vecdot streams both operands in one call, where a batched 1x1 matmul pays one BLAS call per dot.
+    """
+    batch, con = p.batch, p.con
+    out_labels = tuple(batch)
+    dprep_a = _operand_prep(p.pre_a, _layout(p.la, batch, [], con)[0], ops, dtype)
+    dprep_b = _operand_prep(p.pre_b, _layout(p.lb, batch, [], con)[0], ops, dtype)
+    dflat = (p.nb, p.k) if batch else (p.k,)
+    dot_shape = tuple(sizes[x] for x in out_labels)
+    reshape, vecdot = ops.reshape, ops.xp.vecdot
+
+    def dot(a: Any, b: Any) -> Any:
+        if dprep_a is not None:
+            a = dprep_a(a)
+        if dprep_b is not None:
+            b = dprep_b(b)
+        return reshape(vecdot(reshape(a, dflat), reshape(b, dflat)), dot_shape)
+
+    return dot, out_labels
+
+
+def _matmul_kernel(
+    p: _PairLabels,
+    sizes: dict[Hashable, int],
+    ops: ArrayOps,
+    dtype: Any,
+    prefer: Labels | None,
+) -> tuple[Kernel, Labels, bool]:
+    """The batched matmul of a step: (function with a ``matmul`` keyword, result labels, swapped).
+
+    A as (batch, m, k) and B as (batch, k, n); stored the other way round → transposed views. Without
+    batch labels, an operand with no free labels is passed as a vector (matrix-vector BLAS). The result
+    is (batch, fa, fb) = A @ B, or (batch, fb, fa) = B^T @ A^T (``swapped``) when that order is what
+    the caller prefers (no permute afterwards).
+    """
+    batch, con, fa, fb = p.batch, p.con, p.fa, p.fb
+    nb, m, n, k = p.nb, p.m, p.n, p.k
+    perm_a, trans_a = _layout(p.la, batch, fa, con)
+    perm_b, trans_b = _layout(p.lb, batch, con, fb)
+    shape_a: tuple[int, ...] = (nb, k, m) if trans_a else (nb, m, k)
+    shape_b: tuple[int, ...] = (nb, n, k) if trans_b else (nb, k, n)
     if not batch:
         shape_a, shape_b = shape_a[1:], shape_b[1:]
         if not fa:
             shape_a, trans_a = (k,), False
         if not fb:
             shape_b, trans_b = (k,), False
-    # Result orientation: (batch, fa, fb) = A @ B, or (batch, fb, fa) = B^T @ A^T when that order is
-    # what the caller prefers (no permute afterwards).
     swap = (
         prefer is not None
         and len(shape_a) > 1
@@ -302,10 +336,11 @@ def _pair_kernel(
     out_labels = (*batch, *fb, *fa) if swap else (*batch, *fa, *fb)
     out_shape = tuple(sizes[x] for x in out_labels)
     ta, tb = trans_a, trans_b
-    prep_a = _operand_prep(pre_a, perm_a, ops, dtype)
-    prep_b = _operand_prep(pre_b, perm_b, ops, dtype)
+    prep_a = _operand_prep(p.pre_a, perm_a, ops, dtype)
+    prep_b = _operand_prep(p.pre_b, perm_b, ops, dtype)
+    reshape, mT = ops.reshape, ops.mT
 
-    def contract(a: Any, b: Any, matmul: Kernel = matmul) -> Any:
+    def contract(a: Any, b: Any, matmul: Kernel = ops.matmul) -> Any:
         if prep_a is not None:
             a = prep_a(a)
         if prep_b is not None:
@@ -319,9 +354,40 @@ def _pair_kernel(
             c = matmul(mT(a) if ta else a, mT(b) if tb else b)
         return reshape(c, out_shape)
 
+    return contract, out_labels, swap
+
+
+def _pair_kernel(
+    la: Labels,
+    lb: Labels,
+    keep: set[Hashable],
+    sizes: dict[Hashable, int],
+    ops: ArrayOps,
+    dtype: Any,
+    prefer: Labels | None,
+) -> tuple[Callable[[Any, Any], Any], Labels, str]:
+    """The kernel contracting operands with labels ``la`` and ``lb``: (function, result labels, name).
+
+    ``keep`` holds the labels still needed afterwards; ``prefer`` is the order the result should ideally
+    have (the output order on the last step). Stages: group the labels (:func:`_pair_labels`); nothing
+    summed → a broadcast multiply; only batch and summed labels → batched dot products (short dots);
+    otherwise a batched matmul (:func:`_matmul_kernel`), on NumPy measured against the dot products
+    (long dots may be faster on BLAS's threaded ddot) or the batch split across two threads.
+    """
+    p = _pair_labels(la, lb, keep, sizes)
+    if not p.con:
+        multiply, out_labels = _multiply_kernel(p, sizes, ops, dtype)
+        return multiply, out_labels, "multiply"
+    dot: Callable[[Any, Any], Any] | None = None
+    if not p.fa and not p.fb and p.batch and ops.dot_ok(dtype):
+        dot, dot_labels = _dot_kernel(p, sizes, ops, dtype)
+        if p.k < _BLAS_DOT_MIN:
+            return dot, dot_labels, "matmul (dot)"
+    contract, out_labels, swap = _matmul_kernel(p, sizes, ops, dtype, prefer)
+    nb, m, n, k = p.nb, p.m, p.n, p.k
     if dot is not None and ops.numpy and nb * k >= TUNE_MIN_ELEMENTS:
         return Autotuned([contract, dot], ["matmul", "vecdot"]), out_labels, "matmul"
-    if ops.numpy and batch:
+    if ops.numpy and p.batch:
         split = (
             split_matmul((nb, n, k), (nb, k, m), dtype)
             if swap

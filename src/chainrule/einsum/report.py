@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from dataclasses import dataclass
 
+from chainrule.einsum.dask_plan import DaskPlanInfo
 from chainrule.einsum.notation import label_letters
 from chainrule.einsum.paths import Path, flop_count, path_cost, size_of
 from chainrule.einsum.plan import ContractionPlan, StepInfo
@@ -27,6 +28,9 @@ class PathInfo:
         step_subscripts: the subscripts of each entry of ``steps``.
         sizes: the size of each label, by its letter.
         dtype: the result dtype.
+        dask: with Dask operands, the lazy graph's per-step chunk and task counts and its peak-bytes
+            estimate (:class:`~chainrule.einsum.dask_plan.DaskPlanInfo`); otherwise None.
+        dask_subscripts: the subscripts of each entry of ``dask.steps`` (empty without Dask).
     """
 
     subscripts: str
@@ -39,6 +43,8 @@ class PathInfo:
     step_subscripts: tuple[str, ...]
     sizes: dict[str, int]
     dtype: str
+    dask: DaskPlanInfo | None = None
+    dask_subscripts: tuple[str, ...] = ()
 
     def __str__(self) -> str:
         size_text = ", ".join(f"{x}={d}" for x, d in self.sizes.items())
@@ -64,11 +70,30 @@ class PathInfo:
                 "as given; pre-steps, which that model folds into the path steps, show the elements they "
                 "read and are not added to the total)"
             )
+        if self.dask is not None:
+            lines += self._dask_lines(self.dask)
         return "\n".join(lines)
 
+    def _dask_lines(self, dask: DaskPlanInfo) -> list[str]:
+        lines = [
+            "-" * 78,
+            f"Dask graph: {dask.total_tasks} tasks, tree reductions of {dask.split_every}, "
+            f"peak bytes per task ~ {dask.peak_bytes:.3e}",
+            f"{'step':>4}  {'subscripts':<30} {'kernel':<14} {'chunks in':>12} "
+            f"{'tasks':>7} {'out':>5} {'task bytes':>10}",
+        ]
+        for k, (step, text) in enumerate(zip(dask.steps, self.dask_subscripts, strict=True)):
+            blocks = "x".join(str(b) for b in step.blocks_in)
+            tasks = step.tasks + step.reduce_tasks
+            lines.append(
+                f"{k:>4}  {text:<30} {step.kernel:<14} {blocks:>12} {tasks:>7} {step.blocks_out:>5} "
+                f"{step.task_bytes:>10.3e}"
+            )
+        return lines
 
-def path_info(plan: ContractionPlan) -> PathInfo:
-    """The report of ``plan``."""
+
+def path_info(plan: ContractionPlan, dask: DaskPlanInfo | None = None) -> PathInfo:
+    """The report of ``plan`` (with ``dask``, the Dask graph's estimate for its operands' chunks)."""
     spec = plan.spec
     letters = label_letters(spec.labels())
     sets = [frozenset(t) for t in spec.inputs]
@@ -95,4 +120,10 @@ def path_info(plan: ContractionPlan) -> PathInfo:
         step_subscripts=texts,
         sizes={letters[x]: d for x, d in spec.sizes.items()},
         dtype=str(plan.dtype),
+        dask=dask,
+        dask_subscripts=tuple(
+            ",".join(word(t) for t in s.inputs) + "->" + word(s.output) for s in dask.steps
+        )
+        if dask is not None
+        else (),
     )
