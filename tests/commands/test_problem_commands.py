@@ -355,3 +355,37 @@ def test_special_files_and_empty_names_are_refused(
     s.write_text('[set]\nformat = 1\n[[problem]]\nid = "p"\nkind = []\n', encoding="utf-8")
     code, _, err = run(capsys, "solve", str(s))
     assert code == 2 and "kind must be a string" in err
+
+
+def test_check_json_with_a_gradebook_prints_the_json_alone(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.toml").write_bytes((EXAMPLES / "seed-answers.toml").read_bytes())
+    (subs / "bob.toml").write_bytes((EXAMPLES / "wrong-answers.toml").read_bytes())
+    code, out, err = run(capsys, "check", "seed", str(subs), "-o", str(tmp_path / "gb"), "--json")
+    assert code == 1 and err == ""
+    data = json.loads(out)  # nothing but the JSON on stdout
+    assert [s["student"] for s in data["submissions"]] == ["alice", "bob"]
+    assert json.loads((tmp_path / "gb.json").read_text(encoding="utf-8")) == data
+
+
+def test_check_scale_options_that_contradict_are_refused_before_grading(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "alice.toml").write_bytes((EXAMPLES / "seed-answers.toml").read_bytes())
+    cases = [
+        (["--workers", "2"], "--workers applies to --scheduler local"),
+        (["--scheduler", "tcp://127.0.0.1:1", "--workers", "2"], "--workers applies"),
+        (["--progress"], "there is no --scheduler"),
+        (["--scheduler", "local", "--progress", "--quiet"], "--progress contradicts --quiet"),
+    ]
+    for extra, message in cases:
+        code, out, err = run(capsys, "check", "seed", str(subs), *extra)
+        assert code == 2 and out == "" and message in err and err.count("\n") == 1
+    with pytest.raises(SystemExit) as exc:
+        main(["check", "seed", str(subs), "--workers", "0"])
+    assert exc.value.code == 2 and "--workers is between 1 and 256" in capsys.readouterr().err

@@ -11,7 +11,9 @@ An answers file::
 Every part of the set gets a verdict. A part with no answer is ``wrong`` (nothing to credit), with the
 expected answer as its counterexample; an answer that cannot be read (a syntax error, an undeclared
 symbol) is ``undecided`` with the format error and its caret, never ``wrong``.
-A directory is graded file by file (``*.toml``, the student id is the file's stem) into a gradebook.
+A directory is graded file by file (``*.toml``, the student id is the file's stem) into a gradebook;
+:func:`grade_submission` is one file's share of that work (what a Dask task runs in
+:mod:`chainrule.problems.scale`), and :func:`unreadable` the row of a file that cannot be read.
 """
 
 from __future__ import annotations
@@ -25,29 +27,38 @@ from typing import Any
 from chainrule.problems.errors import FormatError
 from chainrule.problems.kinds import KINDS
 from chainrule.problems.results import Counterexample, Gradebook, Submission, Verdict
-from chainrule.problems.schema import ProblemSet, read_toml
+from chainrule.problems.schema import ProblemSet, parse_toml, read_toml
 
 __all__ = [
     "MAX_SUBMISSIONS",
+    "answers_files",
     "grade",
     "grade_directory",
     "grade_file",
+    "grade_submission",
     "gradebook_csv",
     "gradebook_json",
     "load_answers",
+    "unreadable",
 ]
 
 #: The most submissions one directory may hold.
 MAX_SUBMISSIONS = 10_000
 
 
-def load_answers(path: str | Path, pset: ProblemSet) -> dict[str, Any]:
+def load_answers(path: str | Path, pset: ProblemSet, text: str | None = None) -> dict[str, Any]:
     """Read an answers file: problem id → answer (or part id → answer).
+
+    ``text`` is the file's text when it was read already (by ``read_toml_text``, on another machine);
+    ``path`` then only names the file in messages.
 
     Raises:
         FormatError: not TOML, or a key that names no problem or part of the set (file and line named).
     """
-    data, text = read_toml(path)
+    if text is None:
+        data, text = read_toml(path)
+    else:
+        data = parse_toml(text, str(path))
     lines = text.splitlines()
 
     def line_of(key: str) -> int | None:
@@ -157,19 +168,49 @@ def grade(
     return sub
 
 
-def grade_file(pset: ProblemSet, path: str | Path) -> Submission:
-    """Grade one answers file; the student id is the file's stem.
+def grade_file(pset: ProblemSet, path: str | Path, text: str | None = None) -> Submission:
+    """Grade one answers file; the student id is the file's stem (``text``: see :func:`load_answers`).
 
     Raises:
         FormatError: the file cannot be read as answers to this set.
     """
     p = Path(path)
-    return grade(pset, load_answers(p, pset), p.stem, str(p))
+    return grade(pset, load_answers(p, pset, text), p.stem, str(p))
 
 
-def grade_directory(pset: ProblemSet, directory: str | Path) -> Gradebook:
-    """Grade every ``*.toml`` in ``directory`` (sorted by name). A file that cannot be read is a
-    submission whose every part is ``undecided`` with the reason, so no submission is lost.
+def unreadable(pset: ProblemSet, path: str | Path, exc: BaseException) -> Submission:
+    """The submission of a file that cannot be read: every part ``undecided`` with the reason (the first
+    line of ``exc``), so that no submission is lost."""
+    p = Path(path)
+    reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    sub = Submission(p.stem, str(p))
+    for problem in pset.problems:
+        for part in problem.parts:
+            sub.verdicts.append(
+                Verdict(
+                    problem.id,
+                    part.id,
+                    "undecided",
+                    f"the file cannot be read: {reason}",
+                    diagnosis=[reason],
+                    method="not graded",
+                    max_points=part.points,
+                )
+            )
+    return sub
+
+
+def grade_submission(pset: ProblemSet, path: str | Path, text: str | None = None) -> Submission:
+    """One file of a directory: :func:`grade_file`, or :func:`unreadable` when it cannot be read
+    (a FormatError, OSError or UnicodeError); never raises for a bad file."""
+    try:
+        return grade_file(pset, path, text)
+    except (FormatError, OSError, UnicodeError) as exc:
+        return unreadable(pset, path, exc)
+
+
+def answers_files(directory: str | Path) -> list[Path]:
+    """The ``*.toml`` files in ``directory``, sorted by name: the submissions, in gradebook order.
 
     Raises:
         FormatError: no answers files, or more than :data:`MAX_SUBMISSIONS`.
@@ -180,26 +221,19 @@ def grade_directory(pset: ProblemSet, directory: str | Path) -> Gradebook:
         raise FormatError("no answers files (*.toml) in the directory", file=str(d))
     if len(files) > MAX_SUBMISSIONS:
         raise FormatError(f"{len(files)} submissions; the limit is {MAX_SUBMISSIONS}", file=str(d))
+    return files
+
+
+def grade_directory(pset: ProblemSet, directory: str | Path) -> Gradebook:
+    """Grade every ``*.toml`` in ``directory`` (sorted by name), one after another. A file that cannot
+    be read is a submission whose every part is ``undecided`` with the reason, so no submission is lost.
+
+    Raises:
+        FormatError: no answers files, or more than :data:`MAX_SUBMISSIONS`.
+    """
     book = Gradebook(pset.title, pset.source)
-    for f in files:
-        try:
-            book.submissions.append(grade_file(pset, f))
-        except (FormatError, OSError, UnicodeError) as exc:
-            sub = Submission(f.stem, str(f))
-            for problem in pset.problems:
-                for part in problem.parts:
-                    sub.verdicts.append(
-                        Verdict(
-                            problem.id,
-                            part.id,
-                            "undecided",
-                            f"the file cannot be read: {str(exc).splitlines()[0]}",
-                            diagnosis=[str(exc).splitlines()[0]],
-                            method="not graded",
-                            max_points=part.points,
-                        )
-                    )
-            book.submissions.append(sub)
+    for f in answers_files(directory):
+        book.submissions.append(grade_submission(pset, f))
     return book
 
 
