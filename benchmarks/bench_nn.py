@@ -9,6 +9,10 @@ machine its thread pool costs milliseconds per step on tiny workloads.
 - N2: per-step overhead: MLP 2-8-1 (tanh) on XOR, BCE with logits, Adam: one full-batch step.
 - N3: the seed's DAG network (DAGNetwork.seed) on a batch of 10,000 x: forward + backward, against
   the same network written by hand with chainrule tensors (the abstraction's cost) and torch.
+- N4: one training epoch on the UCI digits (1,797 rows, shuffled, batch 16, AdamW, cross-entropy), as
+  ``chainrule train`` runs it (``nn.fit``): the default MLP 64-256-10 and the default CNN (conv 3x3
+  16 + max-pool 2, conv 3x3 32 + max-pool 2, dense 128-64-10), each with its standardization layer,
+  float64 and float32, against the same networks and loop in torch; median and min-max of 5 epochs.
 
 Each figure is the best of several repeats; ratios are chainrule / anchor (below 1 is faster).
 Run: ``python benchmarks/bench_nn.py`` (or ``python benchmarks/run.py nn``).
@@ -23,7 +27,17 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
-from chainrule.nn import MLP, Adam, DAGNetwork, binary_cross_entropy_with_logits, cross_entropy
+from chainrule.nn import (
+    MLP,
+    Adam,
+    AdamW,
+    DAGNetwork,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    fit,
+)
+from chainrule.nn.datasets import load_digits
+from chainrule.nn.models import digits_cnn, digits_mlp
 
 
 def best_time(fn: Callable[[], Any], number: int, repeat: int = 5) -> float:
@@ -162,6 +176,103 @@ def n3(torch: Any) -> tuple[float, float, float | None]:
     return t_ours, t_hand, torch_time(torch, theirs, 20)
 
 
+def _times(fn: Callable[[], Any], repeat: int) -> list[float]:
+    """Seconds of each of ``repeat`` calls (after one warm-up call)."""
+    fn()
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _torch_digits(torch: Any, kind: str, dtype: str, mean: np.ndarray, scale: np.ndarray) -> Any:
+    nn_ = torch.nn
+    tdt = getattr(torch, dtype)
+
+    class Standardize(nn_.Module):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("mean", torch.from_numpy(mean.astype(dtype)))
+            self.register_buffer("scale", torch.from_numpy(scale.astype(dtype)))
+
+        def forward(self, x: Any) -> Any:
+            return (x - self.mean) / self.scale
+
+    if kind == "mlp":
+        layers = [nn_.Linear(64, 256), nn_.ReLU(), nn_.Linear(256, 10)]
+    else:
+        layers = [
+            nn_.Unflatten(1, (1, 8, 8)),
+            nn_.Conv2d(1, 16, 3, padding=1),
+            nn_.ReLU(),
+            nn_.MaxPool2d(2),
+            nn_.Conv2d(16, 32, 3, padding=1),
+            nn_.ReLU(),
+            nn_.MaxPool2d(2),
+            nn_.Flatten(),
+            nn_.Linear(128, 64),
+            nn_.ReLU(),
+            nn_.Linear(64, 10),
+        ]
+    return nn_.Sequential(Standardize(), *layers).to(tdt)
+
+
+N4Times = tuple[list[float], list[float] | None]
+
+
+def n4(torch: Any, kind: str, dtype: str, batch: int = 16, repeat: int = 5) -> N4Times:
+    """Seconds per epoch of ``chainrule train``'s loop and of the same loop in torch."""
+    X, y = load_digits()
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    scale[scale == 0] = 1.0
+    Xd = X.astype(dtype)
+    build = digits_mlp if kind == "mlp" else digits_cnn
+    model = build(dtype=dtype, mean=mean, scale=scale, seed=0)
+    opt = AdamW(model, lr=1e-3, weight_decay=0.05)
+    rng = np.random.default_rng(0)
+
+    def ours() -> None:
+        fit(model, cross_entropy, Xd, y, opt, epochs=1, batch_size=batch, seed=rng)
+
+    mine = _times(ours, repeat)
+    if torch is None:
+        return mine, None
+    tm = _torch_digits(torch, kind, dtype, mean, scale)
+    topt = torch.optim.AdamW(tm.parameters(), lr=1e-3, weight_decay=0.05)
+    tX, ty = torch.from_numpy(Xd), torch.from_numpy(y)
+    lf = torch.nn.functional.cross_entropy
+
+    def theirs() -> None:
+        order = torch.from_numpy(rng.permutation(len(y)))
+        for lo in range(0, len(y), batch):
+            idx = order[lo : lo + batch]
+            topt.zero_grad()
+            lf(tm(tX[idx]), ty[idx]).backward()
+            topt.step()
+
+    best: list[float] | None = None
+    for threads in (1, 2):
+        torch.set_num_threads(threads)
+        t = _times(theirs, repeat)
+        if best is None or float(np.median(t)) < float(np.median(best)):
+            best = t
+    return mine, best
+
+
+def _spread(label: str, ours: list[float], anchor: list[float] | None, name: str) -> str:
+    mo = float(np.median(ours))
+    head = f"{label:<34}{mo * 1e3:>9.1f} ms ({min(ours) * 1e3:.0f}-{max(ours) * 1e3:.0f})"
+    if anchor is None:
+        return f"{head}   {name}: skipped (not installed)"
+    ma = float(np.median(anchor))
+    return (
+        f"{head}   {name} {ma * 1e3:>7.1f} ms ({min(anchor) * 1e3:.0f}-{max(anchor) * 1e3:.0f})"
+        f"   ratio {mo / ma:>5.2f} ({min(ours) / max(anchor):.2f}-{max(ours) / min(anchor):.2f})"
+    )
+
+
 def _row(label: str, ours: float, anchor: float | None, name: str) -> str:
     if anchor is None:
         return f"{label:<34}{ours * 1e3:>11.3f} ms   {name}: skipped (not installed)"
@@ -172,7 +283,15 @@ def _row(label: str, ours: float, anchor: float | None, name: str) -> str:
 
 
 def main() -> None:
+    import pathlib
+    import sys
+
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from _machine import machine_line
+
     torch = _torch()
+    extra = [f"torch {torch.__version__} (best of 1 and 2 threads)"] if torch is not None else []
+    print(machine_line(*extra))
     print(f"{'workload':<34}{'chainrule':>14}   anchor")
     for dtype in ("float32", "float64"):
         times = n1(torch, dtype)
@@ -184,6 +303,11 @@ def main() -> None:
     t_ours, t_hand, t_torch = n3(torch)
     print(_row("N3 DAGNetwork.seed, 10k batch", t_ours, t_hand, "by hand (cr)"))
     print(_row("N3 DAGNetwork.seed, 10k batch", t_ours, t_torch, "torch by hand"))
+    print("N4: one epoch of the digits, batch 16, AdamW; median (min-max) of 5 epochs")
+    for kind in ("mlp", "cnn"):
+        for dtype in ("float64", "float32"):
+            ours_t, theirs_t = n4(torch, kind, dtype)
+            print(_spread(f"N4 digits {kind.upper()} epoch {dtype}", ours_t, theirs_t, "torch"))
 
 
 if __name__ == "__main__":

@@ -75,6 +75,12 @@ COMMANDS: tuple[tuple[str, str, str], ...] = (
         "check its gradient and print its summary",
     ),
     (
+        "train",
+        "chainrule.commands.train",
+        "train a neural-network classifier (default: an MLP on the embedded UCI 8x8 digits) with a "
+        "progress bar; print its held-out accuracy and plot its learning curves",
+    ),
+    (
         "separate",
         "chainrule.commands.separate",
         "find a (maximum-margin) separating hyperplane for a labelled CSV file, "

@@ -1,0 +1,323 @@
+"""The ``conv2d`` primitive: ``einsum("ockl,ncklij->noij", weight, unfold(x)) + bias`` as one node.
+
+The contraction and its two gradients are einsums of the sliding windows
+(:func:`~chainrule.autodiff.windows.unfold`):
+
+    y      = einsum("ockl,ncklij->noij", weight, unfold(x)) + bias
+    ∂L/∂w  = einsum("noij,ncklij->ockl", ∂L/∂y, unfold(x))
+    ∂L/∂x  = fold(einsum("noij,ockl->ncklij", ∂L/∂y, weight))
+    ∂L/∂b  = sum(∂L/∂y, axis=(0, 2, 3))
+
+(with ``groups = G`` the channels carry a group label ``g``). That is what the node prints in
+:func:`chainrule.explain`, and it is how the rules run on Tensors (``create_graph``: gradients of any
+order, through the ``unfold``/``fold``/``einsum`` primitives) and on non-NumPy arrays.
+
+On NumPy arrays the same contractions run as batched matmuls over chunks of the batch of about
+1 MiB of windows each (:data:`CHUNK_BYTES`), writing into the output: the windows of a chunk are
+gathered, used and dropped, and the backward pass gathers them again instead of keeping the whole
+im2col matrix alive. Holding 9× the input (for 3×3 kernels) from the forward to the backward pass,
+and freeing it after, costs page faults on every step that dwarf the arithmetic; chunks stay in the
+allocator's reused memory and in cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+import chainrule.autodiff as ad
+from chainrule.autodiff import symbolic_ops as O
+from chainrule.autodiff.graph import register_primitive
+from chainrule.autodiff.symbolic import Expr, Op, add
+from chainrule.autodiff.symbolic_rules import SymbolicRule, VjpContext
+from chainrule.autodiff.tensor import _NUMPY_TYPES
+from chainrule.autodiff.windows import (
+    FOLD_OP,
+    UNFOLD_OP,
+    fold,
+    unfold,
+    unfold_forward,
+)
+
+__all__ = ["CHUNK_BYTES", "CONV2D", "conv2d_primitive"]
+
+#: Bytes of windows (im2col columns) gathered at once by the NumPy kernels.
+CHUNK_BYTES = 1 << 20
+
+Pair = tuple[int, int]
+
+
+def _win(p: Mapping[str, Any], kernel: Pair) -> dict[str, Any]:
+    return {
+        "kernel_size": kernel,
+        "stride": p["stride"],
+        "padding": p["padding"],
+        "dilation": p["dilation"],
+    }
+
+
+# --- the contractions written with primitives (Tensors, other namespaces) -----------------------------
+
+
+def _composed_forward(x: Any, w: Any, p: Mapping[str, Any]) -> Any:
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    g = p["groups"]
+    win = unfold(x, (kh, kw), p["stride"], p["padding"], p["dilation"])
+    if g == 1:
+        return ad.einsum("ockl,ncklij->noij", w, win)
+    oh, ow = win.shape[-2:]
+    wg = ad.reshape(w, (g, o // g, cg, kh, kw))
+    xg = ad.reshape(win, (n, g, cg, kh, kw, oh, ow))
+    return ad.reshape(ad.einsum("gockl,ngcklij->ngoij", wg, xg), (n, o, oh, ow))
+
+
+def _composed_grad_w(gy: Any, x: Any, w: Any, p: Mapping[str, Any]) -> Any:
+    n = x.shape[0]
+    o, cg, kh, kw = w.shape
+    g = p["groups"]
+    win = unfold(x, (kh, kw), p["stride"], p["padding"], p["dilation"])
+    if g == 1:
+        return ad.einsum("noij,ncklij->ockl", gy, win)
+    oh, ow = win.shape[-2:]
+    gg = ad.reshape(gy, (n, g, o // g, oh, ow))
+    xg = ad.reshape(win, (n, g, cg, kh, kw, oh, ow))
+    return ad.reshape(ad.einsum("ngoij,ngcklij->gockl", gg, xg), (o, cg, kh, kw))
+
+
+def _composed_grad_x(gy: Any, x: Any, w: Any, p: Mapping[str, Any]) -> Any:
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    g = p["groups"]
+    oh, ow = gy.shape[-2:]
+    if g == 1:
+        cols = ad.einsum("noij,ockl->ncklij", gy, w)
+    else:
+        gg = ad.reshape(gy, (n, g, o // g, oh, ow))
+        wg = ad.reshape(w, (g, o // g, cg, kh, kw))
+        cols = ad.reshape(ad.einsum("ngoij,gockl->ngcklij", gg, wg), (n, c, kh, kw, oh, ow))
+    return fold(cols, (h, wd), (kh, kw), p["stride"], p["padding"], p["dilation"])
+
+
+# --- NumPy kernels: the same contractions, chunk by chunk ---------------------------------------------
+
+
+def _chunks(n: int, per_item: int) -> list[tuple[int, int]]:
+    step = max(1, min(n, CHUNK_BYTES // max(per_item, 1)))
+    return [(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def _numpy(*arrays: Any) -> bool:
+    return all(type(a) in _NUMPY_TYPES for a in arrays)
+
+
+def _geometry(x: Any, w: Any, p: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
+    """(groups, output channels per group, window length per group K, OH, OW)."""
+    o, cg, kh, kw = w.shape
+    h, wd = x.shape[-2:]
+    sh, sw = p["stride"]
+    ph, pw = p["padding"]
+    dh, dw = p["dilation"]
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    g = p["groups"]
+    return g, o // g, cg * kh * kw, oh, ow
+
+
+def _forward_numpy(x: np.ndarray, w: np.ndarray, b: Any, p: Mapping[str, Any]) -> np.ndarray:
+    n = x.shape[0]
+    g, og, k, oh, ow = _geometry(x, w, p)
+    dtype = np.result_type(x.dtype, w.dtype, *(() if b is None else (b.dtype,)))
+    wmat = w.reshape(g, og, k).astype(dtype, copy=False)
+    y = np.empty((n, g * og, oh, ow), dtype=dtype)
+    win = _win(p, w.shape[2:])
+    for s, e in _chunks(n, g * k * oh * ow * dtype.itemsize):
+        cols = unfold_forward(x[s:e], **win).reshape(e - s, g, k, oh * ow)
+        np.matmul(wmat, cols, out=y[s:e].reshape(e - s, g, og, oh * ow))
+    if b is not None:
+        y += b.reshape(-1, 1, 1)
+    return y
+
+
+def _grad_w_numpy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, Any]) -> Any:
+    n = x.shape[0]
+    g, og, k, oh, ow = _geometry(x, w, p)
+    acc = np.zeros((g, og, k), dtype=np.result_type(gy.dtype, x.dtype))
+    win = _win(p, w.shape[2:])
+    for s, e in _chunks(n, g * k * oh * ow * x.dtype.itemsize):
+        cols = unfold_forward(x[s:e], **win).reshape(e - s, g, k, oh * ow)
+        gc = gy[s:e].reshape(e - s, g, og, oh * ow)
+        acc += np.matmul(gc, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return acc.reshape(w.shape).astype(w.dtype, copy=False)
+
+
+#: Outputs narrower than this fold with the batch innermost (see :func:`_grad_x_numpy`).
+NARROW_OUTPUT = 16
+
+
+def _grad_x_numpy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, Any]) -> Any:
+    """The input gradient: per chunk, the window gradient (one batched matmul) folded back.
+
+    The fold adds each window entry's slice to the input positions it was read from. Wide
+    outputs keep the samples outermost, (nb, G, kh, kw, Cg, OH, OW): slices of runs of OW, and
+    matmuls per sample small enough for BLAS to run them on the calling thread. Narrow outputs
+    (OW < :data:`NARROW_OUTPUT`, the digits' 8×8) put the batch innermost, (G, kh, kw, Cg, OH, OW,
+    nb), so that runs are OW·nb long instead of a few elements.
+    """
+    n, c, h, wd = x.shape
+    g, og, k, oh, ow = _geometry(x, w, p)
+    cg, kh, kw = w.shape[1:]
+    (sh, sw), (ph, pw), (dh, dw) = p["stride"], p["padding"], p["dilation"]
+    dtype = np.result_type(gy.dtype, w.dtype)
+    hp, wp = h + 2 * ph, wd + 2 * pw
+    dx = np.empty(x.shape, dtype=dtype)
+    wt = w.reshape(g, og, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(g, k, og)
+    narrow = ow < NARROW_OUTPUT
+    for s, e in _chunks(n, g * k * oh * ow * dtype.itemsize):
+        nb = e - s
+        gc = gy[s:e].reshape(nb, g, og, oh * ow)
+        if narrow:
+            gt = np.ascontiguousarray(gc.transpose(1, 2, 3, 0)).reshape(g, og, oh * ow * nb)
+            cols = np.matmul(wt, gt).reshape(g, kh, kw, cg, oh, ow, nb)
+            total = np.zeros((g, cg, hp, wp, nb), dtype)
+            lead: tuple[slice, ...] = (slice(None),)  # cols[:, a, b]
+        else:
+            cols = np.matmul(wt, gc).reshape(nb, g, kh, kw, cg, oh, ow)
+            unpadded = ph == 0 and pw == 0
+            total = dx[s:e].reshape(nb, g, cg, h, wd) if unpadded else np.empty(0)
+            if unpadded:
+                total[...] = 0.0
+            else:
+                total = np.zeros((nb, g, cg, hp, wp), dtype)
+            lead = (slice(None), slice(None))  # cols[:, :, a, b]
+        for a in range(kh):
+            rows = slice(a * dh, a * dh + sh * (oh - 1) + 1, sh)
+            for b in range(kw):
+                cols_ab = slice(b * dw, b * dw + sw * (ow - 1) + 1, sw)
+                target = total[(*lead, slice(None), rows, cols_ab)]
+                np.add(target, cols[(*lead, a, b)], out=target)
+        if narrow:
+            inner = total[:, :, ph : ph + h, pw : pw + wd].reshape(c, h, wd, nb)
+            dx[s:e] = inner.transpose(3, 0, 1, 2)
+        elif ph or pw:
+            dx[s:e] = total[..., ph : ph + h, pw : pw + wd].reshape(nb, c, h, wd)
+    return dx.astype(x.dtype, copy=False)
+
+
+# --- the primitive -------------------------------------------------------------------------------------
+
+
+def conv2d_forward(
+    x: Any,
+    w: Any,
+    b: Any = None,
+    stride: Pair = (1, 1),
+    padding: Pair = (0, 0),
+    dilation: Pair = (1, 1),
+    groups: int = 1,
+) -> Any:
+    p = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    if _numpy(x, w) and (b is None or _numpy(b)):
+        return _forward_numpy(x, w, b, p)
+    y = _composed_forward(x, w, p)
+    return y if b is None else y + ad.reshape(b, (-1, 1, 1))
+
+
+def conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
+    if _numpy(g, x, w):
+        return _grad_x_numpy(g, x, w, p)
+    return _composed_grad_x(g, x, w, p)
+
+
+def conv2d_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
+    if _numpy(g, x, w):
+        return _grad_w_numpy(g, x, w, p)
+    return _composed_grad_w(g, x, w, p)
+
+
+def conv2d_vjp_b(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
+    return ad.sum(g, axis=(0, 2, 3))
+
+
+# --- symbolic form (explain) ---------------------------------------------------------------------------
+
+
+def _unfold_expr(x: Expr, kernel: Pair, p: Mapping[str, Any]) -> Expr:
+    return Op(UNFOLD_OP, (x,), {**_win(p, kernel), "fill": 0.0})
+
+
+def _form(ops: Sequence[Expr], p: Mapping[str, Any]) -> Expr:
+    x, w = ops[0], ops[1]
+    xs, ws = x.shape, w.shape
+    g = p["groups"]
+    if ws is None or (g != 1 and xs is None):
+        raise ValueError("conv2d: the symbolic form needs the operands' shapes")
+    o, cg, kh, kw = ws
+    win = _unfold_expr(x, (kh, kw), p)
+    if g == 1:
+        y = O.einsum("ockl,ncklij->noij", w, win)
+    else:
+        assert xs is not None
+        n = xs[0]
+        ws_ = win.shape or ()
+        oh, ow = ws_[-2:]
+        wg = O.reshape(w, (g, o // g, cg, kh, kw))
+        xg = O.reshape(win, (n, g, cg, kh, kw, oh, ow))
+        y = O.reshape(O.einsum("gockl,ngcklij->ngoij", wg, xg), (n, o, oh, ow))
+    if len(ops) > 2:
+        y = add(y, O.reshape(ops[2], (o, 1, 1)))
+    return y
+
+
+def _symbolic_vjp(ctx: VjpContext, k: int) -> Expr:
+    x, w = ctx.operands[0], ctx.operands[1]
+    xs, ws = ctx.shapes[0], ctx.shapes[1]
+    n, c, h, wd = xs
+    o, cg, kh, kw = ws
+    g = ctx.params["groups"]
+    oh, ow = ctx.out_shape[-2:]
+    p = ctx.params
+    if k == 2:
+        return O.reduce("sum", ctx.g, (0, 2, 3))
+    if k == 1:
+        win = _unfold_expr(x, (kh, kw), p)
+        if g == 1:
+            return O.einsum("noij,ncklij->ockl", ctx.g, win)
+        gg = O.reshape(ctx.g, (n, g, o // g, oh, ow))
+        xg = O.reshape(win, (n, g, cg, kh, kw, oh, ow))
+        return O.reshape(O.einsum("ngoij,ngcklij->gockl", gg, xg), (o, cg, kh, kw))
+    if g == 1:
+        cols = O.einsum("noij,ockl->ncklij", ctx.g, w)
+    else:
+        gg = O.reshape(ctx.g, (n, g, o // g, oh, ow))
+        wg = O.reshape(w, (g, o // g, cg, kh, kw))
+        cols = O.reshape(O.einsum("ngoij,gockl->ngcklij", gg, wg), (n, c, kh, kw, oh, ow))
+    return Op(FOLD_OP, (cols,), {"size": (h, wd), **_win(p, (kh, kw))})
+
+
+CONV2D = register_primitive(
+    "conv2d",
+    conv2d_forward,
+    conv2d_vjp_x,
+    conv2d_vjp_w,
+    conv2d_vjp_b,
+    symbolic=SymbolicRule(form=_form, vjp=_symbolic_vjp),
+    doc="einsum('ockl,ncklij->noij', weight, unfold(x)) + bias: 2-d convolution",
+)
+
+
+def conv2d_primitive(
+    x: Any,
+    w: Any,
+    b: Any,
+    stride: Pair,
+    padding: Pair,
+    dilation: Pair,
+    groups: int,
+) -> Any:
+    """Apply the ``conv2d`` primitive to checked operands ``x (N, C, H, W)``, ``w``, ``b`` or None."""
+    params = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    operands = (x, w) if b is None else (x, w, b)
+    return CONV2D(*operands, **params)

@@ -1,0 +1,116 @@
+"""MaxPool2d / AvgPool2d / Flatten: explicit-loop references, gradients, errors."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+
+def reference_pool(
+    x: np.ndarray,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    kind: str,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """Max or mean of each window, one output element at a time (padding never wins a max)."""
+    n_, c_, h_, w_ = x.shape
+    oh = (h_ + 2 * padding[0] - kernel[0]) // stride[0] + 1
+    ow = (w_ + 2 * padding[1] - kernel[1]) // stride[1] + 1
+    y = np.zeros((n_, c_, oh, ow))
+    for n in range(n_):
+        for c in range(c_):
+            for i in range(oh):
+                for j in range(ow):
+                    vals = []
+                    for k in range(kernel[0]):
+                        for l in range(kernel[1]):
+                            r = i * stride[0] + k - padding[0]
+                            s = j * stride[1] + l - padding[1]
+                            if 0 <= r < h_ and 0 <= s < w_:
+                                vals.append(x[n, c, r, s])
+                    if kind == "max":
+                        y[n, c, i, j] = max(vals)
+                    elif count_include_pad:
+                        y[n, c, i, j] = sum(vals) / (kernel[0] * kernel[1])
+                    else:
+                        y[n, c, i, j] = sum(vals) / len(vals)
+    return y
+
+
+CASES = [
+    # kernel, stride, padding
+    ((2, 2), None, (0, 0)),
+    ((3, 3), (2, 2), (1, 1)),
+    ((2, 3), (1, 2), (1, 0)),
+    ((3, 2), (3, 1), (0, 1)),
+]
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), CASES)
+def test_max_pool_matches_the_explicit_max(kernel: tuple, stride: tuple, padding: tuple) -> None:
+    x = np.random.default_rng(0).normal(size=(2, 3, 7, 8))
+    want = reference_pool(x, kernel, stride or kernel, padding, "max")
+    layer = nn.MaxPool2d(kernel, stride, padding)
+    np.testing.assert_array_equal(layer(cr.tensor(x)).data, want)
+    np.testing.assert_array_equal(np.asarray(nn.max_pool2d(x[0], kernel, stride, padding)), want[0])
+    # Random inputs have no ties: the gradient of a max is a finite-difference gradient.
+    cr.check_grad(lambda x: nn.max_pool2d(x, kernel, stride, padding) ** 2, x[:1, :2], order=2)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), CASES)
+@pytest.mark.parametrize("include", [True, False])
+def test_avg_pool_matches_the_explicit_mean(
+    kernel: tuple, stride: tuple, padding: tuple, include: bool
+) -> None:
+    x = np.random.default_rng(1).normal(size=(2, 3, 7, 8))
+    want = reference_pool(x, kernel, stride or kernel, padding, "avg", include)
+    layer = nn.AvgPool2d(kernel, stride, padding, count_include_pad=include)
+    got = layer(cr.tensor(x, requires_grad=True))
+    np.testing.assert_allclose(got.data, want, rtol=1e-13, atol=1e-15)
+    cr.check_grad(
+        lambda x: nn.avg_pool2d(x, kernel, stride, padding, include) ** 2, x[:1, :2], order=2
+    )
+
+
+def test_max_pool_gradient_goes_to_the_maximum() -> None:
+    x = cr.tensor(np.array([[[[1.0, 5.0], [3.0, 2.0]]]]), requires_grad=True)
+    nn.max_pool2d(x, 2).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[[[0.0, 1.0], [0.0, 0.0]]]])
+    # Overlapping windows (stride 1) add their gradients at a shared maximum.
+    y = cr.tensor(np.array([[[[0.0, 9.0, 0.0], [0.0, 0.0, 0.0]]]]), requires_grad=True)
+    nn.max_pool2d(y, 2, stride=1).sum().backward()
+    assert y.grad.data[0, 0, 0, 1] == 2.0 and y.grad.data.sum() == 2.0
+
+
+def test_flatten() -> None:
+    x = cr.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    y = nn.Flatten()(x)
+    assert y.shape == (2, 12)
+    np.testing.assert_array_equal(y.data, np.arange(24.0).reshape(2, 12))
+    assert nn.Flatten(0)(x).shape == (24,)
+    assert nn.Flatten(1, 1)(x).shape == (2, 3, 4)
+    assert nn.flatten(np.ones((2, 3, 4, 5)), 1, 2).shape == (2, 12, 5)
+    (y * y).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, 2 * x.data)
+    with pytest.raises(ValueError, match=r"start_dim=3 or end_dim=-1 is out of range"):
+        nn.Flatten(3)(x)
+    with pytest.raises(ValueError, match="start_dim=2 comes after end_dim=1"):
+        nn.flatten(x, 2, 1)
+
+
+def test_pool_errors_name_the_problem() -> None:
+    with pytest.raises(ValueError, match=r"padding \(2, 2\) must be at most half"):
+        nn.MaxPool2d(3, padding=2)
+    with pytest.raises(ValueError, match=r"padding \(2, 0\) must be at most half"):
+        nn.AvgPool2d((3, 3), padding=(2, 0))
+    with pytest.raises(ValueError, match=r"input must be \(N, C, H, W\) or \(C, H, W\), got shape"):
+        nn.max_pool2d(np.ones((4, 4)), 2)
+    with pytest.raises(ValueError, match="smaller than"):
+        nn.avg_pool2d(np.ones((1, 1, 2, 2)), 3)
+    with pytest.raises(ValueError, match="kernel_size must be"):
+        nn.MaxPool2d(0)
+    with pytest.raises(ValueError, match="stride must be"):
+        nn.AvgPool2d(2, stride=(1, 0))
