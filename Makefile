@@ -33,8 +33,8 @@ run: $(VENV)/.run-$(HASH)
 	$(BIN)/chainrule
 
 lint: $(VENV)/.dev-$(HASH)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 	$(BIN)/mypy
 
 test: lint
