@@ -114,3 +114,29 @@ def test_pool_errors_name_the_problem() -> None:
         nn.MaxPool2d(0)
     with pytest.raises(ValueError, match="stride must be"):
         nn.AvgPool2d(2, stride=(1, 0))
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+def test_exact_tiling_matches_the_loops_with_ties(kind: str) -> None:
+    # Windows that tile the input (the CNN's pooling); small integers make ties, which share a
+    # max's gradient equally.
+    x = np.random.default_rng(2).integers(0, 3, size=(2, 3, 8, 6)).astype(float)
+    pool = nn.max_pool2d if kind == "max" else nn.avg_pool2d
+    want = reference_pool(x, (2, 3), (2, 3), (0, 0), kind)
+    xt = cr.tensor(x, requires_grad=True)
+    y = pool(xt, (2, 3))
+    np.testing.assert_array_equal(y.data, want)
+    y.sum().backward()
+    grad = np.zeros_like(x)
+    for i in range(4):
+        for j in range(2):
+            win = x[:, :, 2 * i : 2 * i + 2, 3 * j : 3 * j + 3]
+            if kind == "max":
+                hit = win == win.max(axis=(2, 3), keepdims=True)
+                share = hit / hit.sum(axis=(2, 3), keepdims=True)
+            else:
+                share = np.full(win.shape, 1 / 6)
+            grad[:, :, 2 * i : 2 * i + 2, 3 * j : 3 * j + 3] = share
+    np.testing.assert_allclose(xt.grad.data, grad, rtol=1e-15)
+    smooth = np.random.default_rng(3).normal(size=(1, 2, 4, 6))
+    cr.check_grad(lambda v: pool(v, (2, 3)) ** 2, smooth, order=2)
