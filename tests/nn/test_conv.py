@@ -295,3 +295,39 @@ def test_numpy_kernels_agree_across_chunk_sizes(
     np.testing.assert_allclose(composed_w, default[1], rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(default[2], gy.sum(axis=(0, 2, 3)), rtol=1e-12)
     cr.check_grad(lambda x_: nn.conv2d(x_, weight, bias, s, p, d, g) ** 2, x)
+
+
+def test_serial_matmul_blocks_equal_one_product(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Products split into column blocks (small enough for BLAS's calling thread) give one
+    product's entries up to rounding, and the conv gradients through them match the unsplit ones."""
+    from chainrule.nn import conv_primitive
+
+    rng = np.random.default_rng(12)
+    for dtype in (np.float64, np.float32):
+        a = rng.normal(size=(2, 9, 7)).astype(dtype)
+        b = rng.normal(size=(3, 2, 7, 50)).astype(dtype)
+        want = np.matmul(a, b)
+        for limit in (1, 63, 9 * 7 * 16, 9 * 7 * 49, 1 << 18):
+            monkeypatch.setattr(conv_primitive, "SERIAL_MNK", limit)
+            got = conv_primitive._matmul_serial(a, b, np.empty(want.shape, dtype))
+            assert got.dtype == dtype
+            # The same dot products; BLAS's edge kernels may round the last bit differently.
+            tol = 1e-5 if dtype == np.float32 else 1e-14
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+    x = rng.normal(size=(4, 3, 6, 6))
+    weight = rng.normal(size=(5, 3, 3, 3))
+    gy = rng.normal(size=(4, 5, 6, 6))
+
+    def grads() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        xt, wt = (cr.tensor(v, requires_grad=True) for v in (x, weight))
+        y = nn.conv2d(xt, wt, None, 1, 1)
+        (y * gy).sum().backward()
+        return y.data, xt.grad.data, wt.grad.data
+
+    monkeypatch.setattr(conv_primitive, "SERIAL_MNK", 1 << 18)
+    whole = grads()
+    for narrow in (16, 0):
+        monkeypatch.setattr(conv_primitive, "NARROW_OUTPUT", narrow)
+        monkeypatch.setattr(conv_primitive, "SERIAL_MNK", 5 * 27 * 16)
+        for got, ref in zip(grads(), whole, strict=True):
+            np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)

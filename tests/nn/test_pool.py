@@ -140,3 +140,88 @@ def test_exact_tiling_matches_the_loops_with_ties(kind: str) -> None:
     np.testing.assert_allclose(xt.grad.data, grad, rtol=1e-15)
     smooth = np.random.default_rng(3).normal(size=(1, 2, 4, 6))
     cr.check_grad(lambda v: pool(v, (2, 3)) ** 2, smooth, order=2)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "dilation"),
+    [
+        ((2, 2), (2, 2), (0, 0), (1, 1)),  # tiles an even input exactly
+        ((2, 3), (3, 3), (1, 0), (1, 1)),  # gaps between windows, padding
+        ((3, 1), (3, 2), (1, 0), (1, 4)),  # a floor's rest; a 1-wide kernel with dilation
+        ((2, 2), (1, 2), (0, 0), (1, 1)),  # overlapping rows: the general, accumulating fold
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fold_of_disjoint_windows_equals_the_accumulating_fold(
+    monkeypatch: pytest.MonkeyPatch,
+    kernel: tuple,
+    stride: tuple,
+    padding: tuple,
+    dilation: tuple,
+    dtype: type,
+) -> None:
+    from chainrule.autodiff import windows
+
+    size = (7, 8)
+    out = windows.window_output_size(size, kernel, stride, padding, dilation)
+    g = np.random.default_rng(4).normal(size=(2, 3, *kernel, *out)).astype(dtype)
+    fast = windows.fold_forward(g, size, kernel, stride, padding, dilation)
+    monkeypatch.setattr(windows, "_disjoint", lambda *args: False)
+    general = windows.fold_forward(g, size, kernel, stride, padding, dilation)
+    assert fast.dtype == general.dtype == dtype
+    np.testing.assert_array_equal(fast, general)
+    # The adjoint identity <unfold(x), g> = <x, fold(g)> pins both down.
+    x = np.random.default_rng(5).normal(size=(2, 3, *size))
+    lhs = np.sum(windows.unfold_forward(x, kernel, stride, padding, dilation) * g)
+    np.testing.assert_allclose(lhs, np.sum(x * fast), rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_max_gradient_fast_path_shares_ties_equally(dtype: type) -> None:
+    """The NumPy max VJP (gradient / tie count, spread by the hits) equals the share product of
+    the general rule to the last bit of g / count, with ties of 1, 2, 3 and 4 entries."""
+    from chainrule.autodiff.primitives import _extreme_vjp
+
+    x = np.random.default_rng(6).integers(0, 3, size=(4, 5, 2, 2, 3, 3)).astype(dtype)
+    y = x.max(axis=(-4, -3))
+    g = np.random.default_rng(7).normal(size=y.shape).astype(dtype)
+    got = _extreme_vjp(g, y, x, (-4, -3), False)
+    hit = (x == y[:, :, None, None]).astype(dtype)
+    counts = hit.sum(axis=(-4, -3), keepdims=True)
+    assert set(np.unique(counts)) == {1.0, 2.0, 3.0, 4.0}
+    want = g[:, :, None, None] * (hit / counts)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6 if dtype == np.float32 else 1e-15, atol=0)
+    # The same through a Tensor (the general rule, kept for higher orders).
+    general = _extreme_vjp(cr.tensor(g), cr.tensor(y), cr.tensor(x), (-4, -3), False)
+    np.testing.assert_allclose(
+        got, np.asarray(general.data), rtol=1e-6 if dtype == np.float32 else 1e-15
+    )
+
+
+@pytest.mark.parametrize(
+    ("axis", "keepdims"),
+    [((-4, -3), False), ((2, 3), True), (1, False), ((0, 2), True), (-1, False), (None, False)],
+)
+def test_max_and_min_by_slices_equal_numpy_reductions(axis: object, keepdims: bool) -> None:
+    """max/min over short outer axes (a pooling's window axes) run slice by slice; the result is
+    NumPy's reduction exactly, NaN included, and the counts of ties are exact."""
+    from chainrule.autodiff.primitives import _by_slices, max_forward, min_forward
+
+    x = np.random.default_rng(8).integers(-3, 3, size=(3, 4, 2, 2, 5, 6)).astype(np.float64)
+    x[1, 2, 1, 0, 3, 4] = np.nan
+    for dtype in (np.float64, np.float32):
+        xd = x.astype(dtype)
+        for ours, ref in ((max_forward, np.max), (min_forward, np.min)):
+            got = ours(xd, axis, keepdims)
+            want = ref(xd, axis=axis, keepdims=keepdims)
+            assert got.dtype == want.dtype and got.shape == want.shape
+            np.testing.assert_array_equal(got, want)
+    sliced = _by_slices(np.maximum, x, (2, 3), False)
+    assert sliced is not None and sliced.shape == (3, 4, 5, 6)
+    assert _by_slices(np.maximum, x, -1, False) is None  # the last axis: NumPy's own reduce
+    assert _by_slices(np.maximum, x[:1, :1], (2, 3), False) is None  # small: NumPy's own reduce
+    hits = x == np.nanmax(x, axis=(2, 3), keepdims=True)
+    counts = _by_slices(np.add, hits, (2, 3), True, np.float32)
+    assert counts.dtype == np.float32
+    np.testing.assert_array_equal(counts, hits.sum(axis=(2, 3), keepdims=True))

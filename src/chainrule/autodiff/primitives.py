@@ -1110,12 +1110,49 @@ def sum_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) 
     return broadcast_to(_reduced_grad(g, x, axis, keepdims), _shape(x))
 
 
+#: Reductions over outer axes of at most this many slices run slice by slice (:func:`_by_slices`).
+SLICED_REDUCE = 16
+
+
+def _by_slices(ufunc: np.ufunc, x: Any, axis: Any, keepdims: bool, dtype: Any = None) -> Any:
+    """``ufunc.reduce(x, axis, keepdims=keepdims, dtype=dtype)`` as a chain of elementwise ``ufunc``
+    calls over the slices of the reduced axes, or None when that does not apply (the last axis is
+    reduced, more than :data:`SLICED_REDUCE` slices, or ``x`` is small). NumPy's reduce over outer
+    axes of a short length (a pooling's window axes) runs at a fraction of elementwise speed; the
+    slices are combined in index order, as the reduce does (max, min and sums of 0/1 counts are
+    exact, so the result is the same).
+    """
+    if axis is None or type(x) is not np.ndarray or x.size < 1024:
+        return None
+    axes = _norm_axes(axis, x.ndim)
+    count = 1
+    for a in axes:
+        count *= x.shape[a]
+    if not axes or axes[-1] == x.ndim - 1 or not 1 < count <= SLICED_REDUCE:
+        return None
+    rest = [i for i in range(x.ndim) if i not in axes]
+    moved = x.transpose((*axes, *rest)).reshape((count, *(x.shape[i] for i in rest)))
+    out = ufunc(moved[0], moved[1], dtype=dtype)
+    for i in range(2, count):
+        ufunc(out, moved[i], out=out)
+    return out.reshape(_keep_shape(x.shape, axes)) if keepdims else out
+
+
 def _extreme_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
     xv, av = value(x), value(ans)
     xp = _ns(xv)
     axes = _norm_axes(axis, len(_shape(xv)))
     if not keepdims:
         av = xp.reshape(av, _keep_shape(_shape(xv), axes))
+    if type(x) is np.ndarray and type(g) in _NUMPY_TYPES and x.dtype.kind == "f":
+        # NumPy fast path: divide the (reduced) gradient by the tie counts, then spread it with
+        # the 0/1 hits: one full-size product instead of three (equal to the share product
+        # below up to the last bit of g / count).
+        hits = xv == av
+        counts = _by_slices(np.add, hits, axes, True, xv.dtype)
+        if counts is None:
+            counts = hits.sum(axis=axes, keepdims=True, dtype=xv.dtype)
+        return hits * (np.reshape(g, counts.shape) / counts)
     hit = xp.astype(xv == av, xv.dtype) if hasattr(xp, "astype") else (xv == av).astype(xv.dtype)
     # Ties share the gradient equally.
     share = hit / xp.sum(hit, axis=axes, keepdims=True)
@@ -1123,7 +1160,8 @@ def _extreme_vjp(g: Any, ans: Any, x: Any, axis: Any, keepdims: bool) -> Any:
 
 
 def max_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return _ns(x).max(x, axis=axis, keepdims=keepdims)
+    out = _by_slices(np.maximum, x, axis, keepdims)
+    return _ns(x).max(x, axis=axis, keepdims=keepdims) if out is None else out
 
 
 def max_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:
@@ -1131,7 +1169,8 @@ def max_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) 
 
 
 def min_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
-    return _ns(x).min(x, axis=axis, keepdims=keepdims)
+    out = _by_slices(np.minimum, x, axis, keepdims)
+    return _ns(x).min(x, axis=axis, keepdims=keepdims) if out is None else out
 
 
 def min_vjp(g: Any, ans: Any, x: Any, axis: Any = None, keepdims: bool = False) -> Any:

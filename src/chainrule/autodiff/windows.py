@@ -124,6 +124,15 @@ def unfold_forward(
     return xp.reshape(stacked, (*x.shape[:-2], kh, kw, *out))
 
 
+def _disjoint(kernel_size: Pair, stride: Pair, dilation: Pair) -> bool:
+    """Whether no two window entries read the same input position (along each axis, the kernel's
+    span ``d·(k − 1) + 1`` fits in the stride, so windows do not overlap; ``d > 1`` with ``k > 1``
+    interleaves entries of neighbouring windows and is left to the general fold)."""
+    return all(
+        kernel_size[i] == 1 or (dilation[i] == 1 and kernel_size[i] <= stride[i]) for i in (0, 1)
+    )
+
+
 def fold_forward(
     g: Any,
     size: Pair = (1, 1),
@@ -137,9 +146,23 @@ def fold_forward(
     out = (int(g.shape[-2]), int(g.shape[-1]))
     ph, pw = padding
     lead = tuple(g.shape[:-4])
-    total = xp.zeros((*lead, size[0] + 2 * ph, size[1] + 2 * pw), dtype=g.dtype)
+    shape = (*lead, size[0] + 2 * ph, size[1] + 2 * pw)
     numpy = type(g) in _NUMPY_TYPES
-    for k in range(kh):
+    disjoint = numpy and _disjoint(kernel_size, stride, dilation)
+    if disjoint:
+        # Windows that do not overlap (pooling): each input position gets at most one entry, so
+        # the fold is a strided copy; zeros only where no window reads (gaps, the floor's rest).
+        tiled = all(
+            kernel_size[i] == stride[i] and dilation[i] == 1 and out[i] * stride[i] == shape[-2 + i]
+            for i in (0, 1)
+        )
+        total = np.empty(shape, dtype=g.dtype) if tiled else np.zeros(shape, dtype=g.dtype)
+        for k in range(kh):
+            for l in range(kw):
+                total[(..., *_slices(k, l, out, stride, dilation))] = g[..., k, l, :, :]
+    else:
+        total = xp.zeros(shape, dtype=g.dtype)
+    for k in range(0 if disjoint else kh):
         for l in range(kw):
             idx = (..., *_slices(k, l, out, stride, dilation))
             if numpy:

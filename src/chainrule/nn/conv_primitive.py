@@ -17,7 +17,11 @@ On NumPy arrays the same contractions run as batched matmuls over chunks of the 
 gathered, used and dropped, and the backward pass gathers them again instead of keeping the whole
 im2col matrix alive. Holding 9× the input (for 3×3 kernels) from the forward to the backward pass,
 and freeing it after, costs page faults on every step that dwarf the arithmetic; chunks stay in the
-allocator's reused memory and in cache.
+allocator's reused memory and in cache. Narrow outputs (``OW <`` :data:`NARROW_OUTPUT`) gather
+their windows with the batch innermost, ``(C·kh·kw, OH·OW·nb)``, so that each product covers the
+whole chunk; every product is split into blocks small enough for BLAS to run on the calling
+thread (:data:`SERIAL_MNK`): on a busy machine, handing a small product to BLAS's worker threads
+costs a time slice of waiting, milliseconds per step.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 import chainrule.autodiff as ad
 from chainrule.autodiff import symbolic_ops as O
@@ -109,6 +114,30 @@ def _chunks(n: int, per_item: int) -> list[tuple[int, int]]:
     return [(s, min(s + step, n)) for s in range(0, n, step)]
 
 
+#: The largest ``M·N·K`` that OpenBLAS multiplies on the calling thread (65536 · 4); larger products
+#: are handed to its worker threads, which on a busy machine wait for a time slice (milliseconds).
+SERIAL_MNK = 1 << 18
+
+
+def _matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``np.matmul(a, b, out=out)`` as products of at most :data:`SERIAL_MNK` multiply-adds each.
+
+    ``a`` is ``(..., M, K)``, ``b`` ``(..., K, N)`` and ``out`` ``(..., M, N)``; the columns of ``b``
+    are taken in blocks, each a product small enough for BLAS to run it on the calling thread.
+    Every output entry is the same dot product (BLAS's edge kernels may round its last bit
+    differently).
+    """
+    m, k = a.shape[-2:]
+    n = b.shape[-1]
+    block = SERIAL_MNK // max(m * k, 1)
+    if block >= n:
+        return np.matmul(a, b, out=out)
+    block = max(1, block - block % 16 if block >= 16 else block)
+    for j in range(0, n, block):
+        np.matmul(a, b[..., j : j + block], out=out[..., j : j + block])
+    return out
+
+
 def _numpy(*arrays: Any) -> bool:
     return all(type(a) in _NUMPY_TYPES for a in arrays)
 
@@ -126,6 +155,33 @@ def _geometry(x: Any, w: Any, p: Mapping[str, Any]) -> tuple[int, int, int, int,
     return g, o // g, cg * kh * kw, oh, ow
 
 
+def _batch_inner_cols(x: np.ndarray, kernel: Pair, p: Mapping[str, Any]) -> np.ndarray:
+    """The windows of ``x (nb, C, H, W)`` with the batch innermost: ``(C·kh·kw, OH·OW·nb)``.
+
+    One copy through a strided view of ``x`` moved to ``(C, H, W, nb)`` (padded with zeros): its
+    contiguous runs are ``OW·nb`` long, where :func:`unfold_forward`'s are ``OW`` (a few elements
+    for narrow outputs, which makes that copy several times slower).
+    """
+    nb, c, h, wd = x.shape
+    kh, kw = kernel
+    (sh, sw), (ph, pw), (dh, dw) = p["stride"], p["padding"], p["dilation"]
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if ph or pw:
+        xt = np.zeros((c, h + 2 * ph, wd + 2 * pw, nb), dtype=x.dtype)
+        xt[:, ph : ph + h, pw : pw + wd, :] = x.transpose(1, 2, 3, 0)
+    else:
+        xt = np.ascontiguousarray(x.transpose(1, 2, 3, 0))
+    s_c, s_r, s_w, s_n = xt.strides
+    view = as_strided(
+        xt,
+        shape=(c, kh, kw, oh, ow, nb),
+        strides=(s_c, s_r * dh, s_w * dw, s_r * sh, s_w * sw, s_n),
+        writeable=False,
+    )
+    return np.ascontiguousarray(view).reshape(c * kh * kw, oh * ow * nb)
+
+
 def _forward_numpy(x: np.ndarray, w: np.ndarray, b: Any, p: Mapping[str, Any]) -> np.ndarray:
     n = x.shape[0]
     g, og, k, oh, ow = _geometry(x, w, p)
@@ -133,9 +189,15 @@ def _forward_numpy(x: np.ndarray, w: np.ndarray, b: Any, p: Mapping[str, Any]) -
     wmat = w.reshape(g, og, k).astype(dtype, copy=False)
     y = np.empty((n, g * og, oh, ow), dtype=dtype)
     win = _win(p, w.shape[2:])
+    narrow = ow < NARROW_OUTPUT
     for s, e in _chunks(n, g * k * oh * ow * dtype.itemsize):
+        if narrow:  # batch innermost, as in _grad_x_numpy
+            cols = _batch_inner_cols(x[s:e], w.shape[2:], p).reshape(g, k, oh * ow * (e - s))
+            out = _matmul_serial(wmat, cols, np.empty((g, og, oh * ow * (e - s)), dtype))
+            y[s:e] = out.reshape(g * og, oh, ow, e - s).transpose(3, 0, 1, 2)
+            continue
         cols = unfold_forward(x[s:e], **win).reshape(e - s, g, k, oh * ow)
-        np.matmul(wmat, cols, out=y[s:e].reshape(e - s, g, og, oh * ow))
+        _matmul_serial(wmat, cols, y[s:e].reshape(e - s, g, og, oh * ow))
     if b is not None:
         y += b.reshape(-1, 1, 1)
     return y
@@ -146,7 +208,15 @@ def _grad_w_numpy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, 
     g, og, k, oh, ow = _geometry(x, w, p)
     acc = np.zeros((g, og, k), dtype=np.result_type(gy.dtype, x.dtype))
     win = _win(p, w.shape[2:])
+    narrow = ow < NARROW_OUTPUT
     for s, e in _chunks(n, g * k * oh * ow * x.dtype.itemsize):
+        if narrow:  # batch innermost: one product over the chunk's samples and positions
+            nb = e - s
+            cols_t = _batch_inner_cols(x[s:e], w.shape[2:], p).reshape(g, k, oh * ow * nb)
+            gt = np.ascontiguousarray(gy[s:e].reshape(nb, g, og, oh * ow).transpose(1, 2, 3, 0))
+            part = np.empty((g, og, k), acc.dtype)
+            acc += _matmul_serial(gt.reshape(g, og, oh * ow * nb), cols_t.transpose(0, 2, 1), part)
+            continue
         cols = unfold_forward(x[s:e], **win).reshape(e - s, g, k, oh * ow)
         gc = gy[s:e].reshape(e - s, g, og, oh * ow)
         acc += np.matmul(gc, cols.transpose(0, 1, 3, 2)).sum(axis=0)
@@ -180,11 +250,13 @@ def _grad_x_numpy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, 
         gc = gy[s:e].reshape(nb, g, og, oh * ow)
         if narrow:
             gt = np.ascontiguousarray(gc.transpose(1, 2, 3, 0)).reshape(g, og, oh * ow * nb)
-            cols = np.matmul(wt, gt).reshape(g, kh, kw, cg, oh, ow, nb)
+            flat = _matmul_serial(wt, gt, np.empty((g, k, oh * ow * nb), dtype))
+            cols: Any = flat.reshape(g, kh, kw, cg, oh, ow, nb)
             total = np.zeros((g, cg, hp, wp, nb), dtype)
             lead: tuple[slice, ...] = (slice(None),)  # cols[:, a, b]
         else:
-            cols = np.matmul(wt, gc).reshape(nb, g, kh, kw, cg, oh, ow)
+            flat = _matmul_serial(wt, gc, np.empty((nb, g, k, oh * ow), dtype))
+            cols = flat.reshape(nb, g, kh, kw, cg, oh, ow)
             unpadded = ph == 0 and pw == 0
             total = dx[s:e].reshape(nb, g, cg, h, wd) if unpadded else np.empty(0)
             if unpadded:
