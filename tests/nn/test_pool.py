@@ -225,3 +225,98 @@ def test_max_and_min_by_slices_equal_numpy_reductions(axis: object, keepdims: bo
     counts = _by_slices(np.add, hits, (2, 3), True, np.float32)
     assert counts.dtype == np.float32
     np.testing.assert_array_equal(counts, hits.sum(axis=(2, 3), keepdims=True))
+
+
+FUSED_CASES = [
+    # kernel, stride, padding
+    ((2, 2), (2, 2), (0, 0)),  # the CNN's pooling: windows tile the input
+    ((2, 3), (2, 3), (0, 0)),  # tiles with a floor's rest (W = 8 is not a multiple of 3)
+    ((3, 3), (2, 2), (1, 1)),  # overlapping windows, padding
+    ((2, 2), (1, 1), (0, 0)),  # overlapping windows: the accumulating scatter
+    ((2, 3), (3, 3), (1, 0)),  # gaps between windows, padding
+    ((3, 2), (3, 1), (0, 1)),
+    ((1, 1), (2, 2), (0, 0)),  # a single-entry window
+]
+
+
+def _unfold_max_pool(x: object, kernel: tuple, stride: tuple, padding: tuple) -> object:
+    """The composition the primitive stands for: max over the -inf-padded windows."""
+    from chainrule.autodiff.windows import unfold
+
+    return cr.max(unfold(x, kernel, stride, padding, 1, fill=-np.inf), axis=(-4, -3))
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), FUSED_CASES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_fused_max_pool_equals_the_unfold_composition_with_ties(
+    kernel: tuple, stride: tuple, padding: tuple, dtype: type
+) -> None:
+    from chainrule.nn.pool_primitive import MAX_POOL2D
+
+    # Small integers: ties of 1 to kh·kw entries, which share the gradient equally.
+    x = np.random.default_rng(10).integers(-2, 2, size=(3, 4, 7, 8)).astype(dtype)
+    xf = cr.tensor(x, requires_grad=True)
+    xu = cr.tensor(x, requires_grad=True)
+    yf = nn.max_pool2d(xf, kernel, stride, padding)
+    yu = _unfold_max_pool(xu, kernel, stride, padding)
+    assert yf.op is MAX_POOL2D  # the fused node ran
+    assert yf.dtype == yu.dtype == dtype
+    np.testing.assert_array_equal(yf.data, yu.data)  # bit for bit
+    w = np.random.default_rng(11).normal(size=yf.shape).astype(dtype)
+    (yf * w).sum().backward()
+    (yu * w).sum().backward()
+    assert xf.grad.dtype == dtype
+    tol = 1e-6 if dtype == np.float32 else 1e-15
+    np.testing.assert_allclose(xf.grad.data, xu.grad.data, rtol=tol, atol=tol)
+    # The NumPy fast path without a graph, on a 3-d input.
+    np.testing.assert_array_equal(
+        np.asarray(nn.max_pool2d(x[0], kernel, stride, padding)), yu.data[0]
+    )
+    # The NumPy kernels on a non-contiguous input (a view) equal those on its copy.
+    from chainrule.nn.pool_primitive import max_pool2d_forward, max_pool2d_vjp
+
+    view = np.swapaxes(np.swapaxes(x, 0, 1).copy(), 0, 1)
+    assert not view.flags.c_contiguous
+    p = {"kernel_size": kernel, "stride": stride, "padding": padding}
+    yv = max_pool2d_forward(view, **p)
+    np.testing.assert_array_equal(yv, yu.data)
+    np.testing.assert_array_equal(max_pool2d_vjp(w, yv, view, **p), xf.grad.data)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), FUSED_CASES[:4])
+def test_fused_max_pool_second_order_through_tensors(
+    monkeypatch: pytest.MonkeyPatch, kernel: tuple, stride: tuple, padding: tuple
+) -> None:
+    # create_graph runs the composed rule on Tensors (unfold / max / fold): gradients of order 2.
+    from chainrule.nn import pool_primitive
+
+    seen: list[str] = []
+    composed = pool_primitive.max_vjp
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen.append(type(args[0]).__name__)
+        return composed(*args, **kwargs)
+
+    monkeypatch.setattr(pool_primitive, "max_vjp", spy)
+    x = np.random.default_rng(12).normal(size=(1, 2, 6, 7))
+    cr.check_grad(lambda v: nn.max_pool2d(v, kernel, stride, padding) ** 3, x, order=2)
+    assert "Tensor" in seen  # the second order went through the Tensor rule
+
+
+def test_max_pool_explains_as_max_of_windows() -> None:
+    from chainrule.autodiff.explain import explain
+
+    x = cr.tensor(
+        np.random.default_rng(13).integers(0, 3, size=(2, 2, 6, 6)).astype(float),
+        requires_grad=True,
+        name="x",
+    )
+    y = nn.max_pool2d(x, 2)
+    w = np.random.default_rng(14).normal(size=y.shape)
+    loss = (y * w).sum()
+    ex = explain(loss, wrt=[x])
+    assert "unfold" in ex.text and "max" in ex.text and "fold" in ex.text
+    assert ex.latex.count("\\left(") == ex.latex.count("\\right)")
+    value = ex.evaluate()["x"]
+    loss.backward()
+    np.testing.assert_allclose(value, x.grad.data, rtol=1e-12, atol=1e-15)

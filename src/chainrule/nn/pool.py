@@ -3,7 +3,9 @@
 A pooling is a reduction of the sliding windows :func:`~chainrule.autodiff.windows.unfold` of the
 input over the window axes: ``max`` over windows padded with ``-inf`` (padding never wins), or the
 mean over windows padded with zeros. The gradient is the reduction's (the max's goes to the window's
-maximum; tied maxima share it equally), folded back onto the input.
+maximum; tied maxima share it equally), folded back onto the input. Max pooling is one graph node,
+the ``max_pool2d`` primitive (:mod:`chainrule.nn.pool_primitive`), which runs that composition on
+Tensors and non-NumPy arrays and strided slices of the input on NumPy arrays.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from typing import Any
 import numpy as np
 
 import chainrule.autodiff as ad
-from chainrule.autodiff.windows import pair, unfold
+from chainrule.autodiff.windows import check_windows, pair, unfold
 from chainrule.nn.module import Module
+from chainrule.nn.pool_primitive import max_pool2d_primitive
 
 __all__ = ["AvgPool2d", "Flatten", "MaxPool2d", "avg_pool2d", "flatten", "max_pool2d"]
 
@@ -53,8 +56,8 @@ def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -
             or padding (named, with the shapes).
     """
     ks, st, pd = _pool_args("max_pool2d", x, kernel_size, stride, padding)
-    win = unfold(x, ks, st, pd, 1, fill=-np.inf)
-    return ad.max(win, axis=(-4, -3))
+    check_windows(_shape(x), ks, st, pd, (1, 1), "max_pool2d")
+    return max_pool2d_primitive(x, ks, st, pd)
 
 
 def avg_pool2d(
