@@ -202,6 +202,18 @@ def add_seed(parser: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def add_test_size(parser: Any, default: float) -> None:
+    """``--test-size F``: the fraction of rows held out for the accuracy, 0 <= F < 1 (``parser``
+    is a parser or an argument group)."""
+    parser.add_argument(
+        "--test-size",
+        type=float_type("--test-size", 0.0, 1.0, high_open=True),
+        default=default,
+        metavar="F",
+        help="fraction of the rows held out for the accuracy, 0 <= F < 1",
+    )
+
+
 def add_label(parser: argparse.ArgumentParser, old: str | None = None) -> None:
     """``--label NAME`` (and, for one release, the old name ``old`` as a deprecated alias)."""
     parser.add_argument(

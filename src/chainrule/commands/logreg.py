@@ -40,6 +40,7 @@ from chainrule.commands._options import (
     add_output,
     add_quiet,
     add_seed,
+    add_test_size,
     check_common,
     float_type,
     given,
@@ -74,13 +75,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_label(parser, old="--target")
     add_delimiter(parser)
-    parser.add_argument(
-        "--test-size",
-        type=float_type("--test-size", 0.0, 1.0, high_open=True),
-        default=0.25,
-        metavar="F",
-        help="fraction of rows held out for the accuracy, 0 <= F < 1",
-    )
+    add_test_size(parser, 0.25)
     parser.add_argument(
         "--C",
         type=float_type("--C", 0.0, 1e300, low_open=True),

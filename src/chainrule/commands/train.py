@@ -38,6 +38,7 @@ from chainrule.commands._options import (
     add_output,
     add_quiet,
     add_seed,
+    add_test_size,
     check_common,
     float_type,
     given,
@@ -186,13 +187,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help="fraction of the rows for validation (the curves, early stopping), 0 <= F < 1",
     )
-    split.add_argument(
-        "--test-size",
-        type=float_type("--test-size", 0.0, 1.0, high_open=True),
-        default=0.2,
-        metavar="F",
-        help="fraction of the rows held out for the accuracy, 0 <= F < 1",
-    )
+    add_test_size(split, 0.2)
     out = parser.add_argument_group("the output")
     out.add_argument(
         "--plot",
