@@ -178,9 +178,17 @@ def grade_file(pset: ProblemSet, path: str | Path, text: str | None = None) -> S
     return grade(pset, load_answers(p, pset, text), p.stem, str(p))
 
 
-def unreadable(pset: ProblemSet, path: str | Path, exc: BaseException) -> Submission:
-    """The submission of a file that cannot be read: every part ``undecided`` with the reason (the first
-    line of ``exc``), so that no submission is lost."""
+def unreadable(
+    pset: ProblemSet,
+    path: str | Path,
+    exc: BaseException,
+    *,
+    what: str = "the file cannot be read",
+    method: str = "not graded",
+) -> Submission:
+    """The submission of a file that cannot be read (or, with ``what`` and ``method``, that could not
+    be graded): every part ``undecided`` with the summary ``"{what}: {reason}"``, the reason being the
+    first line of ``exc``, so that no submission is lost."""
     p = Path(path)
     reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     sub = Submission(p.stem, str(p))
@@ -191,9 +199,9 @@ def unreadable(pset: ProblemSet, path: str | Path, exc: BaseException) -> Submis
                     problem.id,
                     part.id,
                     "undecided",
-                    f"the file cannot be read: {reason}",
+                    f"{what}: {reason}",
                     diagnosis=[reason],
-                    method="not graded",
+                    method=method,
                     max_points=part.points,
                 )
             )

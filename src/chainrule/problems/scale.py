@@ -341,11 +341,13 @@ def _failed(pset: ProblemSet, path: Path, error: BaseException | None) -> Submis
         if error is not None and str(error)
         else (type(error).__name__ if error is not None else "no result")
     )
-    sub = unreadable(pset, path, ValueError(f"grading failed on the cluster ({reason})"))
-    for v in sub.verdicts:
-        v.summary = f"not graded: grading failed on the cluster ({reason})"
-        v.method = "not graded: the task failed"
-    return sub
+    return unreadable(
+        pset,
+        path,
+        ValueError(f"grading failed on the cluster ({reason})"),
+        what="not graded",
+        method="not graded: the task failed",
+    )
 
 
 def _error_of(result: Any) -> BaseException | None:
