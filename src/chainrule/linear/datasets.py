@@ -366,7 +366,7 @@ def _target_array(cells: list[str]) -> np.ndarray:
     return floats
 
 
-def _first_nonfinite(a: np.ndarray) -> tuple[tuple[int, ...], str] | None:
+def first_nonfinite(a: np.ndarray) -> tuple[tuple[int, ...], str] | None:
     """Index and kind ('NaN' or 'inf') of the first non-finite entry of a float array, or ``None``."""
     # Fast path: a finite sum means every entry is finite (NaN and inf propagate through a sum); it reads
     # the array once without the n·d mask. A sum that overflows falls through to the full search.
@@ -438,7 +438,7 @@ def check_X(
         raise ValueError(
             f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required: {name}"
         )
-    found = _first_nonfinite(arr)
+    found = first_nonfinite(arr)
     if found is not None:
         (row, col), kind = found
         raise ValueError(
@@ -498,7 +498,7 @@ def check_Xy(
     if np.iscomplexobj(y_arr):
         raise ValueError(f"Complex data not supported: {name_y} has dtype {y_arr.dtype}")
     if y_arr.dtype.kind == "f":
-        found = _first_nonfinite(y_arr)
+        found = first_nonfinite(y_arr)
         if found is not None:
             (row,), kind = found
             raise ValueError(f"{name_y} contains {kind} at row {row} (0-based)")

@@ -26,6 +26,7 @@ import numpy as np
 import scipy.special
 
 from chainrule import backend
+from chainrule.linear.datasets import first_nonfinite
 from chainrule.linear.logistic_objective import (
     BlockSums,
     ObjectiveBase,
@@ -106,14 +107,10 @@ def _block_stats(
 ) -> dict[str, Any]:
     """What the checks need from one row chunk (run where the chunk is)."""
     out: dict[str, Any] = {"bad": None, "w_bad": None}
-    Xf = np.asarray(Xb, dtype=np.float64)
-    with np.errstate(over="ignore", invalid="ignore"):
-        finite = bool(np.isfinite(Xf.sum()))
-    if not finite:
-        mask = ~np.isfinite(Xf)
-        if mask.any():
-            i, j = (int(k) for k in np.argwhere(mask)[0])
-            out["bad"] = (offset + i, j, "NaN" if np.isnan(Xf[i, j]) else "inf")
+    found = first_nonfinite(np.asarray(Xb, dtype=np.float64))
+    if found is not None:
+        (i, j), kind = found
+        out["bad"] = (offset + i, j, kind)
     out["labels"] = np.unique(yb)
     if wb is not None:
         w = np.asarray(wb, dtype=np.float64)
