@@ -183,3 +183,18 @@ def certificate_json(cert: Any) -> dict[str, Any]:
         "classes": [json_value(c) for c in cert.classes],
         "verified_exactly": bool(cert.exact),
     }
+
+
+def standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations (1 for a constant column), float64 ``(d,)`` each.
+
+    Each column is divided by its largest magnitude first, so that values near the float64 limit (1e308)
+    do not overflow the sums.
+    """
+    import numpy as np
+
+    top = np.max(np.abs(X), axis=0)
+    top = np.where(top > 0, top, 1.0)
+    unit = X / top
+    mean, scale = unit.mean(axis=0) * top, unit.std(axis=0) * top
+    return mean, np.where(scale > 0, scale, 1.0)

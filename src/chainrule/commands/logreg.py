@@ -30,6 +30,7 @@ from chainrule.commands._linear_args import (
     check_matrix_range,
     delimiter_note,
     read_labelled_csv,
+    standardizer,
 )
 from chainrule.commands._options import (
     DeprecatedAlias,
@@ -194,21 +195,6 @@ def _split(n: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
-def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations (1 for a constant column), float64 ``(d,)`` each.
-
-    Each column is divided by its largest magnitude first, so that values near the float64 limit (1e308)
-    do not overflow the sums.
-    """
-    import numpy as np
-
-    top = np.max(np.abs(X), axis=0)
-    top = np.where(top > 0, top, 1.0)
-    unit = X / top
-    mean, scale = unit.mean(axis=0) * top, unit.std(axis=0) * top
-    return mean, np.where(scale > 0, scale, 1.0)
-
-
 #: Beyond this magnitude a feature's products with the weights and residuals overflow float64.
 _MAX_RAW = 1e150
 
@@ -284,7 +270,7 @@ def run(args: argparse.Namespace) -> int:
     n, d = X.shape
     train, test = _split(n, args.test_size, args.seed)
     if standardize:
-        mean, scale = _standardizer(X[train])
+        mean, scale = standardizer(X[train])
     else:
         _check_magnitude(X, names)
         mean, scale = np.zeros(d), np.ones(d)

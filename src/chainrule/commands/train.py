@@ -357,15 +357,6 @@ def _split(
     return train, valid, held
 
 
-def _standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Column means and standard deviations (1 for a constant column)."""
-    import numpy as np
-
-    mean = X.mean(axis=0)
-    scale = X.std(axis=0)
-    return mean, np.where(scale > 0, scale, 1.0)
-
-
 # --- the model and the optimizer --------------------------------------------------------------------
 
 
@@ -499,6 +490,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from chainrule import nn
+    from chainrule.commands._linear_args import standardizer
 
     _check_arguments(args)
     _check_outputs(args)
@@ -507,7 +499,7 @@ def run(args: argparse.Namespace) -> int:
     k = len(classes)
     arch = _architecture(args, d, k)
     train, valid, held = _split(y, args.val_split, args.test_size, args.seed)
-    mean, scale = _standardizer(X[train])
+    mean, scale = standardizer(X[train])
     model = _build(arch, mean, scale, args.seed)
     optimizer, opt_text = _optimizer(args, model)
     Xf = X.astype(args.dtype)
