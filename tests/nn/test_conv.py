@@ -2,6 +2,7 @@
 unfold/fold primitives it is built on, and use inside Sequential."""
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -331,3 +332,45 @@ def test_serial_matmul_blocks_equal_one_product(monkeypatch: pytest.MonkeyPatch)
         monkeypatch.setattr(conv_primitive, "SERIAL_MNK", 5 * 27 * 16)
         for got, ref in zip(grads(), whole, strict=True):
             np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+
+
+@pytest.mark.parametrize("narrow", [16, 0])
+def test_batch_halves_on_two_threads_equal_one_thread(
+    monkeypatch: pytest.MonkeyPatch, narrow: int
+) -> None:
+    """With the batch split between the caller and the helper thread (forced for a small batch,
+    with chunks of one sample so each half loops), the output and the three gradients equal the
+    single-thread ones; the bias gradient equals the plain sum over (0, 2, 3)."""
+    from chainrule.einsum import parallel
+    from chainrule.nn import conv_primitive
+
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(5, 4, 7, 9))
+    weight = rng.normal(size=(6, 2, 3, 2))
+    bias = rng.normal(size=6)
+    gy = rng.normal(size=(5, 6, 4, 10))
+
+    def run() -> tuple[np.ndarray, ...]:
+        xt, wt, bt = (cr.tensor(v, requires_grad=True) for v in (x, weight, bias))
+        y = nn.conv2d(xt, wt, bt, (2, 1), 1, 1, 2)
+        (y * gy).sum().backward()
+        return y.data, xt.grad.data, wt.grad.data, bt.grad.data
+
+    monkeypatch.setattr(conv_primitive, "NARROW_OUTPUT", narrow)
+    one = run()
+    calls: list[int] = []
+    submit = parallel._Helper.executor().submit
+
+    def counting_submit(fn: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(parallel, "SPLIT_MIN_FLOPS", 0)
+    monkeypatch.setattr(parallel, "_cpu_count", lambda: 2)
+    monkeypatch.setattr(parallel._Helper.executor(), "submit", counting_submit)
+    monkeypatch.setattr(conv_primitive, "CHUNK_BYTES", 1)
+    two = run()
+    assert len(calls) == 3  # forward, input and weight gradients each split once
+    for got, ref in zip(two, one, strict=True):
+        np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(one[3], gy.sum(axis=(0, 2, 3)), rtol=1e-13)

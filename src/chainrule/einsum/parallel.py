@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SINGLE_THREAD_MNK", "SPLIT_MIN_FLOPS", "split_matmul"]
+__all__ = ["SINGLE_THREAD_MNK", "SPLIT_MIN_FLOPS", "split_matmul", "two_halves"]
 
 #: Batched products of at least this many FLOPs (2·batch·m·n·k) get the split kernel as a candidate:
 #: below it, handing work to the helper thread (tens of microseconds) is not worth it.
@@ -69,6 +69,32 @@ def _cpu_count() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def two_halves(job: Callable[[int, int], Any], n: int, flops: float) -> list[Any]:
+    """Run ``job(0, n)``, or ``job(0, n // 2)`` on the helper thread and ``job(n // 2, n)`` here.
+
+    ``job(start, stop)`` works on items ``start:stop`` of a batch (writing disjoint parts of an
+    output, or returning a partial result) and must release the GIL for most of its time (NumPy
+    kernels do). The split happens when ``n >= 2``, the work is at least :data:`SPLIT_MIN_FLOPS`,
+    there are two CPUs and the helper thread is free; the results come back in batch order (one or
+    two of them). An exception in either half is raised after both halves have finished.
+    """
+    if n < 2 or flops < SPLIT_MIN_FLOPS or _cpu_count() < 2:
+        return [job(0, n)]
+    lock = _Helper.lock
+    if not lock.acquire(blocking=False):
+        return [job(0, n)]  # the helper is busy with another call: stay on this thread
+    try:
+        half = n // 2
+        first: Future[Any] = _Helper.executor().submit(job, 0, half)
+        try:
+            second = job(half, n)
+        finally:
+            head = first.result()
+    finally:
+        lock.release()
+    return [head, second]
 
 
 def split_matmul(
