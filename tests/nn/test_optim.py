@@ -244,3 +244,52 @@ def test_adam_bad_gradient_shape_leaves_later_parameters_alone() -> None:
         opt.step()
     assert opt.state[0]["step"] == 1 and a.data[0] < 1.0  # the first one was updated, whole
     assert 1 not in opt.state and b.data.tolist() == [1.0, 2.0]
+
+
+def _adam_run(
+    monkeypatch: pytest.MonkeyPatch, group_max: int, decoupled: bool, dtype: str
+) -> tuple[list[np.ndarray], Adam]:
+    """Seven Adam steps on four parameters (one large) with seeded gradients; parameter 2 has no
+    gradient at step 3 (the group changes), and the state goes through state_dict /
+    load_state_dict after step 4 (the moments stop being the group's views)."""
+    from chainrule.nn import optim
+
+    monkeypatch.setattr(optim, "GROUP_MAX", group_max)
+    rng = np.random.default_rng(21)
+    shapes = [(3, 4), (5,), (2, 2, 2), (70,)]
+    params = [cr.tensor(rng.normal(size=s).astype(dtype), requires_grad=True) for s in shapes]
+    opt = Adam(params, lr=0.05, weight_decay=0.1, decoupled_weight_decay=decoupled)
+    for step in range(7):
+        for k, p in enumerate(params):
+            p.grad = (
+                None
+                if (step == 3 and k == 2)
+                else cr.tensor(rng.normal(size=p.shape).astype(dtype))
+            )
+        opt.step()
+        if step == 4:
+            opt.load_state_dict(opt.state_dict())
+    return [p.data.copy() for p in params], opt
+
+
+@pytest.mark.parametrize("decoupled", [False, True])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_adam_small_parameters_together_equal_one_by_one(
+    monkeypatch: pytest.MonkeyPatch, decoupled: bool, dtype: str
+) -> None:
+    """Small parameters updated as one group give the per-parameter updates bit for bit, through a
+    change of group membership and a state reload; the state holds the same moments."""
+    from chainrule.nn import optim
+
+    alone, opt_alone = _adam_run(monkeypatch, 0, decoupled, dtype)
+    grouped, opt_grouped = _adam_run(monkeypatch, 64, decoupled, dtype)
+    assert opt_grouped._groups and not opt_alone._groups  # the group path ran, and only there
+    for a, b in zip(alone, grouped, strict=True):
+        assert a.dtype == b.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(a, b)
+    for i in range(4):
+        for slot in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_array_equal(opt_alone.state[i][slot], opt_grouped.state[i][slot])
+        assert opt_alone.state[i]["step"] == opt_grouped.state[i]["step"]
+    assert opt_grouped.state[2]["step"] == 6
+    assert optim.GROUP_MAX == 64

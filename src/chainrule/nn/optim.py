@@ -14,6 +14,7 @@ State: :meth:`Optimizer.state_dict` gives plain data (numbers and arrays, per pa
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -305,6 +306,7 @@ class Adam(Optimizer):
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
         self._scratch: dict[int, np.ndarray] = {}
         self._block_scratch: dict[np.dtype[Any], np.ndarray] = {}
+        self._groups: dict[tuple[int, ...], _AdamGroup] = {}
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place (see :class:`Adam`).
@@ -313,21 +315,112 @@ class Adam(Optimizer):
         runs in cache-sized blocks (each block goes through all 13 in-place NumPy passes while it
         is in the core's cache, instead of each pass streaming whole arrays from memory). Each
         element sees exactly the operations of the plain path, so the results are identical bit
-        for bit. Other parameters (other dtypes or Array API namespaces) go through
+        for bit. Small ones (at most :data:`GROUP_MAX` elements, same dtype and step count) are
+        updated together as one flat array (:meth:`_step_group`), again with the same operations
+        per element. Other parameters (other dtypes or Array API namespaces) go through
         :meth:`_update`.
 
         Raises:
             ValueError: a gradient whose shape differs from its parameter's.
         """
-        for i, p in enumerate(self.params):
-            g = self._grad_for_step(i, p)
-            if g is None:
-                continue
-            job = self._fast_job(i, p, g)
-            if job is None:
-                self._update(i, p, g)
-            else:
-                _run_blocked(job)
+        small: dict[tuple[np.dtype[Any], int], list[tuple[int, Tensor, np.ndarray]]] = {}
+        try:
+            for i, p in enumerate(self.params):
+                g = self._grad_for_step(i, p)
+                if g is None:
+                    continue
+                if self._groupable(i, p, g):
+                    st = self.state.get(i)
+                    key = (p._data.dtype, 0 if st is None else int(st["step"]))
+                    small.setdefault(key, []).append((i, p, g))
+                    continue
+                job = self._fast_job(i, p, g)
+                if job is None:
+                    self._update(i, p, g)
+                else:
+                    _run_blocked(job)
+        finally:  # on an error too: the parameters before it are updated, whole
+            for members in small.values():
+                self._step_small(members)
+
+    def _step_small(self, members: list[tuple[int, Tensor, np.ndarray]]) -> None:
+        if len(members) > 1:
+            self._step_group(members)
+            return
+        i, p, g = members[0]
+        job = self._fast_job(i, p, g)
+        assert job is not None  # _groupable checked what _fast_job needs
+        _run_blocked(job)
+
+    def _groupable(self, i: int, p: Tensor, g: Any) -> bool:
+        """Whether parameter ``i`` takes the grouped path: a small (at most :data:`GROUP_MAX`
+        elements) contiguous NumPy float array with a gradient, and moments if any, of its dtype."""
+        d = p._data
+        if not (
+            type(d) is np.ndarray
+            and type(g) is np.ndarray
+            and d.size <= GROUP_MAX
+            and d.dtype.kind == "f"
+            and g.dtype == d.dtype
+            and d.flags.c_contiguous
+            and g.flags.c_contiguous
+        ):
+            return False
+        st = self.state.get(i)
+        if st is None or "exp_avg" not in st:
+            return True
+        m, v = st["exp_avg"], st["exp_avg_sq"]
+        return (
+            type(m) is np.ndarray
+            and type(v) is np.ndarray
+            and m.dtype == d.dtype
+            and v.dtype == d.dtype
+            and m.flags.c_contiguous
+            and v.flags.c_contiguous
+        )
+
+    def _step_group(self, members: list[tuple[int, Tensor, np.ndarray]]) -> None:
+        """One update of several small parameters of one dtype and one step count, as one update
+        of their concatenation: the 13 passes of :func:`_adam_ops` run once over the group
+        instead of once per parameter (whose per-call cost dominates small arrays). The moments
+        live in the group's flat buffers (the state holds views of them); parameters and
+        gradients are gathered into flat buffers and the parameters scattered back. Each element
+        sees exactly the operations of the per-parameter path, so the results are identical."""
+        for i, p, _ in members:
+            self._advance(i, p)
+        group = self._group_for(members)
+        d_flat, g_flat = group.data, group.grads
+        np.concatenate([p._data.reshape(-1) for _, p, _ in members], out=d_flat)
+        np.concatenate([g.reshape(-1) for _, _, g in members], out=g_flat)
+        job = self._fast_job_arrays(members[0][0], d_flat, g_flat, group.m, group.v)
+        _run_blocked(job)
+        for (_, p, _), (lo, hi) in zip(members, group.bounds, strict=True):
+            p._data.reshape(-1)[...] = d_flat[lo:hi]
+
+    def _group_for(self, members: list[tuple[int, Tensor, np.ndarray]]) -> _AdamGroup:
+        """The flat buffers of this exact group, (re)built when the members changed or their
+        moments are no longer the group's views (a load_state_dict, say)."""
+        ids = tuple(i for i, _, _ in members)
+        dtype = members[0][1]._data.dtype
+        group = self._groups.get(ids)
+        if group is not None:
+            views_ok = all(
+                self.state[i]["exp_avg"] is mv and self.state[i]["exp_avg_sq"] is vv
+                for i, mv, vv in zip(ids, group.m_views, group.v_views, strict=True)
+            )
+            if views_ok:
+                return group
+        group = _AdamGroup(ids, [p._data.shape for _, p, _ in members], dtype)
+        for i, mv, vv in zip(ids, group.m_views, group.v_views, strict=True):
+            st = self.state[i]
+            mv[...] = st["exp_avg"]
+            vv[...] = st["exp_avg_sq"]
+            st["exp_avg"], st["exp_avg_sq"] = mv, vv
+        # A parameter is in one group at a time: groups that shared a member are stale.
+        members_set = set(ids)
+        self._groups = {k: gr for k, gr in self._groups.items() if members_set.isdisjoint(k)}
+        self._groups[ids] = group
+        return group
 
     def _advance(self, i: int, p: Tensor) -> tuple[dict[str, Any], float, float]:
         """Create the state of parameter ``i`` if needed, count the step; the bias corrections."""
@@ -365,7 +458,15 @@ class Adam(Optimizer):
                 and v.flags.c_contiguous
             ):
                 return None
-        st, bias1, bias2 = self._advance(i, p)
+        st, _, _ = self._advance(i, p)
+        return self._fast_job_arrays(i, d, g, st["exp_avg"], st["exp_avg_sq"])
+
+    def _fast_job_arrays(self, i: int, d: Any, g: Any, m: Any, v: Any) -> tuple[Any, ...]:
+        """The :func:`_adam_kernel` job for arrays ``d, g, m, v`` of one dtype at parameter
+        ``i``'s step count (already advanced)."""
+        t = self.state[i]["step"]
+        b1, b2 = self.betas
+        bias1, bias2 = 1.0 - b1**t, 1.0 - b2**t
         # One block-sized scratch per dtype, shared by all parameters: it stays in cache.
         buf = self._block_scratch.get(d.dtype)
         if buf is None:
@@ -381,8 +482,8 @@ class Adam(Optimizer):
         return (
             d.reshape(-1),
             g.reshape(-1),
-            st["exp_avg"].reshape(-1),
-            st["exp_avg_sq"].reshape(-1),
+            m.reshape(-1),
+            v.reshape(-1),
             buf,
             bool(self.weight_decay and self.decoupled_weight_decay),
             decay,
@@ -427,6 +528,32 @@ class Adam(Optimizer):
 #: gradient, two moments, scratch) stay in a core's L2 cache (2 MiB here) through its 13 passes.
 #: A multiple of every item size (the scratch holds exactly one block).
 _BLOCK_BYTES = 1 << 18
+
+
+#: Parameters of at most this many elements are updated together (see :meth:`Adam._step_group`).
+GROUP_MAX = 1 << 15
+
+
+class _AdamGroup:
+    """Flat buffers for a group of small parameters: their moments (the state holds views), and
+    scratch for the gathered parameters and gradients; ``bounds`` are each member's flat range."""
+
+    def __init__(self, ids: tuple[int, ...], shapes: list[tuple[int, ...]], dtype: Any) -> None:
+        self.ids = ids
+        sizes = [math.prod(s) for s in shapes]
+        ends = np.cumsum([0, *sizes]).tolist()
+        self.bounds = list(itertools.pairwise(ends))
+        total = ends[-1]
+        self.m = np.zeros(total, dtype)
+        self.v = np.zeros(total, dtype)
+        self.data = np.empty(total, dtype)
+        self.grads = np.empty(total, dtype)
+        self.m_views = [
+            self.m[a:b].reshape(s) for (a, b), s in zip(self.bounds, shapes, strict=True)
+        ]
+        self.v_views = [
+            self.v[a:b].reshape(s) for (a, b), s in zip(self.bounds, shapes, strict=True)
+        ]
 
 
 def _adam_ops(
