@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NOISY_SPREAD", "Ratio", "interleaved", "ratio", "ratio_text"]
+__all__ = ["NOISY_SPREAD", "Ratio", "interleaved", "ratio", "ratio_line", "ratio_text"]
 
 #: Above this relative spread ((max - min) / median of the per-repeat ratios) a ratio is noisy.
 NOISY_SPREAD = 0.10
@@ -57,6 +57,20 @@ def ratio_text(ours: Sequence[float], anchor: Sequence[float] | None, name: str 
     if anchor is None:
         return f"{name}: skipped (not installed)"
     return str(ratio(ours, anchor))
+
+
+def _ms(times: Sequence[float]) -> str:
+    return f"{statistics.median(times) * 1e3:9.3f} ms"
+
+
+def ratio_line(
+    label: str, ours: Sequence[float], anchor: Sequence[float] | None, name: str, width: int = 38
+) -> str:
+    """One result line: ``label``, our median time, the anchor's, and :func:`ratio_text`."""
+    head = f"{label:<{width}}{_ms(ours)}"
+    if anchor is None:
+        return f"{head}   {name}: skipped (not installed)"
+    return f"{head}   {name} {_ms(anchor)}   ratio {ratio(ours, anchor)}"
 
 
 def _best_of(fn: Callable[[], Any], number: int) -> float:

@@ -14,12 +14,15 @@ machine its thread pool costs milliseconds per step on tiny workloads.
   16 + max-pool 2, conv 3x3 32 + max-pool 2, dense 128-64-10), each with its standardization layer,
   float64 and float32, against the same networks and loop in torch; median and min-max of 5 epochs.
 
-Each figure is the best of several repeats; ratios are chainrule / anchor (below 1 is faster).
+Ours and the anchor run in alternating repeats; each line gives both medians and the ratio's median
+with its min-max over the paired repeats (``_ratio.py``; marked NOISY above a 10% spread). Ratios are
+chainrule / anchor (below 1 is faster).
 Run: ``python benchmarks/bench_nn.py`` (or ``python benchmarks/run.py nn``).
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
@@ -27,6 +30,7 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
+from _ratio import interleaved, ratio_line  # benchmarks/ is on sys.path (run.py, or run directly)
 from chainrule.nn import (
     MLP,
     Adam,
@@ -39,17 +43,7 @@ from chainrule.nn import (
 from chainrule.nn.datasets import load_digits
 from chainrule.nn.models import digits_cnn, digits_mlp
 
-
-def best_time(fn: Callable[[], Any], number: int, repeat: int = 5) -> float:
-    """Best seconds per call over ``repeat`` runs of ``number`` calls."""
-    fn()
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
+Paired = tuple[list[float], list[float] | None]
 
 
 def _torch() -> Any:
@@ -60,12 +54,39 @@ def _torch() -> Any:
     return torch
 
 
-def torch_time(torch: Any, fn: Callable[[], Any], number: int) -> float:
-    """Best seconds per call of ``fn`` with torch on 1 and on 2 threads."""
-    best = float("inf")
+def _alone(fn: Callable[[], Any], repeats: int, budget: float) -> list[float]:
+    """Seconds per call of ``fn`` in ``repeats`` runs, each lasting about ``budget`` seconds."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    number = max(1, int(budget / max(time.perf_counter() - t0, 1e-7)))
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        out.append((time.perf_counter() - t0) / number)
+    return out
+
+
+def vs_torch(
+    torch: Any,
+    ours: Callable[[], Any],
+    theirs: Callable[[], Any],
+    repeats: int = 7,
+    budget: float = 0.1,
+) -> Paired:
+    """Paired (interleaved) timings of ours and torch's, torch at 1 and at 2 threads: the pair whose
+    torch median is lower. Without torch, ours alone and None."""
+    if torch is None:
+        return _alone(ours, repeats, budget), None
+    best: tuple[list[float], list[float]] | None = None
     for threads in (1, 2):
         torch.set_num_threads(threads)
-        best = min(best, best_time(fn, number, repeat=3))
+        pair = interleaved(ours, theirs, repeats, budget)
+        if best is None or statistics.median(pair[1]) < statistics.median(best[1]):
+            best = pair
+    assert best is not None
     return best
 
 
@@ -87,10 +108,7 @@ def _fwd_bwd(model: Any, loss_fn: Any, opt: Any, X: Any, y: Any) -> Callable[[],
     return fwd_bwd
 
 
-N1Times = dict[str, tuple[float, float | None]]
-
-
-def n1(torch: Any, dtype: str) -> N1Times:
+def n1(torch: Any, dtype: str) -> dict[str, Paired]:
     """The full step, and its two halves (zero_grad + forward + backward; the optimizer step)."""
     rng = np.random.default_rng(0)
     X = rng.standard_normal((128, 784)).astype(dtype)
@@ -98,13 +116,9 @@ def n1(torch: Any, dtype: str) -> N1Times:
     model = MLP([784, 256, 256, 10], dtype=dtype, rng=0)
     opt = Adam(model, lr=1e-3)
     args = (model, cross_entropy, opt, cr.tensor(X), y)
-    ours = {
-        "step": best_time(_step(*args), 10),
-        "fwd+bwd": best_time(_fwd_bwd(*args), 10, repeat=3),
-        "Adam": best_time(opt.step, 10, repeat=3),
-    }
+    ours = {"step": _step(*args), "fwd+bwd": _fwd_bwd(*args), "Adam": opt.step}
     if torch is None:
-        return {k: (v, None) for k, v in ours.items()}
+        return {k: vs_torch(None, fn, fn) for k, fn in ours.items()}
     tdt = getattr(torch, dtype)
     tm = torch.nn.Sequential(
         torch.nn.Linear(784, 256),
@@ -115,34 +129,29 @@ def n1(torch: Any, dtype: str) -> N1Times:
     ).to(tdt)
     topt = torch.optim.Adam(tm.parameters(), lr=1e-3)
     targs = (tm, torch.nn.functional.cross_entropy, topt, torch.from_numpy(X), torch.from_numpy(y))
-    theirs = {
-        "step": torch_time(torch, _step(*targs), 10),
-        "fwd+bwd": torch_time(torch, _fwd_bwd(*targs), 10),
-        "Adam": torch_time(torch, topt.step, 10),
-    }
-    return {k: (ours[k], theirs[k]) for k in ours}
+    theirs = {"step": _step(*targs), "fwd+bwd": _fwd_bwd(*targs), "Adam": topt.step}
+    return {k: vs_torch(torch, ours[k], theirs[k], budget=0.2) for k in ours}
 
 
-def n2(torch: Any) -> tuple[float, float | None]:
+def n2(torch: Any) -> Paired:
     X = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
     y = np.array([[0.0], [1.0], [1.0], [0.0]])
     model = MLP([2, 8, 1], activation="tanh", rng=0)
     step = _step(model, binary_cross_entropy_with_logits, Adam(model, lr=0.05), cr.tensor(X), y)
-    ours = best_time(step, 200)
     if torch is None:
-        return ours, None
+        return vs_torch(None, step, step)
     tm = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
     topt = torch.optim.Adam(tm.parameters(), lr=0.05)
     lf = torch.nn.functional.binary_cross_entropy_with_logits
-    theirs = torch_time(torch, _step(tm, lf, topt, torch.from_numpy(X), torch.from_numpy(y)), 200)
-    return ours, theirs
+    return vs_torch(torch, step, _step(tm, lf, topt, torch.from_numpy(X), torch.from_numpy(y)))
 
 
 SEED_W = {"7,x": 0.3, "5,7": -0.8, "6,7": 0.5, "4,5": 1.1, "4,6": -0.4, "3,4": 0.9, "3,6": 0.2}
 SEED_W["2,4"] = -1.3
 
 
-def n3(torch: Any) -> tuple[float, float, float | None]:
+def n3(torch: Any) -> tuple[Paired, Paired]:
+    """(ours vs the same network by hand in chainrule, ours vs it by hand in torch)."""
     xv = np.linspace(-1, 1, 10_000)
     net = DAGNetwork.seed(SEED_W)
 
@@ -164,27 +173,16 @@ def n3(torch: Any) -> tuple[float, float, float | None]:
     def hand() -> None:
         by_hand(cr, ws, cr.tensor(xv, requires_grad=True)).backward()
 
-    t_ours, t_hand = best_time(ours, 20), best_time(hand, 20)
+    vs_hand = interleaved(ours, hand)
     if torch is None:
-        return t_ours, t_hand, None
+        return vs_hand, vs_torch(None, ours, ours)
     tw = {k: torch.tensor(v, dtype=torch.float64, requires_grad=True) for k, v in SEED_W.items()}
     tx = torch.from_numpy(xv)
 
     def theirs() -> None:
         by_hand(torch, tw, tx.clone().requires_grad_(True)).backward()
 
-    return t_ours, t_hand, torch_time(torch, theirs, 20)
-
-
-def _times(fn: Callable[[], Any], repeat: int) -> list[float]:
-    """Seconds of each of ``repeat`` calls (after one warm-up call)."""
-    fn()
-    out = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+    return vs_hand, vs_torch(torch, ours, theirs)
 
 
 def _torch_digits(torch: Any, kind: str, dtype: str, mean: np.ndarray, scale: np.ndarray) -> Any:
@@ -219,11 +217,9 @@ def _torch_digits(torch: Any, kind: str, dtype: str, mean: np.ndarray, scale: np
     return nn_.Sequential(Standardize(), *layers).to(tdt)
 
 
-N4Times = tuple[list[float], list[float] | None]
-
-
-def n4(torch: Any, kind: str, dtype: str, batch: int = 16, repeat: int = 5) -> N4Times:
-    """Seconds per epoch of ``chainrule train``'s loop and of the same loop in torch."""
+def n4(torch: Any, kind: str, dtype: str, batch: int = 16, repeat: int = 5) -> Paired:
+    """Seconds per epoch of ``chainrule train``'s loop and of the same loop in torch, interleaved
+    epoch by epoch."""
     X, y = load_digits()
     mean, scale = X.mean(axis=0), X.std(axis=0)
     scale[scale == 0] = 1.0
@@ -236,9 +232,8 @@ def n4(torch: Any, kind: str, dtype: str, batch: int = 16, repeat: int = 5) -> N
     def ours() -> None:
         fit(model, cross_entropy, Xd, y, opt, epochs=1, batch_size=batch, seed=rng)
 
-    mine = _times(ours, repeat)
     if torch is None:
-        return mine, None
+        return vs_torch(None, ours, ours, repeat, budget=0.0)
     tm = _torch_digits(torch, kind, dtype, mean, scale)
     topt = torch.optim.AdamW(tm.parameters(), lr=1e-3, weight_decay=0.05)
     tX, ty = torch.from_numpy(Xd), torch.from_numpy(y)
@@ -252,34 +247,7 @@ def n4(torch: Any, kind: str, dtype: str, batch: int = 16, repeat: int = 5) -> N
             lf(tm(tX[idx]), ty[idx]).backward()
             topt.step()
 
-    best: list[float] | None = None
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        t = _times(theirs, repeat)
-        if best is None or float(np.median(t)) < float(np.median(best)):
-            best = t
-    return mine, best
-
-
-def _spread(label: str, ours: list[float], anchor: list[float] | None, name: str) -> str:
-    mo = float(np.median(ours))
-    head = f"{label:<34}{mo * 1e3:>9.1f} ms ({min(ours) * 1e3:.0f}-{max(ours) * 1e3:.0f})"
-    if anchor is None:
-        return f"{head}   {name}: skipped (not installed)"
-    ma = float(np.median(anchor))
-    return (
-        f"{head}   {name} {ma * 1e3:>7.1f} ms ({min(anchor) * 1e3:.0f}-{max(anchor) * 1e3:.0f})"
-        f"   ratio {mo / ma:>5.2f} ({min(ours) / max(anchor):.2f}-{max(ours) / min(anchor):.2f})"
-    )
-
-
-def _row(label: str, ours: float, anchor: float | None, name: str) -> str:
-    if anchor is None:
-        return f"{label:<34}{ours * 1e3:>11.3f} ms   {name}: skipped (not installed)"
-    return (
-        f"{label:<34}{ours * 1e3:>11.3f} ms   {name} {anchor * 1e3:>9.3f} ms   "
-        f"ratio {ours / anchor:>5.2f}"
-    )
+    return vs_torch(torch, ours, theirs, repeat, budget=0.0)
 
 
 def main() -> None:
@@ -292,22 +260,24 @@ def main() -> None:
     torch = _torch()
     extra = [f"torch {torch.__version__} (best of 1 and 2 threads)"] if torch is not None else []
     print(machine_line(*extra))
-    print(f"{'workload':<34}{'chainrule':>14}   anchor")
+    print(f"{'workload':<38}{'chainrule':>12}   anchor; ratio median (min-max) of paired repeats")
     for dtype in ("float32", "float64"):
         times = n1(torch, dtype)
-        print(_row(f"N1 MLP 784-256-256-10 Adam {dtype}", *times["step"], "torch"))
+        print(ratio_line(f"N1 MLP 784-256-256-10 Adam {dtype}", *times["step"], "torch"))
         for part in ("fwd+bwd", "Adam"):
-            print(_row(f"   N1 {dtype} {part} only", *times[part], "torch"))
-    ours, theirs = n2(torch)
-    print(_row("N2 MLP 2-8-1 XOR step (overhead)", ours, theirs, "torch"))
-    t_ours, t_hand, t_torch = n3(torch)
-    print(_row("N3 DAGNetwork.seed, 10k batch", t_ours, t_hand, "by hand (cr)"))
-    print(_row("N3 DAGNetwork.seed, 10k batch", t_ours, t_torch, "torch by hand"))
-    print("N4: one epoch of the digits, batch 16, AdamW; median (min-max) of 5 epochs")
+            print(ratio_line(f"   N1 {dtype} {part} only", *times[part], "torch"))
+    print(ratio_line("N2 MLP 2-8-1 XOR step (overhead)", *n2(torch), "torch"))
+    vs_hand, vs_t = n3(torch)
+    print(ratio_line("N3 DAGNetwork.seed, 10k batch", *vs_hand, "by hand (cr)"))
+    print(ratio_line("N3 DAGNetwork.seed, 10k batch", *vs_t, "torch by hand"))
+    print("N4: one epoch of the digits, batch 16, AdamW; 5 epochs each, interleaved")
     for kind in ("mlp", "cnn"):
         for dtype in ("float64", "float32"):
-            ours_t, theirs_t = n4(torch, kind, dtype)
-            print(_spread(f"N4 digits {kind.upper()} epoch {dtype}", ours_t, theirs_t, "torch"))
+            print(
+                ratio_line(
+                    f"N4 digits {kind.upper()} epoch {dtype}", *n4(torch, kind, dtype), "torch"
+                )
+            )
 
 
 if __name__ == "__main__":
