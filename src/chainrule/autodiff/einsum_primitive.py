@@ -25,7 +25,14 @@ from typing import Any
 
 from chainrule.autodiff.graph import register_primitive
 from chainrule.autodiff.primitives import _ns
-from chainrule.autodiff.tensor import Tensor, apply, value
+from chainrule.autodiff.tensor import (
+    _SEQ_TYPES,
+    Tensor,
+    _holds_tensor,
+    apply,
+    sequence_operand,
+    value,
+)
 from chainrule.einsum import einsum as _engine
 from chainrule.einsum.notation import EinsumSpec, parse
 
@@ -116,6 +123,19 @@ def _operands(args: tuple[Any, ...]) -> list[Any]:
     return list(args[0 : 2 * (len(args) // 2) : 2])
 
 
+def _stack_lists(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``args`` with each operand that is a list or tuple holding a Tensor stacked into one Tensor
+    (:func:`~chainrule.autodiff.tensor.sequence_operand`); subscript lists are left alone."""
+    if not args:
+        return args
+    at = range(1, len(args)) if isinstance(args[0], str) else range(0, 2 * (len(args) // 2), 2)
+    out = list(args)
+    for i in at:
+        if type(out[i]) in _SEQ_TYPES and _holds_tensor(out[i]):
+            out[i] = sequence_operand(out[i])
+    return tuple(out)
+
+
 def einsum(*args: Any, **kwargs: Any) -> Any:
     """Einstein summation on arrays or Tensors (differentiable), NumPy semantics.
 
@@ -127,6 +147,7 @@ def einsum(*args: Any, **kwargs: Any) -> Any:
         ValueError: malformed notation or sizes (from the engine's parser, naming label and operand).
         TypeError: ``out`` or ``dtype`` given with Tensor operands.
     """
+    args = _stack_lists(args)
     for a in args:
         if isinstance(a, Tensor):
             break

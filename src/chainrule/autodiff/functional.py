@@ -17,7 +17,7 @@ from chainrule import backend
 from chainrule.autodiff import primitives as P
 from chainrule.autodiff.backward import gradients
 from chainrule.autodiff.graph import enable_grad, register_primitive
-from chainrule.autodiff.tensor import Tensor, _leaf, _node, as_tensor
+from chainrule.autodiff.tensor import Tensor, _leaf, _node, as_tensor, sequence_operand
 
 __all__ = ["grad", "hvp", "jacobian", "value_and_grad", "vjp"]
 
@@ -67,9 +67,12 @@ def _prepare(
     nested = False
     was_tensor = []
     for n in argnums:
-        t, outer = _as_input(args[n])
+        a = args[n]
+        if type(a) in (list, tuple):
+            a = sequence_operand(a)  # a Tensor when it holds Tensors: treated as one
+        t, outer = _as_input(a)
         nested = nested or outer
-        was_tensor.append(isinstance(args[n], Tensor))
+        was_tensor.append(isinstance(a, Tensor))
         call[n] = t
         inputs.append(t)
     return call, inputs, nested, was_tensor
@@ -242,6 +245,10 @@ def hvp(f: Callable[..., Any], x: Any, v: Any) -> Any:
         TypeError: ``f`` returned a non-Tensor or a non-scalar.
         ValueError: ``v`` does not have ``x``'s shape (the message gives both shapes).
     """
+    if type(x) in (list, tuple):
+        x = sequence_operand(x)
+    if type(v) in (list, tuple):
+        v = sequence_operand(v)
     _check_shape("hvp", "v", v, "x", _shape_of(x))
 
     def directional(xt: Any) -> Any:

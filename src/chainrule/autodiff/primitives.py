@@ -38,6 +38,7 @@ from chainrule.autodiff.tensor import (
     _NO_PARAMS,
     _NUMPY_TYPES,
     _SEQ,
+    _SEQ_TYPES,
     Tensor,
     _copied_data,
     _leaf,
@@ -45,16 +46,19 @@ from chainrule.autodiff.tensor import (
     _object_new,
     apply,
     install_operators,
+    sequence_operand,
     value,
 )
 
 __all__ = [
     "abs",
+    "add",
     "broadcast_to",
     "cast",
     "clip",
     "concatenate",
     "cos",
+    "divide",
     "exp",
     "expm1",
     "getitem",
@@ -70,7 +74,10 @@ __all__ = [
     "mean",
     "min",
     "minimum",
+    "multiply",
+    "negative",
     "permute",
+    "power",
     "prod",
     "relu",
     "reshape",
@@ -81,6 +88,7 @@ __all__ = [
     "softplus",
     "sqrt",
     "stack",
+    "subtract",
     "sum",
     "swapaxes",
     "tanh",
@@ -172,6 +180,12 @@ def _keep_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
+def _operand(x: Any) -> Any:
+    """``x``, with a list or tuple read as one array: stacked (differentiably) when it holds
+    Tensors, else ``np.asarray`` (see :func:`chainrule.autodiff.tensor.sequence_operand`)."""
+    return sequence_operand(x) if type(x) in _SEQ_TYPES else x
+
+
 def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
     """``prim(x)``: the hot path for one-operand primitives."""
     if isinstance(x, Tensor):
@@ -194,6 +208,10 @@ def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
                 x._retain += 1
             return t
         return _leaf(out)
+    if type(x) in _SEQ_TYPES:
+        x = sequence_operand(x)
+        if isinstance(x, Tensor):
+            return _unary(prim, x, params)
     return prim.forward(x, **params) if params else prim.forward(x)
 
 
@@ -817,7 +835,16 @@ def where(condition: Operand, a: ArrayInput, b: ArrayInput) -> Any: ...
 
 def where(condition: Any, a: Any, b: Any) -> Any:
     """``a`` where ``condition`` (bool array, not differentiable) is true, else ``b``."""
+    if type(condition) in _SEQ_TYPES:
+        condition = np.asarray(_values(condition))
     return apply(WHERE, (value(condition), a, b), _NO_PARAMS)
+
+
+def _values(seq: Any) -> Any:
+    """A (nested) list or tuple with every Tensor replaced by its array (a constant)."""
+    if type(seq) in _SEQ_TYPES:
+        return [_values(s) for s in seq]
+    return value(seq)
 
 
 @overload
@@ -843,6 +870,8 @@ def clip(x: Any, lo: Any = None, hi: Any = None) -> Any:
     of ``x`` is 1 inside the bounds, bounds included, and 0 outside; a Tensor bound gets the
     gradient where it is the result (strictly outside on its side).
     """
+    if type(x) in _SEQ_TYPES or type(lo) in _SEQ_TYPES or type(hi) in _SEQ_TYPES:
+        x, lo, hi = _operand(x), _operand(lo), _operand(hi)
     if isinstance(lo, Tensor) or isinstance(hi, Tensor):
         # Differentiable bounds: two selections, with the same convention at the bounds.
         out = x
@@ -990,6 +1019,8 @@ def cast(x: Any, dtype: Any) -> Any:
     Differentiable between floating dtypes: the gradient is converted back to ``x``'s dtype. A cast
     to a non-floating dtype is not recorded (the result does not require grad).
     """
+    if type(x) in _SEQ_TYPES:
+        x = sequence_operand(x)
     if not isinstance(x, Tensor):
         return cast_forward(x, dtype)
     out = cast_forward(x._data, dtype)
@@ -1033,6 +1064,10 @@ def reshape(x: Any, shape: Any) -> Any:
         if _shape(x._data) == shape:
             return x
         return _unary(RESHAPE, x, {"shape": shape})
+    if type(x) in _SEQ_TYPES:
+        x = sequence_operand(x)
+        if isinstance(x, Tensor):
+            return reshape(x, shape)
     if _shape(x) == shape:
         return x
     return reshape_forward(x, shape)
@@ -1074,6 +1109,7 @@ def swapaxes(x: ArrayInput, axis1: int, axis2: int) -> Any: ...
 
 def swapaxes(x: Any, axis1: int, axis2: int) -> Any:
     """Swap two axes of ``x``."""
+    x = _operand(x)
     n = len(_shape(value(x)))
     axes = list(range(n))
     a1, a2 = axis1 % n, axis2 % n
@@ -1256,6 +1292,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     Raises:
         ValueError: an axis is out of range or repeated.
     """
+    x = _operand(x)
     shape = _shape(value(x))
     n = 1
     for a in _norm_axes(axis, len(shape)):
@@ -1328,6 +1365,13 @@ def prod(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
 
 def logsumexp_forward(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
     xp = _ns(x)
+    shape = _shape(x)
+    if 0 in shape and builtins.any(shape[a] == 0 for a in _norm_axes(axis, len(shape))):
+        # An empty sum is 0 and its log -inf (as torch); the gradient, exp(x - ans), is empty.
+        axes = _norm_axes(axis, len(shape))
+        kept = _keep_shape(shape, axes)
+        out_shape = kept if keepdims else tuple(d for i, d in enumerate(shape) if i not in axes)
+        return xp.full(out_shape, -math.inf, dtype=x.dtype)
     m = xp.max(x, axis=axis, keepdims=True)
     # An all -inf group would give nan from (-inf) - (-inf); shift by 0 there instead.
     m = xp.where(xp.isfinite(m), m, 0.0)

@@ -32,8 +32,10 @@ from typing import Any
 import numpy as np
 
 # The modules that make the built-in primitives (see _builtin_primitives).
-from chainrule.autodiff import einsum_primitive, functional
+from chainrule.autodiff import einsum_primitive, elementwise_more, functional, shape_ops
+from chainrule.autodiff import linalg as _linalg
 from chainrule.autodiff import primitives as P
+from chainrule.autodiff import reductions_more as _reductions_more
 from chainrule.autodiff import symbolic_ops as O
 from chainrule.autodiff.graph import Primitive
 from chainrule.autodiff.symbolic import (
@@ -52,6 +54,8 @@ from chainrule.autodiff.symbolic import (
     power,
     sub,
 )
+from chainrule.autodiff.symbolic_linalg import RULE_PARTS as _LINALG_RULE_PARTS
+from chainrule.autodiff.symbolic_numpy import RULE_PARTS as _NUMPY_RULE_PARTS
 
 __all__ = [
     "BUILTIN_RULES",
@@ -618,6 +622,10 @@ BUILTIN_RULES: dict[str, SymbolicRule] = {
     # A dtype conversion prints as its operand (the derivation is the same in every dtype).
     "cast": SymbolicRule(form=lambda o, p: o[0], vjp=lambda ctx, k: ctx.g, broadcasts=True),
 }
+# NumPy's further elementwise and shape functions (elementwise_more.py, shape_ops.py).
+BUILTIN_RULES.update({name: SymbolicRule(*parts) for name, parts in _NUMPY_RULE_PARTS.items()})
+# Linear algebra, var/std, cumsum and sort (linalg.py, reductions_more.py).
+BUILTIN_RULES.update({name: SymbolicRule(*parts) for name, parts in _LINALG_RULE_PARTS.items()})
 
 
 def _fallback_rule(prim: Any) -> SymbolicRule:
@@ -648,7 +656,15 @@ def _builtin_primitives() -> dict[str, Primitive]:
     """The built-in primitives by name: the objects their modules made (a name another primitive
     took since, with ``replace=True``, still finds the built-in)."""
     found: dict[str, Primitive] = {}
-    for module in (P, functional, einsum_primitive):
+    for module in (
+        P,
+        functional,
+        einsum_primitive,
+        elementwise_more,
+        shape_ops,
+        _linalg,
+        _reductions_more,
+    ):
         for v in vars(module).values():
             if isinstance(v, Primitive):
                 found[v.name] = v

@@ -29,7 +29,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.autodiff.graph import GRAD_ENABLED, Primitive
 
-__all__ = ["Tensor", "apply", "as_tensor", "tensor", "value"]
+__all__ = ["Tensor", "apply", "as_tensor", "sequence_operand", "tensor", "value"]
 
 # Types that NumPy handles natively; anything else goes through the Array API namespace lookup.
 _NUMPY_TYPES = frozenset(
@@ -393,40 +393,144 @@ class Tensor:
 
     # --- methods (compositions of primitives) ----------------------------------------------------
 
-    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Sum over ``axis`` (int, tuple or None for all)."""
-        return P.sum(self, axis=axis, keepdims=keepdims)
+    # NumPy's functions call these methods on a Tensor (``np.sum(t)`` is ``t.sum(axis=None,
+    # out=None)``, ``np.reshape(t, s)`` is ``t.reshape(s, order="C")``): they take NumPy's keywords,
+    # and refuse what they cannot honour with a ValueError (a TypeError would make NumPy retry on
+    # the bare array, silently dropping the graph).
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Mean over ``axis``."""
-        return P.mean(self, axis=axis, keepdims=keepdims)
+    def sum(
+        self, axis: Any = None, dtype: Any = None, out: None = None, keepdims: bool = False
+    ) -> Tensor:
+        """Sum over ``axis`` (int, tuple or None for all), accumulated in ``dtype`` if given.
 
-    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Maximum over ``axis`` (ties share the gradient equally)."""
+        Raises:
+            ValueError: ``out`` is not None (a Tensor result is always new).
+        """
+        _no_out("sum", out)
+        return P.sum(_in_dtype(self, dtype), axis=axis, keepdims=keepdims)
+
+    def mean(
+        self, axis: Any = None, dtype: Any = None, out: None = None, keepdims: bool = False
+    ) -> Tensor:
+        """Mean over ``axis``, computed in ``dtype`` if given.
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        _no_out("mean", out)
+        return P.mean(_in_dtype(self, dtype), axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Any = None, out: None = None, keepdims: bool = False) -> Tensor:
+        """Maximum over ``axis`` (ties share the gradient equally).
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        _no_out("max", out)
         return P.max(self, axis=axis, keepdims=keepdims)
 
-    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Minimum over ``axis`` (ties share the gradient equally)."""
+    def min(self, axis: Any = None, out: None = None, keepdims: bool = False) -> Tensor:
+        """Minimum over ``axis`` (ties share the gradient equally).
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        _no_out("min", out)
         return P.min(self, axis=axis, keepdims=keepdims)
 
-    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        """Product over ``axis``."""
-        return P.prod(self, axis=axis, keepdims=keepdims)
+    def prod(
+        self, axis: Any = None, dtype: Any = None, out: None = None, keepdims: bool = False
+    ) -> Tensor:
+        """Product over ``axis``, computed in ``dtype`` if given.
 
-    def reshape(self, *shape: Any) -> Tensor:
-        """Same data, new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one -1 allowed)."""
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        _no_out("prod", out)
+        return P.prod(_in_dtype(self, dtype), axis=axis, keepdims=keepdims)
+
+    def var(
+        self,
+        axis: Any = None,
+        dtype: Any = None,
+        out: None = None,
+        ddof: float = 0,
+        keepdims: bool = False,
+    ) -> Tensor:
+        """``cr.var(self, axis, ddof, keepdims)``, computed in ``dtype`` if given (``np.var(t)``).
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        from chainrule.autodiff.reductions_more import var  # imports primitives, which imports this
+
+        _no_out("var", out)
+        return var(_in_dtype(self, dtype), axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(
+        self,
+        axis: Any = None,
+        dtype: Any = None,
+        out: None = None,
+        ddof: float = 0,
+        keepdims: bool = False,
+    ) -> Tensor:
+        """``cr.std(self, axis, ddof, keepdims)``, computed in ``dtype`` if given (``np.std(t)``).
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        from chainrule.autodiff.reductions_more import std  # imports primitives, which imports this
+
+        _no_out("std", out)
+        return std(_in_dtype(self, dtype), axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def cumsum(self, axis: int | None = None, dtype: Any = None, out: None = None) -> Tensor:
+        """``cr.cumsum(self, axis)``, accumulated in ``dtype`` if given (``np.cumsum(t)``).
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        from chainrule.autodiff.reductions_more import cumsum  # imports primitives (see var)
+
+        _no_out("cumsum", out)
+        return cumsum(_in_dtype(self, dtype), axis=axis)
+
+    def dot(self, b: Any, out: None = None) -> Tensor:
+        """``cr.dot(self, b)``: NumPy's ``dot``.
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        from chainrule.autodiff.contractions import dot  # imports primitives, which imports this
+
+        _no_out("dot", out)
+        return dot(self, b)
+
+    def reshape(self, *shape: Any, order: str = "C") -> Tensor:
+        """Same data, new shape (``t.reshape(2, 3)`` or ``t.reshape((2, 3))``; one -1 allowed).
+
+        Raises:
+            ValueError: ``order`` is not ``"C"`` (row-major is the only order), or the shape does
+                not hold the elements.
+        """
+        _c_order("reshape", order)
         shape = _dims(shape)
         return P.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
-        """Permute axes (no arguments: reverse them, as NumPy)."""
+        """Permute axes (no arguments, or None: reverse them, as NumPy)."""
         axes = _dims(axes)
-        return P.transpose(self, axes if axes else None)
+        return P.transpose(self, None if not axes or axes == (None,) else axes)
 
     def permute(self, *axes: Any) -> Tensor:
         """Permute axes: ``t.permute(2, 0, 1)``."""
         axes = _dims(axes)
         return P.transpose(self, axes)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """``cr.swapaxes(self, axis1, axis2)``."""
+        return P.swapaxes(self, axis1, axis2)
 
     @property
     def T(self) -> Tensor:
@@ -443,9 +547,65 @@ class Tensor:
         shape = _dims(shape)
         return P.broadcast_to(self, shape)
 
-    def flatten(self) -> Tensor:
-        """A 1-d view of all elements."""
+    def flatten(self, order: str = "C") -> Tensor:
+        """A 1-d tensor of all elements (row-major).
+
+        Raises:
+            ValueError: ``order`` is not ``"C"``.
+        """
+        _c_order("flatten", order)
         return P.reshape(self, (-1,))
+
+    def ravel(self, order: str = "C") -> Tensor:
+        """``cr.ravel(self)``: a 1-d tensor of all elements (row-major).
+
+        Raises:
+            ValueError: ``order`` is not ``"C"``.
+        """
+        _c_order("ravel", order)
+        return P.reshape(self, (-1,))
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        """``cr.squeeze(self, axis)``: size-1 axes removed (all of them for None)."""
+        from chainrule.autodiff.shape_ops import squeeze  # imports primitives, which imports this
+
+        return squeeze(self, axis)
+
+    def repeat(self, repeats: Any, axis: int | None = None) -> Tensor:
+        """``cr.repeat(self, repeats, axis)``: each element repeated (NumPy's ``repeat``)."""
+        from chainrule.autodiff.shape_ops import repeat  # imports primitives, which imports this
+
+        return repeat(self, repeats, axis)
+
+    def diagonal(self, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Tensor:
+        """``cr.diagonal(self, offset, axis1, axis2)``: the diagonal axis goes last."""
+        from chainrule.autodiff.shape_ops import diagonal  # imports primitives, which imports this
+
+        return diagonal(self, offset, axis1, axis2)
+
+    def trace(
+        self,
+        offset: int = 0,
+        axis1: int = 0,
+        axis2: int = 1,
+        dtype: Any = None,
+        out: None = None,
+    ) -> Tensor:
+        """``cr.trace(self, offset, axis1, axis2)``: the sum of a diagonal.
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        _no_out("trace", out)
+        from chainrule.autodiff.shape_ops import trace  # imports primitives, which imports this
+
+        return trace(_in_dtype(self, dtype), offset, axis1, axis2)
+
+    def flip(self, axis: Any = None) -> Tensor:
+        """``cr.flip(self, axis)``: the order of elements reversed along ``axis`` (all for None)."""
+        from chainrule.autodiff.shape_ops import flip  # imports primitives, which imports this
+
+        return flip(self, axis)
 
     def exp(self) -> Tensor:
         """``cr.exp(self)``: elementwise, same shape and dtype."""
@@ -483,8 +643,13 @@ class Tensor:
         """``cr.cos(self)``: elementwise, same shape and dtype."""
         return P.cos(self)
 
-    def clip(self, min: Any = None, max: Any = None) -> Tensor:
-        """``cr.clip(self, min, max)``: elementwise, same shape and dtype."""
+    def clip(self, min: Any = None, max: Any = None, out: None = None) -> Tensor:
+        """``cr.clip(self, min, max)``: elementwise, same shape and dtype.
+
+        Raises:
+            ValueError: ``out`` is not None.
+        """
+        _no_out("clip", out)
         return P.clip(self, min, max)
 
     def softmax(self, axis: int = -1) -> Tensor:
@@ -506,6 +671,33 @@ class Tensor:
 
 
 _STATE_SLOTS = tuple(k for k in Tensor.__slots__ if k not in ("__weakref__", "_guard", "_source"))
+
+
+def _no_out(method: str, out: Any) -> None:
+    """NumPy passes ``out=None``; any other ``out`` is refused (results are new Tensors)."""
+    if out is not None:
+        raise ValueError(
+            f"Tensor.{method}: out= is not supported (got {type(out).__name__}); a Tensor "
+            "result is always a new tensor: assign it instead"
+        )
+
+
+def _c_order(method: str, order: str) -> None:
+    if order != "C":
+        raise ValueError(f"Tensor.{method}: order={order!r} is not supported; only 'C' (row-major)")
+
+
+def _in_dtype(t: Tensor, dtype: Any) -> Tensor:
+    """``t`` converted to ``dtype`` for a reduction's accumulation (``t`` itself when None or
+    already that dtype)."""
+    if dtype is None:
+        return t
+    try:
+        if np.dtype(dtype) == np.dtype(t.dtype):
+            return t
+    except TypeError:
+        pass
+    return P.cast(t, dtype)
 
 
 def _dims(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -878,6 +1070,10 @@ def _changed_message(t: Tensor, node: Tensor, g: _Guard, seq: int) -> str:
 
 def _binary_r(prim: Primitive, a: Any, b: Tensor) -> Tensor:
     """``prim(a, b)`` for a constant ``a`` and a Tensor ``b`` (reflected operators)."""
+    if type(a) in _SEQ_TYPES:  # a list holding Tensors is stacked, not read as constants
+        a = sequence_operand(a)
+        if isinstance(a, Tensor):
+            return apply(prim, (a, b), _NO_PARAMS)
     bd = b._data
     out = prim.forward(a, bd)
     if GRAD_ENABLED[0] and b.requires_grad:
@@ -885,12 +1081,37 @@ def _binary_r(prim: Primitive, a: Any, b: Tensor) -> Tensor:
     return _leaf(out)
 
 
+#: Operand types read as sequences of array-likes (see :func:`sequence_operand`).
+_SEQ_TYPES = frozenset({list, tuple})
+
+
+def _holds_tensor(seq: Any) -> bool:
+    """True when the (nested) list or tuple ``seq`` has a Tensor anywhere inside."""
+    return any(isinstance(s, Tensor) or (type(s) in _SEQ_TYPES and _holds_tensor(s)) for s in seq)
+
+
+def sequence_operand(seq: list[Any] | tuple[Any, ...]) -> Any:
+    """A list or tuple given where an array is expected, as one operand.
+
+    With a Tensor anywhere inside, the entries are stacked along a new first axis (nested lists
+    recursively) by the differentiable ``stack`` primitive, so ``cr.sum([x, x + 2])`` keeps the
+    graph of both entries. Without one it is ``np.asarray(seq)``, as NumPy reads it.
+
+    Raises:
+        ValueError: the entries' shapes differ (a ragged sequence; NumPy's message).
+    """
+    if _holds_tensor(seq):
+        return P.stack(list(seq))
+    return np.asarray(seq)
+
+
 def apply(prim: Primitive, operands: tuple[Any, ...], params: dict[str, Any]) -> Any:
     """Apply ``prim`` to ``operands``.
 
     With no Tensor operand this is ``prim.forward(*operands, **params)`` on plain arrays (the path
     VJP rules take when no graph is being built). Otherwise the result is a Tensor; a graph node is
-    recorded when grad mode is on and some Tensor operand requires grad.
+    recorded when grad mode is on and some Tensor operand requires grad. A list or tuple operand is
+    read by :func:`sequence_operand` (stacked when it holds Tensors).
     """
     raw: list[Any] | None = None
     parents: list[Tensor] = []
@@ -903,6 +1124,9 @@ def apply(prim: Primitive, operands: tuple[Any, ...], params: dict[str, Any]) ->
             parents.append(a)
             if a.requires_grad:
                 needs = True
+        elif type(a) in _SEQ_TYPES:
+            # Start again with the sequence read as one operand (an array, or a stacked Tensor).
+            return apply(prim, (*operands[:i], sequence_operand(a), *operands[i + 1 :]), params)
         elif raw is not None:
             raw.append(a)
     if raw is None:
@@ -968,6 +1192,8 @@ def _binary_method(prim: Primitive, name: str, scalar_math: bool) -> Any:
                     other._retain += 1
                 return t
             return _leaf(out)
+        if type(other) in _SEQ_TYPES:  # a list holding Tensors is stacked, not read as constants
+            return method(self, sequence_operand(other))
         out = fwd(ad, other)
         if GRAD_ENABLED[0] and self.requires_grad:
             t = _object_new(Tensor)
