@@ -15,6 +15,7 @@ Run: ``python benchmarks/bench_autodiff.py`` (or ``python benchmarks/run.py auto
 
 from __future__ import annotations
 
+import statistics
 import subprocess
 import sys
 import time
@@ -24,33 +25,28 @@ from typing import Any
 import numpy as np
 
 import chainrule as cr
+from _ratio import ratio  # benchmarks/ is on sys.path (run.py, or run directly)
 
 MICROGRAD_A3S_US = 39.0  # the issue's figure, quoted when micrograd is not installed
 
 
-def best_time(fn: Callable[[], Any], number: int, repeat: int = 5) -> float:
-    """Best seconds per call over ``repeat`` runs of ``number`` calls."""
-    out = best_times({"f": fn}, number, repeat)["f"]
-    assert out is not None
-    return out
-
-
 def best_times(
     fns: dict[str, Callable[[], Any] | None], number: int, repeat: int = 7
-) -> dict[str, float | None]:
-    """Best seconds per call of each function, measured in interleaved rounds so that a change in
-    the machine's load hits every candidate alike (``None`` entries are skipped)."""
+) -> dict[str, list[float] | None]:
+    """Seconds per call of each function in each of ``repeat`` interleaved rounds (a change in the
+    machine's load hits every candidate alike; round ``i`` of two functions is a pair for
+    ``_ratio.ratio``); ``None`` entries are skipped."""
     live = {k: f for k, f in fns.items() if f is not None}
     for f in live.values():
         f()
-    best = dict.fromkeys(live, float("inf"))
+    times: dict[str, list[float]] = {k: [] for k in live}
     for _ in range(repeat):
         for k, f in live.items():
             t0 = time.perf_counter()
             for _ in range(number):
                 f()
-            best[k] = min(best[k], (time.perf_counter() - t0) / number)
-    return {k: best.get(k) for k in fns}
+            times[k].append((time.perf_counter() - t0) / number)
+    return {k: times.get(k) for k in fns}
 
 
 def _torch() -> Any:
@@ -411,15 +407,15 @@ def peak_rss_mib(setup: str) -> float | None:
 # --- table -----------------------------------------------------------------------------------------
 
 
-def _fmt(seconds: float | None, unit: str) -> str:
-    if seconds is None:
+def _fmt(times: list[float] | None, unit: str) -> str:
+    if times is None:
         return "skipped"
     scale = {"ms": 1e3, "us": 1e6}[unit]
-    return f"{seconds * scale:.3g} {unit}"
+    return f"{statistics.median(times) * scale:.3g} {unit}"
 
 
-def _ratio(ours: float, other: float | None) -> str:
-    return "—" if other is None else f"{ours / other:.2f}×"
+def _ratio(ours: list[float], other: list[float] | None) -> str:
+    return "—" if other is None else str(ratio(ours, other))
 
 
 def main() -> None:
@@ -430,11 +426,12 @@ def main() -> None:
         notes.append("torch is not installed: its anchors are skipped")
     if ag is None:
         notes.append("HIPS autograd is not installed: its anchors are skipped")
-    rows: list[tuple[str, str, float, float | None, float | None, float | None, str]] = []
+    Times = list[float]
+    rows: list[tuple[str, str, Times, Times | None, Times | None, Times | None, str]] = []
 
     def row(rid: str, what: str, unit: str, number: int, per: float, fns: dict[str, Any]) -> None:
         t = best_times(fns, number)
-        scaled = {k: (v / per if v is not None else None) for k, v in t.items()}
+        scaled = {k: (None if v is None else [x / per for x in v]) for k, v in t.items()}
         ours = scaled["chainrule"]
         assert ours is not None
         rows.append((rid, what, ours, scaled["torch"], scaled["autograd"], scaled["numpy"], unit))
@@ -498,7 +495,7 @@ def main() -> None:
     if value_type is None:
         print(
             f"\nA3s vs micrograd (not installed; its {MICROGRAD_A3S_US:g} us quoted from the issue): "
-            f"{a3s * 1e6 / MICROGRAD_A3S_US:.2f}×"
+            f"{statistics.median(a3s) * 1e6 / MICROGRAD_A3S_US:.2f}×"
         )
     else:
         t = best_times(
@@ -507,8 +504,9 @@ def main() -> None:
         ours, theirs = t["chainrule"], t["micrograd"]
         assert ours is not None and theirs is not None
         print(
-            f"\nA3s vs micrograd (same run): chainrule {ours * 1e6:.1f} us, micrograd "
-            f"{theirs * 1e6:.1f} us: {ours / theirs:.2f}×"
+            f"\nA3s vs micrograd (same run): chainrule {statistics.median(ours) * 1e6:.1f} us, "
+            f"micrograd {statistics.median(theirs) * 1e6:.1f} us: {ratio(ours, theirs)} "
+            "(target <= 0.70)"
         )
     ours_rss = peak_rss_mib("import chainrule\nstep = b.a1_chainrule(np.float64)")
     torch_rss = (
