@@ -15,6 +15,7 @@ from chainrule.nn import (
     fit,
     mse_loss,
 )
+from chainrule.nn.train import NonFiniteLossWarning
 
 X_XOR = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 Y_XOR = np.array([[0.0], [1.0], [1.0], [0.0]])
@@ -103,7 +104,10 @@ def test_progress_goes_to_the_stream_only_when_asked() -> None:
 
 def test_divergence_stops_training() -> None:
     lin = Linear(2, 1, rng=0)
-    with np.errstate(over="ignore", invalid="ignore"):
+    with (
+        np.errstate(over="ignore", invalid="ignore"),
+        pytest.warns(NonFiniteLossWarning, match="loss is"),
+    ):
         h = fit(lin, mse_loss, X_XOR * 1e3, Y_XOR, SGD(lin, lr=1e3), epochs=50)
     assert h.stopped_early and "loss is" in h.reason and h.epochs < 50
 
