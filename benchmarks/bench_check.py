@@ -3,12 +3,17 @@
 - C1: a corpus of scalar expression pairs (reference, answer) from deep-learning theory (sigmoid,
   log-sigmoid, softplus and tanh identities and derivatives, a two-class softmax, swish and mish), about 2/3
   equivalent and 1/3 not (sign flips, missing terms or factors, off by a constant). Each pair is judged by
-  :func:`chainrule.problems.equivalence.judge` (best of ``JUDGE_REPEATS``; it is deterministic) and by the
-  anchor ``sympy.simplify(to_sympy(ref) - to_sympy(ans)) == 0`` (one run, with a ``SYMPY_LIMIT_S`` alarm; a
-  timeout counts as "SymPy undecided"). Prints the corpus totals and their ratio ours/SymPy (target <= 0.1x),
-  the median per-pair ratio with its IQR, and the agreement table: SymPy proves equality but the judge says
-  ``wrong`` (must be 0; listed if any), the judge says correct where SymPy proves nothing (SymPy's false
-  negatives), agreements; and any verdict that contradicts the pair's known label.
+  :func:`chainrule.problems.equivalence.judge` (the mean of ``JUDGE_CALLS`` calls; it is deterministic) and
+  by the anchor ``sympy.simplify(to_sympy(ref) - to_sympy(ans)) == 0`` (one call, SymPy's cache cleared
+  first so that every repeat does the same work, with a ``SYMPY_LIMIT_S`` alarm; a timeout counts as "SymPy
+  undecided" and is not run again: its time stands for every repeat). The corpus is swept ``REPEATS``
+  times, each pair's judge and SymPy in turn, so repeat ``i`` of the two is a pair taken under the same
+  machine conditions (after one untimed warm-up of each on the first pair). Each ratio ours/SymPy (per
+  pair, the corpus totals (target <= 0.1x), the totals per label) is the median of the per-repeat ratios
+  with their min-max (as ``_ratio.py`` defines them, printed to four decimals; marked NOISY above a 10%
+  spread). Also printed: the median and IQR over the pairs of the per-pair ratios, and the agreement table: SymPy proves equality but the judge says ``wrong`` (must be 0;
+  listed if any), the judge says correct where SymPy proves nothing (SymPy's false negatives), agreements;
+  and any verdict that contradicts the pair's known label.
 - C2: ``N_SUBMISSIONS`` synthetic submissions to the seed set, each part drawn by a seeded RNG from the model
   answer and a few wrong variants per kind (a sign-flipped gradient, a flipped hyperplane, transposed einsum
   output, a missing back-propagation term, a threshold unit with a violated constraint, a derivation with
@@ -37,12 +42,16 @@ from typing import Any
 import numpy as np
 
 from _machine import machine_line
+from _ratio import Ratio, ratio
 from chainrule.problems.equivalence import judge, split_terms
 from chainrule.problems.expr.render import to_text
 from chainrule.problems.expr.scope import Scope
 from chainrule.problems.symbolic import to_sympy
 
-JUDGE_REPEATS = 5
+#: Sweeps of the corpus; repeat ``i`` of the judge and of SymPy on a pair is one paired ratio.
+REPEATS = 3
+#: Judge calls per repeat (their mean is the repeat's figure): a call takes under a few milliseconds.
+JUDGE_CALLS = 5
 SYMPY_LIMIT_S = 10
 N_SUBMISSIONS = 200
 #: Share of parts answered with the model answer; the rest pick one of the kind's wrong variants.
@@ -105,14 +114,19 @@ CORPUS: list[tuple[str, str, bool]] = [
 
 
 # -- helpers -------------------------------------------------------------------------------------------
-def best_of(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
-    """The fastest of ``repeat`` runs (seconds) and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        t = time.perf_counter()
+def mean_of(fn: Callable[[], Any], calls: int) -> tuple[float, Any]:
+    """The mean seconds per call over ``calls`` calls, and the last result."""
+    out = None
+    t = time.perf_counter()
+    for _ in range(calls):
         out = fn()
-        best = min(best, time.perf_counter() - t)
-    return best, out
+    return (time.perf_counter() - t) / calls, out
+
+
+def ratio_text(r: Ratio) -> str:
+    """A :class:`Ratio` as ``_ratio.py`` prints it, with four decimals (ours/SymPy is far below 0.1x)."""
+    mark = f"  NOISY (spread {r.spread:.0%})" if r.noisy else ""
+    return f"{r.median:.4f}x ({r.lo:.4f}-{r.hi:.4f}){mark}"
 
 
 def quartiles(xs: list[float]) -> tuple[float, float, float]:
@@ -172,45 +186,81 @@ def bench_equivalence() -> None:
     n_eq = sum(1 for _, _, eq in CORPUS if eq)
     print(
         f"C1: {len(CORPUS)} scalar pairs ({n_eq} equivalent, {len(CORPUS) - n_eq} not), in a (and b); "
-        f"judge: best of {JUDGE_REPEATS}; SymPy {sympy.__version__ if sympy else '-'}: "
-        f"simplify(ref - ans) == 0, one run, {SYMPY_LIMIT_S} s limit"
+        f"{REPEATS} sweeps, each pair's judge (mean of {JUDGE_CALLS} calls) and SymPy "
+        f"{sympy.__version__ if sympy else '-'} (simplify(ref - ans) == 0, one call, cache cleared, "
+        f"{SYMPY_LIMIT_S} s limit) in turn"
     )
     if sympy is None:
         print("note: SymPy is not installed (pip install chainrule[bench]); its anchor is skipped")
-    rows = []
-    for k, (ref_text, ans_text, label) in enumerate(CORPUS):
-        ref, ans = scope.parse(ref_text), scope.parse(ans_text)
-        t_ours, j = best_of(
-            lambda r=ref, a=ans, k=k, t=ans_text: judge(
-                r, a, scope, problem="bench", part=f"p{k + 1}", answer_key=t
-            ),
-            JUDGE_REPEATS,
-        )
-        status = j.verdict.status
-        sym, t_sym = sympy_proves(ref, ans, SYMPY_LIMIT_S) if sympy else ("-", float("nan"))
-        rows.append((k + 1, ref_text, ans_text, label, status, t_ours, sym, t_sym))
+    parsed = [(scope.parse(r), scope.parse(a)) for r, a, _ in CORPUS]
+    t_ours: list[list[float]] = [[] for _ in CORPUS]
+    t_sym: list[list[float]] = [[] for _ in CORPUS]
+    status: list[str] = [""] * len(CORPUS)
+    outcome: list[str] = ["-"] * len(CORPUS)
+    judge(*parsed[0], scope, problem="bench", part="warm-up", answer_key=CORPUS[0][1])
+    if sympy is not None:  # first-use costs (SymPy's lazy imports) out of the first repeat
+        sympy_proves(*parsed[0], SYMPY_LIMIT_S)
+    for _ in range(REPEATS):
+        for k, ((ref, ans), (_, ans_text, _)) in enumerate(zip(parsed, CORPUS, strict=True)):
+            t, j = mean_of(
+                lambda r=ref, a=ans, k=k, t=ans_text: judge(
+                    r, a, scope, problem="bench", part=f"p{k + 1}", answer_key=t
+                ),
+                JUDGE_CALLS,
+            )
+            t_ours[k].append(t)
+            status[k] = j.verdict.status
+            if sympy is None:
+                continue
+            if outcome[k] == "undecided":  # timed out: not run again, its time stands
+                t_sym[k].append(t_sym[k][-1])
+                continue
+            sympy.core.cache.clear_cache()
+            outcome[k], t = sympy_proves(ref, ans, SYMPY_LIMIT_S)
+            t_sym[k].append(t)
+    rows = [
+        (k + 1, ref_text, ans_text, label, status[k], t_ours[k], outcome[k], t_sym[k])
+        for k, (ref_text, ans_text, label) in enumerate(CORPUS)
+    ]
 
-    ours_total = sum(r[5] for r in rows)
+    med = statistics.median
     print(
-        f"\n{'#':>3} {'label':<5} {'judge':<9} {'ours':>9} {'SymPy':<11} {'SymPy time':>10} ratio"
+        f"\n{'#':>3} {'label':<5} {'judge':<9} {'ours':>9} {'SymPy':<11} {'SymPy time':>10} "
+        f"ratio: median (min-max) of {REPEATS} paired repeats"
     )
-    for k, _, _, label, status, t_o, sym, t_s in rows:
-        ratio = f"{t_o / t_s:.4f}x" if sympy else "-"
-        shown = fmt(t_s) if sympy else "-"
+    for k, _, _, label, verdict, t_o, sym, t_s in rows:
+        shown = fmt(med(t_s)) if sympy else "-"
+        r = ratio_text(ratio(t_o, t_s)) if sympy else "-"
         eq = "eq" if label else "neq"
-        print(f"{k:>3} {eq:<5} {status:<9} {fmt(t_o):>9} {sym:<11} {shown:>10} {ratio}")
+        print(f"{k:>3} {eq:<5} {verdict:<9} {fmt(med(t_o)):>9} {sym:<11} {shown:>10} {r}")
+
+    def totals(times: list[list[float]], label: bool | None = None) -> list[float]:
+        """The corpus total (or that of one label's pairs) in each repeat."""
+        chosen = [ts for ts, (_, _, lab) in zip(times, CORPUS, strict=True) if label in (None, lab)]
+        return [sum(ts[i] for ts in chosen) for i in range(REPEATS)]
+
+    ours_total = med(totals(t_ours))
     print(f"\njudge total: {ours_total:.3f} s ({fmt(ours_total / len(rows))} per pair)")
     if sympy:
-        sym_total = sum(r[7] for r in rows)
-        ratios = [r[5] / r[7] for r in rows]
-        q1, med, q3 = quartiles(ratios)
+        sym_total = med(totals(t_sym))
         print(f"SymPy total: {sym_total:.2f} s ({fmt(sym_total / len(rows))} per pair)")
-        print(f"ratio ours/SymPy, corpus totals: {ours_total / sym_total:.4f}x (target <= 0.1x)")
+        print(
+            "ratio ours/SymPy, corpus totals (target <= 0.1x): "
+            + ratio_text(ratio(totals(t_ours), totals(t_sym)))
+        )
         for label, name in ((True, "equivalent"), (False, "not equivalent")):
-            o = sum(r[5] for r in rows if r[3] == label)
-            y = sum(r[7] for r in rows if r[3] == label)
-            print(f"  {name} pairs: ours {o:.3f} s, SymPy {y:.2f} s, ratio {o / y:.4f}x")
-        print(f"ratio ours/SymPy, per pair: median {med:.4f}x, IQR {q1:.4f}x-{q3:.4f}x")
+            o, y = totals(t_ours, label), totals(t_sym, label)
+            print(
+                f"  {name} pairs: ours {med(o):.3f} s, SymPy {med(y):.2f} s, ratio "
+                + ratio_text(ratio(o, y))
+            )
+        per_pair = [ratio(t_o, t_s) for t_o, t_s in zip(t_ours, t_sym, strict=True)]
+        q1, mid, q3 = quartiles([r.median for r in per_pair])
+        noisy = sum(r.noisy for r in per_pair)
+        print(
+            f"ratio ours/SymPy across the pairs (each its median over the repeats): median "
+            f"{mid:.4f}x, IQR {q1:.4f}x-{q3:.4f}x; {noisy} of {len(per_pair)} pairs NOISY"
+        )
 
     def listing(title: str, sel: list[Any]) -> None:
         print(f"  {title}: {len(sel)}")

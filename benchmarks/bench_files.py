@@ -6,11 +6,18 @@
   member declared by the metadata.
 - F3: a good file: an MLP 784-256-256-10 (float64, 2.1 MB), to show what the checks cost when they pass.
 
-For each: the time of ``nn.load`` (best of a few repeats), its peak memory as tracemalloc sees it
-(Python and numpy allocations), and the peak RSS growth of a fresh process that does only that (the
-``ru_maxrss`` of a child, after its imports). The anchor is ``np.load(..., allow_pickle=False)`` on the same
-file, reading every member (what a loader built on it does first); where numpy allocates the bomb's 1.5 GB,
-or raises MemoryError for 8 TB, the line says so. Ratios are chainrule / numpy (below 1 is cheaper).
+For each: the time of ``nn.load``, its peak memory as tracemalloc sees it (Python and numpy allocations),
+and the peak RSS growth of a fresh process that does only that (the ``ru_maxrss`` of a child, after its
+imports). The anchor is ``np.load(..., allow_pickle=False)`` on the same file, reading every member (what a
+loader built on it does first); where numpy allocates the bomb's 1.5 GB, or raises MemoryError for 8 TB,
+the line says so. Ratios are chainrule / numpy (below 1 is cheaper).
+
+Time: chainrule and numpy run in alternating repeats (3 for F1, whose numpy read takes seconds; 7 for the
+others), each repeat the mean of enough calls to last ``BUDGET_S`` (calibrated on a first, untimed call of
+each; a first call longer than that is the anchor's figure for repeat 1, not repeated). The printed
+times are the medians; the time ratio is the median of the per-repeat ratios with their min-max
+(``_ratio.py``, printed to three significant digits; marked NOISY above a 10% spread). Memory: one
+measurement each (tracemalloc counts the bytes allocated, the same in every run).
 
 Run: ``python benchmarks/bench_files.py`` (or ``python benchmarks/run.py files``);
 ``--no-numpy-bomb`` skips numpy's 1.5 GB read of the bomb.
@@ -22,6 +29,7 @@ import json
 import os
 import pathlib
 import resource
+import statistics
 import struct
 import subprocess
 import sys
@@ -35,9 +43,12 @@ from typing import Any
 import numpy as np
 
 from _machine import machine_line
+from _ratio import Ratio, ratio
 from chainrule import nn
 
 BOMB_MIB = 1500
+#: Seconds each side of a repeat lasts at least (short calls are repeated within it).
+BUDGET_S = 0.05
 
 
 # -- the crafted files --------------------------------------------------------------------------------
@@ -130,18 +141,51 @@ def numpy_load(path: str) -> str:
 TOOLS: dict[str, Callable[[str], str]] = {"chainrule": chainrule_load, "numpy": numpy_load}
 
 
-def timed(fn: Callable[[str], str], path: str, repeat: int) -> tuple[float, int, str]:
-    """Best seconds over ``repeat`` calls, tracemalloc's peak bytes (one call), and the outcome."""
-    best, outcome = float("inf"), ""
-    for _ in range(repeat):
+def _mean_of(fn: Callable[[], str], calls: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - t0) / calls
+
+
+def alternating(
+    ours: Callable[[], str], anchor: Callable[[], str], repeats: int
+) -> tuple[list[float], list[float], str, str]:
+    """Paired timings: seconds per call of ``ours`` and ``anchor`` in ``repeats`` alternating repeats,
+    each the mean of enough calls to last :data:`BUDGET_S` (calibrated per side on a first call); and
+    each side's outcome. An anchor whose first call lasts longer than the budget is not run again for
+    warm-up: that call is its figure in repeat 1 (taken just before ours')."""
+    counts, firsts, outcomes = [], [], []
+    for fn in (ours, anchor):
         t0 = time.perf_counter()
-        outcome = fn(path)
-        best = min(best, time.perf_counter() - t0)
+        outcomes.append(fn())
+        first = time.perf_counter() - t0
+        counts.append(max(1, int(BUDGET_S / max(first, 1e-7))))
+        firsts.append(first)
+    mine: list[float] = []
+    theirs: list[float] = []
+    for r in range(repeats):
+        mine.append(_mean_of(ours, counts[0]))
+        if r == 0 and firsts[1] >= BUDGET_S:
+            theirs.append(firsts[1])
+        else:
+            theirs.append(_mean_of(anchor, counts[1]))
+    return mine, theirs, outcomes[0], outcomes[1]
+
+
+def traced_peak(fn: Callable[[str], str], path: str) -> int:
+    """tracemalloc's peak bytes over one call."""
     tracemalloc.start()
     fn(path)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return best, peak, outcome
+    return peak
+
+
+def ratio_text(r: Ratio) -> str:
+    """A :class:`Ratio` as ``_ratio.py`` prints it, to three significant digits (they reach 1e-5)."""
+    mark = f"  NOISY (spread {r.spread:.0%})" if r.noisy else ""
+    return f"{r.median:#.3g}x ({r.lo:#.3g}-{r.hi:#.3g}){mark}"
 
 
 def child_rss(tool: str, path: str) -> int:
@@ -178,30 +222,44 @@ def mib(n: float) -> str:
     return f"{n / 2**20:8.1f} MiB"
 
 
-def report(label: str, path: str, numpy_too: bool, repeat: int) -> None:
+def report(label: str, path: str, numpy_too: bool, repeats: int) -> None:
     size = os.path.getsize(path)
     print(f"{label} ({size:,} bytes)")
+    if numpy_too:
+        mine, theirs, *outcomes = alternating(
+            lambda: chainrule_load(path), lambda: numpy_load(path), repeats
+        )
+        times = {"chainrule": mine, "numpy": theirs}
+    else:
+        t0 = time.perf_counter()
+        outcomes = [chainrule_load(path)]
+        calls = max(1, int(BUDGET_S / max(time.perf_counter() - t0, 1e-7)))
+        times = {
+            "chainrule": [_mean_of(lambda: chainrule_load(path), calls) for _ in range(repeats)]
+        }
     rows = {}
-    for tool in ("chainrule", "numpy"):
-        if tool == "numpy" and not numpy_too:
-            print("  numpy       skipped (--no-numpy-bomb)")
-            continue
-        t, peak, outcome = timed(TOOLS[tool], path, repeat if tool == "chainrule" else 1)
+    for tool, outcome in zip(("chainrule", "numpy"), outcomes, strict=False):
+        t = statistics.median(times[tool])
+        peak = traced_peak(TOOLS[tool], path)
         rss = child_rss(tool, path)
-        rows[tool] = (t, peak, rss)
+        rows[tool] = (peak, rss)
         traced = f"tracemalloc peak {mib(peak)}"
         if outcome.startswith("MemoryError"):  # numpy reports the failed request to tracemalloc
             traced = f"(tracemalloc: {mib(peak).strip()} asked)"
-            rows[tool] = (t, 0, rss)
+            rows[tool] = (0, rss)
         print(f"  {tool:<10} {t * 1e3:10.2f} ms  {traced}  RSS growth {mib(rss)}  {outcome}")
-    if len(rows) == 2:
-        (t1, p1, r1), (t2, p2, r2) = rows["chainrule"], rows["numpy"]
-        print(
-            f"  ratio      time {t1 / t2:.3g}"
-            + (f"   tracemalloc {p1 / p2:.3g}" if p2 else "")
-            + (f"   RSS {r1 / r2:.3g}" if r2 > 1 << 20 else "")
-            + "   (chainrule / numpy)"
-        )
+    if not numpy_too:
+        print("  numpy       skipped (--no-numpy-bomb)")
+        return
+    (p1, r1), (p2, r2) = rows["chainrule"], rows["numpy"]
+    r = ratio(times["chainrule"], times["numpy"])
+    head = f"chainrule / numpy, {repeats} paired repeats"
+    print(f"  ratio      time ({head}): {ratio_text(r)}")
+    memory = (f"   tracemalloc {p1 / p2:.3g}" if p2 else "") + (
+        f"   RSS {r1 / r2:.3g}" if r2 > 1 << 20 else ""
+    )
+    if memory:
+        print(f"  ratio     {memory}   (chainrule / numpy; memory: one measurement each)")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -217,17 +275,17 @@ def main(argv: list[str] | None = None) -> None:
             f"F1 zip bomb: a0.npy inflates to {BOMB_MIB} MiB",
             str(here / "bomb.npz"),
             "--no-numpy-bomb" not in args,
-            5,
+            3,
         )
         (here / "huge.npy").write_bytes(header_130())
         report(
-            "F2 130-byte .npy header, 10^12 float64 (bare file)", str(here / "huge.npy"), True, 20
+            "F2 130-byte .npy header, 10^12 float64 (bare file)", str(here / "huge.npy"), True, 7
         )
         (here / "huge.npz").write_bytes(header_member())
-        report("F2 the same header as an archive member", str(here / "huge.npz"), True, 20)
+        report("F2 the same header as an archive member", str(here / "huge.npz"), True, 7)
         rng = np.random.default_rng(0)
         good = nn.save(nn.MLP([784, 256, 256, 10], rng=rng), here / "mlp")
-        report("F3 a good file: MLP 784-256-256-10, float64", good, True, 20)
+        report("F3 a good file: MLP 784-256-256-10, float64", good, True, 7)
     print(
         "\nnumpy's lazy NpzFile reads nothing until a member is asked for; reading F1's member it "
         "allocates and inflates the whole 1.5 GB, and for F2 it asks for 8 TB (MemoryError). "

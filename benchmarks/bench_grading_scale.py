@@ -11,9 +11,12 @@ seed's givens, wrong where it redrew them), or nothing; every 50th file cannot b
 - on a Dask LocalCluster of ``WORKERS`` worker processes, one thread each:
   :func:`chainrule.problems.scale.grade_directory_on` (what ``check --scheduler local`` runs).
 
-Each is run ``REPEATS`` times; the cluster is started once (its start-up time printed apart). Printed:
-submissions per second for each (median, min-max over repeats), the ratios cluster/serial and
-cluster/pool, and whether the cluster's gradebook equals the serial one byte for byte (it must).
+The cluster is started once, first (its start-up time printed apart); then each of ``REPEATS`` repeats
+runs the three in turn (serial, pool, cluster), so repeat ``i`` of each ran under the same machine
+conditions (the idle cluster stays up while the anchors run). Printed: submissions per second for each
+(median, min-max over repeats), the ratios of rates cluster/serial and cluster/pool taken within each
+repeat (paired: median with min-max, ``_ratio.py``; marked NOISY above a 10% spread), and whether the
+cluster's gradebook equals the serial one byte for byte (it must).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from _machine import machine_line
+from _ratio import ratio
 from chainrule.problems.generate import make_variants
 from chainrule.problems.grading import answers_files, grade_directory, gradebook_json
 from chainrule.problems.scale import _grade_task, grade_directory_on, set_text
@@ -120,17 +124,10 @@ def main() -> None:
             f"{N_SUBMISSIONS:,} submissions written in {time.perf_counter() - t:.1f} s; parts from: "
             + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items()))
         )
-        serial_rates, pool_rates, dask_rates = [], [], []
+        serial_rates: list[float] = []
+        pool_rates: list[float] = []
+        dask_rates: list[float] = []
         serial_json = ""
-        for _ in range(REPEATS):
-            t = time.perf_counter()
-            book = grade_directory(pset, folder)
-            serial_rates.append(N_SUBMISSIONS / (time.perf_counter() - t))
-            serial_json = gradebook_json(book)
-        for _ in range(REPEATS):
-            t = time.perf_counter()
-            n = grade_on_pool(folder)
-            pool_rates.append(n / (time.perf_counter() - t))
         t = time.perf_counter()
         with (
             distributed.LocalCluster(
@@ -144,7 +141,14 @@ def main() -> None:
         ):
             startup = time.perf_counter() - t
             identical = True
-            for _ in range(REPEATS):
+            for _ in range(REPEATS):  # the three in turn: repeat i of each is a pair
+                t = time.perf_counter()
+                serial_book = grade_directory(pset, folder)
+                serial_rates.append(N_SUBMISSIONS / (time.perf_counter() - t))
+                serial_json = gradebook_json(serial_book)
+                t = time.perf_counter()
+                n = grade_on_pool(folder)
+                pool_rates.append(n / (time.perf_counter() - t))
                 book, stats = grade_directory_on(client, pset, set_text("seed"), folder)
                 dask_rates.append(stats.per_second)
                 identical = identical and gradebook_json(book) == serial_json
@@ -158,14 +162,12 @@ def main() -> None:
         print(
             f"Dask LocalCluster x{WORKERS}  {spread(dask_rates)}  (start-up {startup:.1f} s apart)"
         )
-        ratios = [d / s for d, s in zip(dask_rates, serial_rates, strict=True)]
         print(
-            f"ratio Dask/serial: {statistics.median(ratios):.2f}x "
-            f"(min {min(ratios):.2f}x, max {max(ratios):.2f}x over {REPEATS} repeats, paired)"
+            f"ratio of rates Dask/serial, {REPEATS} paired repeats: {ratio(dask_rates, serial_rates)}"
         )
-        pr = [d / p for d, p in zip(dask_rates, pool_rates, strict=True)]
         print(
-            f"ratio Dask/process pool: {statistics.median(pr):.2f}x (min {min(pr):.2f}x, max {max(pr):.2f}x)"
+            f"ratio of rates Dask/process pool, {REPEATS} paired repeats: "
+            f"{ratio(dask_rates, pool_rates)}"
         )
         end_to_end = N_SUBMISSIONS / (N_SUBMISSIONS / dask_rates[0] + startup)
         print(f"first Dask run with the cluster's start-up: {end_to_end:.1f}/s")
