@@ -200,3 +200,19 @@ def test_out_to_an_unwritable_path_exits_2(
     assert code == 2
     assert err.startswith(f"chainrule einsum: error: --out: cannot write {target}: the folder")
     assert len(err.strip().splitlines()) == 1
+
+
+def test_optimize_choices_are_the_engine_names() -> None:
+    """The CLI's copy of the optimizer names equals the engine's own names (opt_einsum's aliases
+    aside), and each one plans a contraction."""
+    import numpy as np
+
+    from chainrule.commands.einsum import OPTIMIZERS
+    from chainrule.einsum import einsum_path
+    from chainrule.einsum.paths import BRANCH_WIDTHS
+
+    assert set(OPTIMIZERS) == {"auto", "optimal", "greedy", "left", *BRANCH_WIDTHS}
+    shapes = [np.ones((2, 3)), np.ones((3, 4)), np.ones((4, 5))]
+    for name in OPTIMIZERS:
+        path, _ = einsum_path("ab,bc,cd->ad", *shapes, optimize=name)
+        assert len(path) == 2  # two pairwise steps for three operands

@@ -53,8 +53,10 @@ HELP = (
 DEFAULT_MAX_LOOP = 2_000_000
 #: The largest ``--max-loop``.
 MAX_LOOP = 10**7
-#: The contraction orders ``--optimize`` accepts (``chainrule.einsum.einsum_path``'s names).
-OPTIMIZERS = ("auto", "optimal", "greedy", "left")
+#: The contraction orders ``--optimize`` accepts (``chainrule.einsum.einsum_path``'s own names; a copy,
+#: so that building the parser imports no NumPy: tests/commands/test_einsum_command.py ties it to
+#: ``chainrule.einsum.paths``).
+OPTIMIZERS = ("auto", "optimal", "greedy", "branch-1", "branch-2", "branch-all", "left")
 
 #: Bounds on the input: a statement's length and nesting, an option's text, dimensions and sizes.
 MAX_STATEMENT_CHARS = 10_000

@@ -1,4 +1,6 @@
-"""The einsum entry points: :func:`einsum`, :func:`einsum_path` and :func:`contract_expression`.
+"""The einsum entry points: :func:`einsum`, :func:`einsum_path` and :func:`contract_expression`, and
+opt_einsum's names for the first two, :func:`contract` and :func:`contract_path` (its defaults: ``None``
+means ``"auto"``, ``memory_limit``, ``backend``).
 
 Plans are cached by (subscripts or sublists, optimize, and per operand its type, shape and dtype) in a
 bounded LRU cache (:data:`PLAN_CACHE`), so a repeated small call costs a dict lookup plus the kernels.
@@ -14,13 +16,72 @@ import numpy as np
 from chainrule.backend import any_dask, array_namespace, is_numpy_namespace
 from chainrule.einsum.cache import LRUCache
 from chainrule.einsum.notation import EinsumSpec, parse
+from chainrule.einsum.paths import Path, find_path
 from chainrule.einsum.plan import ContractionPlan, build_plan
 from chainrule.einsum.report import PathInfo, path_info
 
-__all__ = ["PLAN_CACHE", "ContractExpression", "contract_expression", "einsum", "einsum_path"]
+__all__ = [
+    "CASTING_RULES",
+    "ORDERS",
+    "PLAN_CACHE",
+    "ContractExpression",
+    "contract",
+    "contract_expression",
+    "contract_path",
+    "einsum",
+    "einsum_path",
+]
 
 #: Compiled plans (or, for a contraction that is one library call, that call), least recently used first.
 PLAN_CACHE = LRUCache(maxsize=1024)
+
+#: NumPy's casting rules, the values ``casting`` accepts.
+CASTING_RULES = ("no", "equiv", "safe", "same_kind", "unsafe")
+#: The memory layouts ``order`` accepts (either case), as in ``numpy.einsum``.
+ORDERS = ("C", "F", "A", "K")
+
+
+class _Missing:
+    """The default of ``subscripts``: a call without any argument is a ValueError, as in NumPy."""
+
+    def __repr__(self) -> str:
+        return "<no subscripts>"
+
+
+_MISSING: Any = _Missing()
+
+
+def _check_casting(casting: Any) -> None:
+    """Raises TypeError (not a string) or ValueError (not one of :data:`CASTING_RULES`)."""
+    if not isinstance(casting, str):
+        raise TypeError(f"casting must be a string, got {type(casting).__name__}")
+    if casting not in CASTING_RULES:
+        raise ValueError(
+            f"casting must be one of 'no', 'equiv', 'safe', 'same_kind' or 'unsafe', got {casting!r}"
+        )
+
+
+def _check_order(order: Any) -> str:
+    """``order`` in upper case. Raises ValueError for anything but C, F, A or K (either case)."""
+    if not isinstance(order, str) or order.upper() not in ORDERS:
+        raise ValueError(f"order must be one of 'C', 'F', 'A' or 'K', got {order!r}")
+    return order.upper()
+
+
+def _apply_order(result: Any, order: str, operands: Sequence[Any]) -> Any:
+    """The NumPy result in the memory layout ``order`` asks for ('K': as computed); other namespaces
+    have no layout to choose, so their results are returned as they are."""
+    if order == "K" or not isinstance(result, np.ndarray):
+        return result
+    if order == "A":
+        arrays = [x for x in operands if isinstance(x, np.ndarray)]
+        fortran = bool(arrays) and all(
+            x.flags.f_contiguous and not x.flags.c_contiguous for x in arrays if x.ndim > 1
+        )
+        order = "F" if fortran and any(x.ndim > 1 for x in arrays) else "C"
+    if order == "C":
+        return result if result.flags.c_contiguous else np.ascontiguousarray(result)
+    return result if result.flags.f_contiguous else np.asfortranarray(result)
 
 
 def _hashable_optimize(optimize: Any) -> Hashable:
@@ -40,6 +101,8 @@ def _operand_key(notation: Any, optimize: Any, arrays: Sequence[Any]) -> tuple[A
 def _operands_of(args: Sequence[Any]) -> list[Any]:
     """The operands of either call form: after the subscripts, or every other argument (the sublists
     and a trailing output sublist left out)."""
+    if not args or args[0] is _MISSING:
+        return []
     if isinstance(args[0], str):
         return list(args[1:])
     return list(args[0 : len(args) - len(args) % 2 : 2])
@@ -70,17 +133,22 @@ def _as_arrays(arrays: list[Any]) -> tuple[list[Any], Any]:
     return [x if hasattr(x, "shape") and hasattr(x, "dtype") else xp.asarray(x) for x in arrays], xp
 
 
+class UnknownDtypeError(TypeError, ValueError):
+    """A ``dtype`` name the namespace does not know: a TypeError as in NumPy, also a ValueError (what
+    chainrule raised before)."""
+
+
 def _resolve_dtype(dtype: Any, xp: Any) -> Any:
     """``dtype`` as a dtype of ``xp``: a name is looked up (NumPy reads every spelling, ``"f4"`` too).
 
     Raises:
-        ValueError: a name that ``xp`` does not know.
+        UnknownDtypeError: (a TypeError and a ValueError) a name that ``xp`` does not know.
     """
     if isinstance(dtype, str):
         try:
             return xp.dtype(dtype) if is_numpy_namespace(xp) else getattr(xp, dtype)
         except (AttributeError, TypeError):
-            raise ValueError(f"unknown dtype {dtype!r}") from None
+            raise UnknownDtypeError(f"unknown dtype {dtype!r}") from None
     return dtype
 
 
@@ -152,12 +220,13 @@ class _DaskPlanRunner(DaskRunner):
 
 
 def einsum(
-    subscripts: Any,
+    subscripts: Any = _MISSING,
     /,
     *operands: Any,
     out: Any = None,
     optimize: Any = "auto",
     dtype: Any = None,
+    order: str = "K",
     casting: str = "safe",
 ) -> Any:
     """Evaluate an Einstein summation with NumPy's semantics, pairwise on BLAS.
@@ -170,28 +239,44 @@ def einsum(
         subscripts: the subscripts string, or the first operand of the sublist form.
         operands: the arrays (any Array API namespace; Python scalars and lists are converted).
         out: an array of the output shape to write the result into (returned).
-        optimize: ``"auto"`` (default), ``"optimal"``, ``"greedy"``, ``True`` (= auto), ``False``
-            (left to right), ``(name, memory_limit)``, or an explicit path.
+        optimize: ``"auto"`` (default), ``"optimal"``, ``"greedy"``, ``"branch-1"``/``"2"``/``"all"``,
+            ``True`` (= auto), ``False`` or ``None`` (left to right, as NumPy reads None),
+            ``(name, memory_limit)``, an explicit path, or an opt_einsum-style optimizer function
+            (see :func:`chainrule.einsum.paths.find_path`).
         dtype: compute and return in this dtype (operands cast first, under ``casting``).
-        casting: NumPy's casting rule for ``dtype`` and ``out`` (default ``"safe"``).
+        order: the memory layout of a NumPy result: ``"C"``, ``"F"``, ``"A"`` (F when every operand
+            of two or more dimensions is Fortran-contiguous, else C) or ``"K"`` (default: as computed,
+            views included); either case. Other namespaces ignore it.
+        casting: NumPy's casting rule for ``dtype`` and ``out`` (default ``"safe"``), checked on every
+            call.
 
     Returns:
         The result, of the promoted dtype of the operands (or ``dtype``). Integer contractions accumulate in
         that dtype and wrap on overflow, as in ``numpy.einsum``. As in NumPy, a pure relabelling (transpose,
-        diagonal) may return a view of the operand (diagonal views are read-only here). Large NumPy sums
-        and batched dot products time their two kernels (BLAS or NumPy's loop) on the first calls of a
-        plan and keep the faster (:mod:`chainrule.einsum.tuning`); those first results may differ from
-        later ones in the last bits of rounding. Large batched matmuls of small items (at most 64³)
-        likewise time NumPy's matmul against the batch split across two threads
-        (:mod:`chainrule.einsum.parallel`; on OpenBLAS both give identical results).
+        diagonal) may return a view of the operand (diagonal views are read-only here). Large NumPy steps
+        (sums, batched dot products, matrix-vector products, batched matmuls of small items) time their
+        candidate kernels (BLAS, NumPy's reductions, NumPy's C einsum loop, the batch split across two
+        threads) on their first calls and keep the fastest, re-checked now and then
+        (:mod:`chainrule.einsum.tuning`; ``CHAINRULE_EINSUM_TUNE=0`` fixes a default per step); results
+        while measuring may differ from later ones in the last bits of rounding.
 
     Raises:
-        ValueError: malformed notation (the message names the label, term or operand), a size mismatch
-            (both sizes), a bad ``optimize``, an unknown ``dtype`` name, or an ``out`` of the wrong
-            shape.
-        TypeError: ``out`` is not an array, or ``dtype`` or ``out`` needs a cast that ``casting``
-            forbids.
+        ValueError: no arguments, malformed notation (the message names the label, term or operand), a
+            size mismatch (both sizes), a bad ``optimize``, an unknown ``dtype`` name, an ``out`` of the
+            wrong shape, or an unknown ``order`` or ``casting``.
+        TypeError: ``out`` is not an array, ``casting`` is not a string, or ``dtype`` or ``out`` needs a
+            cast that ``casting`` forbids.
     """
+    if optimize is None:
+        optimize = False
+    if casting != "safe":
+        _check_casting(casting)
+    if order != "K":
+        result = einsum(
+            subscripts, *operands, out=None, optimize=optimize, dtype=dtype, casting=casting
+        )
+        result = _apply_order(result, _check_order(order), _operands_of([subscripts, *operands]))
+        return result if out is None else _write_out(result, out, None, casting)
     if subscripts.__class__ is str:
         # The hot path: one flat tuple (the same key _einsum_general stores), one dict lookup, the kernels.
         # (A dtype given by name misses here: the stored key holds the resolved dtype.)
@@ -245,6 +330,8 @@ def einsum(
 def _einsum_general(
     subscripts: Any, operands: Sequence[Any], out: Any, optimize: Any, dtype: Any, casting: str
 ) -> Any:
+    if subscripts is _MISSING:
+        raise ValueError("einsum needs the subscripts and at least one operand")
     args, arrays, notation_key = _split_call(subscripts, operands)
     if not arrays:
         raise ValueError("einsum needs at least one operand")
@@ -264,6 +351,10 @@ def _einsum_general(
             hash(key)
         except TypeError:
             key = None
+    if _is_object(arrays) and dtype is None:
+        spec = parse(*args)
+        result = _object_einsum(spec, arrays, _search(spec, optimize, None))
+        return result if out is None else _write_out(np.asarray(result), out, xp, casting)
     runner = PLAN_CACHE.get(key) if key is not None else None
     if runner is None:
         runner = _plan_for(key, args, arrays, xp, optimize, dtype, casting)
@@ -271,6 +362,59 @@ def _einsum_general(
     if out is None:
         return result
     return _write_out(result, out, xp, casting)
+
+
+def _is_object(arrays: Sequence[Any]) -> bool:
+    """Whether any operand is a NumPy array of dtype object (Python objects: no BLAS, no vecdot)."""
+    return any(isinstance(a, np.ndarray) and a.dtype == object for a in arrays)
+
+
+def _object_einsum(spec: EinsumSpec, arrays: Sequence[Any], path: Path) -> Any:
+    """Evaluate ``spec`` on NumPy arrays of which some have dtype object, with the objects' own ``*``
+    and ``+``: pairwise along ``path`` (an n-ary step multiplies all its operands), each step one
+    broadcast product over the union of its labels and one ``sum`` over the labels no longer needed.
+
+    Returns an object array; a 0-d result as its element (as ``numpy.einsum`` returns it).
+    """
+    terms: list[tuple[list[Hashable], Any]] = []
+    for labels, a in zip(spec.inputs, arrays, strict=True):
+        a = np.asarray(a, dtype=object)
+        labs = list(labels)
+        while len(set(labs)) < len(labs):  # a repeated label: its diagonal, moved last
+            x = next(y for y in labs if labs.count(y) > 1)
+            i = labs.index(x)
+            j = labs.index(x, i + 1)
+            a = np.diagonal(a, axis1=i, axis2=j)
+            labs = [y for k, y in enumerate(labs) if k not in (i, j)] + [x]
+        terms.append((labs, a))
+    out = list(spec.output)
+    for step in path or [(0,)]:
+        chosen = [terms[p] for p in step]
+        for p in sorted(step, reverse=True):
+            terms.pop(p)
+        union: list[Hashable] = []
+        for labs, _ in chosen:
+            union += [x for x in labs if x not in union]
+        product: Any = None
+        for labs, a in chosen:
+            where = [union.index(x) for x in labs]
+            perm = sorted(range(len(labs)), key=where.__getitem__)
+            shape = [a.shape[labs.index(x)] if x in labs else 1 for x in union]
+            aligned = a.transpose(perm).reshape(shape)
+            product = aligned if product is None else product * aligned
+        needed = set(out).union(*(set(labs) for labs, _ in terms))
+        keep = [x for x in union if x in needed]
+        axes = tuple(k for k, x in enumerate(union) if x not in needed)
+        summed = np.asarray(product, dtype=object)
+        if axes:
+            total = summed.sum(axis=axes)
+            summed = np.empty((), dtype=object) if not keep else total
+            if not keep:
+                summed[()] = total
+        terms.append((keep, summed))
+    labs, result = terms[0]
+    result = result.transpose([labs.index(x) for x in out]) if out else result
+    return result[()] if result.ndim == 0 else result
 
 
 def _write_out(result: Any, out: Any, xp: Any, casting: str) -> Any:
@@ -298,6 +442,43 @@ def _write_out(result: Any, out: Any, xp: Any, casting: str) -> Any:
     return out
 
 
+def _path_operands(args: Sequence[Any], shapes: bool) -> list[Any]:
+    """``args`` with each operand read as einsum_path reads it: with ``shapes``, every operand is a
+    shape; otherwise arrays stay, a tuple of ints is a shape, and anything else (a list, a scalar) is
+    read as an array, as NumPy reads it.
+
+    Raises:
+        ValueError: with ``shapes``, an operand that is not a sequence of ints.
+    """
+    args = list(args)
+    positions = (
+        list(range(1, len(args)))
+        if isinstance(args[0], str)
+        else list(range(0, len(args) - len(args) % 2, 2))
+    )
+    if shapes:
+        for k, p in enumerate(positions):
+            try:
+                args[p] = tuple(int(d) for d in args[p])
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"operand {k} must be a shape (a sequence of ints) with shapes=True, got "
+                    f"{args[p]!r}"
+                ) from None
+        return args
+    given = [args[p] for p in positions]
+    arrays = [x for x in given if hasattr(x, "shape") and hasattr(x, "dtype")]
+    xp = array_namespace(*arrays)
+    for p in positions:
+        x = args[p]
+        if hasattr(x, "shape") and hasattr(x, "dtype"):
+            continue
+        if isinstance(x, tuple) and all(isinstance(d, int) and not isinstance(d, bool) for d in x):
+            continue
+        args[p] = xp.asarray(x)
+    return args
+
+
 def _spec_and_dtypes(args: Sequence[Any]) -> tuple[EinsumSpec, list[Any], Any]:
     spec = parse(*args)
     operands = _operands_of(args)
@@ -310,13 +491,27 @@ def _spec_and_dtypes(args: Sequence[Any]) -> tuple[EinsumSpec, list[Any], Any]:
     return spec, dtypes, xp
 
 
+def _search(spec: EinsumSpec, optimize: Any, memory_limit: int | None) -> Path:
+    """The path as the optimizer returns it (an n-ary last step kept, where the plan runs it pairwise)."""
+    return find_path(
+        [frozenset(t) for t in spec.inputs],
+        frozenset(spec.output),
+        spec.sizes,
+        optimize,
+        memory_limit,
+    )
+
+
 def _memory_limit(limit: Any, spec: EinsumSpec) -> int | None:
-    if limit is None:
+    if limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit == -1):
         return None
     if limit == "max_input":
         return max((_size(s) for s in spec.shapes), default=1)
     if isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0:
-        raise ValueError(f"memory_limit must be a number of elements or 'max_input', got {limit!r}")
+        raise ValueError(
+            f"memory_limit must be a number of elements, -1 or None (no limit) or 'max_input', got "
+            f"{limit!r}"
+        )
     return int(limit)
 
 
@@ -328,36 +523,53 @@ def _size(shape: Sequence[int]) -> int:
 
 
 def einsum_path(
-    subscripts: Any, /, *operands: Any, optimize: Any = "auto", memory_limit: Any = None
+    subscripts: Any = _MISSING,
+    /,
+    *operands: Any,
+    optimize: Any = "auto",
+    memory_limit: Any = None,
+    shapes: bool = False,
 ) -> tuple[list[tuple[int, ...]], PathInfo]:
     """The contraction path and its report, without evaluating anything.
 
-    Operands may be arrays or shapes (tuples of ints), in either call form; with shapes only the plan
-    assumes float64. ``str(info)`` is the report: naive and optimized FLOPs (opt_einsum's model),
-    speedup, largest intermediate and, per step, its subscripts and kernel (``matmul``, ``multiply``,
-    ``sum``, ``diagonal``). With a Dask operand, ``info.dask`` (:class:`~chainrule.einsum.dask_plan.
-    DaskPlanInfo`) adds per step the chunk and task counts of the lazy graph and the estimated peak
-    bytes of one task (see docs/scale.md), and the report prints them.
+    Operands may be arrays or shapes (tuples of ints), in either call form; a list or a scalar is read
+    as an array, as NumPy reads it. With ``shapes=True`` (opt_einsum's flag) every operand is a shape
+    (a list too). With shapes only the plan assumes float64. ``str(info)`` is the report: naive and
+    optimized FLOPs (opt_einsum's model), speedup, largest intermediate and, per step, its subscripts and
+    kernel (``matmul``, ``multiply``, ``sum``, ``diagonal``). With a Dask operand, ``info.dask``
+    (:class:`~chainrule.einsum.dask_plan.DaskPlanInfo`) adds per step the chunk and task counts of the
+    lazy graph and the estimated peak bytes of one task (see docs/scale.md), and the report prints them.
+
+    ``memory_limit`` bounds the elements of every intermediate (``-1`` or None: no limit,
+    ``"max_input"``: the largest input). When no pairwise path meets it, the path contracts pairs while
+    they fit and then every remaining operand in one n-ary step, returned as such (the report shows the
+    pairwise steps that execute it).
 
     Returns:
-        ``(path, info)``: the pairwise path as a list of position tuples (opt_einsum's and NumPy's
-        convention, so ``optimize=path`` replays it), and the :class:`PathInfo` report.
+        ``(path, info)``: the path as a list of position tuples (opt_einsum's and NumPy's convention, so
+        ``optimize=path`` replays it), and the :class:`PathInfo` report.
 
     Raises:
-        ValueError: as :func:`einsum`; also when no path meets ``memory_limit`` (elements, or
-            ``"max_input"``).
+        ValueError: as :func:`einsum`; a bad ``memory_limit``; with ``shapes=True``, an operand that is
+            not a shape.
     """
-    spec, dtypes, xp = _spec_and_dtypes([subscripts, *operands])
-    plan = build_plan(spec, dtypes, xp, optimize, _memory_limit(memory_limit, spec))
-    arrays = _operands_of([subscripts, *operands])
+    if subscripts is _MISSING:
+        raise ValueError("einsum_path needs the subscripts and at least one operand")
+    if optimize is None:  # NumPy's reading; contract_path reads None as "auto"
+        optimize = False
+    args = _path_operands([subscripts, *operands], shapes)
+    spec, dtypes, xp = _spec_and_dtypes(args)
+    found = _search(spec, optimize, _memory_limit(memory_limit, spec))
+    plan = build_plan(spec, dtypes, xp, found, None)
+    arrays = _operands_of(args)
     if any_dask(*arrays):
         from chainrule.einsum.dask_plan import dask_plan_info
 
         chunks = [getattr(a, "chunks", None) if any_dask(a) else None for a in arrays]
         itemsize = int(getattr(plan.dtype, "itemsize", 8))
         dask_info = dask_plan_info(spec, plan.path, chunks, itemsize)
-        return list(plan.path), path_info(plan, dask_info)
-    return list(plan.path), path_info(plan)
+        return list(found), path_info(plan, dask_info)
+    return list(found), path_info(plan)
 
 
 class ContractExpression:
@@ -368,12 +580,33 @@ class ContractExpression:
     (8×8 matmul: about 1.5 µs, where ``einsum`` itself takes about 1.3 µs).
     """
 
-    def __init__(self, args: Sequence[Any], optimize: Any, memory_limit: Any) -> None:
+    def __init__(
+        self,
+        args: Sequence[Any],
+        optimize: Any,
+        memory_limit: Any,
+        constants: Sequence[int] = (),
+    ) -> None:
         spec, dtypes, xp = _spec_and_dtypes(args)
         self.spec = spec
+        self.subscripts: str = args[0] if isinstance(args[0], str) else spec.subscripts
         self.optimize = optimize
         self.memory_limit = _memory_limit(memory_limit, spec)
-        first = build_plan(spec, dtypes, xp, optimize, self.memory_limit)
+        given = _operands_of(args)
+        #: Operand position → the array given for it (``constants=``), inserted on every call.
+        self.constants: dict[int, Any] = {}
+        for k in constants:
+            if not isinstance(k, int) or not 0 <= k < len(given):
+                raise ValueError(
+                    f"constants names operand {k!r}, but the expression has {len(given)} operands"
+                )
+            if not (hasattr(given[k], "shape") and hasattr(given[k], "dtype")):
+                raise TypeError(
+                    f"constant operand {k} must be an array, got {type(given[k]).__name__}"
+                )
+            self.constants[k] = given[k]
+        self.found_path = _search(spec, optimize, self.memory_limit)
+        first = build_plan(spec, dtypes, xp, self.found_path, None)
         self.path = list(first.path)
         self._plans: dict[Hashable, ContractionPlan] = {(xp, tuple(dtypes)): first}
         # Per (array type, dtype) of each operand, flat: the plan's entry point, for calls whose shapes
@@ -385,16 +618,23 @@ class ContractExpression:
         """The report of the compiled path."""
         return path_info(next(iter(self._plans.values())))
 
-    def __call__(self, *arrays: Any, out: Any = None) -> Any:
+    def __call__(self, *arrays: Any, out: Any = None, backend: Any = "auto") -> Any:
         """Evaluate on ``arrays`` (shapes as compiled, any dtypes; the result has their promoted dtype).
 
+        With ``constants``, pass only the other operands, in order; the constants are inserted at their
+        positions (the whole contraction runs on every call: nothing is precomputed).
         ``out``, when given, receives the result (same shape; the cast must be ``"safe"``) and is returned.
+        ``backend`` is opt_einsum's argument, checked as :func:`contract` checks it.
 
         Raises:
-            ValueError: a wrong number of arrays, an array whose shape differs from the compiled one, or
-                an ``out`` of another shape.
+            ValueError: a wrong number of arrays, an array whose shape differs from the compiled one, an
+                ``out`` of another shape, or a ``backend`` that is not the arrays' own.
             TypeError: ``out`` is not an array or cannot hold the result dtype safely.
         """
+        if backend != "auto":
+            _check_backend(backend, arrays)
+        if self.constants:
+            arrays = self._with_constants(arrays)
         try:
             key = tuple([x for a in arrays for x in (a.__class__, a.dtype)])
             runner = self._runners.get(key)
@@ -404,6 +644,16 @@ class ContractExpression:
         except (AttributeError, TypeError):  # Python scalars or lists: converted below
             key = None
         return self._call_checked(key, arrays, out)
+
+    def _with_constants(self, arrays: tuple[Any, ...]) -> tuple[Any, ...]:
+        n = len(self.spec.shapes)
+        if len(arrays) != n - len(self.constants):
+            raise ValueError(
+                f"expected {n - len(self.constants)} arrays (the expression has {len(self.constants)} "
+                f"constant operand(s)), got {len(arrays)}"
+            )
+        given = iter(arrays)
+        return tuple(self.constants[k] if k in self.constants else next(given) for k in range(n))
 
     def _call_checked(self, key: tuple[Any, ...] | None, arrays: tuple[Any, ...], out: Any) -> Any:
         """The full call: convert, check count and shapes, plan the dtypes if new (keyed ``key``)."""
@@ -415,6 +665,9 @@ class ContractExpression:
                 raise ValueError(
                     f"operand {k} has shape {tuple(a.shape)} but the expression was compiled for {shape}"
                 )
+        if _is_object(arrays_l):  # a 0-d result stays a 0-d array, as in opt_einsum
+            result = np.asarray(_object_einsum(self.spec, arrays_l, self.found_path), dtype=object)
+            return result if out is None else _write_out(result, out, xp, "safe")
         dtypes = tuple(a.dtype for a in arrays_l)
         plan_key = (xp, dtypes)
         plan = self._plans.get(plan_key)
@@ -431,18 +684,133 @@ class ContractExpression:
 
     def __repr__(self) -> str:
         shapes = ", ".join(str(s) for s in self.spec.shapes)
-        return f"ContractExpression({self.spec.subscripts!r}, {shapes})"
+        constants = f", constants={sorted(self.constants)}" if self.constants else ""
+        return f"ContractExpression({self.subscripts!r}, {shapes}{constants})"
 
 
 def contract_expression(
-    subscripts: Any, /, *shapes: Any, optimize: Any = "auto", memory_limit: Any = None
+    subscripts: Any,
+    /,
+    *shapes: Any,
+    optimize: Any = "auto",
+    memory_limit: Any = None,
+    constants: Sequence[int] | None = None,
+    use_blas: bool = True,
 ) -> ContractExpression:
     """Compile ``subscripts`` for operands of ``shapes`` (either call form; arrays also accepted).
 
     The path is searched once, here; calling the result with arrays of those shapes runs the compiled
-    steps (a plan per dtype combination, built on first use along the same path).
+    steps (a plan per dtype combination, built on first use along the same path). ``optimize=None``
+    means ``"auto"`` (opt_einsum's reading). ``constants`` (opt_einsum's argument) lists the positions
+    whose entry in ``shapes`` is an array that every call uses: the expression is then called with the
+    other operands only. ``use_blas`` is accepted for opt_einsum's signature and ignored (every pairwise
+    step is a matmul).
+
+    Raises:
+        ValueError: as :func:`einsum_path`; ``constants`` naming a position that does not exist.
+        TypeError: a constant that is not an array.
+    """
+    del use_blas
+    if optimize is None:
+        optimize = "auto"
+    return ContractExpression([subscripts, *shapes], optimize, memory_limit, constants or ())
+
+
+def _check_backend(backend: Any, operands: Sequence[Any]) -> None:
+    """opt_einsum's ``backend``: chainrule always computes in the operands' own namespace, so only
+    ``"auto"``, None, ``"object"`` (NumPy object arrays) and the name of that namespace's library
+    (``"numpy"``, ``"dask"``, ...) are accepted.
+
+    Raises:
+        ValueError: any other backend.
+    """
+    if backend in ("auto", None, "object"):
+        return
+    arrays = [x for x in operands if hasattr(x, "shape") and hasattr(x, "dtype")]
+    roots = {type(x).__module__.split(".")[0] for x in arrays} or {"numpy"}
+    if not isinstance(backend, str) or backend.split(".")[0] not in roots:
+        raise ValueError(
+            f"backend={backend!r}: chainrule computes in the operands' own array library "
+            f"({', '.join(sorted(roots))}); convert the arrays instead"
+        )
+
+
+def contract(
+    subscripts: Any = _MISSING,
+    /,
+    *operands: Any,
+    out: Any = None,
+    optimize: Any = "auto",
+    memory_limit: Any = None,
+    dtype: Any = None,
+    order: str = "K",
+    casting: str = "safe",
+    use_blas: bool = True,
+    backend: Any = "auto",
+) -> Any:
+    """opt_einsum's ``contract`` on chainrule's engine: :func:`einsum` with ``memory_limit``.
+
+    Differences from :func:`einsum` follow opt_einsum: ``optimize=None`` means ``"auto"``, and
+    ``memory_limit`` (elements, ``-1``/None for none, ``"max_input"``) bounds the intermediates as in
+    :func:`einsum_path`. ``backend`` is checked (:func:`_check_backend`); ``use_blas`` is ignored
+    (every pairwise step is a matmul).
+
+    Raises:
+        ValueError, TypeError: as :func:`einsum`; a ``backend`` other than the operands' library.
+    """
+    del use_blas
+    if backend != "auto":
+        _check_backend(backend, _operands_of([subscripts, *operands]))
+    if optimize is None:
+        optimize = "auto"
+    if memory_limit is not None and not (isinstance(optimize, list | tuple) or optimize is False):
+        if subscripts is _MISSING:
+            raise ValueError("contract needs the subscripts and at least one operand")
+        args, arrays, _ = _split_call(subscripts, operands)
+        if arrays:
+            arrays, _ = _as_arrays(arrays)
+            if isinstance(subscripts, str):
+                args = [subscripts, *arrays]
+            else:
+                for k, a in enumerate(arrays):
+                    args[2 * k] = a
+            spec = parse(*args)
+            optimize = _search(spec, optimize, _memory_limit(memory_limit, spec))
+    result = einsum(
+        subscripts,
+        *operands,
+        out=out,
+        optimize=optimize,
+        dtype=dtype,
+        order=order,
+        casting=casting,
+    )
+    if out is None and not hasattr(result, "shape"):
+        # An object-dtype contraction to a scalar: opt_einsum returns it as a 0-d array.
+        wrapped = np.empty((), dtype=object)
+        wrapped[()] = result
+        return wrapped
+    return result
+
+
+def contract_path(
+    subscripts: Any = _MISSING,
+    /,
+    *operands: Any,
+    optimize: Any = "auto",
+    memory_limit: Any = None,
+    shapes: bool = False,
+    use_blas: bool = True,
+) -> tuple[list[tuple[int, ...]], PathInfo]:
+    """opt_einsum's ``contract_path`` on chainrule's engine: :func:`einsum_path`, with ``optimize=None``
+    meaning ``"auto"``; ``use_blas`` is ignored.
 
     Raises:
         ValueError: as :func:`einsum_path`.
     """
-    return ContractExpression([subscripts, *shapes], optimize, memory_limit)
+    del use_blas
+    if optimize is None:
+        optimize = "auto"
+    return einsum_path(
+        subscripts, *operands, optimize=optimize, memory_limit=memory_limit, shapes=shapes
+    )

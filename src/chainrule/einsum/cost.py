@@ -15,6 +15,7 @@ from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
 __all__ = [
+    "InvalidPathError",
     "LabelSet",
     "Path",
     "contraction_steps",
@@ -27,6 +28,13 @@ __all__ = [
 ]
 
 Path = list[tuple[int, ...]]
+
+
+class InvalidPathError(ValueError, RuntimeError):
+    """An explicit path that cannot be followed. A ValueError (opt_einsum's and chainrule's convention)
+    that is also a RuntimeError, which is what ``numpy.einsum`` raises for it."""
+
+
 LabelSet = frozenset[Hashable]
 
 
@@ -109,7 +117,7 @@ def validate_path(path: Any, n: int) -> Path:
     """Check an explicit path (NumPy's ``['einsum_path', (0, 1), ...]`` form accepted) for ``n`` operands.
 
     Raises:
-        ValueError: a step names a position that does not exist, names one twice, or the path does not end
+        InvalidPathError: (a ValueError) a step names a position that does not exist, names one twice, or the path does not end
             with exactly one operand.
     """
     steps = list(path)
@@ -121,21 +129,21 @@ def validate_path(path: Any, n: int) -> Path:
         try:
             positions = tuple(int(p) for p in step)
         except (TypeError, ValueError):
-            raise ValueError(
+            raise InvalidPathError(
                 f"path step {k} {step!r} is not a tuple of operand positions"
             ) from None
         if not positions:
-            raise ValueError(f"path step {k} is empty")
+            raise InvalidPathError(f"path step {k} is empty")
         if len(set(positions)) != len(positions):
-            raise ValueError(f"path step {k} {positions} names an operand twice")
+            raise InvalidPathError(f"path step {k} {positions} names an operand twice")
         for p in positions:
             if not 0 <= p < remaining:
-                raise ValueError(
+                raise InvalidPathError(
                     f"path step {k} {positions} names position {p}, but only {remaining} operand(s) "
                     "remain"
                 )
         remaining = remaining - len(positions) + 1
         out.append(positions)
     if remaining != 1:
-        raise ValueError(f"path {steps!r} leaves {remaining} operands instead of one")
+        raise InvalidPathError(f"path {steps!r} leaves {remaining} operands instead of one")
     return out

@@ -25,7 +25,7 @@ from chainrule.einsum.cost import (
     ssa_to_linear,
 )
 
-__all__ = ["greedy"]
+__all__ = ["greedy", "greedy_within"]
 
 
 def _greedy_once(
@@ -35,8 +35,10 @@ def _greedy_once(
     memory_limit: int | None,
     score: str,
     jitter: random.Random | None = None,
+    partial: bool = False,
 ) -> list[tuple[int, int]] | None:
-    """One greedy pass with scoring rule ``score``; an ssa path, or None when the memory limit blocks.
+    """One greedy pass with scoring rule ``score``; an ssa path, or None when the memory limit blocks
+    (with ``partial``, the pairs contracted until then).
 
     ``"size"`` scores a pair by the memory it frees (result size minus operand sizes, lower is better);
     ``"flops"`` by the cost of the step. With ``jitter`` each score is multiplied by a random factor
@@ -106,7 +108,7 @@ def _greedy_once(
                 and size_of(result, sizes) > memory_limit
                 and len(terms) > 2
             ):
-                return None
+                return ssa if partial else None
             chosen = (min(i, j), max(i, j), result)
         i, j, result = chosen
         for k in (i, j):
@@ -277,4 +279,36 @@ def greedy(
             f"no greedy contraction path keeps every intermediate within memory_limit={memory_limit} "
             "elements"
         )
+    return best
+
+
+def greedy_within(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int,
+) -> Path:
+    """opt_einsum's fallback when no pairwise path fits ``memory_limit``: contract pairs greedily while
+    their results fit, then every remaining operand in one n-ary step.
+
+    Two passes (cheapest step first, most memory freed first); the cheaper full path in opt_einsum's FLOP
+    model is kept (the n-ary step costs its whole index space times the number of its terms).
+    Executed, the n-ary step runs as a chain of pairwise steps whose intermediates may exceed the limit.
+    """
+    n = len(inputs)
+    if n <= 2:
+        return [tuple(range(n))] if n else []
+    best: Path | None = None
+    best_cost = math.inf
+    for score in ("flops", "size"):
+        ssa = _greedy_once(inputs, output, sizes, memory_limit, score, None, partial=True)
+        assert ssa is not None
+        path = ssa_to_linear(ssa, n)
+        rest = n - len(ssa)
+        if rest > 1:
+            path.append(tuple(range(rest)))
+        cost, _ = path_cost(inputs, output, sizes, path)
+        if cost < best_cost:
+            best, best_cost = path, cost
+    assert best is not None
     return best

@@ -2,14 +2,15 @@
 
 :class:`ArrayOps` gives ``permute``, ``reshape``, ``matmul``, ``mT``, ``sum``, ``multiply``, ``astype``,
 ``diagonal`` for any Array API namespace; for NumPy it calls the ndarray methods directly (cheaper per
-call). :func:`blas_sum` sums a NumPy array through BLAS (a product with a vector of ones).
+call). :func:`blas_sum` sums a NumPy array through BLAS (a product with a vector of ones);
+:func:`c_loop` is NumPy's own C einsum loop (``numpy.einsum(..., optimize=False)``) for one step.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,12 @@ import numpy as np
 from chainrule.backend import is_numpy_namespace
 
 __all__ = [
+    "C_LOOP_MAX_LABELS",
     "ONES_MAX",
     "ArrayOps",
     "Kernel",
     "blas_sum",
+    "c_loop",
     "diagonal_of",
     "numpy_sum",
     "reshape_to",
@@ -212,3 +215,37 @@ def diagonal_of(ops: ArrayOps, ax1: int, ax2: int, a: Any) -> Any:
 def sum_of(ops: ArrayOps, axes: tuple[int, ...], dtype: Any, a: Any) -> Any:
     """``a`` summed over ``axes``, accumulated in ``dtype`` (integers wrap, as in ``numpy.einsum``)."""
     return ops.sum(a, axes, dtype)
+
+
+#: NumPy's C einsum loop takes at most this many distinct labels (its sublist form: 0..51).
+C_LOOP_MAX_LABELS = 52
+
+
+#: NumPy's einsum as imported, bound once: a later replacement of ``numpy.einsum`` (a test shim, a
+#: user's patch routing it to chainrule) must not make the C-loop kernel call back into chainrule.
+_NUMPY_EINSUM = np.einsum
+
+
+def c_loop(inputs: Sequence[Sequence[Hashable]], output: Sequence[Hashable]) -> Kernel | None:
+    """NumPy's own C einsum loop for one step: ``numpy.einsum(a, [..], (b, [..],) [..])``, not optimized.
+
+    ``inputs`` holds the labels of each of the one or two operands, in axis order, and ``output`` the
+    labels of the result, in its axis order; labels found in no later position are summed, as in einsum.
+    The kernel takes NumPy arrays of any strides and returns a new array of the operands' dtype
+    (accumulated in that dtype, as ``numpy.einsum`` does). Returns None for more than
+    :data:`C_LOOP_MAX_LABELS` distinct labels or other than one or two operands.
+    """
+    ids: dict[Hashable, int] = {}
+    for term in (*inputs, output):
+        for x in term:
+            ids.setdefault(x, len(ids))
+    if len(ids) > C_LOOP_MAX_LABELS or len(inputs) not in (1, 2):
+        return None
+    subs = [[ids[x] for x in term] for term in inputs]
+    out = [ids[x] for x in output]
+    einsum = _NUMPY_EINSUM
+    if len(subs) == 1:
+        (sa,) = subs
+        return lambda a: einsum(a, sa, out)
+    sa, sb = subs
+    return lambda a, b: einsum(a, sa, b, sb, out)

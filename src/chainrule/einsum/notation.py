@@ -45,7 +45,19 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["EinsumSpec", "EllipsisLabel", "label_letters", "parse", "shape_of"]
+__all__ = [
+    "EinsumSpec",
+    "EllipsisLabel",
+    "NotationTypeError",
+    "label_letters",
+    "parse",
+    "shape_of",
+]
+
+
+class NotationTypeError(TypeError, ValueError):
+    """A sublist that is not a list, or a label that is not hashable: a ValueError like every notation
+    error here, and a TypeError, as NumPy and opt_einsum raise for these."""
 
 
 @dataclass(frozen=True, order=True)
@@ -203,7 +215,7 @@ def _split_string(subscripts: str, n_operands: int) -> tuple[list[list[Any]], li
 
 def _check_sublist(sub: Any, where: str) -> list[Any]:
     if isinstance(sub, (str, bytes)) or not isinstance(sub, Sequence | Iterable):
-        raise ValueError(f"{where} must be a list of labels, got {sub!r}")
+        raise NotationTypeError(f"{where} must be a list of labels, got {sub!r}")
     out: list[Any] = []
     for label in sub:
         if label is Ellipsis:
@@ -214,7 +226,7 @@ def _check_sublist(sub: Any, where: str) -> list[Any]:
         try:
             hash(label)
         except TypeError:
-            raise ValueError(f"label {label!r} in {where} is not hashable") from None
+            raise NotationTypeError(f"label {label!r} in {where} is not hashable") from None
         out.append(label)
     return out
 

@@ -3,7 +3,8 @@
 :func:`optimal` tries every split of every subset (outer products included): exact in opt_einsum's FLOP
 model, 3**n work. :func:`optimal_connected` does the same over connected subsets only (operands sharing
 labels), which sparse networks keep few, so it reaches 13–18 operands; it never multiplies two unconnected
-parts.
+parts. :func:`branch` is a depth-first branch-and-bound search over pairwise orders that explores only
+the few most promising pairs at each step (opt_einsum's ``branch-N`` strategy).
 """
 
 from __future__ import annotations
@@ -11,9 +12,15 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Sequence
 
-from chainrule.einsum.cost import LabelSet, Path, ssa_to_linear
+from chainrule.einsum.cost import LabelSet, Path, size_of, ssa_to_linear
 
-__all__ = ["optimal", "optimal_connected"]
+__all__ = ["BRANCH_CUTOFF", "BRANCH_NODE_BUDGET", "branch", "optimal", "optimal_connected"]
+
+#: :func:`branch` stops exploring after visiting this many search nodes (keeping the best path so far).
+BRANCH_NODE_BUDGET = 100_000
+#: With a bounded width, :func:`branch` cuts a partial path costing more than this many times the cheapest
+#: partial path seen with as many operands left (opt_einsum's ``cutoff_flops_factor`` default).
+BRANCH_CUTOFF = 4
 
 
 def optimal(
@@ -210,3 +217,121 @@ def _subset_dp(
             stack.append((b, False))
             stack.append((a, False))
     return ssa_to_linear(ssa, n)
+
+
+def branch(
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None = None,
+    width: int | None = None,
+) -> Path:
+    """A bounded branch-and-bound search over pairwise orders (opt_einsum's ``branch-N``).
+
+    At each step the candidate pairs are those sharing a label (all pairs when none does); they are ranked
+    by the memory they free (result size minus operand sizes, then step cost) and only the best ``width``
+    (all when None) are explored, depth first, best first. A partial path whose cost already reaches the
+    best complete one is cut; with a bounded ``width``, so is one costing more than :data:`BRANCH_CUTOFF`
+    times the cheapest partial path seen with as many operands left. The first descent is a greedy path,
+    so ``width=1`` is greedy; ``width=None`` explores every connected pair and is exact among orders
+    without avoidable outer products, unless the search visits :data:`BRANCH_NODE_BUDGET` nodes, where it
+    stops with the best path found.
+
+    Raises:
+        ValueError: ``width`` below 1, or no explored path keeps every intermediate within
+            ``memory_limit``.
+    """
+    if width is not None and width < 1:
+        raise ValueError(f"branch width must be at least 1, got {width}")
+    n = len(inputs)
+    if n <= 2:
+        return [tuple(range(n))] if n else []
+    best_cost = math.inf
+    best_ssa: list[tuple[int, int]] | None = None
+    nodes = 0
+    count: dict[Hashable, int] = {}
+    for t in inputs:
+        for x in t:
+            count[x] = count.get(x, 0) + 1
+    terms: dict[int, LabelSet] = dict(enumerate(inputs))
+    ssa: list[tuple[int, int]] = []
+    progress: dict[int, float] = {}
+
+    size_memo: dict[LabelSet, int] = {}
+
+    def sz(labels: LabelSet) -> int:
+        v = size_memo.get(labels)
+        if v is None:
+            v = size_memo[labels] = size_of(labels, sizes)
+        return v
+
+    def candidates(cost: float) -> list[tuple[int, int, int, int, LabelSet, int]]:
+        ids = sorted(terms)
+        pairs = [(i, j) for p, i in enumerate(ids) for j in ids[p + 1 :] if terms[i] & terms[j]]
+        if not pairs:
+            pairs = [(i, j) for p, i in enumerate(ids) for j in ids[p + 1 :]]
+        found = []
+        last = len(terms) == 2
+        for i, j in pairs:
+            a, b = terms[i], terms[j]
+            union = a | b
+            result = frozenset(
+                x for x in union if x in output or count[x] - (x in a) - (x in b) > 0
+            )
+            rsize = sz(result)
+            if memory_limit is not None and rsize > memory_limit and not last:
+                continue
+            # opt_einsum's FLOP model for two terms: the index space, twice when something is summed.
+            step = sz(union) * (2 if len(result) < len(union) else 1)
+            if cost + step >= best_cost:
+                continue
+            found.append((rsize - sz(a) - sz(b), step, i, j, result, step))
+        found.sort(key=lambda c: (c[0], c[1], c[2], c[3]))
+        return found if width is None else found[:width]
+
+    def search(cost: float, next_id: int) -> None:
+        nonlocal best_cost, best_ssa, nodes
+        if len(terms) == 1:
+            if cost < best_cost:
+                best_cost, best_ssa = cost, list(ssa)
+            return
+        nodes += 1
+        if nodes > BRANCH_NODE_BUDGET and best_ssa is not None:
+            return
+        if width is not None:
+            # Bounded widths also cut a partial path that costs more than BRANCH_CUTOFF times the
+            # cheapest partial path seen with as many operands left.
+            seen = progress.get(len(terms), math.inf)
+            if cost > BRANCH_CUTOFF * seen:
+                return
+            progress[len(terms)] = min(seen, cost)
+        for _, _, i, j, result, step in candidates(cost):
+            if cost + step >= best_cost:
+                continue
+            a, b = terms.pop(i), terms.pop(j)
+            for x in a:
+                count[x] -= 1
+            for x in b:
+                count[x] -= 1
+            for x in result:
+                count[x] = count.get(x, 0) + 1
+            terms[next_id] = result
+            ssa.append((i, j))
+            search(cost + step, next_id + 1)
+            ssa.pop()
+            del terms[next_id]
+            for x in result:
+                count[x] -= 1
+            for x in a:
+                count[x] += 1
+            for x in b:
+                count[x] += 1
+            terms[i], terms[j] = a, b
+
+    search(0, n)
+    if best_ssa is None:
+        raise ValueError(
+            f"no pairwise contraction path keeps every intermediate within memory_limit={memory_limit} "
+            "elements"
+        )
+    return ssa_to_linear(best_ssa, n)

@@ -43,16 +43,18 @@ from chainrule.einsum.cost import (
     ssa_to_linear,
     validate_path,
 )
-from chainrule.einsum.greedy import greedy
-from chainrule.einsum.optimal import optimal, optimal_connected
+from chainrule.einsum.greedy import greedy, greedy_within
+from chainrule.einsum.optimal import branch, optimal, optimal_connected
 
 __all__ = [
     "AUTO_CONNECTED_LIMIT",
     "AUTO_OPTIMAL_LIMIT",
+    "BRANCH_WIDTHS",
     "OPTIMAL_LIMIT",
     "OPTIMIZER_ALIASES",
     "LabelSet",
     "Path",
+    "branch",
     "contraction_steps",
     "find_path",
     "flop_count",
@@ -74,17 +76,27 @@ AUTO_CONNECTED_LIMIT = 18
 #: to what ``"auto"`` does there.
 OPTIMAL_LIMIT = 14
 
-#: opt_einsum's optimizer names, mapped to ours (our "optimal" is exact; our "auto" at least as good as
-#: its branch-and-bound choices in the FLOP model on the networks we test).
+#: opt_einsum's optimizer names that are other names for ours. opt_einsum's own ``"eager"`` and
+#: ``"opportunistic"`` are its ``greedy``; ``"dp"``/``"dynamic-programming"`` (exact without outer products
+#: there) map to our exact subset DP, which also considers outer products, so it is never worse in the FLOP
+#: model; ``"auto-hq"`` is our ``"auto"``; ``"random-greedy"``/``"random-greedy-128"`` are our greedy, which
+#: already keeps the cheapest of several passes with seeded random jitter (24 at most).
+#: ``"branch-1"``, ``"branch-2"`` and ``"branch-all"`` are real bounded searches (:func:`branch`).
 OPTIMIZER_ALIASES = {
     "dp": "optimal",
-    "branch-all": "optimal",
-    "branch-2": "auto",
-    "branch-1": "auto",
+    "dynamic-programming": "optimal",
     "auto-hq": "auto",
+    "eager": "greedy",
+    "opportunistic": "greedy",
     "random-greedy": "greedy",
     "random-greedy-128": "greedy",
 }
+
+#: The branch searches: name → how many of the best candidate pairs each step explores (None: all).
+BRANCH_WIDTHS = {"branch-1": 1, "branch-2": 2, "branch-all": None}
+
+#: ``memory_limit`` values that mean no limit (opt_einsum's -1 as well as None).
+UNLIMITED = (None, -1)
 
 
 def _auto_large(
@@ -178,13 +190,19 @@ def find_path(
     optimize: Any = "auto",
     memory_limit: int | None = None,
 ) -> Path:
-    """The path for ``optimize``: ``"auto"``/``True``, ``"optimal"``, ``"greedy"``, ``"left"``/``False``,
-    an alias from :data:`OPTIMIZER_ALIASES`, NumPy's ``(name, memory_limit)`` tuple, or an explicit path
-    (validated). ``"optimal"`` above :data:`OPTIMAL_LIMIT` operands does what ``"auto"`` does there.
-    The numbers 1 and 0 mean True and False.
+    """The path for ``optimize``: ``"auto"``/``True``, ``"optimal"``, ``"greedy"``, ``"branch-1"``,
+    ``"branch-2"``, ``"branch-all"``, ``"left"``/``False``, an alias from :data:`OPTIMIZER_ALIASES`,
+    NumPy's ``(name, memory_limit)`` tuple, an explicit path (validated), or a callable with opt_einsum's
+    optimizer signature ``f(inputs, output, size_dict, memory_limit) -> path`` (its path validated).
+    ``"optimal"`` above :data:`OPTIMAL_LIMIT` operands does what ``"auto"`` does there. The numbers 1 and
+    0 mean True and False. ``memory_limit`` -1 means no limit.
+
+    When no pairwise path keeps every intermediate within ``memory_limit``, the path contracts pairs
+    greedily while they fit and then the remaining operands in one n-ary step (opt_einsum's fallback).
 
     Raises:
-        ValueError: an unknown optimizer name or an invalid explicit path.
+        ValueError: an unknown optimizer name, an invalid explicit path, or an invalid path from a
+            callable.
     """
     n = len(inputs)
     if (
@@ -195,6 +213,8 @@ def find_path(
         and not isinstance(optimize[1], bool)
     ):
         optimize, memory_limit = optimize[0], int(optimize[1])
+    if memory_limit in UNLIMITED:
+        memory_limit = None
     if isinstance(optimize, numbers.Real) and optimize in (0, 1):
         # 1 and 0 equal True and False and hash alike, so the plan cache answers them with the plans of
         # True and False: they must mean the same here too, whatever the cache holds.
@@ -205,22 +225,46 @@ def find_path(
         return left_to_right(n)
     if isinstance(optimize, str):
         name = OPTIMIZER_ALIASES.get(optimize, optimize)
-        if name not in ("auto", "optimal", "greedy"):
+        if name not in ("auto", "optimal", "greedy") and name not in BRANCH_WIDTHS:
             raise ValueError(
-                f"unknown optimize={optimize!r}: use 'auto', 'optimal', 'greedy', 'left', True, "
-                "False or an explicit path"
+                f"unknown optimize={optimize!r}: use 'auto', 'optimal', 'greedy', 'branch-1', "
+                "'branch-2', 'branch-all', 'left', True, False, an explicit path or an optimizer "
+                "function"
             )
         if n <= 2:
             return [tuple(range(n))] if n else []
-        if name == "auto":
-            if n <= AUTO_OPTIMAL_LIMIT:
-                return optimal(inputs, output, sizes, memory_limit)
-            return _auto_large(inputs, output, sizes, memory_limit)
-        if name == "optimal":
-            if n > OPTIMAL_LIMIT:  # 3**n: the exact search would run for minutes
-                return _auto_large(inputs, output, sizes, memory_limit)
-            return optimal(inputs, output, sizes, memory_limit)
-        return greedy(inputs, output, sizes, memory_limit)
+        try:
+            return _named(name, inputs, output, sizes, memory_limit)
+        except ValueError:
+            if memory_limit is None:
+                raise
+            return greedy_within(inputs, output, sizes, memory_limit)
     if isinstance(optimize, (list, tuple)):
         return validate_path(optimize, n)
+    if callable(optimize):
+        found = optimize([set(t) for t in inputs], set(output), dict(sizes), memory_limit)
+        return validate_path(found, n)
     raise ValueError(f"unknown optimize={optimize!r}")
+
+
+def _named(
+    name: str,
+    inputs: Sequence[LabelSet],
+    output: LabelSet,
+    sizes: dict[Hashable, int],
+    memory_limit: int | None,
+) -> Path:
+    """The path of a named optimizer (at least 3 operands). Raises ValueError when ``memory_limit``
+    cannot be met."""
+    n = len(inputs)
+    if name in BRANCH_WIDTHS:
+        return branch(inputs, output, sizes, memory_limit, BRANCH_WIDTHS[name])
+    if name == "auto":
+        if n <= AUTO_OPTIMAL_LIMIT:
+            return optimal(inputs, output, sizes, memory_limit)
+        return _auto_large(inputs, output, sizes, memory_limit)
+    if name == "optimal":
+        if n > OPTIMAL_LIMIT:  # 3**n: the exact search would run for minutes
+            return _auto_large(inputs, output, sizes, memory_limit)
+        return optimal(inputs, output, sizes, memory_limit)
+    return greedy(inputs, output, sizes, memory_limit)

@@ -36,13 +36,14 @@ import functools
 import math
 import operator
 from collections.abc import Callable, Hashable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chainrule.einsum.kernels import (
     ArrayOps,
     Kernel,
     blas_sum,
+    c_loop,
     diagonal_of,
     reshape_to,
     sum_of,
@@ -73,6 +74,8 @@ class StepInfo:
             output order).
         flops: FLOPs of the step in opt_einsum's model (pre-steps: elements read).
         pre: True for a single-operand pre-step.
+        tuner: the step's measured kernel choice (:class:`~chainrule.einsum.tuning.Autotuned`), or None
+            for a step with one kernel.
     """
 
     operands: tuple[int, ...]
@@ -81,6 +84,7 @@ class StepInfo:
     kernel: str
     flops: int
     pre: bool = False
+    tuner: Autotuned | None = field(default=None, compare=False, repr=False)
 
 
 def _prestep(
@@ -96,6 +100,7 @@ def _prestep(
     actions: list[Callable[[Any], Any]] = []
     cur = list(labels)
     kernels: list[str] = []
+    tuner: Autotuned | None = None
     # 1. Size-1 dimensions that broadcast against a larger size: squeeze them away.
     squeeze = [
         i for i, (x, d) in enumerate(zip(cur, shape, strict=True)) if d == 1 and spec.sizes[x] != 1
@@ -121,11 +126,13 @@ def _prestep(
     lone = tuple(i for i, x in enumerate(cur) if x not in elsewhere)
     if lone:
         dims = tuple(spec.sizes[x] for x in cur)
+        before = tuple(cur)
         cur = [x for i, x in enumerate(cur) if i not in lone]
         plain = functools.partial(sum_of, ops, lone, dtype)
         blas = blas_sum(dims, lone, dtype, ops) if ops.numpy else None
         if blas is not None and math.prod(dims) >= TUNE_MIN_ELEMENTS:
-            actions.append(Autotuned([blas, plain], ["blas", "sum"]))
+            tuner = _tuned_sum(blas, plain, c_loop([before], cur), dims, lone, dtype, kernels)
+            actions.append(tuner)
         else:
             actions.append(blas or plain)
         kernels.append("sum")
@@ -138,6 +145,7 @@ def _prestep(
         kernel="+".join(kernels) if kernels else "squeeze",
         flops=size_of(set(labels), spec.sizes),
         pre=True,
+        tuner=tuner,
     )
     if len(actions) == 1:
         return actions[0], tuple(cur), info
@@ -148,6 +156,26 @@ def _prestep(
         return a
 
     return run, tuple(cur), info
+
+
+def _tuned_sum(
+    blas: Kernel,
+    plain: Kernel,
+    loop: Kernel | None,
+    dims: tuple[int, ...],
+    axes: tuple[int, ...],
+    dtype: Any,
+    prior: list[str],
+) -> Autotuned:
+    """A large sum over ``axes`` of an array of shape ``dims``: BLAS (the default), NumPy's reduction
+    (:func:`~chainrule.einsum.kernels.numpy_sum`) and NumPy's C einsum loop, measured. ``prior`` names
+    the pre-step's earlier kernels (a diagonal hands the sum a strided view): part of the step's key."""
+    cands, names = [blas, plain], ["blas", "sum"]
+    if loop is not None:
+        cands.append(loop)
+        names.append("c-loop")
+    key = ("sum", dims, axes, dtype, tuple(prior))
+    return Autotuned(cands, names, default=0, key=key)
 
 
 #: Dot products at least this long may go to BLAS (its ddot is multithreaded) rather than ``vecdot``;
@@ -385,8 +413,15 @@ def _pair_kernel(
             return dot, dot_labels, "matmul (dot)"
     contract, out_labels, swap = _matmul_kernel(p, sizes, ops, dtype, prefer)
     nb, m, n, k = p.nb, p.m, p.n, p.k
+    key = ("pair", la, lb, out_labels, tuple(sizes[x] for x in (*la, *lb)), dtype)
     if dot is not None and ops.numpy and nb * k >= TUNE_MIN_ELEMENTS:
-        return Autotuned([contract, dot], ["matmul", "vecdot"]), out_labels, "matmul"
+        cands, names = [contract, dot], ["matmul", "vecdot"]
+        loop = c_loop([la, lb], out_labels)
+        if loop is not None:
+            cands.append(loop)
+            names.append("c-loop")
+        return Autotuned(cands, names, default=1, key=key), out_labels, "matmul"
+    threaded: Kernel | None = None
     if ops.numpy and p.batch:
         split = (
             split_matmul((nb, n, k), (nb, k, m), dtype)
@@ -395,18 +430,36 @@ def _pair_kernel(
         )
         if split is not None:
             threaded = functools.partial(contract, matmul=split)
-            return _split_or_plain(threaded, contract), out_labels, "matmul"
+    if ops.numpy and (m == 1 or n == 1) and nb * k * (m + n) >= TUNE_MIN_ELEMENTS:
+        # Matrix-vector products stream memory: NumPy's C loop can match BLAS's gemv on some CPUs.
+        loop = c_loop([la, lb], out_labels)
+        if loop is not None and threaded is not None:
+            cands, names = [threaded, contract, loop], ["split", "matmul", "c-loop"]
+            tuned = Autotuned(cands, names, default=1, trials=3, blocks=True, key=key)
+            return tuned, out_labels, "matmul"
+        if loop is not None:
+            tuned = Autotuned([contract, loop], ["matmul", "c-loop"], default=0, key=key)
+            return tuned, out_labels, "matmul"
+    if threaded is not None:
+        return _split_or_plain(threaded, contract, key), out_labels, "matmul"
     return contract, out_labels, "matmul"
 
 
-def _split_or_plain(split: Kernel, plain: Kernel) -> Autotuned:
-    """The faster of a batched matmul split across two threads and the plain one, measured.
+def _split_or_plain(split: Kernel, plain: Kernel, key: Hashable) -> Autotuned:
+    """The faster of a batched matmul split across two threads and the plain one (the default), measured.
 
     The split kernel is timed first (``blocks``): right after a multithreaded BLAS call the idle BLAS
-    worker threads keep spinning for a while and would slow it down. Five trials each: the first split
-    calls also start the helper thread, and the two kernels can be within 20% of each other.
+    worker threads keep spinning for a while and would slow it down. Three trials each in two rounds:
+    the first split calls also start the helper thread, and the two kernels can be within 20% of each
+    other. NumPy's C einsum loop is no candidate here: it multiplies matrices without blocking or BLAS
+    (on the benchmark's E8 and E9, 3.5 and 15 times slower than ``matmul``), and its rounding differs
+    from BLAS's, where the split and the plain matmul give identical results on OpenBLAS (so a batched
+    matmul's result does not depend on which kernel a measurement kept; see docs/einsum.md, "Kernel
+    tuning").
     """
-    return Autotuned([split, plain], ["split", "matmul"], trials=5, blocks=True)
+    return Autotuned(
+        [split, plain], ["split", "matmul"], default=1, trials=3, rounds=2, blocks=True, key=key
+    )
 
 
 def normalize_path(path: Path, n: int) -> Path:
@@ -564,6 +617,7 @@ def build_plan(
         fn, res, kernel = _pair_kernel(
             la, lb, keep, sizes, ops, result_dtype, output if last else None
         )
+        tuner = fn if isinstance(fn, Autotuned) else None
         current.append(res)
         union = ma | mb
         mkeep = set(out_set).union(*model_terms) if model_terms else set(out_set)
@@ -576,6 +630,7 @@ def build_plan(
                 output=res,
                 kernel=kernel,
                 flops=flop_count(union, len(mres) < len(union), 2, sizes),
+                tuner=tuner,
             )
         )
         program.append((i, j, fn))
@@ -594,6 +649,11 @@ def build_plan(
         finish = view
 
     direct = _direct_call(spec, pre, casts, ops, result_dtype)
+    if isinstance(direct, Autotuned):
+        # The direct call replaces the plan's one pairwise step: report its tuner there.
+        only = [k for k, s in enumerate(steps) if not s.pre]
+        if len(only) == 1:
+            steps[only[0]] = replace(steps[only[0]], tuner=direct)
     return ContractionPlan(
         spec, path, steps, result_dtype, casts, tuple(pre), program, finish, direct, xp
     )
@@ -633,5 +693,6 @@ def _direct_call(
     if ops.numpy:
         split = split_matmul(spec.shapes[0], spec.shapes[1], dtype)
         if split is not None:
-            return _split_or_plain(split, ops.matmul)
+            key = ("direct", spec.shapes[0], spec.shapes[1], dtype)
+            return _split_or_plain(split, ops.matmul, key)
     return ops.matmul

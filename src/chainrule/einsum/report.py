@@ -24,7 +24,10 @@ class PathInfo:
         opt_cost: FLOPs of the path in the same model.
         speedup: ``naive_cost / opt_cost``.
         largest_intermediate: elements of the largest tensor a step produces (the output included).
-        steps: per step (pre-steps first), its subscripts and kernel.
+        steps: per step (pre-steps first), its subscripts and kernel; a step whose kernel is chosen by
+            measurement carries its tuner, and the report prints a line under it, read when printed:
+            ``tuned: blas 3.90 ms (kept) vs sum 5.10 ms vs c-loop 5.20 ms`` (best time of each
+            candidate), ``tuned on the first calls: ...`` before any decision, or ``tuning off``.
         step_subscripts: the subscripts of each entry of ``steps``.
         sizes: the size of each label, by its letter.
         dtype: the result dtype.
@@ -64,6 +67,8 @@ class PathInfo:
             where = f"pre {step.operands[0]}" if step.pre else str(step.operands)
             flops = f"{step.flops:.2e}" if step.flops else "0"
             lines.append(f"{k:>4}  {where:<9} {text:<34} {step.kernel:<14} {flops:>10}")
+            if step.tuner is not None:
+                lines.append(f"{'':>16}{step.tuner.describe()}")
         if any(step.pre for step in self.steps):
             lines.append(
                 "(FLOPs follow opt_einsum's model, each path step counted on the labels of the operands "
