@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import chainrule as cr
@@ -97,3 +98,38 @@ def test_every_numpy_named_export_has_a_row_when_autograd_has_one():
     for name in AUTOGRAD:
         if "." not in name and callable(getattr(cr, name, None)):
             assert ROWS[name][0].startswith("yes"), name
+
+
+def _note(name: str) -> str:
+    return ROWS[name][1]
+
+
+def test_the_recipes_of_no_rows_are_numpys_values_and_gradients():
+    # The nan_to_num note said ±inf became 0 and the diff note ignored diff's default axis=-1.
+    x = np.array([[1.0, np.nan, -np.inf], [np.inf, -2.0, 0.5]])
+    assert "np.finfo(t.dtype).max" in _note("nan_to_num")
+    big = np.finfo(x.dtype).max
+    t = cr.tensor(x, requires_grad=True)
+    y = cr.where(np.isnan(t.data), 0.0, cr.clip(t, -big, big))
+    np.testing.assert_array_equal(y.data, np.nan_to_num(x))
+    y.sum().backward()
+    np.testing.assert_array_equal(t.grad.data, np.isfinite(x).astype(float))
+
+    m = np.arange(12.0).reshape(3, 4) ** 2
+    assert "t[..., 1:] - t[..., :-1]" in _note("diff")
+    t = cr.tensor(m)
+    np.testing.assert_array_equal((t[..., 1:] - t[..., :-1]).data, np.diff(m))
+
+
+@pytest.mark.parametrize(("name", "axis"), [("hsplit", 1), ("vsplit", 0), ("dsplit", 2)])
+def test_the_split_rows_name_numpys_axis(name, axis):
+    assert f"axis={axis}" in _note(name)
+    x = np.arange(16.0).reshape(2, 2, 4)
+    ours = cr.split(x, 2, axis=axis)
+    for o, t in zip(ours, getattr(np, name)(x, 2), strict=True):
+        np.testing.assert_array_equal(o, t)
+    if name == "hsplit":  # a 1-d array splits along axis 0
+        assert "axis=0" in _note(name)
+        v = np.arange(4.0)
+        for o, t in zip(cr.split(v, 2, axis=0), np.hsplit(v, 2), strict=True):
+            np.testing.assert_array_equal(o, t)

@@ -154,3 +154,27 @@ def test_symbolic_rule_matches_backward(name):
     value = ex.evaluate()["x"]
     L.backward()
     np.testing.assert_allclose(value, x.grad.data, rtol=1e-10, atol=1e-12)
+
+
+# --- review fixes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("f", [cr.logaddexp, cr.logaddexp2])
+def test_logaddexp_gradients_at_infinities_are_weights(f):
+    # The bug: exp(a - out) was exp(inf - inf) = NaN at ±inf.
+    inf = np.inf
+    a = np.array([inf, -inf, inf, -inf, 0.0, 800.0, -800.0])
+    b = np.array([inf, -inf, 0.0, 3.0, 0.0, -800.0, -800.0])
+    ta, tb = cr.tensor(a, requires_grad=True), cr.tensor(b, requires_grad=True)
+    f(ta, tb).backward(np.ones(7))
+    np.testing.assert_array_equal(ta.grad.data, [0.5, 0.5, 1.0, 0.0, 0.5, 1.0, 0.5])
+    np.testing.assert_array_equal(ta.grad.data + tb.grad.data, np.ones(7))
+
+
+@pytest.mark.parametrize(("f", "base"), [(cr.logaddexp, np.e), (cr.logaddexp2, 2.0)])
+def test_logaddexp_finite_gradients_unchanged(f, base):
+    a, b = np.array([1.0, -3.0, 40.0]), np.array([2.0, 5.0, -1.0])
+    ga = cr.grad(lambda x: cr.sum(f(x, b)))(a)
+    out = np.logaddexp(a, b) if base == np.e else np.logaddexp2(a, b)
+    np.testing.assert_allclose(ga, base ** (a - out), rtol=1e-12)
+    assert cr.check_grad(lambda x: f(x, b), a, order=2).ok

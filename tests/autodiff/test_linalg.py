@@ -452,3 +452,142 @@ def test_symbolic_rule_matches_backward(name):
     assert ex.text and ex.latex.count("\\left(") == ex.latex.count("\\right)")
     loss.backward()
     np.testing.assert_allclose(value, x.grad.data, rtol=1e-9, atol=1e-12)
+
+
+# --- review fixes ----------------------------------------------------------------------------------
+
+
+def test_svd_of_a_rank_deficient_matrix_drops_the_rounding_level_singular_value():
+    # The bug: 1/s of s ~ 1e-16 (exactly 0 in exact arithmetic) gave a gradient of 120 for a loss
+    # that is constant (sum(U**2) = k for orthonormal columns).
+    rng = np.random.default_rng(0)
+    a = np.outer(rng.normal(size=3), rng.normal(size=2))
+    g = cr.grad(lambda m: cr.sum(cr.linalg.svd(m, full_matrices=False).U ** 2))(a)
+    assert np.abs(g).max() < 1e-8
+    g = cr.grad(lambda m: cr.sum(cr.linalg.svd(m, full_matrices=False).Vh ** 2))(a.T)
+    assert np.abs(g).max() < 1e-8
+
+
+def test_svd_and_nuclear_norm_of_an_empty_batch_of_tensors():
+    # The bug: reshape(..., -1) of an empty batch raised.
+    t = cr.tensor(np.zeros((0, 3, 2)), requires_grad=True)
+    s = cr.linalg.svd(t, compute_uv=False)
+    assert s.shape == (0, 2)
+    u, s, vh = cr.linalg.svd(t, full_matrices=False)
+    assert (u.shape, s.shape, vh.shape) == ((0, 3, 2), (0, 2), (0, 2, 2))
+    n = cr.linalg.norm(t, "nuc", axis=(1, 2))
+    assert n.shape == (0,)
+    cr.sum(n).backward()
+    assert t.grad.shape == (0, 3, 2)
+
+
+@pytest.mark.parametrize("ord", [2, np.inf, 1, "nuc", "fro", None])
+def test_norm_of_an_empty_matrix_is_numpys_zero(ord):
+    x = np.zeros((0, 3))
+    assert cr.linalg.norm(x, ord) == np.linalg.norm(x, ord) == 0.0
+    assert cr.linalg.norm(np.zeros(0), np.inf) == np.linalg.norm(np.zeros(0), np.inf)
+
+
+def test_norm_of_integers_is_float64_as_numpy():
+    for x in (np.array([3, 4]), np.array([[1, 2], [3, 4]]), np.array([True, False])):
+        ours, theirs = cr.linalg.norm(x), np.linalg.norm(x)
+        assert ours.dtype == theirs.dtype == np.float64
+        assert ours == theirs
+    assert cr.linalg.norm(np.array([[1, -2], [3, 4]]), 1).dtype == np.float64
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda z: cr.linalg.norm(z),
+        lambda z: cr.linalg.det(z),
+        lambda z: cr.linalg.inv(z),
+        lambda z: cr.linalg.solve(z, np.ones(2)),
+        lambda z: cr.linalg.svd(z),
+        lambda z: cr.linalg.eigh(z),
+        lambda z: cr.var(z),
+        lambda z: cr.std(z),
+    ],
+)
+def test_complex_input_is_refused_with_its_dtype(call):
+    # The bug: complex gradients came back where the docs promise real ones.
+    z = np.array([[3 + 4j, 1.0], [0.0, 2.0]])
+    with pytest.raises(TypeError, match="complex128"):
+        call(z)
+    with pytest.raises(TypeError, match="complex"):
+        cr.grad(call)(z)  # refused at the entry, before any graph is built
+
+
+def test_batched_cholesky_backward_matches_matrix_by_matrix():
+    # The batched triangular solves run as one substitution over the batch (was one SciPy call per
+    # matrix); the result must be the per-matrix gradient.
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(40, 4, 4))
+    a = x @ np.swapaxes(x, -1, -2) + 4.0 * np.eye(4)
+    w = rng.normal(size=(40, 4, 4))
+    g = cr.grad(lambda m: cr.sum(cr.linalg.cholesky(m) * w))(a)
+    for i in (0, 17, 39):
+        gi = cr.grad(lambda m, i=i: cr.sum(cr.linalg.cholesky(m) * w[i]))(a[i])
+        np.testing.assert_allclose(g[i], gi, rtol=1e-10, atol=1e-12)
+    big = np.broadcast_to(a[0], (20000, 4, 4))
+    gb = cr.grad(lambda m: cr.sum(cr.linalg.cholesky(m)))(big)
+    np.testing.assert_allclose(gb[-1], cr.grad(lambda m: cr.sum(cr.linalg.cholesky(m)))(a[0]))
+
+
+@pytest.mark.parametrize("lower", [True, False])
+@pytest.mark.parametrize("n", [3, 70])
+def test_batched_solve_triangular_matches_scipy_and_refuses_a_zero_pivot(lower, n):
+    import scipy.linalg as sl
+
+    rng = np.random.default_rng(n)
+    a = rng.normal(size=(3, n, n)) + n * np.eye(n)
+    b = rng.normal(size=(3, n, 2))
+    x = cr.linalg.solve_triangular(a, b, lower=lower)
+    for i in range(3):
+        np.testing.assert_allclose(x[i], sl.solve_triangular(a[i], b[i], lower=lower), rtol=1e-9)
+    xv = cr.linalg.solve_triangular(a, b[0, :, 0], lower=lower)
+    np.testing.assert_allclose(xv[1], sl.solve_triangular(a[1], b[0, :, 0], lower=lower))
+    assert cr.linalg.solve_triangular(a[:0], b[:0], lower=lower).shape == (0, n, 2)
+    a[1, 2, 2] = 0.0
+    with pytest.raises(np.linalg.LinAlgError):
+        cr.linalg.solve_triangular(a, b, lower=lower)
+
+
+def test_tensordot_takes_numpy_integer_axes():
+    # The bug: isinstance(axes, int) refused np.int64 and integer arrays.
+    a, b = np.arange(6.0).reshape(2, 3), np.arange(6.0).reshape(3, 2)
+    for axes in (np.int64(1), np.array(1), ([np.int64(1)], [0]), (np.array([1]), np.array([0]))):
+        np.testing.assert_array_equal(cr.tensordot(a, b, axes), np.tensordot(a, b, axes))
+    with pytest.raises(TypeError, match="integer"):
+        cr.tensordot(a, b, 1.0)
+
+
+def test_linalg_on_array_api_strict_reads_only_the_named_triangle():
+    # The bugs: solve_triangular solved with the whole matrix, eigh(UPLO='U') called NumPy's eigh
+    # on a foreign array.
+    xp = pytest.importorskip("array_api_strict")
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 3))
+    spd = x @ x.T + 3.0 * np.eye(3)
+    lower_t = np.tril(spd) + 100.0 * np.triu(rng.normal(size=(3, 3)), 1)  # garbage above
+    upper_s = np.triu(spd) + 100.0 * np.tril(rng.normal(size=(3, 3)), -1)  # garbage below
+    b = rng.normal(size=(3, 2))
+    cases = [
+        (lower_t, lambda t: cr.linalg.solve_triangular(t, t[:, :2], lower=True) ** 2),
+        (lower_t, lambda t: cr.linalg.solve_triangular(t, b_of(t), lower=True)),
+        (upper_s, lambda t: cr.linalg.eigh(t, UPLO="U").eigenvalues ** 3),
+        (upper_s, lambda t: cr.linalg.eigh(t, UPLO="U").eigenvectors[..., 0] ** 2),
+        (spd, lambda t: cr.linalg.cholesky(t)),
+        (spd, lambda t: cr.linalg.svd(t, full_matrices=False).S),
+    ]
+
+    def b_of(t):
+        return xp.asarray(b) if "array_api_strict" in type(t.data).__module__ else b
+
+    for m, f in cases:
+        strict = cr.grad(lambda t, f=f: cr.sum(f(t)))(xp.asarray(m))
+        plain = cr.grad(lambda t, f=f: cr.sum(f(t)))(m)
+        assert "array_api_strict" in type(strict).__module__
+        np.testing.assert_allclose(np.asarray(strict), plain, rtol=1e-9, atol=1e-12)
+    w_s, _ = cr.linalg.eigh(xp.asarray(upper_s), UPLO="U")
+    np.testing.assert_allclose(np.asarray(w_s), np.linalg.eigvalsh(spd))

@@ -209,3 +209,59 @@ def test_explain_prints_and_evaluates_the_new_reductions():
     loss.backward()
     np.testing.assert_allclose(values["x"], x.grad.data, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(values["w"], w.grad.data, rtol=1e-9, atol=1e-12)
+
+
+# --- review fixes ----------------------------------------------------------------------------------
+
+
+def test_var_std_of_lists_read_the_list_shape():
+    # The bugs: var(list, axis=0) IndexError; std(list, ddof=1) "no degrees of freedom".
+    np.testing.assert_allclose(cr.var([[1.0, 2.0], [3.0, 5.0]], axis=0), [1.0, 2.25])
+    assert cr.std([1.0, 2.0, 4.0], ddof=1) == pytest.approx(np.std([1.0, 2.0, 4.0], ddof=1))
+    assert cr.var((1.0, 3.0)) == 1.0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: cr.sort(np.ones(3), 0.0),
+        lambda: cr.cumsum(np.ones(3), 0.0),
+        lambda: cr.sort(np.ones((2, 2)), np.float64(1)),
+    ],
+)
+def test_float_axes_are_refused(call):
+    # The bug: int() truncated them silently.
+    with pytest.raises(TypeError, match="axis must be an integer"):
+        call()
+
+
+def test_numpy_integer_axes_still_work():
+    x = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(cr.sort(x, np.int64(0)), np.sort(x, 0))
+    np.testing.assert_array_equal(cr.cumsum(x, np.int32(-1)), np.cumsum(x, -1))
+
+
+def test_cumsum_and_sort_backward_on_array_api_strict():
+    # The bug: cumsum's VJP flipped with a negative-step slice, which the Array API lacks.
+    xp = pytest.importorskip("array_api_strict")
+    xn = np.array([[3.0, 1.0, 2.0], [0.5, -1.0, 4.0]])
+    wn = np.arange(6.0).reshape(2, 3)
+    w = xp.asarray(wn)
+    for axis in (0, 1, None):
+        strict = cr.grad(lambda t, a=axis: cr.sum(cr.cumsum(t, axis=a) ** 2))(xp.asarray(xn))
+        plain = cr.grad(lambda t, a=axis: cr.sum(cr.cumsum(t, axis=a) ** 2))(xn)
+        np.testing.assert_allclose(np.asarray(strict), plain)
+    strict = cr.grad(lambda t: cr.sum(cr.sort(t, axis=1) * w))(xp.asarray(xn))
+    plain = cr.grad(lambda t: cr.sum(cr.sort(t, axis=1) * wn))(xn)
+    np.testing.assert_allclose(np.asarray(strict), plain)
+
+
+def test_np_mean_with_an_integer_dtype_is_numpys_truncated_mean():
+    # The bug: np.mean(t, dtype=int) gave tensor(3.5).
+    x = np.array([1.0, 2.0, 4.0, 7.0])
+    t = cr.tensor(x, requires_grad=True)
+    m = np.mean(t, dtype=int)
+    assert m.item() == np.mean(x, dtype=int) == 3
+    assert m.dtype == np.dtype(int) and not m.requires_grad
+    m32 = np.mean(t, dtype=np.float32)
+    assert m32.dtype == np.float32 and m32.requires_grad

@@ -292,3 +292,119 @@ def test_einsum_stacks_a_list_operand_holding_tensors() -> None:
         np.testing.assert_allclose(x.grad.data, w.data)
         np.testing.assert_allclose(y.grad.data, w.data)
         np.testing.assert_allclose(w.grad.data, x.data + y.data)
+
+
+# --- every function of the NumPy-coverage additions takes lists (read before any shape check) ------
+
+_V = [3.0, 1.0, 2.0, 4.0]
+_M = [[4.0, 1.0], [1.0, 3.0]]
+_R = [[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]]
+
+
+def _same(ours, theirs):
+    if isinstance(theirs, (list, tuple)):
+        assert len(ours) == len(theirs)
+        for o, t in zip(ours, theirs, strict=True):
+            _same(o, t)
+        return
+    o = np.asarray(ours.data if isinstance(ours, cr.Tensor) else ours)
+    t = np.asarray(theirs)
+    assert o.shape == t.shape
+    np.testing.assert_allclose(o, t, rtol=1e-10, atol=1e-12)
+
+
+_LIST_CASES = {
+    "dot": (lambda m: m.dot(_V[:2], [3.0, 4.0]), lambda: np.dot(_V[:2], [3.0, 4.0])),
+    "dot_mat": (lambda m: m.dot(_M, [1.0, 2.0]), lambda: np.dot(_M, [1.0, 2.0])),
+    "inner": (lambda m: m.inner(_R, _R), lambda: np.inner(_R, _R)),
+    "outer": (lambda m: m.outer(_V, _V[:2]), lambda: np.outer(_V, _V[:2])),
+    "tensordot": (lambda m: m.tensordot(_M, _M, 1), lambda: np.tensordot(_M, _M, 1)),
+    "var": (lambda m: m.var(_R, axis=0), lambda: np.var(_R, axis=0)),
+    "std": (lambda m: m.std(_V, ddof=1), lambda: np.std(_V, ddof=1)),
+    "cumsum": (lambda m: m.cumsum(_R, axis=1), lambda: np.cumsum(_R, axis=1)),
+    "sort": (lambda m: m.sort(_V), lambda: np.sort(_V)),
+    "solve": (lambda m: m.linalg.solve(_M, [1.0, 2.0]), lambda: np.linalg.solve(_M, [1.0, 2.0])),
+    "solve_triangular": (
+        lambda m: m.linalg.solve_triangular(_M, [1.0, 2.0], lower=True),
+        lambda: np.linalg.solve(np.tril(_M), [1.0, 2.0]),
+    ),
+    "inv": (lambda m: m.linalg.inv(_M), lambda: np.linalg.inv(_M)),
+    "det": (lambda m: m.linalg.det(_M), lambda: np.linalg.det(_M)),
+    "slogdet": (lambda m: m.linalg.slogdet(_M)[1], lambda: np.linalg.slogdet(_M)[1]),
+    "cholesky": (lambda m: m.linalg.cholesky(_M), lambda: np.linalg.cholesky(_M)),
+    "eigh": (lambda m: m.linalg.eigh(_M)[0], lambda: np.linalg.eigh(_M)[0]),
+    "svd": (lambda m: m.linalg.svd(_R, compute_uv=False), lambda: np.linalg.svd(_R)[1]),
+    "norm": (lambda m: m.linalg.norm(_V[:2]), lambda: np.linalg.norm(_V[:2])),
+    "norm_ord": (lambda m: m.linalg.norm(_R, 1), lambda: np.linalg.norm(_R, 1)),
+    "split": (lambda m: m.split(_V, 2), lambda: np.split(np.asarray(_V), 2)),
+    "array_split": (lambda m: m.array_split(_V, 3), lambda: np.array_split(np.asarray(_V), 3)),
+    "flip": (lambda m: m.flip(_R, 1), lambda: np.flip(_R, 1)),
+    "roll": (lambda m: m.roll(_V, 1), lambda: np.roll(_V, 1)),
+    "tile": (lambda m: m.tile(_V, 2), lambda: np.tile(_V, 2)),
+    "repeat": (lambda m: m.repeat(_V, 2), lambda: np.repeat(_V, 2)),
+    "diagonal": (lambda m: m.diagonal(_R), lambda: np.diagonal(_R)),
+    "diag": (lambda m: m.diag(_V), lambda: np.diag(_V)),
+    "trace": (lambda m: m.trace(_R), lambda: np.trace(_R)),
+    "tril": (lambda m: m.tril(_R), lambda: np.tril(_R)),
+    "triu": (lambda m: m.triu(_R), lambda: np.triu(_R)),
+    "squeeze": (lambda m: m.squeeze([_V]), lambda: np.squeeze([_V])),
+    "expand_dims": (lambda m: m.expand_dims(_V, 0), lambda: np.expand_dims(_V, 0)),
+    "ravel": (lambda m: m.ravel(_R), lambda: np.ravel(_R)),
+    "moveaxis": (lambda m: m.moveaxis(_R, 0, 1), lambda: np.moveaxis(_R, 0, 1)),
+    "atleast_1d": (lambda m: m.atleast_1d([2.0]), lambda: np.atleast_1d([2.0])),
+    "atleast_2d": (lambda m: m.atleast_2d(_V), lambda: np.atleast_2d(_V)),
+    "atleast_3d": (lambda m: m.atleast_3d(_R), lambda: np.atleast_3d(_R)),
+    "hstack": (lambda m: m.hstack([_V, _V]), lambda: np.hstack([_V, _V])),
+    "vstack": (lambda m: m.vstack([_V, _V]), lambda: np.vstack([_V, _V])),
+    "logaddexp": (lambda m: m.logaddexp(_V, _V), lambda: np.logaddexp(_V, _V)),
+    "logaddexp2": (lambda m: m.logaddexp2(_V, 1.0), lambda: np.logaddexp2(_V, 1.0)),
+    "deg2rad": (lambda m: m.deg2rad(_V), lambda: np.deg2rad(_V)),
+    "rad2deg": (lambda m: m.rad2deg(_V), lambda: np.rad2deg(_V)),
+    **{
+        name: (lambda m, n=name: getattr(m, n)(_V), lambda n=name: getattr(np, n)(_V))
+        for name in ("square", "exp2", "log2", "log10", "sinh", "cosh", "tan", "arctan")
+    },
+    **{
+        name: (
+            lambda m, n=name: getattr(m, n)([0.5, -0.25]),
+            lambda n=name: getattr(np, n)([0.5, -0.25]),
+        )
+        for name in ("arcsin", "arccos", "arcsinh", "arctanh")
+    },
+    **{
+        name: (
+            lambda m, n=name: getattr(m, n)(_V, _R[0][:1]),
+            lambda n=name: getattr(np, n)(_V, _R[0][:1]),
+        )
+        for name in ("add", "subtract", "multiply", "divide", "power")
+    },
+    "negative": (lambda m: m.negative(_R), lambda: np.negative(_R)),
+    "arccosh": (lambda m: m.arccosh([*_V[:2], 1.5]), lambda: np.arccosh([*_V[:2], 1.5])),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_LIST_CASES))
+def test_every_numpy_coverage_function_reads_a_list_as_numpy_does(name):
+    ours, theirs = _LIST_CASES[name]
+    _same(ours(cr), theirs())
+
+
+@pytest.mark.parametrize("name", ["dot", "det", "norm", "var", "sort", "tensordot", "split"])
+def test_a_list_of_tensors_is_stacked_before_the_shape_is_read(name):
+    # The bug: each entry read _shape of the list (()) before apply stacked it.
+    rows = [cr.tensor(r, requires_grad=True) for r in _M]
+    plain = {
+        "dot": lambda m, a: m.dot(a, [1.0, 1.0]),
+        "det": lambda m, a: m.linalg.det(a),
+        "norm": lambda m, a: m.linalg.norm(a),
+        "var": lambda m, a: m.var(a, axis=0),
+        "sort": lambda m, a: m.sort(a, axis=0),
+        "tensordot": lambda m, a: m.tensordot(a, a, 1),
+        "split": lambda m, a: m.split(a, 2),
+    }[name]
+    got = plain(cr, rows)
+    _same(got, plain(np, np.asarray(_M)))
+    pieces = got if isinstance(got, list) else [got]
+    assert all(isinstance(p, cr.Tensor) and p.requires_grad for p in pieces)
+    cr.sum(cr.stack([cr.sum(p) for p in pieces])).backward()
+    assert all(r.grad is not None for r in rows)

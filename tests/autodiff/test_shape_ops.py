@@ -197,3 +197,100 @@ def test_bad_argument_types_raise_type_errors():
         cr.tile(x, "2")
     with pytest.raises(TypeError, match="roll: shift"):
         cr.roll(x, 1.5 + 0j)
+
+
+# --- review fixes ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("indices", [[-1], [1, -1], [-3, -1], [3, 1], [-10, 2], [5], [2, 2]])
+def test_split_at_negative_and_unordered_indices_as_numpy(indices):
+    # The bug: slice(a, max(a, b)) from raw negative indices gave [(0,), (1,)] for [-1].
+    x = np.arange(4.0)
+    for f, g in ((cr.split, np.split), (cr.array_split, np.array_split)):
+        ours, theirs = f(x, indices), g(x, indices)
+        assert [p.shape for p in ours] == [p.shape for p in theirs]
+        for o, t in zip(ours, theirs, strict=True):
+            np.testing.assert_array_equal(o, t)
+    t = cr.tensor(x, requires_grad=True)
+    pieces = cr.split(t, indices)
+    cr.sum(cr.concatenate([p * float(k + 1) for k, p in enumerate(pieces)])).backward()
+    expect = np.zeros(4)
+    for k, positions in enumerate(np.split(np.arange(4), indices)):
+        np.add.at(expect, positions, k + 1.0)
+    np.testing.assert_array_equal(t.grad.data, expect)
+
+
+def test_a_huge_section_count_is_refused_before_any_loop():
+    # The bug: a Python loop over range(k) hung for k = 10**12.
+    with pytest.raises(ValueError, match="indices_or_sections"):
+        cr.array_split(np.ones(3), 10**12)
+    with pytest.raises(ValueError, match="indices_or_sections"):
+        cr.split(np.zeros(0), 10**12)
+    # Up to the bound, more sections than entries still give NumPy's empty pieces.
+    assert [p.shape for p in cr.array_split(np.ones(3), 5)] == [(1,), (1,), (1,), (0,), (0,)]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: cr.tril(np.ones((2, 2)), 1.0),
+        lambda: cr.triu(np.ones((2, 2)), 0.5),
+        lambda: cr.diagonal(np.ones((2, 2)), 1.0),
+        lambda: cr.diagonal(np.ones((2, 2)), 0, 0.0, 1),
+        lambda: cr.diag(np.ones(2), 1.0),
+        lambda: cr.split(np.ones(4), [1.5]),
+    ],
+)
+def test_float_offsets_and_axes_are_refused_as_numpy_does(call):
+    # The bug: int() truncated them silently.
+    with pytest.raises(TypeError, match="integer"):
+        call()
+
+
+def test_repeat_of_a_0d_array_along_axis_0():
+    # The bug: IndexError; NumPy reads the 0-d array as 1-d.
+    np.testing.assert_array_equal(cr.repeat(np.float64(2), 3, axis=0), [2.0, 2.0, 2.0])
+    t = cr.tensor(2.0, requires_grad=True)
+    cr.sum(cr.repeat(t, 3, axis=-1)).backward()
+    assert t.grad.item() == 3.0
+
+
+def test_hstack_and_vstack_of_one_array_iterate_its_rows():
+    # The bug: a 2-d Tensor gave "needs a non-empty sequence of arrays".
+    m = np.arange(6.0).reshape(2, 3)
+    t = cr.tensor(m, requires_grad=True)
+    np.testing.assert_array_equal(cr.hstack(t).data, np.hstack(m))
+    np.testing.assert_array_equal(cr.vstack(t).data, np.vstack(m))
+    cr.sum(cr.hstack(t) * np.arange(6.0)).backward()
+    np.testing.assert_array_equal(t.grad.data, np.arange(6.0).reshape(2, 3))
+    with pytest.raises(TypeError, match="0-d"):
+        cr.hstack(np.float64(1.0))
+
+
+@pytest.mark.parametrize("counts", [[2, 0, 3], [1, 2, 1], [1, 1, 1]])
+def test_repeat_with_counts_backward_on_array_api_strict(counts):
+    # The bug: scatter_add outside NumPy assigned out[index] = g, dropping repeated positions
+    # (and the Array API has no integer-array assignment at all).
+    xp = pytest.importorskip("array_api_strict")
+    xn = np.array([[1.0, 2.0, 3.0], [-1.0, 0.5, 2.0]])
+    wn = np.arange(2.0 * sum(counts)).reshape(2, -1)
+
+    def loss(t, w):
+        return cr.sum(cr.repeat(t, counts, axis=1) * w) + cr.sum(cr.repeat(t, 2, axis=0) ** 2)
+
+    strict = cr.grad(loss)(xp.asarray(xn), xp.asarray(wn))
+    plain = cr.grad(loss)(xn, wn)
+    assert "array_api_strict" in type(strict).__module__
+    np.testing.assert_allclose(np.asarray(strict), plain)
+    idx = np.repeat(np.arange(3), counts)
+    expect = np.zeros_like(xn)
+    np.add.at(expect, (slice(None), idx), wn)
+    np.testing.assert_allclose(plain, expect + 4.0 * xn)
+
+
+def test_getitem_with_repeated_indices_backward_on_array_api_strict():
+    xp = pytest.importorskip("array_api_strict")
+    xn = np.array([1.0, 2.0, 3.0])
+    idx, w = np.array([0, 2, 0, -1]), np.array([1.0, 2.0, 4.0, 8.0])
+    strict = cr.grad(lambda t: cr.sum(t[xp.asarray(idx)] * xp.asarray(w)))(xp.asarray(xn))
+    np.testing.assert_allclose(np.asarray(strict), [5.0, 0.0, 10.0])

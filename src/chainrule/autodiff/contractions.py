@@ -8,8 +8,9 @@ prints it with its subscripts. A 0-d operand makes each of them an elementwise p
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, overload
+
+import numpy as np
 
 from chainrule.autodiff import primitives as P
 from chainrule.autodiff.einsum_primitive import einsum
@@ -47,6 +48,7 @@ def dot(a: Any, b: Any) -> Any:
     Raises:
         ValueError: the summed axes differ in size (both shapes named).
     """
+    a, b = P._operand(a), P._operand(b)
     sa, sb = _shape(value(a)), _shape(value(b))
     if not sa or not sb:
         return P.multiply(a, b)
@@ -79,6 +81,7 @@ def inner(a: Any, b: Any) -> Any:
     Raises:
         ValueError: the last axes differ in size.
     """
+    a, b = P._operand(a), P._operand(b)
     sa, sb = _shape(value(a)), _shape(value(b))
     if not sa or not sb:
         return P.multiply(a, b)
@@ -103,12 +106,21 @@ def outer(a: ArrayInput, b: ArrayInput) -> Any: ...
 
 def outer(a: Any, b: Any) -> Any:
     """``numpy.outer``: both operands flattened, ``out[i, j] = a.ravel()[i] * b.ravel()[j]``."""
+    a, b = P._operand(a), P._operand(b)
     return einsum(P.reshape(a, (-1,)), [0], P.reshape(b, (-1,)), [1], [0, 1])
 
 
+def _axis_list(v: Any, what: str) -> list[int]:
+    """One side of a tensordot ``axes`` pair: an int or a sequence (or 1-d array) of ints."""
+    if (isinstance(v, np.ndarray) and v.ndim == 0) or not hasattr(v, "__len__"):
+        return [P._int_arg(v, what)]
+    return [P._int_arg(i, what) for i in v]
+
+
 def _axes_pair(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
-    if isinstance(axes, int) or (hasattr(axes, "__index__") and not isinstance(axes, Sequence)):
-        n = int(axes)
+    scalar = isinstance(axes, np.ndarray) and axes.ndim == 0
+    if scalar or not hasattr(axes, "__len__"):
+        n = P._int_arg(axes, "tensordot: axes")
         if n < 0 or n > min(na, nb):
             raise ValueError(f"tensordot: axes={n} must be between 0 and {min(na, nb)}")
         return list(range(na - n, na)), list(range(n))
@@ -118,8 +130,8 @@ def _axes_pair(axes: Any, na: int, nb: int) -> tuple[list[int], list[int]]:
         raise ValueError(
             f"tensordot: axes must be an int or a pair of sequences, got {axes!r}"
         ) from None
-    xa = [xa] if isinstance(xa, int) else list(xa)
-    xb = [xb] if isinstance(xb, int) else list(xb)
+    xa = _axis_list(xa, "tensordot: an axis of a")
+    xb = _axis_list(xb, "tensordot: an axis of b")
     if len(xa) != len(xb):
         raise ValueError(f"tensordot: axes {axes!r} pair {len(xa)} axes of a with {len(xb)} of b")
     for ax, n, side in ((xa, na, "a"), (xb, nb, "b")):
@@ -153,6 +165,7 @@ def tensordot(a: Any, b: Any, axes: Any = 2) -> Any:
     Raises:
         ValueError: bad ``axes`` or summed axes of different sizes (shapes named).
     """
+    a, b = P._operand(a), P._operand(b)
     sa, sb = _shape(value(a)), _shape(value(b))
     xa, xb = _axes_pair(axes, len(sa), len(sb))
     for i, j in zip(xa, xb, strict=True):

@@ -27,11 +27,12 @@ from chainrule.autodiff.primitives import (
     _ns,
     _ns2,
     cos,
-    exp,
     multiply,
+    sigmoid,
     sqrt,
+    where,
 )
-from chainrule.autodiff.tensor import _NO_PARAMS, _NUMPY_TYPES, Tensor, apply
+from chainrule.autodiff.tensor import _NO_PARAMS, _NUMPY_TYPES, Tensor, apply, value
 
 __all__ = [
     "arccos",
@@ -179,13 +180,22 @@ def logaddexp_forward(a: Any, b: Any) -> Any:
     return _ns2(a, b).logaddexp(a, b)
 
 
+def _share(a: Any, b: Any, scale: float) -> Any:
+    """The weight of ``a`` in ``log(e^a + e^b)`` (``scale = 1``; ``ln 2`` for base 2):
+    ``sigmoid(scale·(a − b))``, in [0, 1] and finite at ±inf: equal operands (also two equal
+    infinities, where ``a − b`` is NaN) share equally, an infinite one takes all or nothing."""
+    tie = value(a) == value(b)
+    diff = where(tie, 0.0, a) - where(tie, 0.0, b)
+    return sigmoid(diff * scale if scale != 1.0 else diff)
+
+
 def logaddexp_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    # d/da log(e^a + e^b) = e^(a - ans): a weight in [0, 1], never overflowing.
-    return g * exp(a - ans)
+    # d/da log(e^a + e^b) = e^(a − out) = sigmoid(a − b): a weight in [0, 1], never overflowing.
+    return g * _share(a, b, 1.0)
 
 
 def logaddexp_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return g * exp(b - ans)
+    return g * _share(b, a, 1.0)
 
 
 def logaddexp2_forward(a: Any, b: Any) -> Any:
@@ -196,11 +206,12 @@ def logaddexp2_forward(a: Any, b: Any) -> Any:
 
 
 def logaddexp2_vjp_a(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return g * exp2(a - ans)
+    # 2^(a − out) = sigmoid((a − b)·ln 2).
+    return g * _share(a, b, _LN2)
 
 
 def logaddexp2_vjp_b(g: Any, ans: Any, a: Any, b: Any) -> Any:
-    return g * exp2(b - ans)
+    return g * _share(b, a, _LN2)
 
 
 LOGADDEXP = register_primitive(

@@ -1,8 +1,11 @@
 """Linear algebra on Tensors: ``cr.linalg`` (NumPy's ``numpy.linalg`` signatures, differentiable).
 
 ``solve``, ``inv``, ``det``, ``slogdet``, ``cholesky``, ``eigh``, ``svd``, ``norm`` and
-``solve_triangular`` (SciPy's, with ``lower``). Each works on plain arrays (then it is the NumPy call)
-and on Tensors, recording one named primitive per decomposition. Stacks of matrices ``(..., M, M)``
+``solve_triangular`` (SciPy's, with ``lower``). Each works on plain arrays (NumPy's values: the
+NumPy or SciPy call, but ``norm`` is this module's code and a batch of triangular solves is one
+substitution over the batch) and on Tensors, recording one named primitive per decomposition. A list
+or tuple is read as one array (stacked when it holds Tensors); complex input is a ``TypeError`` (the
+gradients are real). Stacks of matrices ``(..., M, M)``
 batch over the leading axes as in NumPy; ``solve``'s right-hand side is a vector ``(M,)`` or a stack
 of matrices ``(..., M, K)`` (NumPy 2's rule). Every VJP rule is written with these same functions
 and the primitives of :mod:`chainrule.autodiff.primitives`, so ``create_graph=True`` differentiates
@@ -25,8 +28,9 @@ Stability and conventions (each tested):
   (PyTorch divides, giving inf or NaN there). That is exact when the
   loss is gauge-invariant (depends on the eigenvalues only, or on a degenerate eigenspace as a
   whole); otherwise the derivative does not exist there and the returned value is one choice.
-- ``svd``: the same masking for ``1/(sj² − si²)``; ``1/s`` for a zero singular value is taken as 0
-  (exact when the loss does not depend on that singular vector). With ``full_matrices=True`` (NumPy's
+- ``svd``: the same masking for ``1/(sj² − si²)``; ``1/s`` for a singular value at most
+  ``10·k·ε·max(s)`` (zero up to rounding, as in a rank-deficient matrix) is taken as 0 (exact when
+  the loss does not depend on that singular vector). With ``full_matrices=True`` (NumPy's
   default) the extra columns of ``U`` and rows of ``Vh`` are any orthonormal completion: a nonzero
   cotangent on them raises ``ValueError`` during backward; the rest differentiates as for
   ``full_matrices=False``.
@@ -46,6 +50,7 @@ import numpy as np
 
 from chainrule import backend
 from chainrule.autodiff import primitives as P
+from chainrule.autodiff import shape_ops as S
 from chainrule.autodiff.graph import register_primitive
 from chainrule.autodiff.primitives import ArrayInput, Operand, _norm_axes, _ns, _shape
 from chainrule.autodiff.tensor import Tensor, _leaf, apply, value
@@ -107,6 +112,17 @@ def _linalg(x: Any) -> Any:
     return la
 
 
+def _concat(xp: Any, arrays: list[Any], axis: int) -> Any:
+    """``concatenate`` of plain arrays (NumPy 1.26 has no ``np.concat``)."""
+    return np.concatenate(arrays, axis=axis) if xp is np else xp.concat(arrays, axis=axis)
+
+
+def _matrix_transpose(x: Any) -> Any:
+    """The transpose of the last two axes of a plain array (NumPy 1.26 has no ``matrix_transpose``)."""
+    xp = _ns(x)
+    return np.swapaxes(x, -1, -2) if xp is np else xp.matrix_transpose(x)
+
+
 def _square(name: str, arg: str, x: Any, *, min_ndim: int = 2) -> None:
     """Raise ``ValueError`` unless ``x`` is a (stack of) square matrices."""
     s = _shape(value(x))
@@ -146,7 +162,7 @@ def _diag_embed(d: Any) -> Any:
 def _tril_mask(n: int, like: Any, lower: bool, diag: float = 1.0) -> Any:
     """The constant 0/1 mask of the lower (upper) triangle, ``diag`` on the diagonal."""
     v = value(like)
-    m = np.tril(np.ones((n, n))) if lower else np.triu(np.ones((n, n)))
+    m = S._tri_mask((n, n), 0, lower).astype(np.float64)
     m[np.diag_indices(n)] = diag
     return _ns(v).asarray(m, dtype=v.dtype) if _ns(v) is not np else m.astype(v.dtype)
 
@@ -238,8 +254,38 @@ def solve(a: Any, b: Any) -> Any:
         ValueError: ``a`` is not square or the shapes do not fit.
         numpy.linalg.LinAlgError: ``a`` is singular.
     """
+    a, b = P._real_operand("solve", "a", a), P._real_operand("solve", "b", b)
     _check_solve("solve", a, b)
     return apply(SOLVE, (a, b), {})
+
+
+#: Batched triangular solves of matrices up to this order (or with at least as many matrices as
+#: rows) run as one substitution over the whole batch; larger ones call SciPy per matrix (SciPy
+#: 1.17's own batching loops in Python as well, slower than either).
+_SUBSTITUTION_MAX_N = 64
+
+
+def _substitute(a: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarray:
+    """Forward (``lower``) or back substitution over a batch: ``a (..., n, n)``, ``b (..., n, k)``
+    with equal batch shapes; ``n`` Python steps, each vectorised over the batch and columns.
+
+    Raises:
+        numpy.linalg.LinAlgError: a zero on a diagonal.
+    """
+    n = a.shape[-1]
+    dtype = np.result_type(a, b, np.float32)
+    diag = np.diagonal(a, axis1=-2, axis2=-1)
+    zero = np.flatnonzero(np.any(diag == 0, axis=tuple(range(diag.ndim - 1))))
+    if zero.size:
+        raise np.linalg.LinAlgError(
+            f"solve_triangular: singular matrix, a zero on the diagonal at index {int(zero[0])}"
+        )
+    x = np.empty(b.shape, dtype=dtype)
+    for i in range(n) if lower else range(n - 1, -1, -1):
+        done = slice(0, i) if lower else slice(i + 1, n)
+        rhs = b[..., i, :] - (a[..., i : i + 1, done] @ x[..., done, :])[..., 0, :]
+        x[..., i, :] = rhs / diag[..., i, None]
+    return x
 
 
 def _solve_triangular_np(a: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarray:
@@ -252,16 +298,25 @@ def _solve_triangular_np(a: np.ndarray, b: np.ndarray, lower: bool) -> np.ndarra
     batch = np.broadcast_shapes(a.shape[:-2], bm.shape[:-2])
     a_b = np.broadcast_to(a, (*batch, *a.shape[-2:]))
     b_b = np.broadcast_to(bm, (*batch, *bm.shape[-2:]))
-    out = np.empty(b_b.shape, dtype=np.result_type(a, b, np.float32))
-    for idx in np.ndindex(*batch):
-        out[idx] = sl.solve_triangular(a_b[idx], b_b[idx], lower=lower, check_finite=False)
+    n, count = a.shape[-1], math.prod(batch)
+    if n <= _SUBSTITUTION_MAX_N or count >= n:
+        out = _substitute(a_b, b_b, lower)
+    else:
+        out = np.empty(b_b.shape, dtype=np.result_type(a, b, np.float32))
+        for idx in np.ndindex(*batch):
+            out[idx] = sl.solve_triangular(a_b[idx], b_b[idx], lower=lower, check_finite=False)
     return out[..., 0] if vec else out
 
 
 def solve_triangular_forward(a: Any, b: Any, lower: bool = False) -> Any:
     if _ns(a) is np and _ns(b) is np:
         return _solve_triangular_np(np.asarray(a), np.asarray(b), lower)
-    return _linalg(a).solve(a, b)  # other namespaces: a general solve (same solution)
+    # Other namespaces: a general solve of the triangle alone (the other one is never read).
+    xp = _ns(a)
+    tri = xp.tril(a) if lower else xp.triu(a)
+    if len(b.shape) == 1:  # the Array API reads a 1-d b as one vector, not a batch
+        return _linalg(a).solve(tri, b[..., None])[..., 0]
+    return _linalg(a).solve(tri, b)
 
 
 def solve_triangular_vjp_a(g: Any, ans: Any, a: Any, b: Any, lower: bool = False) -> Any:
@@ -311,6 +366,8 @@ def solve_triangular(a: Any, b: Any, lower: bool = False) -> Any:
         ValueError: ``a`` is not square or the shapes do not fit.
         numpy.linalg.LinAlgError: a zero on the diagonal.
     """
+    a = P._real_operand("solve_triangular", "a", a)
+    b = P._real_operand("solve_triangular", "b", b)
     _check_solve("solve_triangular", a, b)
     return apply(SOLVE_TRIANGULAR, (a, b), {"lower": bool(lower)})
 
@@ -381,6 +438,7 @@ def inv(a: Any) -> Any:
         ValueError: ``a`` is not square.
         numpy.linalg.LinAlgError: ``a`` is singular.
     """
+    a = P._real_operand("inv", "a", a)
     _square("inv", "a", a)
     return apply(INV, (a,), {})
 
@@ -403,6 +461,7 @@ def det(a: Any) -> Any:
     Raises:
         ValueError: ``a`` is not square.
     """
+    a = P._real_operand("det", "a", a)
     _square("det", "a", a)
     return apply(DET, (a,), {})
 
@@ -416,6 +475,7 @@ def slogdet(a: Any) -> SlogdetResult:
     Raises:
         ValueError: ``a`` is not square.
     """
+    a = P._real_operand("slogdet", "a", a)
     _square("slogdet", "a", a)
     sign = _linalg(value(a)).slogdet(value(a))[0]
     logabs = apply(SLOGDET, (a,), {})
@@ -427,7 +487,7 @@ def slogdet(a: Any) -> SlogdetResult:
 
 def cholesky_forward(a: Any, upper: bool = False) -> Any:
     low = _linalg(a).cholesky(a)
-    return _ns(low).matrix_transpose(low) if upper else low
+    return _matrix_transpose(low) if upper else low
 
 
 def cholesky_vjp(g: Any, ans: Any, a: Any, upper: bool = False) -> Any:
@@ -467,6 +527,7 @@ def cholesky(a: Any, *, upper: bool = False) -> Any:
         ValueError: ``a`` is not square.
         numpy.linalg.LinAlgError: ``a`` is not positive definite.
     """
+    a = P._real_operand("cholesky", "a", a)
     _square("cholesky", "a", a)
     return apply(CHOLESKY, (a,), {"upper": bool(upper)})
 
@@ -480,18 +541,19 @@ def cholesky(a: Any, *, upper: bool = False) -> Any:
 
 
 def _eigh_arrays(a: Any, UPLO: str) -> tuple[Any, Any]:
-    """``(w, V)`` of plain arrays: the namespace's ``eigh`` (lower triangle), NumPy's for ``"U"``."""
-    if UPLO == "L":
-        w, v = _linalg(a).eigh(a)
+    """``(w, V)`` of plain arrays: the namespace's ``eigh`` (which reads the lower triangle); for
+    ``"U"`` that of the transpose, whose lower triangle is ``a``'s upper one (the same matrix)."""
+    if _ns(a) is np:
+        w, v = np.linalg.eigh(a, UPLO="U" if UPLO == "U" else "L")
     else:
-        w, v = np.linalg.eigh(a, UPLO="U")
+        w, v = _linalg(a).eigh(a if UPLO == "L" else _matrix_transpose(a))
     return w, v
 
 
 def eigh_forward(a: Any, UPLO: str = "L") -> Any:
     w, v = _eigh_arrays(a, UPLO)
     xp = _ns(v)
-    return xp.concat([xp.reshape(w, (*w.shape[:-1], 1, w.shape[-1])), v], axis=-2)
+    return _concat(xp, [xp.reshape(w, (*w.shape[:-1], 1, w.shape[-1])), v], -2)
 
 
 def eigh_vjp(g: Any, ans: Any, a: Any, UPLO: str = "L") -> Any:
@@ -520,6 +582,7 @@ def eigh(a: Any, UPLO: str = "L") -> EighResult:
     Raises:
         ValueError: ``a`` is not square, or ``UPLO`` is not ``"L"``/``"U"``.
     """
+    a = P._real_operand("eigh", "a", a)
     _square("eigh", "a", a)
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
@@ -543,11 +606,11 @@ def _svd_sizes(shape: tuple[int, ...], full: bool) -> tuple[int, int, int, int, 
 def svd_forward(a: Any, full_matrices: bool = False) -> Any:
     u, s, vh = _linalg(a).svd(a, full_matrices=full_matrices)
     xp = _ns(u)
-    lead = u.shape[:-2]
-    return xp.concat(
-        [xp.reshape(u, (*lead, -1)), s, xp.reshape(vh, (*lead, -1))],
-        axis=-1,
-    )
+    lead = tuple(u.shape[:-2])
+    # Explicit sizes: a -1 cannot be resolved for an empty batch.
+    flat_u = xp.reshape(u, (*lead, u.shape[-2] * u.shape[-1]))
+    flat_vh = xp.reshape(vh, (*lead, vh.shape[-2] * vh.shape[-1]))
+    return _concat(xp, [flat_u, s, flat_vh], -1)
 
 
 def _svd_unpack(p: Any, shape: tuple[int, ...], full: bool) -> tuple[Any, Any, Any]:
@@ -584,7 +647,9 @@ def svd_vjp(g: Any, ans: Any, a: Any, full_matrices: bool = False) -> Any:
     vtgv = P.matmul(_mT(v), gv)
     inner = _diag_embed(gs) + f * (utgu - _mT(utgu)) * _row(s) + _col(s) * (f * (vtgv - _mT(vtgv)))
     ga = P.matmul(P.matmul(u, inner), vh)
-    s_inv = _masked_reciprocal(s, 0.0)
+    # Singular values below the rank tolerance count as 0 (rounding leaves ~ε·max(s) where the
+    # exact value is 0); their 1/s terms are dropped.
+    s_inv = _masked_reciprocal(s, _degenerate_tol(s)[..., 0])
     if m > k:
         ga = ga + P.matmul((gu - P.matmul(u, utgu)) * _row(s_inv), vh)
     if n > k:
@@ -615,6 +680,7 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
     Raises:
         ValueError: ``a`` has fewer than 2 dimensions.
     """
+    a = P._real_operand("svd", "a", a)
     s_a = _shape(value(a))
     if len(s_a) < 2:
         raise ValueError(f"svd: a must be a matrix or a stack of them (..., M, N), got shape {s_a}")
@@ -630,6 +696,15 @@ def svd(a: Any, full_matrices: bool = True, compute_uv: bool = True) -> Any:
 
 
 # --- norm ------------------------------------------------------------------------------------------
+
+
+def _is_floating(v: Any) -> bool:
+    dtype = getattr(v, "dtype", None)
+    if dtype is None:
+        return isinstance(v, float)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind == "f"
+    return bool(_ns(v).isdtype(dtype, "real floating"))
 
 
 def vector_norm_forward(x: Any, ord: float = 2.0, axis: Any = None, keepdims: bool = False) -> Any:
@@ -674,10 +749,10 @@ def _vector_norm(x: Any, ord: float, axis: tuple[int, ...], keepdims: bool) -> A
     return apply(VECTOR_NORM, (x,), {"ord": float(ord), "axis": axis, "keepdims": bool(keepdims)})
 
 
-def _keep(out: Any, shape: tuple[int, ...], axes: tuple[int, ...], keepdims: bool) -> Any:
-    if not keepdims:
-        return out
-    return P.reshape(out, tuple(1 if i in axes else d for i, d in enumerate(shape)))
+def _empty_norm(x: Any, axes: tuple[int, ...], keepdims: bool) -> Any:
+    """0 for each empty block (NumPy's value for the max-type norms), as a sum times 0 so that a
+    Tensor input stays in the graph."""
+    return P.sum(x, axis=axes, keepdims=keepdims) * 0.0
 
 
 def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any:
@@ -686,6 +761,8 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any
     r, c = axes
     if ord in (None, "fro"):
         return _vector_norm(x, 2.0, tuple(sorted(axes)), keepdims)
+    if ord in ("nuc", 2, 1, math.inf) and shape[r] * shape[c] == 0:
+        return _empty_norm(x, tuple(sorted(axes)), keepdims)
     if ord in ("nuc", 2, -2):
         rest = [i for i in range(nd) if i not in axes]
         moved = P.transpose(x, (*rest, r, c))
@@ -697,7 +774,7 @@ def _matrix_norm(x: Any, ord: Any, axes: tuple[int, int], keepdims: bool) -> Any
             if ord == 2
             else P.min(s, axis=-1)
         )
-        return _keep(out, shape, axes, keepdims)
+        return P.reshape(out, P._keep_shape(shape, axes)) if keepdims else out
     if ord in (1, -1, math.inf, -math.inf):
         # 1: the largest column sum of |x| (sum over rows); inf: the largest row sum.
         over, across = (r, c) if ord in (1, -1) else (c, r)
@@ -716,6 +793,8 @@ def _vector_ord_norm(x: Any, ord: Any, axis: tuple[int, ...], keepdims: bool) ->
     if isinstance(ord, str):
         raise ValueError(f"norm: invalid ord {ord!r} for vectors (a number or ±inf)")
     if ord == math.inf:
+        if math.prod(_shape(value(x))) == 0:
+            return _empty_norm(x, axis, keepdims)
         return P.max(P.abs(x), axis=axis, keepdims=keepdims)
     if ord == -math.inf:
         return P.min(P.abs(x), axis=axis, keepdims=keepdims)
@@ -753,6 +832,9 @@ def norm(x: Any, ord: Any = None, axis: Any = None, keepdims: bool = False) -> A
     Raises:
         ValueError: an invalid ``ord`` or ``axis``, or ``axis=None`` with ``ord`` on more than 2-D.
     """
+    x = P._real_operand("norm", "x", x)
+    if not _is_floating(value(x)):  # NumPy's norm of integers and bools is float64
+        x = P.cast(x, "float64")
     shape = _shape(value(x))
     nd = len(shape)
     if axis is None:

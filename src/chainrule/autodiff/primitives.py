@@ -180,10 +180,63 @@ def _keep_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
+def _count(shape: tuple[int, ...], axis: Any) -> int:
+    """How many entries of an array of ``shape`` one reduction over ``axis`` combines.
+
+    Raises:
+        ValueError: an axis is out of range or repeated.
+    """
+    n = 1
+    for a in _norm_axes(axis, len(shape)):
+        n *= shape[a]
+    return n
+
+
+def _int_arg(v: Any, what: str) -> int:
+    """``v`` as an int: a Python int, a NumPy integer or a 0-d integer array, as NumPy reads an
+    axis, offset or count (``operator.index``).
+
+    Raises:
+        TypeError: ``v`` is a float, a bool or anything else without ``__index__`` (``what``
+            named).
+    """
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{what} must be an integer, got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{what} must be an integer, got {type(v).__name__} {v!r}") from None
+
+
 def _operand(x: Any) -> Any:
     """``x``, with a list or tuple read as one array: stacked (differentiably) when it holds
     Tensors, else ``np.asarray`` (see :func:`chainrule.autodiff.tensor.sequence_operand`)."""
     return sequence_operand(x) if type(x) in _SEQ_TYPES else x
+
+
+def _real_operand(name: str, arg: str, x: Any) -> Any:
+    """``x`` as an operand (:func:`_operand`), refused when complex: the functions that call this
+    (``cr.linalg``, ``var``, ``std``) return real gradients only.
+
+    Raises:
+        TypeError: ``x`` has a complex dtype (function, argument and dtype named).
+    """
+    x = _operand(x)
+    v = value(x)
+    dtype = getattr(v, "dtype", None)
+    if isinstance(v, complex):
+        dtype = "complex"
+    elif dtype is None:
+        return x
+    elif isinstance(dtype, np.dtype):
+        if dtype.kind != "c":
+            return x
+    elif not _ns(v).isdtype(dtype, "complex floating"):
+        return x
+    raise TypeError(
+        f"{name}: {arg} has complex dtype {dtype}; only real inputs are supported (the "
+        "gradients are real)"
+    )
 
 
 def _unary(prim: Primitive, x: Any, params: dict[str, Any]) -> Any:
@@ -1293,11 +1346,7 @@ def mean(x: Any, axis: Any = None, keepdims: bool = False) -> Any:
         ValueError: an axis is out of range or repeated.
     """
     x = _operand(x)
-    shape = _shape(value(x))
-    n = 1
-    for a in _norm_axes(axis, len(shape)):
-        n *= shape[a]
-    return sum(x, axis, keepdims) / float(n)
+    return sum(x, axis, keepdims) / float(_count(_shape(value(x)), axis))
 
 
 @overload
@@ -1500,15 +1549,72 @@ def getitem_vjp(g: Any, ans: Any, x: Any, index: Any = None) -> Any:
     return scatter_add(g, index, _shape(x))
 
 
+def _index_items(index: Any) -> list[Any]:
+    return list(index) if isinstance(index, tuple) else [index]
+
+
+def _repeats_a_position(index: Any, shape: tuple[int, ...]) -> bool:
+    """True when the integer arrays of ``index`` (into an array of ``shape``) name a position more
+    than once, so an assignment would drop contributions. Reads only the index arrays (on the
+    host): each is matched to the axis it indexes, taken modulo its size, and the broadcast
+    position tuples are checked for repeats. A boolean array beside integer arrays counts as
+    repeating (the caller then takes the always-correct path)."""
+    items = _index_items(index)
+    if not builtins.any(backend.is_array(i) for i in items):
+        return False
+    np_items = [backend.to_numpy(i) if backend.is_array(i) else i for i in items]
+    kinds = [getattr(i, "dtype", np.dtype(int)).kind for i in np_items if isinstance(i, np.ndarray)]
+    if "b" in kinds:
+        return len(kinds) > 1
+    used = builtins.sum(1 for i in np_items if i is not None and i is not Ellipsis)
+    axis, sizes, ints = 0, [], []
+    for i in np_items:
+        if i is None:
+            continue
+        if i is Ellipsis:
+            axis += len(shape) - used
+            continue
+        if isinstance(i, np.ndarray):
+            sizes.append(shape[axis])
+            ints.append(np.mod(i, shape[axis]) if shape[axis] else i)
+        axis += 1
+    flat = [a.ravel() for a in np.broadcast_arrays(*ints)]
+    if not flat[0].size:
+        return False
+    codes = np.ravel_multi_index(tuple(flat), tuple(sizes))
+    return bool(np.unique(codes).size < codes.size)
+
+
 def scatter_add_forward(g: Any, index: Any = None, shape: tuple[int, ...] = ()) -> Any:
     xp = _ns(g)
-    out = xp.zeros(shape, dtype=g.dtype)
-    if xp is np and not _is_mask(index):
-        # Integer arrays may repeat positions: add every contribution.
-        np.add.at(out, index, g)
-    else:
-        out[index] = g
-    return out
+    if xp is np:
+        out = np.zeros(shape, dtype=g.dtype)
+        if _is_mask(index):
+            out[index] = g
+        else:  # integer arrays may repeat positions: add every contribution
+            np.add.at(out, index, g)
+        return out
+    device = getattr(g, "device", None)
+    if _is_mask(index) or not _repeats_a_position(index, shape):
+        out = xp.zeros(shape, dtype=g.dtype, device=device)
+        items = [
+            xp.asarray(i, device=device) if isinstance(i, np.ndarray) else i
+            for i in _index_items(index)
+        ]
+        try:
+            out[tuple(items) if isinstance(index, tuple) else items[0]] = g
+            return out
+        except (IndexError, TypeError, NotImplementedError):
+            pass  # no integer-array assignment in this namespace (the Array API has none)
+    # Repeated positions in another namespace (which has no scatter-add), or no integer-array
+    # assignment: NumPy's add.at on the host, the result back in g's namespace and device.
+    host_index = tuple(
+        backend.to_numpy(i) if backend.is_array(i) else i for i in _index_items(index)
+    )
+    gn = backend.to_numpy(g)
+    host = np.zeros(shape, dtype=gn.dtype)
+    np.add.at(host, host_index if isinstance(index, tuple) else host_index[0], gn)
+    return xp.asarray(host, device=device)
 
 
 def scatter_add_vjp(g: Any, ans: Any, src: Any, index: Any = None, shape: Any = ()) -> Any:

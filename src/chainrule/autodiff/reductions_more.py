@@ -1,12 +1,15 @@
 """More of the NumPy a user writes: ``var``, ``std``, ``cumsum`` and ``sort`` as differentiable primitives.
 
-Each works on plain arrays (then it is the NumPy call) and on Tensors (one named node). The VJP rules
+Each works on plain arrays (then it is the NumPy call, but for ``var``/``std``'s refusals below) and on
+Tensors (one named node); a list or tuple is read as one array (stacked when it holds Tensors). The VJP rules
 are written with chainrule functions, so second derivatives work.
 
 Conventions (tested):
 
 - ``var``/``std`` take NumPy's ``axis``, ``ddof`` and ``keepdims``; ``ddof`` must leave at least one
-  degree of freedom (``n − ddof > 0``), else ``ValueError``.
+  degree of freedom (``n − ddof > 0``), else ``ValueError`` (NumPy warns and returns NaN or inf);
+  complex input is a ``TypeError``.
+- ``axis`` must be an integer (a float is a ``TypeError``, as in NumPy).
 - ``std``'s gradient where the standard deviation is 0 (all entries equal) is 0, the subgradient that
   PyTorch also returns (``(x − mean)/(n·std)`` would be 0/0 = NaN there).
 - ``cumsum(x, axis=None)`` flattens first (NumPy); its gradient is the reversed cumulative sum.
@@ -23,20 +26,14 @@ import numpy as np
 from chainrule import backend
 from chainrule.autodiff import primitives as P
 from chainrule.autodiff.graph import register_primitive
-from chainrule.autodiff.primitives import ArrayInput, _norm_axes, _ns, _shape
+from chainrule.autodiff.primitives import ArrayInput, _count, _int_arg, _norm_axes, _ns, _shape
+from chainrule.autodiff.shape_ops import flip
 from chainrule.autodiff.tensor import Tensor, apply, value
 
 __all__ = ["cumsum", "sort", "std", "var"]
 
 
 # --- var and std -----------------------------------------------------------------------------------
-
-
-def _count(shape: tuple[int, ...], axis: Any) -> int:
-    n = 1
-    for a in _norm_axes(axis, len(shape)):
-        n *= shape[a]
-    return n
 
 
 def var_forward(x: Any, axis: Any = None, ddof: float = 0, keepdims: bool = False) -> Any:
@@ -80,6 +77,7 @@ STD = register_primitive("std", std_forward, std_vjp, doc="standard deviation ov
 
 
 def _moment(name: str, prim: Any, x: Any, axis: Any, ddof: float, keepdims: bool) -> Any:
+    x = P._real_operand(name, "x", x)
     if isinstance(axis, list):
         axis = tuple(axis)
     shape = _shape(value(x))
@@ -149,15 +147,10 @@ def cumsum_forward(x: Any, axis: int | None = None) -> Any:
     return xp.cumulative_sum(x, axis=axis)
 
 
-def _flip(x: Any, axis: int) -> Any:
-    nd = len(_shape(value(x)))
-    return P.getitem(x, (*(slice(None),) * (axis % nd), slice(None, None, -1), Ellipsis))
-
-
 def cumsum_vjp(g: Any, ans: Any, x: Any, axis: int | None = None) -> Any:
     # The adjoint of a running sum is the running sum from the end.
     ax = 0 if axis is None else axis
-    back = _flip(cumsum(_flip(g, ax), axis=ax), ax)
+    back = flip(cumsum(flip(g, ax), axis=ax), ax)
     return P.reshape(back, _shape(value(x))) if axis is None else back
 
 
@@ -179,11 +172,13 @@ def cumsum(x: Any, axis: int | None = None) -> Any:
     Raises:
         ValueError: ``axis`` is out of range.
     """
+    x = P._operand(x)
     shape = _shape(value(x))
     if axis is not None:
-        axis = _norm_axes(int(axis), len(shape))[0] if shape else int(axis)
+        axis = _int_arg(axis, "cumsum: axis")
         if not shape:
             raise ValueError("cumsum: axis must be None for a 0-d array")
+        axis = _norm_axes(axis, len(shape))[0]
     return apply(CUMSUM, (x,), {"axis": axis})
 
 
@@ -242,9 +237,11 @@ def sort(x: Any, axis: int | None = -1) -> Any:
     Raises:
         ValueError: ``axis`` is out of range, or not None for a 0-d array.
     """
+    x = P._operand(x)
     shape = _shape(value(x))
     if axis is not None:
+        axis = _int_arg(axis, "sort: axis")
         if not shape:
             raise ValueError("sort: axis must be None for a 0-d array")
-        axis = _norm_axes(int(axis), len(shape))[0]
+        axis = _norm_axes(axis, len(shape))[0]
     return apply(SORT, (x,), {"axis": axis})

@@ -24,6 +24,7 @@ from chainrule.autodiff.graph import register_primitive
 from chainrule.autodiff.primitives import (
     ArrayInput,
     _axis_index,
+    _int_arg,
     _norm_axes,
     _ns,
     _operand,
@@ -256,13 +257,16 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Any:
     """
     x = _operand(x)
     shape = _shape(value(x))
+    if not shape and axis is not None:  # NumPy reads a 0-d array as 1-d for an axis
+        x = reshape(x, (1,))
+        shape = (1,)
     reps = _int_or_ints(repeats, "repeat: repeats")
     if isinstance(reps, tuple) and len(reps) == 1:
         reps = reps[0]
     counts = (reps,) if isinstance(reps, int) else reps
     if builtins.any(r < 0 for r in counts):
         raise ValueError(f"repeat: repeats {reps} has a negative count")
-    ax = None if axis is None else _norm_axes(axis, len(shape))[0]
+    ax = None if axis is None else _norm_axes(_int_arg(axis, "repeat: axis"), len(shape))[0]
     n = math.prod(shape) if ax is None else shape[ax]
     if isinstance(reps, tuple) and len(reps) != n:
         raise ValueError(
@@ -368,7 +372,8 @@ TRIU = register_primitive("triu", triu_forward, triu_vjp, doc="upper triangle (r
 def _two_axes(what: str, nd: int, axis1: int, axis2: int) -> tuple[int, int]:
     if nd < 2:
         raise ValueError(f"{what}: needs at least 2 dimensions; the input has {nd}")
-    a1, a2 = _norm_axes(axis1, nd)[0], _norm_axes(axis2, nd)[0]
+    a1 = _norm_axes(_int_arg(axis1, f"{what}: axis1"), nd)[0]
+    a2 = _norm_axes(_int_arg(axis2, f"{what}: axis2"), nd)[0]
     if a1 == a2:
         raise ValueError(f"{what}: axis1 and axis2 are the same axis ({a1})")
     return a1, a2
@@ -391,8 +396,9 @@ def diagonal(x: Any, offset: int = 0, axis1: int = 0, axis2: int = 1) -> Any:
         ValueError: fewer than 2 dimensions, an axis out of range, or the two axes equal.
     """
     x = _operand(x)
+    off = _int_arg(offset, "diagonal: offset")
     a1, a2 = _two_axes("diagonal", _ndim(x), axis1, axis2)
-    return _unary(DIAGONAL, x, {"offset": int(offset), "axis1": a1, "axis2": a2})
+    return _unary(DIAGONAL, x, {"offset": off, "axis1": a1, "axis2": a2})
 
 
 @overload
@@ -417,7 +423,7 @@ def diag(v: Any, k: int = 0) -> Any:
         return diagonal(v, k)
     if nd != 1:
         raise ValueError(f"diag: input must be 1-d or 2-d; got shape {_shape(value(v))}")
-    return _unary(DIAG, v, {"k": int(k)})
+    return _unary(DIAG, v, {"k": _int_arg(k, "diag: k")})
 
 
 @overload
@@ -441,7 +447,7 @@ def _triangle(prim: Any, what: str, x: Any, k: int) -> Any:
     x = _operand(x)
     if _ndim(x) < 2:
         raise ValueError(f"{what}: needs at least 2 dimensions; got shape {_shape(value(x))}")
-    return _unary(prim, x, {"k": int(k)})
+    return _unary(prim, x, {"k": _int_arg(k, f"{what}: k")})
 
 
 @overload
@@ -634,12 +640,23 @@ def moveaxis(x: Any, source: Any, destination: Any) -> Any:
 # --- compositions: split and join ------------------------------------------------------------------
 
 
+#: The most sections ``split``/``array_split`` make from a count (each one is a graph node; NumPy
+#: allows more sections than entries, the extra ones empty).
+MAX_SECTIONS = 1_000_000
+
+
 def _split_points(n: int, sections: Any, equal: bool, what: str) -> list[int]:
-    """The boundaries along an axis of size ``n`` (NumPy's split / array_split)."""
-    if isinstance(sections, (int, np.integer)):
+    """The boundaries along an axis of size ``n`` (NumPy's split / array_split): ``k + 1`` points for
+    ``k`` sections, or ``[0, *indices, n]`` with the indices as given (read as slice bounds, so
+    negative ones count from the end, as in NumPy)."""
+    if isinstance(sections, (int, np.integer)) and not isinstance(sections, (bool, np.bool_)):
         k = int(sections)
         if k <= 0:
             raise ValueError(f"{what}: the number of sections must be positive, got {k}")
+        if k > MAX_SECTIONS:
+            raise ValueError(
+                f"{what}: indices_or_sections={k} sections is more than the {MAX_SECTIONS} allowed"
+            )
         if equal and n % k:
             raise ValueError(
                 f"{what}: an axis of size {n} does not split into {k} equal sections "
@@ -650,7 +667,11 @@ def _split_points(n: int, sections: Any, equal: bool, what: str) -> list[int]:
         for i in range(k):
             points.append(points[-1] + size + (1 if i < extra else 0))
         return points
-    return [0, *(int(i) for i in sections), n]
+    if isinstance(sections, (str, bytes)) or not hasattr(sections, "__iter__"):
+        raise TypeError(
+            f"{what}: indices_or_sections must be an int or a sequence of ints, not {sections!r}"
+        )
+    return [0, *(_int_arg(i, f"{what}: an index of indices_or_sections") for i in sections), n]
 
 
 def _split(x: Any, sections: Any, axis: int, equal: bool, what: str) -> list[Any]:
@@ -659,8 +680,7 @@ def _split(x: Any, sections: Any, axis: int, equal: bool, what: str) -> list[Any
     ax = _norm_axes(axis, len(shape))[0]
     points = _split_points(shape[ax], sections, equal, what)
     return [
-        getitem(x, _axis_index(len(shape), ax, slice(a, builtins.max(a, b))))
-        for a, b in itertools.pairwise(points)
+        getitem(x, _axis_index(len(shape), ax, slice(a, b))) for a, b in itertools.pairwise(points)
     ]
 
 
@@ -685,9 +705,24 @@ def array_split(x: Any, indices_or_sections: Any, axis: int = 0) -> list[Any]:
 
 
 def _parts(xs: Sequence[Any], what: str) -> list[Any]:
-    if isinstance(xs, Tensor) or not len(xs):
+    """The arrays to join: a sequence's entries, or an array's subarrays along its first axis (as
+    NumPy iterates one).
+
+    Raises:
+        ValueError: no arrays (an empty sequence, or an array of length 0).
+        TypeError: a 0-d array (nothing to iterate).
+    """
+    if not isinstance(xs, (list, tuple)) and hasattr(xs, "shape"):
+        shape = _shape(value(xs))
+        if not shape:
+            raise TypeError(f"{what}: needs a sequence of arrays, got a 0-d array")
+        arr: Any = xs
+        parts = [getitem(arr, i) for i in range(shape[0])]
+    else:
+        parts = list(xs)
+    if not parts:
         raise ValueError(f"{what} needs a non-empty sequence of arrays")
-    return list(xs)
+    return parts
 
 
 def hstack(xs: Sequence[Any]) -> Any:

@@ -15,10 +15,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
 from chainrule.autodiff import elementwise_more as E
 from chainrule.autodiff import shape_ops as S
+from chainrule.autodiff import symbolic_linalg as L
 from chainrule.autodiff import symbolic_ops as O
 from chainrule.autodiff.symbolic import (
     Expr,
@@ -181,39 +180,65 @@ def _self_adjoint(spec: OpSpec) -> RuleParts:
     )
 
 
-def _roll_vjp(ctx: Any, k: int) -> Expr:
-    shift = ctx.params["shift"]
-    back = tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
-    return Op(ROLL, (ctx.g,), {"shift": back, "axis": ctx.params["axis"]})
+# The VJPs of roll, tile, repeat and diagonal print as the adjoint operation and evaluate with the
+# primitive's own numeric rule (shape_ops), as symbolic_linalg does: one source for the numbers.
 
 
-def _tile_vjp(ctx: Any, k: int) -> Expr:
-    xshape = tuple(ctx.shapes[0])
-    xs, rs = S._tile_layout(xshape, tuple(ctx.params["reps"]))
-    pairs = O.reshape(ctx.g, tuple(v for pair in zip(rs, xs, strict=True) for v in pair))
-    return O.reshape(O.reduce("sum", pairs, tuple(range(0, 2 * len(xs), 2))), xshape)
+def _kw(p: Mapping[str, Any], *keys: str) -> str:
+    return ", ".join(f"{k}={p[k]!r}" for k in keys if p.get(k) is not None)
 
 
-def _repeat_vjp(ctx: Any, k: int) -> Expr:
-    xshape = tuple(ctx.shapes[0])
-    reps, axis = ctx.params["repeats"], ctx.params["axis"]
-    flat = (math.prod(xshape),) if axis is None else xshape
-    ax = 0 if axis is None else axis
-    if isinstance(reps, int):
-        parts = O.reshape(ctx.g, (*flat[: ax + 1], reps, *flat[ax + 1 :]))
-        return O.reshape(O.reduce("sum", parts, ax + 1), xshape)
-    idx = np.repeat(np.arange(flat[ax]), reps)
-    index = (slice(None),) * ax + (idx, Ellipsis)
-    return O.reshape(O.scatter(ctx.g, index, flat), xshape)
+def _back_shift(p: Mapping[str, Any]) -> Any:
+    shift = p["shift"]
+    return tuple(-s for s in shift) if isinstance(shift, tuple) else -shift
 
 
-def _diagonal_vjp(ctx: Any, k: int) -> Expr:
-    xshape = tuple(ctx.shapes[0])
-    a1, a2, offset = ctx.params["axis1"], ctx.params["axis2"], ctx.params["offset"]
-    perm = S._diag_perm(len(xshape), a1, a2)
-    rows, cols = S._diag_index(xshape[a1], xshape[a2], offset)
-    moved = O.scatter(ctx.g, (Ellipsis, rows, cols), tuple(xshape[i] for i in perm))
-    return O.transpose(moved, tuple(int(i) for i in np.argsort(perm)), len(xshape))
+_roll_vjp = L._vjp(
+    "roll",
+    (S.roll_vjp,),
+    (
+        L._t(
+            lambda g, out, o, p: (
+                f"roll({g}, {_kw({**p, 'shift': _back_shift(p)}, 'shift', 'axis')})"
+            )
+        ),
+    ),
+    (L._t(lambda g, out, o, p: f"\\operatorname{{roll}}\\left({g},\\ {_back_shift(p)!r}\\right)"),),
+)
+_tile_vjp = L._vjp(
+    "tile",
+    (S.tile_vjp,),
+    (L._t(lambda g, out, o, p: f"sum_tiles({g}, {_kw(p, 'reps')})"),),
+    (
+        L._t(
+            lambda g, out, o, p: f"\\operatorname{{sum\\_tiles}}\\left({g},\\ {p['reps']!r}\\right)"
+        ),
+    ),
+)
+_repeat_vjp = L._vjp(
+    "repeat",
+    (S.repeat_vjp,),
+    (L._t(lambda g, out, o, p: f"sum_copies({g}, {_kw(p, 'repeats', 'axis')})"),),
+    (
+        L._t(
+            lambda g, out, o, p: (
+                f"\\operatorname{{sum\\_copies}}\\left({g},\\ {p['repeats']!r}\\right)"
+            )
+        ),
+    ),
+)
+_diagonal_vjp = L._vjp(
+    "diagonal",
+    (S.diagonal_vjp,),
+    (L._t(lambda g, out, o, p: f"onto_diagonal({g}, {_kw(p, 'offset', 'axis1', 'axis2')})"),),
+    (
+        L._t(
+            lambda g, out, o, p: (
+                f"\\operatorname{{onto\\_diagonal}}\\left({g},\\ {p['offset']!r}\\right)"
+            )
+        ),
+    ),
+)
 
 
 def _diag_vjp(ctx: Any, k: int) -> Expr:

@@ -412,13 +412,15 @@ class Tensor:
     def mean(
         self, axis: Any = None, dtype: Any = None, out: None = None, keepdims: bool = False
     ) -> Tensor:
-        """Mean over ``axis``, computed in ``dtype`` if given.
+        """Mean over ``axis``, computed in ``dtype`` if given; the result has that dtype (an
+        integer ``dtype`` truncates the mean, as NumPy, and has no gradient).
 
         Raises:
             ValueError: ``out`` is not None.
         """
         _no_out("mean", out)
-        return P.mean(_in_dtype(self, dtype), axis=axis, keepdims=keepdims)
+        m = P.mean(_in_dtype(self, dtype), axis=axis, keepdims=keepdims)
+        return m if dtype is None or _same_dtype(m.dtype, dtype) else P.cast(m, dtype)
 
     def max(self, axis: Any = None, out: None = None, keepdims: bool = False) -> Tensor:
         """Maximum over ``axis`` (ties share the gradient equally).
@@ -685,6 +687,14 @@ def _no_out(method: str, out: Any) -> None:
 def _c_order(method: str, order: str) -> None:
     if order != "C":
         raise ValueError(f"Tensor.{method}: order={order!r} is not supported; only 'C' (row-major)")
+
+
+def _same_dtype(a: Any, b: Any) -> bool:
+    """``a == b`` as dtypes (NumPy's reading of names and types; foreign dtypes by equality)."""
+    try:
+        return bool(np.dtype(a) == np.dtype(b))
+    except TypeError:
+        return bool(a == b)
 
 
 def _in_dtype(t: Tensor, dtype: Any) -> Tensor:
