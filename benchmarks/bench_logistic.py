@@ -4,9 +4,11 @@
 - L3: the breast-cancer data (569 x 30), standardized.
 
 For each workload it fits chainrule's ``LogisticRegression(solver="auto")`` and sklearn's ``lbfgs`` and
-``newton-cholesky``, and prints each fit's time (best of a few repeats), sklearn's objective
-C Σ ℓ_i + ½‖w‖² at each solution, the relative objective gap and the largest coefficient difference
-against the better sklearn fit, and the time ratio against the faster sklearn solver (≤ 1.0 is the target).
+``newton-cholesky``, and prints each fit's time (median of repeats interleaved with ours), sklearn's
+objective C Σ ℓ_i + ½‖w‖² at each solution, the relative objective gap and the largest coefficient
+difference against the better sklearn fit, and the time ratio against the faster sklearn solver
+(≤ 1.0 is the target) as median (min-max) of the paired per-repeat ratios (benchmarks/_ratio.py), with
+``auto_costs_``: what ``solver="auto"`` predicted for each solver on this CPU.
 
 Usage: ``python benchmarks/bench_logistic.py [L1 L2 L3]``.
 """
@@ -21,6 +23,10 @@ from typing import Any
 
 import numpy as np
 
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
+
+from _machine import machine_line
+from _ratio import interleaved, ratio
 from chainrule.linear.datasets import load_breast_cancer
 from chainrule.linear.logistic import LogisticRegression
 
@@ -72,16 +78,24 @@ def run(name: str, X: np.ndarray, y: np.ndarray, repeats: int) -> None:
     except ImportError:
         print(f"{name}: scikit-learn is not installed; its anchors are skipped")
         SkLogisticRegression = None
+    paired: dict[str, tuple[list[float], list[float]]] = {}
     if SkLogisticRegression is not None:
         for solver in ("lbfgs", "newton-cholesky"):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                t, model = best_time(
-                    lambda s=solver: SkLogisticRegression(
-                        C=C, tol=TOL, solver=s, max_iter=1000
-                    ).fit(X, y),
-                    repeats,
-                )
+
+            def anchor(s: str = solver) -> Any:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    return SkLogisticRegression(C=C, tol=TOL, solver=s, max_iter=1000).fit(X, y)
+
+            model = anchor()
+            mine, theirs = interleaved(
+                lambda: LogisticRegression(C=C, tol=TOL, max_iter=1000).fit(X, y),
+                anchor,
+                repeats=repeats,
+                budget=0.2,
+            )
+            paired[solver] = (mine, theirs)
+            t = float(np.median(theirs))
             rows.append((f"sklearn {solver}", t, model.coef_.ravel(), float(model.intercept_[0])))
     objs = [objective(coef, b, X, y) for _, _, coef, b in rows]
     n, d = X.shape
@@ -95,22 +109,26 @@ def run(name: str, X: np.ndarray, y: np.ndarray, repeats: int) -> None:
         gap = (obj - objs[ref]) / abs(objs[ref])
         dcoef = max(float(np.max(np.abs(coef - rows[ref][2]))), abs(b - rows[ref][3]))
         print(f"  {label:<28}{t * 1e3:>9.2f}ms{obj:>24.15g}{gap:>11.1e}{dcoef:>12.1e}")
-    fastest = min(rows[1][1], rows[2][1])
+    faster = "lbfgs" if rows[1][1] <= rows[2][1] else "newton-cholesky"
+    mine, theirs = paired[faster]
     ok_obj = abs(objs[0] - objs[ref]) <= 1e-8 * abs(objs[ref])
     ok_coef = max(float(np.max(np.abs(rows[0][2] - rows[ref][2]))), abs(rows[0][3] - rows[ref][3]))
+    costs = {k: f"{v * 1e3:.0f} ms" for k, v in (ours.auto_costs_ or {}).items()}
     print(
-        f"  ratio chainrule / faster sklearn = {ours_time / fastest:.2f}  "
+        f"  ratio chainrule / faster sklearn ({faster}) = {ratio(mine, theirs)}  "
         f"(target <= 1.0; objective within 1e-8: {'yes' if ok_obj else 'NO'}; "
-        f"coefficients within 1e-5: {'yes' if ok_coef <= 1e-5 else 'NO'})"
+        f"coefficients within 1e-5: {'yes' if ok_coef <= 1e-5 else 'NO'}); "
+        f"auto predicted {costs or 'nothing (fixed rule)'}"
     )
 
 
 def main(argv: list[str] | None = None) -> None:
     wanted = set(argv or [])
+    print(machine_line())
     workloads: list[tuple[str, Callable[[], tuple[np.ndarray, np.ndarray]], int]] = [
-        ("L1", lambda: synthetic(100_000, 100, seed=1), 3),
-        ("L2", lambda: synthetic(1_000_000, 20, seed=2), 2),
-        ("L3 breast cancer (standardized)", breast_cancer, 20),
+        ("L1", lambda: synthetic(100_000, 100, seed=1), 5),
+        ("L2", lambda: synthetic(1_000_000, 20, seed=2), 3),
+        ("L3 breast cancer (standardized)", breast_cancer, 15),
     ]
     for label, make, repeats in workloads:
         if wanted and label.split()[0] not in wanted:

@@ -335,11 +335,13 @@ def test_accepts_array_api_arrays() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"max_iter": True}, "max_iter must be a positive integer"),
+        ({"max_iter": True}, "max_iter must be a non-negative integer"),
         ({"C": True}, "C must be a positive number"),
         ({"tol": False}, "tol must be a non-negative number"),
         ({"solver": "sag"}, "solver must be one of"),
-        ({"penalty": "l1"}, "penalty must be one of 'l2', 'none' or None, got 'l1'"),
+        ({"penalty": "L1"}, "penalty must be one of 'l2', 'l1', 'elasticnet', 'none' or None"),
+        ({"l1_ratio": 1.5}, r"l1_ratio must be a number in \[0, 1\] or None"),
+        ({"class_weight": "even"}, "class_weight must be one of 'balanced', a dict"),
     ],
 )
 def test_bad_hyperparameters_are_refused(params: dict[str, object], message: str) -> None:

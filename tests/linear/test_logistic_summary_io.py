@@ -165,7 +165,7 @@ def test_load_rejects_foreign_files(tmp_path: pathlib.Path) -> None:
     # Parameters and labels that are not what fit would make: each names the file.
     for key, value, message in [
         ("params", dict(meta["params"], solver="os.system"), "solver must be one of"),
-        ("params", dict(meta["params"], max_iter=True), "max_iter must be a positive integer"),
+        ("params", dict(meta["params"], max_iter=True), "max_iter must be a non-negative integer"),
         ("classes", [0, "a"], "all numbers or all strings"),
         ("classes", [1, 1], "a label twice"),
         ("format_version", 1, "version 1 is not supported"),

@@ -44,6 +44,8 @@ class ClassifierMixin:
     """
 
     multi_class: ClassVar[bool] = False
+    #: Whether ``fit`` and the predictions take SciPy sparse ``X`` (the ``input_tags.sparse`` tag).
+    accepts_sparse: ClassVar[bool] = False
     _parameter_constraints: ClassVar[dict[str, tuple[Constraint, ...]]] = {}
 
     def _validate_params(self) -> None:
@@ -116,7 +118,7 @@ class ClassifierMixin:
             estimator_type="classifier",
             target_tags=TargetTags(required=True),
             classifier_tags=ClassifierTags(multi_class=self.multi_class, multi_label=False),
-            input_tags=InputTags(two_d_array=True, allow_nan=False),
+            input_tags=InputTags(two_d_array=True, allow_nan=False, sparse=self.accepts_sparse),
         )
 
     def __sklearn_is_fitted__(self) -> bool:

@@ -381,9 +381,51 @@ def first_nonfinite(a: np.ndarray) -> tuple[tuple[int, ...], str] | None:
     return index, kind
 
 
-def check_X(
+def check_sparse_X(
     X: Any, *, name: str = "X", n_features: int | None = None, owner: str = "model"
-) -> np.ndarray:
+) -> Any:
+    """Validate a SciPy sparse feature matrix: returns it as CSR float64 (converted only when needed,
+    never densified), with at least one row and one column and finite stored entries.
+
+    Raises:
+        ValueError: complex data; zero samples or features; a NaN/inf entry (names its row and column);
+            a wrong number of features.
+    """
+    if np.iscomplexobj(X.data if hasattr(X, "data") else np.zeros(0)):
+        raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
+    csr = scipy.sparse.csr_matrix(X, dtype=np.float64)
+    n, d = csr.shape
+    if n == 0 or d == 0:
+        what = "sample" if n == 0 else "feature"
+        raise ValueError(
+            f"Found array with 0 {what}(s) (shape={csr.shape}) while a minimum of 1 is required: {name}"
+        )
+    bad = np.flatnonzero(~np.isfinite(csr.data))
+    if bad.size:
+        k = int(bad[0])
+        row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
+        col = int(csr.indices[k])
+        kind = "NaN" if np.isnan(csr.data[k]) else "inf"
+        raise ValueError(
+            f"{name} contains {kind} at row {row}, column {col} (0-based); "
+            "remove or impute non-finite values before fitting"
+        )
+    if n_features is not None and d != n_features:
+        raise ValueError(
+            f"{name} has {d} features, but {owner} is expecting {n_features} features as input "
+            f"({name}.shape = {csr.shape})"
+        )
+    return csr
+
+
+def check_X(
+    X: Any,
+    *,
+    name: str = "X",
+    n_features: int | None = None,
+    owner: str = "model",
+    accept_sparse: bool = False,
+) -> Any:
     """Validate a feature matrix: a finite float64 2-D array with at least one row and one column.
 
     Args:
@@ -392,8 +434,12 @@ def check_X(
         n_features: when given, the required ``d`` (e.g. the number seen in ``fit``).
         owner: one word naming who expects ``n_features`` (e.g. the estimator's class name).
 
+        accept_sparse: return a SciPy sparse ``X`` as CSR float64 (:func:`check_sparse_X`) instead of
+            refusing it.
+
     Returns:
-        ``X`` as a float64 NumPy array of shape ``(n, d)`` (a copy only when a conversion is needed).
+        ``X`` as a float64 NumPy array of shape ``(n, d)`` (a copy only when a conversion is needed), or
+        CSR when sparse and accepted.
 
     Raises:
         ValueError: complex data; entries that are not numbers; not 2-D (a 1-D array says "Reshape your
@@ -405,6 +451,8 @@ def check_X(
             f"{name} is None: expected array-like (array or non-string sequence), got None"
         )
     if scipy.sparse.issparse(X):
+        if accept_sparse:
+            return check_sparse_X(X, name=name, n_features=n_features, owner=owner)
         raise TypeError(
             f"sparse input is not supported: {name} is a {type(X).__name__}; "
             f"pass a dense array ({name}.toarray())"
@@ -454,8 +502,8 @@ def check_X(
 
 
 def check_Xy(
-    X: Any, y: Any, *, name_X: str = "X", name_y: str = "y"
-) -> tuple[np.ndarray, np.ndarray]:
+    X: Any, y: Any, *, name_X: str = "X", name_y: str = "y", accept_sparse: bool = False
+) -> tuple[Any, np.ndarray]:
     """Validate a feature matrix and its target vector together.
 
     Args:
@@ -473,7 +521,7 @@ def check_Xy(
     """
     if y is None:
         raise ValueError(f"this estimator requires y to be passed, but the target {name_y} is None")
-    X_arr = check_X(X, name=name_X)
+    X_arr = check_X(X, name=name_X, accept_sparse=accept_sparse)
     y_arr = to_numpy(y) if not isinstance(y, (list, tuple)) else np.asarray(y)
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
         warnings.warn(

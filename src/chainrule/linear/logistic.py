@@ -1,14 +1,19 @@
-"""Logistic regression with the scikit-learn estimator API: binary and multinomial, L2 or no penalty.
+"""Logistic regression with the scikit-learn estimator API: binary and multinomial; L2, L1, elastic-net
+or no penalty.
 
 The model: P(y = 1 | x) = s(w·x + b) (binary) or softmax(W x + b) (K classes). ``fit`` minimizes
 scikit-learn's objective exactly::
 
-    C Σ_i s_i ℓ_i + ½ ‖W‖²     (penalty="l2"; the intercept is not penalized)
-    Σ_i s_i ℓ_i                (penalty=None, or C = inf)
+    C Σ_i s_i ℓ_i + ½ ‖W‖²                   (penalty="l2"; the intercept is not penalized)
+    C Σ_i s_i ℓ_i + ‖W‖₁                     (penalty="l1")
+    C Σ_i s_i ℓ_i + ½(1 − ρ)‖W‖² + ρ‖W‖₁     (penalty="elasticnet", ρ = l1_ratio)
+    Σ_i s_i ℓ_i                              (penalty=None, or C = inf)
 
-with ℓ_i the log-loss of sample i and s_i its weight, by L-BFGS (scipy) or Newton's method with a
-Cholesky solve (see :mod:`chainrule.linear.logistic_solvers`); the loss, gradient and Hessian are computed
-stably (:mod:`chainrule.linear.logistic_objective`), finite for margins of ±800 and beyond.
+with ℓ_i the log-loss of sample i and s_i its weight (times its class's weight with ``class_weight``), by
+L-BFGS (scipy), Newton's method with a Cholesky solve, or proximal Newton for an L1 part (see
+:mod:`chainrule.linear.logistic_solvers`); the loss, gradient and Hessian are computed stably
+(:mod:`chainrule.linear.logistic_objective`), finite for margins of ±800 and beyond. ``X`` may be a SciPy
+CSR matrix (never densified).
 
 scikit-learn is not a dependency: the estimator implements ``get_params``/``set_params``/``__repr__`` and
 the ``__sklearn_tags__`` protocol itself, and passes ``sklearn.utils.estimator_checks.check_estimator``.
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import warnings
 from collections.abc import Mapping
 from typing import Any, ClassVar
@@ -27,7 +33,15 @@ import numpy as np
 from chainrule import backend
 from chainrule.linear import logistic_dask, model_io
 from chainrule.linear._estimator import ClassifierMixin
-from chainrule.linear._params import BOOLEAN, NONE, Constraint, Interval, Options, validate_params
+from chainrule.linear._params import (
+    BOOLEAN,
+    NONE,
+    Constraint,
+    InstanceOf,
+    Interval,
+    Options,
+    validate_params,
+)
 from chainrule.linear._state import (
     INTEGER_DTYPES,
     ArrayRule,
@@ -49,6 +63,7 @@ from chainrule.linear.exceptions import ConvergenceWarning, SeparableDataWarning
 from chainrule.linear.logistic_objective import (
     LogisticObjective,
     ObjectiveBase,
+    is_sparse,
     make_objective,
 )
 from chainrule.linear.logistic_solvers import (
@@ -56,7 +71,9 @@ from chainrule.linear.logistic_solvers import (
     Separated,
     SolverResult,
     lbfgs,
+    min_norm_subgradient,
     newton,
+    prox_newton,
 )
 from chainrule.linear.sigmoid import sigmoid, softmax
 
@@ -69,7 +86,10 @@ class NonFiniteLossWarning(ConvergenceWarning, RuntimeWarning):
     too, since the fit did not converge."""
 
 
-_SOLVERS = ("auto", "lbfgs", "newton")
+_SOLVERS = ("auto", "lbfgs", "newton", "prox-newton")
+_PENALTIES = ("l2", "l1", "elasticnet", "none")
+#: The largest parameter count of a proximal-Newton fit: its Hessian is dense, (p × p) float64.
+PROX_NEWTON_MAX_PARAMS = 4096
 
 
 def choose_solver(n_samples: int, n_features: int, n_classes: int, fit_intercept: bool) -> str:
@@ -85,6 +105,130 @@ def choose_solver(n_samples: int, n_features: int, n_classes: int, fit_intercept
     p = n_features + int(fit_intercept)
     total = p if n_classes == 2 else n_classes * p
     return "newton" if total <= 256 and n_samples >= 2 * total else "lbfgs"
+
+
+#: Passes over X that each solver is expected to need (tol 1e-8, well-conditioned data: this project's
+#: L1 and L2 benchmarks needed 4-5 Hessian passes for Newton and 13-18 gradient passes for L-BFGS).
+NEWTON_PASSES = 5
+LBFGS_PASSES = 18
+#: Below this n · p_total the measurement is not worth its cost and :func:`choose_solver` decides.
+MEASURE_ABOVE = 2_000_000
+#: Parameter count above which Newton's (p × p) Hessian and p³/3 Cholesky are never chosen.
+NEWTON_MAX_PARAMS = 1024
+
+
+def measure_passes(obj: LogisticObjective, repeats: int = 2) -> tuple[float, float]:
+    """Seconds for one gradient pass and one Hessian pass over all of ``obj``'s rows: :func:`block_sums`
+    timed on a few blocks of rows at a small θ ≠ 0 (the fastest of ``repeats`` blocks) and extrapolated,
+    plus the time to stream X from memory once (one matrix-vector product over all of X).
+    """
+    from chainrule.linear.logistic_objective import block_sums
+
+    n = obj.n_samples
+    rows = min(n, max(4 * obj.chunk_rows, 4096))
+    # Not θ = 0: there every decision value is 0 and np.logaddexp(0, z) takes its fast path (x == y),
+    # which would make the passes look cheaper than at the iterates.
+    theta = np.resize(np.array([1e-3, -2e-3, 3e-3]), obj.size)
+    times: dict[int, float] = {1: float("inf"), 2: float("inf")}
+    block = 0
+    for _ in range(repeats):
+        for order in (1, 2):
+            start = (block * rows) % max(n - rows + 1, 1)
+            block += 1
+            sl = slice(start, start + rows)
+            sw = None if obj.sample_weight is None else obj.sample_weight[sl]
+            t0 = time.perf_counter()
+            block_sums(
+                obj.X[sl],
+                obj.y[sl],
+                sw,
+                theta,
+                n_classes=obj.n_classes,
+                fit_intercept=obj.fit_intercept,
+                order=order,
+                chunk_rows=obj.chunk_rows,
+            )
+            times[order] = min(times[order], time.perf_counter() - t0)
+    scale = n / rows
+    # The blocks are small enough to stay in cache between the two products of a chunk and the blocks
+    # are few; a real pass also streams all of X from memory once: one product over all of X measures
+    # that. The gradient pass (memory-bound) pays it on top; the Hessian pass (compute-bound) overlaps it.
+    coef = theta[: obj.n_features]
+    t0 = time.perf_counter()
+    _ = obj.X @ coef
+    stream = time.perf_counter() - t0
+    return times[1] * scale + stream, max(times[2] * scale, stream)
+
+
+def choose_solver_measured(obj: ObjectiveBase) -> tuple[str, dict[str, float] | None]:
+    """``solver="auto"`` for a smooth objective: ``(solver, predicted seconds per solver or None)``.
+
+    Newton costs NEWTON_PASSES Hessian passes (X read once each; BLAS syrk, n·p² flops, compute-bound)
+    plus as many p³/3 Cholesky factorizations; L-BFGS costs LBFGS_PASSES gradient passes (X read once
+    each, 4·n·p flops, memory-bound). Which is cheaper depends on the CPU's ratio of syrk speed to memory
+    speed (an AVX-512 Xeon favours Newton at 1e5 × 100, an EPYC L-BFGS), so for a large in-memory problem
+    both passes are timed on blocks of the data (:func:`measure_passes`) and the predicted totals
+    compared. Small problems (n · p_total < MEASURE_ABOVE), sparse or Dask data use
+    :func:`choose_solver`; Newton is never chosen above NEWTON_MAX_PARAMS parameters or with fewer than
+    two samples per parameter.
+    """
+    p_total = obj.size
+    static = choose_solver(obj.n_samples, obj.n_features, obj.n_classes, obj.fit_intercept)
+    if p_total > NEWTON_MAX_PARAMS or obj.n_samples < 2 * p_total:
+        return "lbfgs", None
+    if (
+        not isinstance(obj, LogisticObjective)
+        or is_sparse(obj.X)
+        or obj.n_samples * p_total < MEASURE_ABOVE
+    ):
+        return static, None
+    t_grad, t_hess = measure_passes(obj)
+    cholesky = p_total**3 / 3.0 / 2e10  # seconds at a modest 20 GFLOP/s
+    costs = {
+        "newton": NEWTON_PASSES * (t_hess + cholesky),
+        "lbfgs": LBFGS_PASSES * t_grad,
+    }
+    return ("newton" if costs["newton"] <= costs["lbfgs"] else "lbfgs"), costs
+
+
+def class_weights(
+    class_weight: Any, classes: np.ndarray, y_index: np.ndarray, sample_weight: np.ndarray | None
+) -> np.ndarray:
+    """The weight of each class, (K,) float64, with scikit-learn's semantics.
+
+    ``None``: ones. ``"balanced"``: S / (K · S_k), S_k the (sample-weighted) count of class k and S their
+    sum. A dict: ``{label: weight}``; classes it does not name weigh 1.
+
+    Raises:
+        ValueError: a dict key that is not one of ``classes`` (names it), or a weight that is not a
+            finite number ≥ 0.
+    """
+    K = classes.size
+    if class_weight is None:
+        return np.ones(K)
+    if isinstance(class_weight, str):  # "balanced" (the only string the constraints allow)
+        counts = np.bincount(y_index, weights=sample_weight, minlength=K).astype(np.float64)
+        with np.errstate(divide="ignore"):
+            return np.where(counts > 0, counts.sum() / (K * counts), np.inf)
+    weights = np.ones(K)
+    known = {plain(c): i for i, c in enumerate(classes)}
+    unknown = []
+    for label, value in class_weight.items():
+        key = plain(label)
+        if key not in known:
+            unknown.append(key)
+            continue
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
+            raise ValueError(f"class_weight[{label!r}] must be a number, got {value!r}")
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"class_weight[{label!r}] must be finite and >= 0, got {value!r}")
+        weights[known[key]] = float(value)
+    if unknown:
+        raise ValueError(
+            f"class_weight names labels that are not classes of y: {unknown}; the classes are "
+            f"{[plain(c) for c in classes]}"
+        )
+    return weights
 
 
 def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -110,18 +254,28 @@ def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class LogisticRegression(ClassifierMixin):
-    """Logistic regression (binary, or multinomial for K > 2 classes) with an L2 penalty or none.
+    """Logistic regression (binary, or multinomial for K > 2 classes) with an L2, L1 or elastic-net
+    penalty, or none.
 
     Args:
-        penalty: ``"l2"`` (default) or ``None`` (maximum likelihood).
+        penalty: ``"l2"`` (default), ``"l1"``, ``"elasticnet"`` (with ``l1_ratio``) or ``None``
+            (maximum likelihood).
         C: inverse penalty strength (> 0); ``C = inf`` means no penalty.
+        l1_ratio: ρ in [0, 1] for ``penalty="elasticnet"`` (required there; ignored, with a warning when
+            set, by the other penalties).
         fit_intercept: fit an unpenalized intercept per class.
-        solver: ``"lbfgs"``, ``"newton"`` (Newton/IRLS with Cholesky) or ``"auto"`` (see
+        class_weight: ``None``, ``"balanced"`` (weights inversely proportional to the class counts) or a
+            dict ``{label: weight}``; multiplies each sample's weight (see :func:`class_weights`).
+        solver: ``"lbfgs"``, ``"newton"`` (Newton/IRLS with Cholesky), ``"prox-newton"`` (proximal
+            Newton, the solver of an L1 part) or ``"auto"`` (prox-newton with an L1 part, else see
             :func:`choose_solver`).
         tol: stop when the largest gradient entry of the scaled objective (objective / (C Σ s_i)) is at
-            most ``tol``.
-        max_iter: the most iterations; a :class:`ConvergenceWarning` says what to do when they run out.
+            most ``tol`` (with an L1 part: of its minimum-norm subgradient).
+        max_iter: the most iterations (0: none, the coefficients stay at their start, with a
+            :class:`ConvergenceWarning`, as scikit-learn); a ``ConvergenceWarning`` says what to do when
+            they run out.
         verbose: > 0 prints one line per iteration to stderr.
+        warm_start: start ``fit`` from the previous fit's coefficients (same classes and features).
 
     Attributes (after ``fit``):
         classes_: (K,) the sorted class labels. coef_: (1, d) binary or (K, d). intercept_: (1,) or (K,).
@@ -134,25 +288,32 @@ class LogisticRegression(ClassifierMixin):
     """
 
     multi_class = True
+    accepts_sparse = True
 
     def __init__(
         self,
         penalty: str | None = "l2",
         *,
         C: float = 1.0,
+        l1_ratio: float | None = None,
         fit_intercept: bool = True,
+        class_weight: dict[Any, float] | str | None = None,
         solver: str = "auto",
         tol: float = 1e-4,
         max_iter: int = 100,
         verbose: int = 0,
+        warm_start: bool = False,
     ) -> None:
         self.penalty = penalty
         self.C = C
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
         self.verbose = verbose
+        self.warm_start = warm_start
 
     def __getstate__(self) -> dict[str, Any]:
         # A copied or pickled model does not drag the training data along (summary() then needs X, y).
@@ -163,19 +324,86 @@ class LogisticRegression(ClassifierMixin):
         return state
 
     _parameter_constraints: ClassVar[dict[str, tuple[Constraint, ...]]] = {
-        "penalty": (Options(("l2", "none")), NONE),
+        "penalty": (Options(_PENALTIES), NONE),
         "C": (Interval("real", 0, None, closed="neither", allow_inf=True),),
+        "l1_ratio": (Interval("real", 0, 1), NONE),
         "fit_intercept": (BOOLEAN,),
+        "class_weight": (
+            Options(("balanced",)),
+            InstanceOf((dict,), "a dict {label: weight}"),
+            NONE,
+        ),
         "solver": (Options(_SOLVERS),),
         "tol": (Interval("real", 0, None, closed="left"),),
-        "max_iter": (Interval("int", 1, None),),
+        "max_iter": (Interval("int", 0, None),),
         "verbose": (Interval("int", 0, None), BOOLEAN),
+        "warm_start": (BOOLEAN,),
     }
 
     # ---- fitting -------------------------------------------------------------------------------------------
     def _effective_C(self) -> float:
         """The C of the objective (checked parameters): inf when there is no penalty."""
         return float("inf") if self.penalty in (None, "none") else float(self.C)
+
+    def _effective_l1_ratio(self) -> float:
+        """ρ of the objective (checked parameters): 1 for L1, l1_ratio for elastic net, else 0.
+
+        Raises:
+            ValueError: ``penalty="elasticnet"`` without ``l1_ratio``.
+        """
+        if self.penalty == "l1":
+            return 1.0
+        if self.penalty == "elasticnet":
+            if self.l1_ratio is None:
+                raise ValueError(
+                    "l1_ratio must be set (a number in [0, 1]) when penalty='elasticnet'"
+                )
+            return float(self.l1_ratio)
+        return 0.0
+
+    def _solver_for(self, rho: float, obj: ObjectiveBase) -> str:
+        """The solver that runs: ``solver``, or what ``"auto"`` picks (prox-newton for an L1 part ρ > 0,
+        else :func:`choose_solver_measured`, whose predicted costs go to ``auto_costs_``).
+
+        Raises:
+            ValueError: ``lbfgs``/``newton`` with an L1 part (they need a smooth objective).
+        """
+        solver = str(self.solver)
+        if rho > 0.0:
+            if solver in ("lbfgs", "newton"):
+                raise ValueError(
+                    f"solver={solver!r} supports only penalty 'l2' or None (a smooth objective); "
+                    f"penalty={self.penalty!r} needs solver='prox-newton' (or 'auto')"
+                )
+            return "prox-newton"
+        if solver == "auto":
+            chosen, costs = choose_solver_measured(obj)
+            self.auto_costs_: dict[str, float] | None = costs
+            return chosen
+        return solver
+
+    def _start(self, obj: ObjectiveBase, classes: np.ndarray) -> np.ndarray:
+        """θ₀: zeros, or the previous fit's coefficients with ``warm_start``.
+
+        Raises:
+            ValueError: ``warm_start`` after a fit with other classes or another number of features.
+        """
+        if not self.warm_start or not hasattr(self, "coef_"):
+            return np.zeros(obj.size)
+        rows = 1 if obj.binary else obj.n_classes
+        coef = np.asarray(self.coef_, dtype=np.float64)
+        if coef.shape != (rows, obj.n_features) or not np.array_equal(
+            np.asarray(self.classes_), classes
+        ):
+            raise ValueError(
+                f"warm_start: the previous fit has coef_ of shape {coef.shape} for classes "
+                f"{[plain(c) for c in np.asarray(self.classes_)]}, but this fit needs "
+                f"{(rows, obj.n_features)} for {[plain(c) for c in classes]}; set warm_start=False"
+            )
+        M = coef
+        if obj.fit_intercept:
+            M = np.column_stack([coef, np.asarray(self.intercept_, dtype=np.float64).reshape(rows)])
+        return np.ascontiguousarray(M).ravel()
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> LogisticRegression:
         """Fit to ``X`` (n, d) and labels ``y`` (n,); ``sample_weight`` (n,) non-negative, optional.
@@ -195,6 +423,14 @@ class LogisticRegression(ClassifierMixin):
         """
         self._validate_params()
         C = self._effective_C()
+        rho = self._effective_l1_ratio() if np.isfinite(C) else 0.0
+        if self.l1_ratio is not None and self.penalty != "elasticnet":
+            warnings.warn(
+                f"l1_ratio is used only with penalty='elasticnet'; penalty={self.penalty!r} "
+                f"ignores l1_ratio={self.l1_ratio!r}",
+                UserWarning,
+                stacklevel=2,
+            )
         if self.penalty in (None, "none") and self.C != 1.0:
             warnings.warn(
                 f"penalty={self.penalty!r} ignores C: C={self.C!r} has no effect without a penalty "
@@ -204,18 +440,28 @@ class LogisticRegression(ClassifierMixin):
             )
         obj: ObjectiveBase
         if backend.any_dask(X, y, sample_weight):
+            if self.class_weight is not None:
+                raise ValueError(
+                    "class_weight is not supported on Dask arrays; pass the class weights as "
+                    "sample_weight (one weight per row)"
+                )
             prepared = logistic_dask.prepare(
                 X, y, sample_weight, C, bool(self.fit_intercept), type(self).__name__
             )
             obj, classes, out_dtype = prepared.objective, prepared.classes, prepared.out_dtype
+            if rho > 0.0:
+                strength = obj.alpha
+                obj.alpha, obj.l1 = strength * (1.0 - rho), strength * rho
             names = None
-            n, d, K = obj.n_samples, obj.n_features, obj.n_classes
+            d = obj.n_features
         else:
             names = _feature_names(X)
             out_dtype = np.float32 if _is_float32(X) else np.float64
-            X_arr, y_arr = check_Xy(X, y)
-            if X_arr is X or not X_arr.flags.owndata:
+            X_arr, y_arr = check_Xy(X, y, accept_sparse=True)
+            if X_arr is X or not getattr(X_arr, "flags", {"OWNDATA": True})["OWNDATA"]:
                 # summary() reads the training data later: keep a copy, not the caller's array.
+                X_arr = X_arr.copy()
+            elif is_sparse(X_arr) and (X_arr.data is getattr(X, "data", None)):
                 X_arr = X_arr.copy()
             check_class_labels(y_arr, type(self).__name__)
             classes, y_index = _encode_labels(y_arr)
@@ -229,28 +475,42 @@ class LogisticRegression(ClassifierMixin):
                     f"y has 1 class {which}({plain(present[0])!r}); "
                     "a classifier needs samples of at least 2 classes"
                 )
-            n, d = X_arr.shape
+            d = X_arr.shape[1]
             K = int(classes.size)
-            obj = make_objective(X_arr, y_index, K, sw, C, bool(self.fit_intercept))
-        solver = self.solver
-        if solver == "auto":
-            solver = choose_solver(n, d, K, bool(self.fit_intercept))
+            if self.class_weight is not None:
+                cw = class_weights(self.class_weight, classes, y_index, sw)
+                sw = cw[y_index] if sw is None else sw * cw[y_index]
+                if not np.any(sw > 0):
+                    raise ValueError("class_weight gives every sample weight 0")
+            obj = make_objective(X_arr, y_index, K, sw, C, bool(self.fit_intercept), rho)
+        self.auto_costs_ = None
+        solver = self._solver_for(rho, obj)
+        if solver == "prox-newton" and obj.size > PROX_NEWTON_MAX_PARAMS:
+            raise ValueError(
+                f"solver='prox-newton' keeps a dense Hessian of {obj.size} x {obj.size} parameters, "
+                f"more than its limit of {PROX_NEWTON_MAX_PARAMS} (PROX_NEWTON_MAX_PARAMS); reduce the "
+                "features (or classes), or use penalty='l2' with solver='lbfgs'"
+            )
         unpenalized = not np.isfinite(C)
         progress = _StderrProgress(solver, self.max_iter) if self.verbose else None
-        run = newton if solver == "newton" else lbfgs
+        run = {"newton": newton, "prox-newton": prox_newton}.get(solver, lbfgs)
+        theta0 = self._start(obj, classes)
         self.separated_: np.ndarray | None = None
         try:
             try:
                 # Overflow is detected (NonFiniteLoss), not warned about element by element.
                 with np.errstate(over="ignore", invalid="ignore"):
-                    result = run(
-                        obj,
-                        np.zeros(obj.size),
-                        tol=float(self.tol),
-                        max_iter=int(self.max_iter),
-                        progress=progress,
-                        stop_if_separated=unpenalized,
-                    )
+                    if int(self.max_iter) == 0:
+                        result = _no_iterations(obj, theta0, float(self.tol))
+                    else:
+                        result = run(
+                            obj,
+                            theta0,
+                            tol=float(self.tol),
+                            max_iter=int(self.max_iter),
+                            progress=progress,
+                            stop_if_separated=unpenalized,
+                        )
             finally:
                 if progress is not None:
                     progress.finish()
@@ -281,6 +541,7 @@ class LogisticRegression(ClassifierMixin):
                 and obj.binary
                 and not result.converged
                 and isinstance(obj, LogisticObjective)
+                and int(self.max_iter) > 0
             ):
                 direction = _separating_direction(obj)
                 if direction is not None:
@@ -289,7 +550,7 @@ class LogisticRegression(ClassifierMixin):
             if not result.converged and self.separated_ is None:
                 warnings.warn(
                     ConvergenceWarning(
-                        f"{solver} did not converge in max_iter={self.max_iter} iterations "
+                        f"{solver} failed to converge in max_iter={self.max_iter} iterations "
                         f"(max |gradient| = {result.grad_max:.3g} > tol = {self.tol:g}; {result.message}). "
                         "Increase max_iter, scale the data (e.g. standardize each feature), "
                         "or use a smaller C (a stronger penalty)."
@@ -332,9 +593,11 @@ class LogisticRegression(ClassifierMixin):
         self._theta = np.array(result.theta, dtype=np.float64, copy=True)
 
     # ---- prediction ----------------------------------------------------------------------------------------
-    def _check_X(self, X: Any) -> np.ndarray:
+    def _check_X(self, X: Any) -> Any:
         self._check_fitted()
-        return check_X(X, n_features=self.n_features_in_, owner=type(self).__name__)
+        return check_X(
+            X, n_features=self.n_features_in_, owner=type(self).__name__, accept_sparse=True
+        )
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Decision values: (n,) z = x·w + b for binary problems (> 0 means ``classes_[1]``), (n, K) else.
@@ -347,7 +610,7 @@ class LogisticRegression(ClassifierMixin):
             self._check_fitted()
             return logistic_dask.predict_lazy(self, X, "decision")
         Xa = self._check_X(X)
-        Z = Xa @ self.coef_.T + self.intercept_
+        Z = np.asarray(Xa @ self.coef_.T) + self.intercept_
         return Z.ravel() if Z.shape[1] == 1 else Z
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -421,11 +684,18 @@ class LogisticRegression(ClassifierMixin):
         Raises:
             NotFittedError: before ``fit``. ValueError: no data (a loaded model without ``X, y``), labels
                 outside ``classes_``, ``feature_names`` of the wrong length, a penalized multinomial
-                fit, or a singular information matrix (collinear features or separated classes).
+                fit, an L1 or elastic-net fit, or a singular information matrix (collinear features
+                or separated classes).
         """
         from chainrule.linear.summary import logistic_summary
 
         self._check_fitted()
+        if self.penalty == "l1" or (self.penalty == "elasticnet" and self.l1_ratio):
+            raise ValueError(
+                f"summary() has no standard errors for penalty={self.penalty!r}: an L1 penalty sets "
+                "coefficients to exactly 0 and the log-likelihood's curvature says nothing about "
+                "them; refit with penalty=None (or 'l2') for the table"
+            )
         if backend.any_dask(X, y, sample_weight) or (
             X is None and getattr(self, "_fitted_on_dask", False)
         ):
@@ -478,6 +748,20 @@ class LogisticRegression(ClassifierMixin):
             k: (json_float(float(v)) if isinstance(v, float) else v)
             for k, v in self.get_params().items()
         }
+        if isinstance(self.class_weight, Mapping):
+            # JSON keys are strings: a dict of labels is kept as [label, weight] pairs.
+            pairs = [[plain(k), float(v)] for k, v in self.class_weight.items()]
+            for label, _ in pairs:
+                if not isinstance(label, (bool, int, float, str)):
+                    raise ValueError(
+                        f"cannot save class_weight label {label!r}: numbers or strings only"
+                    )
+            params["class_weight"] = pairs
+        for key, default in _ADDED_PARAMS.items():
+            # Parameters added after format version 2 are written only when set, so that a model
+            # that does not use them writes the same file as before they existed.
+            if params[key] == default and type(params[key]) is type(default):
+                del params[key]
         labels = [c.item() if isinstance(c, np.generic) else c for c in np.asarray(self.classes_)]
         for c in labels:
             if not isinstance(c, (bool, int, float, str)):
@@ -509,9 +793,17 @@ class LogisticRegression(ClassifierMixin):
         """
         params = plain.get("params")
         valid = cls.param_names()
+        if isinstance(params, Mapping) and set(params) < set(valid):
+            # Files written before l1_ratio, class_weight and warm_start existed: their defaults.
+            added = set(valid) - set(params)
+            if added <= set(_ADDED_PARAMS):
+                params = {**{k: _ADDED_PARAMS[k] for k in added}, **params}
         if not isinstance(params, Mapping) or set(params) != set(valid):
             raise ValueError(f"'params' must name exactly these parameters: {', '.join(valid)}")
         params = dict(params)
+        weights = params.get("class_weight")
+        if isinstance(weights, list):
+            params["class_weight"] = _class_weight_from_pairs(weights)
         for key, constraints in cls._parameter_constraints.items():
             value = params[key]
             if constraints == (BOOLEAN,):
@@ -588,9 +880,40 @@ class LogisticRegression(ClassifierMixin):
         return model
 
 
+#: Parameters added after file format version 2 was first written, with their defaults.
+_ADDED_PARAMS: dict[str, Any] = {"l1_ratio": None, "class_weight": None, "warm_start": False}
+
+
+def _class_weight_from_pairs(pairs: list[Any]) -> dict[Any, float]:
+    """A saved class_weight (``[[label, weight], ...]``) as a dict. Raises ValueError for anything else."""
+    out: dict[Any, float] = {}
+    for pair in pairs:
+        if (
+            not isinstance(pair, list)
+            or len(pair) != 2
+            or not isinstance(pair[0], (int, float, str))
+            or isinstance(pair[1], bool)
+            or not isinstance(pair[1], (int, float))
+        ):
+            raise ValueError("'class_weight' must be a list of [label, weight] pairs")
+        out[pair[0]] = float(pair[1])
+    return out
+
+
+def _no_iterations(obj: ObjectiveBase, theta0: np.ndarray, tol: float) -> SolverResult:
+    """``max_iter=0``: no step; the result at θ₀ (converged only when θ₀ already meets ``tol``)."""
+    f, g = obj.loss_grad(theta0)
+    lam = obj.l1 * obj.penalty_mask()
+    grad_max = float(np.max(np.abs(min_norm_subgradient(theta0, g, lam))))
+    fun = f + float(lam @ np.abs(theta0))
+    return SolverResult(theta0, 0, grad_max <= tol, "max_iter=0: no iterations", grad_max, fun)
+
+
 def _max_abs_x(obj: ObjectiveBase) -> float:
     """The largest |X| of an objective's data (one more pass for Dask data)."""
     if isinstance(obj, LogisticObjective):
+        if is_sparse(obj.X):
+            return float(abs(obj.X).max())
         return float(np.max(np.abs(obj.X)))
     if isinstance(obj, logistic_dask.DaskLogisticObjective):
         return obj.max_abs_x()
@@ -679,18 +1002,30 @@ def _separating_direction(obj: LogisticObjective) -> np.ndarray | None:
     n = X.shape[0]
     keep = np.ones(n, dtype=bool) if obj.sample_weight is None else obj.sample_weight > 0
     signs = np.where(obj.y[keep] > 0.5, 1.0, -1.0)
-    A = X[keep] * signs[:, None]
-    if obj.fit_intercept:
-        A = np.column_stack([A, signs])
+    if is_sparse(X):
+        import scipy.sparse
+
+        Xs: Any = X
+        A: Any = scipy.sparse.csr_matrix(Xs[keep].multiply(signs[:, None]))
+        if obj.fit_intercept:
+            A = scipy.sparse.hstack([A, signs[:, None]], format="csr")
+        column_sums = np.asarray(A.sum(axis=0)).ravel()
+        total = float(abs(A).sum())
+    else:
+        A = X[keep] * signs[:, None]
+        if obj.fit_intercept:
+            A = np.column_stack([A, signs])
+        column_sums = A.sum(axis=0)
+        total = float(np.abs(A).sum())
     # maximize Σ_i a_i·v subject to a_i·v ≥ 0 and −1 ≤ v ≤ 1: a positive optimum means separation.
     res = scipy.optimize.linprog(
-        -A.sum(axis=0),
+        -column_sums,
         A_ub=-A,
         b_ub=np.zeros(A.shape[0]),
         bounds=[(-1.0, 1.0)] * A.shape[1],
         method="highs",
     )
-    if res.status != 0 or -res.fun <= 1e-9 * max(1.0, float(np.abs(A).sum())):
+    if res.status != 0 or -res.fun <= 1e-9 * max(1.0, total):
         return None
     v = np.asarray(res.x)
     return v / np.linalg.norm(v)

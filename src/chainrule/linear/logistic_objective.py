@@ -3,7 +3,11 @@
 The solvers minimize the *scaled* objective (the same scaling scikit-learn uses, so that ``tol`` means
 the same thing there and here)::
 
-    f(θ) = (1/S) Σ_i s_i ℓ_i(θ) + (α/2) ‖W‖²,      S = Σ_i s_i,   α = 1 / (C S)  (α = 0: no penalty)
+    f(θ) = (1/S) Σ_i s_i ℓ_i(θ) + (α/2) ‖W‖² [+ λ ‖W‖₁],      S = Σ_i s_i
+
+with α = (1 − ρ)/(C S) and λ = ρ/(C S) for the L1 ratio ρ (ρ = 0 for an L2 penalty, 1 for L1; α = λ = 0:
+no penalty). The L1 term is not smooth: :meth:`ObjectiveBase.loss` and its derivatives leave it out and
+the proximal solver (:func:`chainrule.linear.logistic_solvers.prox_newton`) adds it; ``l1`` holds λ.
 
 where ``s_i`` are the sample weights, ``W`` the coefficients (the intercepts are not penalized) and
 
@@ -19,7 +23,8 @@ flattening of a ``(K, d + 1)`` matrix whose last column is the intercept (no int
 
 The data part of every evaluation is one kernel, :func:`block_sums`: over a block of rows it returns the
 unscaled sums Σ s_i ℓ_i, Σ s_i ∂ℓ_i/∂θ and Σ s_i ∂²ℓ_i/∂θ² (the Hessian by BLAS syrk/gemm), reading each
-cache-sized chunk of the block once. :class:`LogisticObjective` runs it on the whole in-memory ``X``;
+cache-sized chunk of the block once (a SciPy CSR ``X`` goes through sparse products instead, never
+densified). :class:`LogisticObjective` runs it on the whole in-memory ``X``;
 :mod:`chainrule.linear.logistic_dask` runs the same kernel on each chunk of a Dask array and adds the
 results. :class:`ObjectiveBase` (the parameter layout, the penalty and the scaling of those sums) is
 shared by both.
@@ -29,7 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.linalg.blas
@@ -42,6 +47,7 @@ __all__ = [
     "block_sums",
     "chunk_rows_for",
     "combine_sums",
+    "is_sparse",
     "make_objective",
 ]
 
@@ -51,6 +57,11 @@ _gemm = scipy.linalg.blas.dgemm
 #: Rows per chunk in the fused passes: about 1 MB of X per chunk keeps the chunk and its temporaries in
 #: cache while the loss, the gradient and the Hessian are accumulated from one read of X.
 _CHUNK_BYTES = 1 << 20
+
+
+def is_sparse(X: object) -> bool:
+    """Whether ``X`` is a SciPy sparse matrix or array, told by its type's module (no scipy import)."""
+    return type(X).__module__.startswith("scipy.sparse") and hasattr(X, "tocsr")
 
 
 def chunk_rows_for(n_features: int) -> int:
@@ -99,7 +110,8 @@ def block_sums(
     """The data sums of the logistic loss over the rows of ``X``: the one kernel of every evaluation.
 
     Args:
-        X: (m, d) features (converted to C-ordered float64 when not already).
+        X: (m, d) features (converted to C-ordered float64 when not already), or a SciPy CSR matrix
+            (float64; its sums come from sparse products, without densifying it).
         y: (m,) float64 in {0, 1} (binary, ``n_classes == 2``) or (m,) integer class indices.
         sample_weight: (m,) float64 or ``None``.
         theta: (size,) float64 parameters (layout: see the module docstring).
@@ -108,6 +120,8 @@ def block_sums(
             everything asked for, while it is in cache.
         margins: also find the smallest margin (for the separation test).
     """
+    if is_sparse(X):
+        return _sparse_sums(X, y, sample_weight, theta, n_classes, fit_intercept, order, margins)
     X = np.ascontiguousarray(X, dtype=np.float64)
     step = chunk_rows or chunk_rows_for(X.shape[1])
     if n_classes == 2:
@@ -133,10 +147,12 @@ def _binary_sums(
     data = 0.0
     g = np.zeros(d)
     g_b = 0.0
-    # Upper triangle of XᵀDX, accumulated in place by BLAS syrk (Fortran order, as syrk writes it).
-    H = np.zeros((d, d), order="F") if order >= 2 else None
-    h_wb = np.zeros(d)
-    h_bb = 0.0
+    # Upper triangle of X̃ᵀDX̃ (X̃ = [X, 1] with an intercept), accumulated in place by one BLAS syrk per
+    # chunk (Fortran order, as syrk writes it): the intercept row and column come from the same call.
+    # The scaled chunk √D X̃ is written into one buffer, reused by every chunk (no allocation per chunk).
+    cols = d + int(fit_intercept)
+    H = np.zeros((cols, cols), order="F") if order >= 2 else None
+    buf = np.empty((min(step, n), cols)) if order >= 2 else None
     low = float("inf")
     for start in range(0, n, step):
         stop = start + step
@@ -165,16 +181,17 @@ def _binary_sums(
         r = p - yc if sc is None else sc * p - swy
         g += r @ Xc
         g_b += float(r.sum())
-        if H is not None:
+        if H is not None and buf is not None:
             dw = p * (1.0 - p)
             if sc is not None:
                 dw *= sc
-            Xs = Xc * np.sqrt(dw)[:, None]
-            # Xsᵀ is a Fortran-ordered view of the C-ordered chunk: syrk(Xsᵀ) = XsᵀXs with no copy.
-            H = _syrk(1.0, Xs.T, beta=1.0, c=H, trans=0, overwrite_c=1)
+            root = np.sqrt(dw)
+            Xs = buf[: Xc.shape[0]]
+            np.multiply(Xc, root[:, None], out=Xs[:, :d])
             if fit_intercept:
-                h_wb += dw @ Xc
-                h_bb += float(dw.sum())
+                Xs[:, d] = root
+            # Xsᵀ is a Fortran-ordered view of the C-ordered buffer: syrk(Xsᵀ) = XsᵀXs with no copy.
+            H = _syrk(1.0, Xs.T, beta=1.0, c=H, trans=0, overwrite_c=1)
     if order == 0:
         return BlockSums(data, None, None, low)
     size = d + int(fit_intercept)
@@ -184,12 +201,15 @@ def _binary_sums(
         grad[d] = g_b
     hess = None
     if H is not None:
-        hess = np.empty((size, size))
-        hess[:d, :d] = np.triu(H) + np.triu(H, 1).T
-        if fit_intercept:
-            hess[:d, d] = hess[d, :d] = h_wb
-            hess[d, d] = h_bb
+        hess = np.triu(H) + np.triu(H, 1).T
     return BlockSums(data, grad, hess, low)
+
+
+def _fill(buffer: np.ndarray, chunk: np.ndarray, d: int) -> np.ndarray:
+    """``[chunk, 1]`` in the first rows of ``buffer`` (its last column already holds ones)."""
+    view = buffer[: chunk.shape[0]]
+    view[:, :d] = chunk
+    return view
 
 
 def _multinomial_sums(
@@ -211,10 +231,16 @@ def _multinomial_sums(
     # H[k, :, l, :] = Σ_i s_i p_ik (δ_kl − p_il) x̃_i x̃_iᵀ, x̃ = [x, 1].
     H = np.zeros((K, m, K, m)) if order >= 2 else None
     low = float("inf")
+    # Buffers reused by every chunk: [X, 1] of a chunk, and the chunk scaled by one weight column.
+    rows_max = min(step, n)
+    augmented = np.empty((rows_max, m)) if fit_intercept else None
+    if augmented is not None:
+        augmented[:, d] = 1.0
+    scaled = np.empty((rows_max, m)) if order >= 2 else None
     for start in range(0, n, step):
         Xc = X[start : start + step]
-        if fit_intercept:
-            Xc = np.hstack([Xc, np.ones((Xc.shape[0], 1))])
+        if augmented is not None:
+            Xc = _fill(augmented, Xc, d)
         sc = None if sw is None else sw[start : start + step]
         yc = y[start : start + step].astype(np.intp, copy=False)
         Z = Xc @ W.T
@@ -249,7 +275,9 @@ def _multinomial_sums(
                 if sc is not None:
                     dkl *= sc
                 # (Xc ⊙ d)ᵀ Xc by BLAS gemm on Fortran views of the C-ordered chunks (no copies).
-                block = _gemm(1.0, (Xc * dkl[:, None]).T, Xc.T, trans_b=1)
+                assert scaled is not None
+                Xd = np.multiply(Xc, dkl[:, None], out=scaled[: Xc.shape[0]])
+                block = _gemm(1.0, Xd.T, Xc.T, trans_b=1)
                 H[k, :, l, :] += block
                 if l != k:
                     H[l, :, k, :] += block.T
@@ -257,6 +285,86 @@ def _multinomial_sums(
         return BlockSums(data, None, None, low)
     hess = None if H is None else H.reshape(K * m, K * m)
     return BlockSums(data, G.reshape(-1), hess, low)
+
+
+def _sparse_sums(
+    X: object,
+    y: np.ndarray,
+    sw: np.ndarray | None,
+    theta: np.ndarray,
+    K: int,
+    fit_intercept: bool,
+    order: int,
+    margins: bool,
+) -> BlockSums:
+    """:func:`block_sums` for a SciPy CSR ``X`` (n, d): every product is sparse; the Hessian's
+    coefficient block XᵀDX is a sparse product made dense (d × d), X itself is never densified."""
+    Xs: Any = X
+    n, d = Xs.shape
+    m = d + int(fit_intercept)
+    binary = K == 2
+    W = theta.reshape(1 if binary else K, m)
+    Z = np.asarray(Xs @ W[:, :d].T)
+    if fit_intercept:
+        Z = Z + W[:, d]
+    low = float("inf")
+    weights = np.ones(n) if sw is None else sw
+    if binary:
+        z = Z[:, 0]
+        data = float(weights @ (np.logaddexp(0.0, z) - y * z))
+        if margins:
+            signed = np.where(y > 0.5, z, -z)[weights > 0]
+            low = float(signed.min()) if signed.size else low
+        if order == 0:
+            return BlockSums(data, None, None, low)
+        p = scipy.special.expit(z)
+        R = (weights * (p - y))[:, None]
+    else:
+        yi = y.astype(np.intp, copy=False)
+        rows = np.arange(n)
+        lse = scipy.special.logsumexp(Z, axis=1)
+        own = Z[rows, yi]
+        data = float(weights @ (lse - own))
+        if margins:
+            others = Z.copy()
+            others[rows, yi] = -np.inf
+            signed = (own - others.max(axis=1))[weights > 0]
+            low = float(signed.min()) if signed.size else low
+        if order == 0:
+            return BlockSums(data, None, None, low)
+        P = np.exp(Z - lse[:, None])
+        R = P.copy()
+        R[rows, yi] -= 1.0
+        R *= weights[:, None]
+    G = np.empty((R.shape[1], m))
+    G[:, :d] = np.asarray(Xs.T @ R).T
+    if fit_intercept:
+        G[:, d] = R.sum(axis=0)
+    if order < 2:
+        return BlockSums(data, G.reshape(-1), None, low)
+    k_count = R.shape[1]
+    H = np.zeros((k_count, m, k_count, m))
+    for k in range(k_count):
+        for l in range(k, k_count):
+            if binary:
+                dkl = weights * p * (1.0 - p)
+            else:
+                dkl = -P[:, k] * P[:, l]
+                if k == l:
+                    dkl += P[:, k]
+                dkl *= weights
+            XtD = Xs.T.multiply(dkl[None, :]).tocsr()
+            block = np.empty((m, m))
+            block[:d, :d] = (XtD @ Xs).toarray()
+            if fit_intercept:
+                col = np.asarray(XtD.sum(axis=1)).ravel()
+                block[:d, d] = block[d, :d] = col
+                block[d, d] = float(dkl.sum())
+            H[k, :, l, :] = block
+            if l != k:
+                H[l, :, k, :] = block.T
+    size = k_count * m
+    return BlockSums(data, G.reshape(-1), H.reshape(size, size), low)
 
 
 class ObjectiveBase:
@@ -273,6 +381,8 @@ class ObjectiveBase:
     alpha: float
     fit_intercept: bool
     weight_sum: float
+    #: λ, the L1 strength on the scaled objective (added by the proximal solver, not by :meth:`loss`).
+    l1: float = 0.0
 
     def _init_layout(self) -> None:
         d = self.n_features
@@ -308,14 +418,23 @@ class ObjectiveBase:
         return mask
 
     def sklearn_objective(self, theta: np.ndarray) -> float:
-        """C Σ s_i ℓ_i + ½‖W‖² (or Σ s_i ℓ_i with no penalty): the objective as sklearn states it."""
-        return self.to_sklearn_scale(self.loss(theta))
+        """C Σ s_i ℓ_i + ½(1 − ρ)‖W‖² + ρ‖W‖₁ (or Σ s_i ℓ_i with no penalty): sklearn's objective."""
+        return self.to_sklearn_scale(self.loss(theta) + self.l1_penalty(theta))
+
+    def l1_penalty(self, theta: np.ndarray) -> float:
+        """λ ‖W‖₁ (0.0 without an L1 part)."""
+        if self.l1 == 0.0:
+            return 0.0
+        coef, _ = self.split(theta)
+        return self.l1 * float(np.abs(coef).sum())
 
     def to_sklearn_scale(self, f: float) -> float:
-        """A value f of the scaled objective in sklearn's form: C S f (= f / α), or S f with no penalty."""
-        if self.alpha == 0.0:
+        """A value f of the scaled objective in sklearn's form: C S f (= f / (α + λ)), or S f with no
+        penalty."""
+        strength = self.alpha + self.l1
+        if strength == 0.0:
             return f * self.weight_sum
-        return f / self.alpha
+        return f / strength
 
     def _penalty(self, theta: np.ndarray) -> float:
         if self.alpha == 0.0:
@@ -374,7 +493,7 @@ class LogisticObjective(ObjectiveBase):
     """The scaled objective for in-memory data ``X`` (n, d) float64, targets and weights.
 
     Attributes:
-        X: (n, d) float64 features.
+        X: (n, d) float64 features, or a SciPy CSR matrix of float64 (never densified).
         y: (n,) float64 in {0, 1} (binary) or (n,) int64 class indices in [0, K) (multinomial).
         sample_weight: (n,) float64 or ``None`` (all ones).
         n_classes: K; 2 means the binary (one-vector) model.
@@ -388,6 +507,7 @@ class LogisticObjective(ObjectiveBase):
     n_classes: int
     alpha: float
     fit_intercept: bool
+    l1: float = 0.0
 
     def __post_init__(self) -> None:
         self.n_samples, self.n_features = self.X.shape
@@ -430,9 +550,16 @@ def make_objective(
     sample_weight: np.ndarray | None,
     C: float,
     fit_intercept: bool,
+    l1_ratio: float = 0.0,
 ) -> LogisticObjective:
-    """The scaled objective for class indices ``y_index`` (n,) in [0, K); ``C = inf`` means no penalty."""
+    """The scaled objective for class indices ``y_index`` (n,) in [0, K); ``C = inf`` means no penalty.
+
+    ``l1_ratio`` ρ splits the penalty 1/(C S) into α = (1 − ρ)/(C S) (the ½‖W‖² part) and λ = ρ/(C S)
+    (the ‖W‖₁ part, ``l1``). ``X`` may be a SciPy CSR matrix.
+    """
     weight_sum = float(X.shape[0] if sample_weight is None else sample_weight.sum())
-    alpha = 0.0 if not np.isfinite(C) else 1.0 / (C * weight_sum)
+    strength = 0.0 if not np.isfinite(C) else 1.0 / (C * weight_sum)
+    rho = float(l1_ratio)
+    alpha, l1 = strength * (1.0 - rho), strength * rho
     y = y_index.astype(np.float64) if n_classes == 2 else y_index.astype(np.intp)
-    return LogisticObjective(X, y, sample_weight, n_classes, alpha, fit_intercept)
+    return LogisticObjective(X, y, sample_weight, n_classes, alpha, fit_intercept, l1)

@@ -7,23 +7,62 @@ space (``γ`` of ``[w; b]``, computed here as a small QP). On inseparable data i
 bounded (the perceptron cycling theorem), and with a fixed visiting order they eventually repeat. The fit stops
 at the first repeated state, or once the data are proven inseparable and ``n_iter_no_change`` epochs bring no
 improvement, and warns with a :class:`CyclingWarning` that carries the Gordan certificate.
+
+More than two classes are fitted one-vs-rest, as scikit-learn does: one binary perceptron per class
+(that class against the rest), ``coef_`` ``(K, d)``, and the prediction is the class of the largest
+decision value. ``class_weight`` scales each update by the weight of the sample's class.
 """
 
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from chainrule.linear._estimator import ClassifierMixin
-from chainrule.linear._params import BOOLEAN, NONE, Constraint, InstanceOf, Interval
+from chainrule.linear._params import BOOLEAN, NONE, Constraint, InstanceOf, Interval, Options
 from chainrule.linear.datasets import check_class_labels, check_X, check_Xy, plain
 from chainrule.linear.exceptions import ConvergenceWarning
 from chainrule.linear.hyperplane import binary_labels
 from chainrule.linear.separate import GordanCertificate, _working_set, gordan_certificate
 
-__all__ = ["CyclingWarning", "Perceptron"]
+__all__ = ["DENSE_LIMIT", "CyclingWarning", "Perceptron"]
+
+#: The most entries (n · d) of a sparse ``X`` that the perceptron makes dense (its epochs run on dense
+#: rows); a larger sparse ``X`` is refused with a ``ValueError`` rather than densified.
+DENSE_LIMIT = 1 << 24
+
+
+def _dense(X: Any, name: str = "X") -> np.ndarray:
+    """``X`` (checked) as a dense float64 array; a sparse ``X`` of at most :data:`DENSE_LIMIT` entries
+    is made dense. Raises ValueError above the limit."""
+    if isinstance(X, np.ndarray):
+        return X
+    n, d = X.shape
+    if n * d > DENSE_LIMIT:
+        raise ValueError(
+            f"{name} is sparse with {n} x {d} = {n * d:,} entries: the perceptron works on dense rows "
+            f"and makes a sparse {name} dense only up to {DENSE_LIMIT:,} entries (DENSE_LIMIT); use "
+            "LogisticRegression, which fits sparse data as it is"
+        )
+    return np.asarray(X.toarray(), dtype=np.float64)
+
+
+@dataclass
+class _BinaryFit:
+    """What one binary run of the rule found (see :meth:`Perceptron._fit_binary`)."""
+
+    v: np.ndarray
+    n_iter: int
+    n_mistakes: int
+    converged: bool
+    cycle: tuple[int, int] | None
+    radius: float | None
+    margin: float | None
+    mistake_bound: float | None
+    certificate: GordanCertificate | None
 
 
 class CyclingWarning(UserWarning):
@@ -65,7 +104,7 @@ def _epoch(A: np.ndarray, v: np.ndarray, eta: float, block: int = 256) -> int:
 
 
 class Perceptron(ClassifierMixin):
-    """The classic perceptron, a binary classifier with the scikit-learn estimator API.
+    """The classic perceptron with the scikit-learn estimator API: binary, or one-vs-rest for K > 2.
 
     Args:
         max_iter: the most epochs (passes over the data) in :meth:`fit`.
@@ -78,10 +117,16 @@ class Perceptron(ClassifierMixin):
             Gordan certificate.
         n_iter_no_change: on data proven inseparable, stop after this many epochs without fewer mistakes.
         warm_start: start :meth:`fit` from the previous weights.
+        class_weight: ``None``, ``"balanced"`` (n / (K · n_k) for class k) or ``{label: weight}``
+            (classes not named weigh 1): each update is scaled by the weight of the sample's class;
+            samples of weight 0 are left out. Novikoff's bound then grows by (max c / min c)².
 
     Attributes (after ``fit``):
-        classes_: the two labels, ``classes_[1]`` the positive one.
-        coef_: float64 ``(1, d)``; intercept_: float64 ``(1,)``.
+        classes_: the labels, sorted; with two, ``classes_[1]`` is the positive one.
+        coef_: float64 ``(1, d)``, or ``(K, d)`` one-vs-rest; intercept_: float64 ``(1,)`` or ``(K,)``.
+        With K > 2 classes, ``n_iter_`` is the largest of the K runs, ``n_mistakes_`` their sum,
+        ``converged_`` whether all converged, and the bound, margin, certificate and cycle attributes
+        are ``None`` (they belong to one binary problem).
         n_iter_: epochs run; n_mistakes_: updates made in ``fit`` (cumulative over ``partial_fit`` calls).
         converged_: the last epoch made no mistake.
         radius_: ``R``; margin_: ``γ`` (augmented, see the module docstring; 0 when inseparable);
@@ -107,6 +152,7 @@ class Perceptron(ClassifierMixin):
         compute_bound: bool = True,
         n_iter_no_change: int = 5,
         warm_start: bool = False,
+        class_weight: dict[Any, float] | str | None = None,
     ) -> None:
         self.max_iter = max_iter
         self.eta0 = eta0
@@ -116,6 +162,10 @@ class Perceptron(ClassifierMixin):
         self.compute_bound = compute_bound
         self.n_iter_no_change = n_iter_no_change
         self.warm_start = warm_start
+        self.class_weight = class_weight
+
+    multi_class = True
+    accepts_sparse = True
 
     _parameter_constraints: ClassVar[dict[str, tuple[Constraint, ...]]] = {
         "max_iter": (Interval("int", 1, None),),
@@ -130,6 +180,11 @@ class Perceptron(ClassifierMixin):
         "compute_bound": (BOOLEAN,),
         "n_iter_no_change": (Interval("int", 1, None),),
         "warm_start": (BOOLEAN,),
+        "class_weight": (
+            Options(("balanced",)),
+            InstanceOf((dict,), "a dict {label: weight}"),
+            NONE,
+        ),
     }
 
     # -- helpers ----------------------------------------------------------------------------------------
@@ -137,47 +192,98 @@ class Perceptron(ClassifierMixin):
         Z = np.hstack([X, np.ones((X.shape[0], 1))]) if self.fit_intercept else X
         return s[:, None] * Z
 
-    def _set_weights(self, v: np.ndarray, d: int) -> None:
-        self.coef_ = v[:d].reshape(1, d).copy()
-        self.intercept_ = np.array([v[d] if self.fit_intercept else 0.0])
-
-    def _weights(self, d: int) -> np.ndarray:
+    def _weights_row(self, k: int, d: int) -> np.ndarray:
+        """Row k of the current weights ``[w_k, b_k]`` (zeros before the first fit)."""
         p = d + 1 if self.fit_intercept else d
         if not hasattr(self, "coef_"):
             return np.zeros(p)
-        v = self.coef_.ravel().astype(np.float64)
-        return np.concatenate([v, self.intercept_]) if self.fit_intercept else v.copy()
+        v = np.asarray(self.coef_[k], dtype=np.float64)
+        return np.concatenate([v, self.intercept_[k : k + 1]]) if self.fit_intercept else v.copy()
 
     # -- training ---------------------------------------------------------------------------------------
-    def _analyse(self, X: np.ndarray, s: np.ndarray, A: np.ndarray) -> None:
-        """Novikoff's bound, or the certificate of inseparability."""
-        self.radius_ = float(np.sqrt(np.max(np.sum(A * A, axis=1))))
-        self.certificate_ = None
+    def _analyse(
+        self, X: np.ndarray, s: np.ndarray, A: np.ndarray, pair: tuple[Any, Any]
+    ) -> tuple[float, float, float, GordanCertificate | None]:
+        """``(radius, margin, mistake_bound, certificate)``: Novikoff's bound, or the certificate of
+        inseparability (margin 0, bound inf)."""
+        radius = float(np.sqrt(np.max(np.sum(A * A, axis=1))))
         v, rows = _working_set(A, s, "max", penalize_last=True)
         if v is None:
-            self.margin_ = 0.0
-            self.mistake_bound_ = float("inf")
             try:
-                self.certificate_ = gordan_certificate(X, s, rows, self.classes_pair_)
+                cert: GordanCertificate | None = gordan_certificate(X, s, rows, pair)
             except ValueError:
                 # Inseparable through the origin (fit_intercept=False) but separable with an offset:
                 # the certificate with an intercept row does not exist.
-                self.certificate_ = None
-            return
-        self.margin_ = float(1.0 / np.linalg.norm(v))
-        self.mistake_bound_ = float((self.radius_ / self.margin_) ** 2)
+                cert = None
+            return radius, 0.0, float("inf"), cert
+        margin = float(1.0 / np.linalg.norm(v))
+        return radius, margin, float((radius / margin) ** 2), None
+
+    def _fit_binary(
+        self,
+        X: np.ndarray,
+        s: np.ndarray,
+        c: np.ndarray | None,
+        v: np.ndarray,
+        pair: tuple[Any, Any],
+    ) -> _BinaryFit:
+        """Run the rule on labels ``s`` (±1) with per-sample update weights ``c`` (or ``None``) from
+        ``v``."""
+        if c is not None:
+            keep = c > 0
+            X, s, c = X[keep], s[keep], c[keep]
+        n = X.shape[0]
+        A = self._design(X, s)
+        radius = margin = bound = None
+        cert = None
+        if self.compute_bound and n and np.unique(s).size == 2:
+            radius, margin, bound, cert = self._analyse(X, s, A, pair)
+            if c is not None and np.isfinite(bound):
+                bound *= float(c.max() / c.min()) ** 2
+        if c is not None:
+            A = A * c[:, None]
+        rng = np.random.default_rng(self.random_state)
+        seen: dict[bytes, int] = {v.tobytes(): 0}
+        n_mistakes = 0
+        cycle = None
+        converged = False
+        best = np.inf
+        since_best = 0
+        epoch = 0
+        for epoch in range(1, int(self.max_iter) + 1):
+            A_ep = A[rng.permutation(n)] if self.shuffle else A
+            mistakes = _epoch(A_ep, v, float(self.eta0))
+            n_mistakes += mistakes
+            if mistakes == 0:
+                converged = True
+                break
+            key = v.tobytes()
+            if not self.shuffle and key in seen:
+                cycle = (seen[key], epoch)
+                break
+            seen[key] = epoch
+            if mistakes < best:
+                best, since_best = mistakes, 0
+            else:
+                since_best += 1
+            if cert is not None and since_best >= self.n_iter_no_change:
+                break
+        return _BinaryFit(v, epoch, n_mistakes, converged, cycle, radius, margin, bound, cert)
 
     def fit(self, X: Any, y: Any) -> Perceptron:
-        """Run the perceptron rule until an epoch makes no mistake, a cycle is detected, or ``max_iter``.
+        """Run the perceptron rule until an epoch makes no mistake, a cycle is detected, or ``max_iter``;
+        for K > 2 classes, once per class against the rest.
 
         Args:
-            X: float array-like ``(n, d)``; y: two-class labels ``(n,)`` (the larger is positive).
+            X: float array-like ``(n, d)`` (or SciPy sparse, made dense up to :data:`DENSE_LIMIT`
+                entries); y: labels ``(n,)``, at least two classes (the larger of two is positive).
 
         Returns:
             ``self``.
 
         Raises:
-            ValueError: NaN/inf (names row and column), shapes that disagree, not exactly two classes.
+            ValueError: NaN/inf (names row and column), shapes that disagree, fewer than two classes,
+                a ``class_weight`` naming an unknown label, a sparse ``X`` above :data:`DENSE_LIMIT`.
             InvalidParameterError: a parameter of the wrong type or value (a ``ValueError`` and a
                 ``TypeError``; names it).
 
@@ -186,59 +292,85 @@ class Perceptron(ClassifierMixin):
                 repeat (a cycle, proof enough).
             ConvergenceWarning: ``max_iter`` epochs ran out and nothing proves the data inseparable.
         """
+        from chainrule.linear.logistic import class_weights
+
         self._validate_params()
-        X_arr, y_arr = check_Xy(X, y)
+        X_sparse, y_arr = check_Xy(X, y, accept_sparse=True)
+        X_arr = _dense(X_sparse)
         check_class_labels(y_arr, "Perceptron")
-        n_classes = np.unique(y_arr).size
-        if n_classes > 2:
-            raise ValueError(
-                f"Only binary classification is supported. y holds {n_classes} classes; "
-                "the perceptron separates two (train one per class for more)"
-            )
-        s, classes = binary_labels(y_arr)
-        n, d = X_arr.shape
-        self.classes_ = np.array(classes)
-        self.classes_pair_ = classes
+        classes, y_index = np.unique(y_arr, return_inverse=True)
+        y_index = y_index.reshape(-1)
+        K = classes.size
+        if K < 2:
+            binary_labels(y_arr)  # raises: one class only
+        d = X_arr.shape[1]
+        weights = None
+        if self.class_weight is not None:
+            weights = class_weights(self.class_weight, classes, y_index, None)[y_index]
+        previous = self._previous_weights(d, K, classes) if self.warm_start else None
+        p = d + 1 if self.fit_intercept else d
         self.n_features_in_ = d
-        A = self._design(X_arr, s)
-        self.margin_ = None
-        self.radius_ = None
-        self.mistake_bound_ = None
-        self.certificate_ = None
-        if self.compute_bound:
-            self._analyse(X_arr, s, A)
-        v = self._weights(d) if self.warm_start else np.zeros(A.shape[1])
-        rng = np.random.default_rng(self.random_state)
-        seen: dict[bytes, int] = {v.tobytes(): 0}
-        self.n_mistakes_ = 0
-        self.cycle_ = None
-        self.converged_ = False
-        best = np.inf
-        since_best = 0
-        epoch = 0
-        for epoch in range(1, int(self.max_iter) + 1):
-            A_ep = A[rng.permutation(n)] if self.shuffle else A
-            mistakes = _epoch(A_ep, v, float(self.eta0))
-            self.n_mistakes_ += mistakes
-            if mistakes == 0:
-                self.converged_ = True
-                break
-            key = v.tobytes()
-            if not self.shuffle and key in seen:
-                self.cycle_ = (seen[key], epoch)
-                break
-            seen[key] = epoch
-            if mistakes < best:
-                best, since_best = mistakes, 0
-            else:
-                since_best += 1
-            if self.certificate_ is not None and since_best >= self.n_iter_no_change:
-                break
-        self.n_iter_ = epoch
-        self._set_weights(v, d)
-        if not self.converged_:
-            self._warn_not_converged()
+        self.classes_ = classes
+        if K == 2:
+            s, pair = binary_labels(y_arr)
+            self.classes_pair_ = pair
+            v0 = previous[0] if previous is not None else np.zeros(p)
+            fits = [self._fit_binary(X_arr, s, weights, v0, pair)]
+        else:
+            fits = []
+            for k in range(K):
+                s = np.where(y_index == k, 1, -1)
+                pair = ("rest", plain(classes[k]))
+                v0 = previous[k] if previous is not None else np.zeros(p)
+                fits.append(self._fit_binary(X_arr, s, weights, v0, pair))
+        self._set_fits(fits, d)
         return self
+
+    def _previous_weights(self, d: int, K: int, classes: np.ndarray) -> np.ndarray | None:
+        """The rows ``[w_k, b_k]`` of the previous fit for ``warm_start`` (``None`` when there is none
+        of the same classes and features)."""
+        if not hasattr(self, "coef_") or self.coef_.shape != (1 if K == 2 else K, d):
+            return None
+        if not np.array_equal(np.asarray(self.classes_), classes):
+            return None
+        W = np.asarray(self.coef_, dtype=np.float64)
+        if self.fit_intercept:
+            W = np.column_stack([W, np.asarray(self.intercept_, dtype=np.float64)])
+        return np.array(W, copy=True)
+
+    def _set_fits(self, fits: list[_BinaryFit], d: int) -> None:
+        V = np.array([f.v for f in fits])
+        self.coef_ = np.ascontiguousarray(V[:, :d])
+        self.intercept_ = V[:, d].copy() if self.fit_intercept else np.zeros(len(fits))
+        self.n_iter_ = max(f.n_iter for f in fits)
+        self.n_mistakes_ = sum(f.n_mistakes for f in fits)
+        self.converged_ = all(f.converged for f in fits)
+        if len(fits) == 1:
+            one = fits[0]
+            self.cycle_ = one.cycle
+            self.radius_, self.margin_ = one.radius, one.margin
+            self.mistake_bound_, self.certificate_ = one.mistake_bound, one.certificate
+            if not self.converged_:
+                self._warn_not_converged()
+            return
+        self.cycle_ = self.radius_ = self.margin_ = self.mistake_bound_ = self.certificate_ = None
+        failed = [plain(c) for c, f in zip(self.classes_, fits, strict=True) if not f.converged]
+        if failed:
+            proven = [
+                plain(c)
+                for c, f in zip(self.classes_, fits, strict=True)
+                if not f.converged and (f.certificate is not None or f.cycle is not None)
+            ]
+            text = (
+                f"Perceptron (one-vs-rest) did not converge for classes {failed} against the rest"
+                + (f"; not linearly separable from the rest: {proven}" if proven else "")
+                + ". Use a model that tolerates overlap (e.g. LogisticRegression), or increase "
+                "max_iter."
+            )
+            if proven:
+                warnings.warn(CyclingWarning(text), stacklevel=3)
+            else:
+                warnings.warn(ConvergenceWarning(text), stacklevel=3)
 
     def _warn_not_converged(self) -> None:
         cert = self.certificate_
@@ -283,14 +415,20 @@ class Perceptron(ClassifierMixin):
             InvalidParameterError: a parameter of the wrong type or value (names it).
         """
         self._validate_params()
-        X_arr, y_arr = check_Xy(X, y)
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs all of y at once: use fit, or pass a dict "
+                "{label: weight} to partial_fit"
+            )
+        X_sparse, y_arr = check_Xy(X, y, accept_sparse=True)
+        X_arr = _dense(X_sparse)
         check_class_labels(y_arr, "Perceptron")
         if not hasattr(self, "classes_"):
             labels = np.unique(y_arr) if classes is None else np.unique(np.asarray(classes))
-            if labels.size != 2:
+            if labels.size < 2:
                 raise ValueError(
-                    "classes must name both labels on the first call to partial_fit "
-                    f"(got {labels.tolist()})"
+                    "classes must name every label (at least two) on the first call to "
+                    f"partial_fit (got {labels.tolist()})"
                 )
             self.classes_ = labels
             self.classes_pair_ = (plain(labels[0]), plain(labels[1]))
@@ -310,32 +448,52 @@ class Perceptron(ClassifierMixin):
             raise ValueError(
                 f"y holds labels {unknown.tolist()} not in classes {self.classes_.tolist()}"
             )
-        s = np.where(y_arr == self.classes_[1], 1, -1)
-        A = self._design(X_arr, s)
-        v = self._weights(X_arr.shape[1])
+        d = X_arr.shape[1]
+        K = self.classes_.size
+        index = np.searchsorted(self.classes_, y_arr)
+        c = None
+        if self.class_weight is not None:
+            from chainrule.linear.logistic import class_weights
+
+            c = class_weights(self.class_weight, self.classes_, index, None)[index]
+        order = None
         if self.shuffle:
             # One generator across calls, so that successive batches are not shuffled alike.
             if getattr(self, "_partial_rng", None) is None:
                 self._partial_rng = np.random.default_rng(self.random_state)
-            A = A[self._partial_rng.permutation(A.shape[0])]
-        mistakes = _epoch(A, v, float(self.eta0))
-        self.n_mistakes_ += mistakes
+            order = self._partial_rng.permutation(X_arr.shape[0])
+        rows = [self._weights_row(k, d) for k in range(1 if K == 2 else K)]
+        total = 0
+        for k, v in enumerate(rows):
+            positive = self.classes_[1] if K == 2 else self.classes_[k]
+            A = self._design(X_arr, np.where(y_arr == positive, 1, -1))
+            if c is not None:
+                A = A * c[:, None]
+                A = A[c > 0] if order is None else A[order[c[order] > 0]]
+            elif order is not None:
+                A = A[order]
+            total += _epoch(A, v, float(self.eta0))
+        self.n_mistakes_ += total
         self.n_iter_ += 1
-        self.converged_ = mistakes == 0
-        self._set_weights(v, X_arr.shape[1])
+        self.converged_ = total == 0
+        V = np.array(rows)
+        self.coef_ = np.ascontiguousarray(V[:, :d])
+        self.intercept_ = V[:, d].copy() if self.fit_intercept else np.zeros(len(rows))
         return self
 
     # -- prediction ---------------------------------------------------------------------------------------
     def decision_function(self, X: Any) -> np.ndarray:
-        """``w·x + b`` for each row, float64 ``(n,)``; positive means ``classes_[1]``.
+        """``w·x + b`` for each row, float64 ``(n,)`` (positive means ``classes_[1]``), or ``(n, K)``
+        one-vs-rest.
 
         Raises:
             NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
                 holding NaN/inf (names row and column), or with another number of features than in ``fit``.
         """
         self._check_fitted()
-        X_arr = check_X(X, n_features=self.n_features_in_, owner="Perceptron")
-        return X_arr @ self.coef_[0] + self.intercept_[0]
+        X_arr = check_X(X, n_features=self.n_features_in_, owner="Perceptron", accept_sparse=True)
+        Z = np.asarray(X_arr @ self.coef_.T) + self.intercept_
+        return Z[:, 0] if Z.shape[1] == 1 else Z
 
     def predict(self, X: Any) -> np.ndarray:
         """``classes_[1]`` where the decision function is positive, ``classes_[0]`` elsewhere.
@@ -344,8 +502,10 @@ class Perceptron(ClassifierMixin):
             NotFittedError: before ``fit`` (a ``ValueError``). ValueError: ``X`` not 2-D, non-numeric,
                 holding NaN/inf (names row and column), or with another number of features than in ``fit``.
         """
-        positive = self.decision_function(X) > 0  # first: it raises NotFittedError before fit
-        return self.classes_[positive.astype(np.int64)]
+        Z = self.decision_function(X)  # first: it raises NotFittedError before fit
+        if Z.ndim == 2:
+            return self.classes_[np.argmax(Z, axis=1)]
+        return self.classes_[(Z > 0).astype(np.int64)]
 
     def report(self) -> str:
         """Mistakes against Novikoff's bound, or why it could not converge."""
