@@ -53,6 +53,37 @@ def test_quiet_prints_nothing_and_json_prints_one_object(
     assert facts["gradient_check"]["ok"] is True and "mean radius" in facts["coefficients"]
 
 
+def test_l1_elasticnet_and_class_weight_match_the_estimator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--penalty l1/elasticnet with --class-weight balanced fit what LogisticRegression fits on the
+    same standardized training rows: same objective, same set of non-zero coefficients (printed by
+    name), a passing gradient check, and the summary's refusal said instead of a table."""
+    import json
+
+    X, y, names, _ = load_breast_cancer()
+    Xs = (X - X.mean(axis=0)) / X.std(axis=0)
+    for extra, kw in (
+        (["--penalty", "l1", "--C", "0.05"], {"penalty": "l1", "C": 0.05}),
+        (
+            ["--penalty", "elasticnet", "--l1-ratio", "0.5", "--C", "0.1"],
+            {"penalty": "elasticnet", "l1_ratio": 0.5, "C": 0.1},
+        ),
+    ):
+        argv = ["logreg", "--test-size", "0", "--class-weight", "balanced", *extra]
+        assert main([*argv, "--json"]) == 0
+        facts = json.loads(capsys.readouterr().out)
+        model = LogisticRegression(class_weight="balanced", tol=1e-8, **kw).fit(Xs, y)
+        assert facts["solver"] == "prox-newton" and facts["gradient_check"]["ok"] is True
+        assert facts["objective"] == pytest.approx(model.objective_, rel=1e-6)
+        kept = [str(n) for n, c in zip(names, model.coef_[0] != 0, strict=True) if c]
+        assert facts["nonzero_coefficients"] == len(kept) < len(names)
+        assert main(argv) == 0
+        out = capsys.readouterr().out
+        assert f"non-zero coefficients: {len(kept)} of {len(names)} ({', '.join(kept)})" in out
+        assert "Σ weight · loss" in out and "summary: summary() has no standard errors" in out
+
+
 def _data(tmp_path: pathlib.Path) -> tuple[pathlib.Path, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(300, 2)) * [10.0, 0.1] + [50.0, 0.0]
@@ -153,6 +184,12 @@ def test_saved_embedded_model_predicts_raw_features(tmp_path: pathlib.Path) -> N
         (["logreg", "{named_json}", "-o", "{stem}"], "is an input"),
         (["logreg", "-o", ""], "the output name is empty"),
         (["logreg", "-o", "{folder}/"], "is a directory"),
+        (["logreg", "--penalty", "elasticnet"], "needs --l1-ratio"),
+        (["logreg", "--l1-ratio", "0.5"], "only for --penalty elasticnet"),
+        (["logreg", "--penalty", "elasticnet", "--l1-ratio", "1.5"], "--l1-ratio is in [0, 1]"),
+        (["logreg", "--penalty", "l1", "--solver", "newton"], "needs a smooth penalty"),
+        (["logreg", "--solver", "prox-newton"], "is for --penalty l1 or elasticnet"),
+        (["logreg", "--class-weight", "even"], "invalid choice: 'even'"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(

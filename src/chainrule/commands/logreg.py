@@ -81,16 +81,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--C",
         type=float_type("--C", 0.0, 1e300, low_open=True),
         default=None,
-        help="inverse L2 penalty strength, > 0 (default 1.0; only with --penalty l2)",
+        help="inverse penalty strength, > 0 (default 1.0; not with --penalty none)",
     )
     parser.add_argument(
         "--penalty",
-        choices=("l2", "none"),
+        choices=("l2", "l1", "elasticnet", "none"),
         default="l2",
-        help="l2, or none (maximum likelihood: exact standard errors in the summary)",
+        help="l2; l1 or elasticnet (sparse coefficients, proximal Newton); or none (maximum "
+        "likelihood: exact standard errors in the summary)",
     )
     parser.add_argument(
-        "--solver", choices=("auto", "lbfgs", "newton"), default="auto", help="the optimizer"
+        "--l1-ratio",
+        type=float_type("--l1-ratio", 0.0, 1.0),
+        default=None,
+        metavar="R",
+        help="the L1 share of the elastic-net penalty, 0 to 1 (only with --penalty elasticnet)",
+    )
+    parser.add_argument(
+        "--class-weight",
+        choices=("balanced",),
+        default=None,
+        help="balanced: weight each class by n / (classes x its count), as scikit-learn does",
+    )
+    parser.add_argument(
+        "--solver",
+        choices=("auto", "lbfgs", "newton", "prox-newton"),
+        default="auto",
+        help="the optimizer (auto: Newton or L-BFGS by measured cost for l2/none, proximal "
+        "Newton for l1/elasticnet)",
     )
     parser.add_argument(
         "--tol",
@@ -138,7 +156,21 @@ def _check_arguments(args: argparse.Namespace) -> None:
             f"--test-size must be below 1 (some rows must train), got {args.test_size}"
         )
     if args.penalty == "none" and args.C is not None:
-        raise ValueError("--C sets the L2 penalty; it contradicts --penalty none")
+        raise ValueError("--C sets the penalty's strength; it contradicts --penalty none")
+    if args.penalty == "elasticnet" and args.l1_ratio is None:
+        raise ValueError("--penalty elasticnet needs --l1-ratio (the L1 share, 0 to 1)")
+    if args.penalty != "elasticnet" and args.l1_ratio is not None:
+        raise ValueError(f"--l1-ratio is only for --penalty elasticnet, not {args.penalty}")
+    sparse = args.penalty in ("l1", "elasticnet")
+    if args.solver in ("lbfgs", "newton") and sparse:
+        raise ValueError(
+            f"--solver {args.solver} needs a smooth penalty; --penalty {args.penalty} takes "
+            "--solver prox-newton (or auto)"
+        )
+    if args.solver == "prox-newton" and not sparse:
+        raise ValueError(
+            f"--solver prox-newton is for --penalty l1 or elasticnet, not {args.penalty}"
+        )
     if args.test_size == 0 and given(args, "seed"):
         raise ValueError("--seed has no effect with --test-size 0 (nothing is drawn)")
     if args.progress and (args.quiet or args.json):
@@ -284,8 +316,10 @@ def run(args: argparse.Namespace) -> int:
     progress = args.progress or (not args.quiet and not args.json and sys.stderr.isatty())
     C = 1.0 if args.C is None else args.C
     model = LogisticRegression(
-        penalty=None if args.penalty == "none" else "l2",
+        penalty=None if args.penalty == "none" else args.penalty,
         C=C,
+        l1_ratio=args.l1_ratio,
+        class_weight=args.class_weight,
         solver=args.solver,
         tol=args.tol,
         max_iter=args.max_iter,
@@ -303,7 +337,14 @@ def run(args: argparse.Namespace) -> int:
                 print(f"chainrule logreg: warning: {text}", file=sys.stderr)
     model.feature_names_in_ = np.asarray(names, dtype=object)
     classes = ", ".join(repr(c.item() if isinstance(c, np.generic) else c) for c in model.classes_)
-    form = "Σ loss" if args.penalty == "none" else "C Σ loss + ½‖w‖²"
+    form = {
+        "none": "Σ loss",
+        "l2": "C Σ loss + ½‖w‖²",
+        "l1": "C Σ loss + ‖w‖₁",
+        "elasticnet": "C Σ loss + ρ‖w‖₁ + ½(1 − ρ)‖w‖²",
+    }[args.penalty]
+    if args.class_weight:
+        form = form.replace("Σ loss", "Σ weight · loss")
     train_accuracy = float(model.score(Xs[train], y[train]))
     say(
         args,
@@ -312,6 +353,9 @@ def run(args: argparse.Namespace) -> int:
         f"  objective ({form}) = {model.objective_:.12g}",
         f"  training accuracy = {train_accuracy:.4f}",
     )
+    if args.penalty in ("l1", "elasticnet"):
+        kept = [str(nm) for nm, c in zip(names, np.any(model.coef_ != 0, axis=0), strict=True) if c]
+        say(args, f"  non-zero coefficients: {len(kept)} of {d} ({', '.join(kept) or 'none'})")
     facts: dict[str, Any] = {
         "data": source,
         "rows": int(n),
@@ -326,6 +370,8 @@ def run(args: argparse.Namespace) -> int:
         "classes": [c.item() if isinstance(c, np.generic) else c for c in model.classes_],
         "objective": float(model.objective_),
         "training_accuracy": train_accuracy,
+        "penalty": args.penalty,
+        "nonzero_coefficients": int(np.count_nonzero(np.any(model.coef_ != 0, axis=0))),
     }
     if test.size:
         accuracy = float(model.score(Xs[test], y[test]))
