@@ -11,11 +11,19 @@ An adapter only translates: sklearn's constructor signature and parameter checks
 table and solver/penalty rules, so that sklearn's error-message tests see sklearn's wording), sklearn's
 solver names to chainrule's, and chainrule's ``ConvergenceWarning`` to sklearn's class of that name.
 Every number comes from chainrule's fit.
+
+The adapters count the fits that reach chainrule's estimators; with the environment variable
+``CHAINRULE_SHIM_COUNTS`` set to a path, the counts are written there as JSON when pytest finishes
+(``{"LogisticRegression": fits, "Perceptron": fits}``), so that the caller can tell that the run
+exercised chainrule and not sklearn's own classes.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import warnings
+from collections import Counter
 from typing import Any, ClassVar
 
 import numpy as np
@@ -40,6 +48,9 @@ SOLVERS = {
     "sag": "auto",
     "saga": "auto",
 }
+
+#: Fits (``fit`` and ``partial_fit``) that reached chainrule's estimators, by estimator name.
+FITS: Counter[str] = Counter()
 
 _FITTED = ("classes_", "coef_", "intercept_", "n_iter_", "n_features_in_", "feature_names_in_")
 
@@ -169,6 +180,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         inner.set_params(**params)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            FITS["LogisticRegression"] += 1
             inner.fit(X, y, sample_weight=sample_weight)
         _replay(caught)
         self._inner = inner
@@ -262,6 +274,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         inner = self._inner_for()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            FITS["Perceptron"] += 1
             inner.fit(X, y)
         _replay(caught)
         self._inner = inner
@@ -270,6 +283,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None) -> Perceptron:
         inner = self._inner_for() if not hasattr(self, "_inner") else self._inner
+        FITS["Perceptron"] += 1
         inner.partial_fit(X, y, classes=classes)
         self._inner = inner
         _copy_fitted(self, inner)
@@ -285,6 +299,14 @@ class Perceptron(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def pytest_unconfigure(config: Any) -> None:
+    """Write :data:`FITS` to the file named by ``CHAINRULE_SHIM_COUNTS`` (when set)."""
+    path = os.environ.get("CHAINRULE_SHIM_COUNTS")
+    if path:
+        with open(path, "w", encoding="utf-8") as out:
+            json.dump(dict(FITS), out)
 
 
 def _install() -> None:

@@ -11,7 +11,7 @@ import pytest
 import scipy.sparse
 
 from chainrule.linear import ConvergenceWarning, LogisticRegression, Perceptron
-from chainrule.linear.logistic import class_weights
+from chainrule.linear._weights import class_weights
 from chainrule.linear.logistic_objective import make_objective
 from chainrule.linear.logistic_solvers import min_norm_subgradient
 
@@ -255,9 +255,10 @@ def test_perceptron_sparse_input_and_its_limit(monkeypatch: pytest.MonkeyPatch) 
 def test_auto_solver_compares_measured_pass_costs(monkeypatch: pytest.MonkeyPatch) -> None:
     from chainrule.linear import logistic
 
+    monkeypatch.delenv(logistic.MEASURE_ENV_VAR, raising=False)
     rng = np.random.default_rng(0)
-    X = rng.normal(size=(30_000, 80))
-    y = (X[:, 0] + rng.logistic(size=30_000) > 0).astype(int)
+    X = rng.normal(size=(60_000, 40))
+    y = (X[:, 0] + rng.logistic(size=60_000) > 0).astype(int)
     obj = make_objective(X, y, 2, None, 1.0, True)
     t_grad, t_hess = logistic.measure_passes(obj)
     assert 0 < t_grad < 10 and 0 < t_hess < 10
@@ -275,7 +276,7 @@ def test_auto_solver_compares_measured_pass_costs(monkeypatch: pytest.MonkeyPatc
     # Small problems are not measured; too many parameters or too few samples never pick Newton.
     small = make_objective(X[:500, :5], y[:500], 2, None, 1.0, True)
     assert logistic.choose_solver_measured(small) == ("newton", None)
-    few = make_objective(X[:100], y[:100], 2, None, 1.0, True)
+    few = make_objective(X[:60], y[:60], 2, None, 1.0, True)
     assert logistic.choose_solver_measured(few) == ("lbfgs", None)
 
 
@@ -297,3 +298,137 @@ def test_l1_on_dask_arrays_matches_in_memory() -> None:
     assert np.sum(eager.coef_ == 0) >= 1
     with pytest.raises(ValueError, match="class_weight is not supported on Dask"):
         LogisticRegression(class_weight="balanced").fit(da.from_array(X, chunks=500), y)
+
+
+def _blobs() -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_blobs
+
+    X, y = make_blobs(150, 4, centers=3, random_state=1, cluster_std=0.6)
+    return np.asarray(X), np.asarray(y)
+
+
+@pytest.mark.parametrize("class_weight", [{0: 2.0}, {1: 0.0, 2: 3.0}, "balanced"])
+def test_perceptron_one_vs_rest_class_weight_matches_sklearn(class_weight: object) -> None:
+    from sklearn.linear_model import Perceptron as SkPerceptron
+
+    X, y = _blobs()
+    X, y = X[:120], y[:120]  # unequal class counts, so that "balanced" weighs them differently
+    ours = Perceptron(max_iter=50, class_weight=class_weight).fit(X, y)
+    ref = SkPerceptron(max_iter=50, shuffle=False, tol=None, class_weight=class_weight).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, atol=1e-12)
+    # sklearn's one-vs-rest rule: run k weighs class k by c_k and every other sample by 1.
+    cw = class_weights(class_weight, np.arange(3), y, None)
+    for k in np.flatnonzero(cw > 0):  # (a binary fit with one class of weight 0 is refused)
+        one = Perceptron(max_iter=50, class_weight={1: cw[k], 0: 1.0}).fit(X, (y == k).astype(int))
+        np.testing.assert_array_equal(ours.coef_[k], one.coef_[0])
+    part = Perceptron(class_weight={0: 2.0}).partial_fit(X, y, classes=[0, 1, 2])
+    ref_part = SkPerceptron(shuffle=False, tol=None, class_weight={0: 2.0})
+    ref_part.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_allclose(part.coef_, ref_part.coef_, atol=1e-12)
+
+
+def test_balanced_class_weight_refuses_a_class_of_zero_weight() -> None:
+    X, _, y3 = _data()
+    sw = np.where(y3 == 2, 0.0, 1.0)
+    with pytest.raises(ValueError, match="samples of class 2 weigh 0"):
+        LogisticRegression(class_weight="balanced").fit(X, y3, sample_weight=sw)
+    with pytest.raises(ValueError, match="samples of class 2 weigh 0"):
+        class_weights("balanced", np.arange(3), y3, sw)
+    # Without "balanced" such a class is allowed (its samples simply count for nothing).
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fit = LogisticRegression().fit(X, y3, sample_weight=sw)
+    assert np.all(np.isfinite(fit.coef_)) and np.abs(fit.coef_).max() > 0.1
+
+
+def test_class_weight_leaving_one_class_is_refused() -> None:
+    X, _, y3 = _data()
+    for model in (
+        LogisticRegression(class_weight={0: 0, 1: 0}),
+        Perceptron(class_weight={0: 0, 1: 0}),
+    ):
+        with pytest.raises(ValueError, match=r"1 class .*\(2\).*at least 2 classes"):
+            model.fit(X, y3)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        LogisticRegression(class_weight={0: 0, 1: 0, 2: 0}).fit(X, y3)
+    online = Perceptron(class_weight={0: 0, 1: 0})
+    with pytest.raises(ValueError, match=r"1 class .*\(2\).*at least 2 classes"):
+        online.partial_fit(X[:5], y3[:5], classes=[0, 1, 2])
+    assert not hasattr(online, "classes_")  # refused before any state was set
+    # Two classes left with a positive weight: a fit.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the classes overlap: a CyclingWarning
+        assert Perceptron(class_weight={0: 0}, max_iter=5).fit(X, y3).coef_.shape == (3, 5)
+
+
+def test_perceptron_warm_start_refuses_other_classes_or_features() -> None:
+    X, y, y3 = _data()
+    model = Perceptron(warm_start=True, max_iter=5, compute_bound=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+        with pytest.raises(ValueError, match=r"warm_start: .*classes \[0, 1\].*\[0, 1, 2\]"):
+            model.fit(X, y3)
+        with pytest.raises(ValueError, match=r"warm_start: .*\(1, 5\).*\(1, 4\)"):
+            model.fit(X[:, :4], y)
+        # The same classes and features continue from the previous weights.
+        model.set_params(max_iter=1).fit(X, y)
+        restart = Perceptron(max_iter=1, compute_bound=False).fit(X, y)
+    assert not np.array_equal(model.coef_, restart.coef_)
+
+
+def test_auto_measures_a_small_fraction_of_the_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from chainrule.linear import logistic, logistic_objective
+
+    monkeypatch.delenv(logistic.MEASURE_ENV_VAR, raising=False)
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60_000, 40))
+    y = (X[:, 0] + rng.logistic(size=60_000) > 0).astype(int)
+    obj = make_objective(X, y, 2, None, 1.0, True)
+    timed: dict[int, int] = {1: 0, 2: 0}
+    real = logistic_objective.block_sums
+
+    def counting(Xb: np.ndarray, *args: object, order: int, **kwargs: object) -> object:
+        timed[order] += Xb.shape[0]
+        return real(Xb, *args, order=order, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(logistic_objective, "block_sums", counting)
+    logistic.measure_passes(obj)
+    assert 0 < timed[1] <= len(y) / 20 and 0 < timed[2] <= len(y) / 20
+    # Too few rows for a block of MEASURE_MIN_ROWS within 1/MEASURE_FRACTION of them: the fixed rule,
+    # nothing timed (n = 4096 rows would once have been timed whole, twice).
+    for n, d in [(4096, 500), (4000, 499), (20_000, 120)]:
+        assert logistic.measure_rows(n, logistic_objective.chunk_rows_for(d)) == 0
+        Xs = rng.normal(size=(n, d))
+        small = make_objective(Xs, (Xs[:, 0] > 0).astype(int), 2, None, 1.0, True)
+        assert small.n_samples * small.size >= logistic.MEASURE_ABOVE
+        timed[1] = timed[2] = 0
+        got = logistic.choose_solver_measured(small)
+        assert got == (logistic.choose_solver(n, d, 2, True), None) and timed == {1: 0, 2: 0}
+        with pytest.raises(ValueError, match="too few to measure"):
+            logistic.measure_passes(small)
+
+
+@pytest.mark.parametrize("value", ["0", "off", "False", " no "])
+def test_auto_measurement_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from chainrule.linear import logistic
+
+    def refuse(obj: object, repeats: int = 2) -> tuple[float, float]:
+        raise AssertionError("measured although CHAINRULE_LOGISTIC_MEASURE=0")
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60_000, 40))
+    y = (X[:, 0] + rng.logistic(size=60_000) > 0).astype(int)
+    obj = make_objective(X, y, 2, None, 1.0, True)
+    monkeypatch.setattr(logistic, "measure_passes", refuse)
+    monkeypatch.setenv("CHAINRULE_LOGISTIC_MEASURE", value)
+    assert logistic.choose_solver_measured(obj) == (
+        logistic.choose_solver(60_000, 40, 2, True),
+        None,
+    )
+    model = LogisticRegression().fit(X, y)
+    assert model.auto_costs_ is None and model.solver_ == "newton"
+    monkeypatch.setenv("CHAINRULE_LOGISTIC_MEASURE", "1")
+    with pytest.raises(AssertionError, match="measured although"):
+        logistic.choose_solver_measured(obj)

@@ -52,6 +52,7 @@ from chainrule.linear._state import (
     state_labels,
     state_number,
 )
+from chainrule.linear._weights import class_weights, require_two_classes
 from chainrule.linear.datasets import (
     check_class_labels,
     check_sample_weight,
@@ -113,19 +114,50 @@ NEWTON_PASSES = 5
 LBFGS_PASSES = 18
 #: Below this n · p_total the measurement is not worth its cost and :func:`choose_solver` decides.
 MEASURE_ABOVE = 2_000_000
+#: Each timed block holds at most n / MEASURE_FRACTION rows; with two blocks per kernel, the measurement
+#: reads 2 / MEASURE_FRACTION of X per kernel (5 %), plus one streaming product over X.
+MEASURE_FRACTION = 40
+#: The fewest rows a timed block may hold (fewer would time noise): a problem with fewer than
+#: MEASURE_MIN_ROWS · MEASURE_FRACTION samples is not measured, and :func:`choose_solver` decides.
+MEASURE_MIN_ROWS = 1024
+#: The environment variable that turns the measurement off (``0``, ``off``, ``false`` or ``no``):
+#: ``solver="auto"`` then uses :func:`choose_solver`, so that the choice does not depend on timings.
+MEASURE_ENV_VAR = "CHAINRULE_LOGISTIC_MEASURE"
 #: Parameter count above which Newton's (p × p) Hessian and p³/3 Cholesky are never chosen.
 NEWTON_MAX_PARAMS = 1024
 
 
+def measuring_enabled() -> bool:
+    """False when :data:`MEASURE_ENV_VAR` is ``0``, ``off``, ``false`` or ``no`` (any case)."""
+    value = os.environ.get(MEASURE_ENV_VAR, "").strip().lower()
+    return value not in ("0", "off", "false", "no")
+
+
+def measure_rows(n_samples: int, chunk_rows: int) -> int:
+    """Rows of each timed block for ``n_samples`` rows read ``chunk_rows`` at a time: at most
+    n / MEASURE_FRACTION and at most max(4 · chunk_rows, 4096); 0 (do not measure) when that is fewer
+    than MEASURE_MIN_ROWS."""
+    rows = min(n_samples // MEASURE_FRACTION, max(4 * chunk_rows, 4096))
+    return rows if rows >= MEASURE_MIN_ROWS else 0
+
+
 def measure_passes(obj: LogisticObjective, repeats: int = 2) -> tuple[float, float]:
     """Seconds for one gradient pass and one Hessian pass over all of ``obj``'s rows: :func:`block_sums`
-    timed on a few blocks of rows at a small θ ≠ 0 (the fastest of ``repeats`` blocks) and extrapolated,
-    plus the time to stream X from memory once (one matrix-vector product over all of X).
+    timed on ``repeats`` blocks of :func:`measure_rows` rows each at a small θ ≠ 0 (the fastest block)
+    and extrapolated, plus the time to stream X from memory once (one matrix-vector product over X).
+
+    Raises:
+        ValueError: ``obj`` has too few rows to measure (:func:`measure_rows` is 0).
     """
     from chainrule.linear.logistic_objective import block_sums
 
     n = obj.n_samples
-    rows = min(n, max(4 * obj.chunk_rows, 4096))
+    rows = measure_rows(n, obj.chunk_rows)
+    if rows == 0:
+        raise ValueError(
+            f"{n} rows are too few to measure: a timed block needs {MEASURE_MIN_ROWS} rows and "
+            f"may hold at most 1/{MEASURE_FRACTION} of them"
+        )
     # Not θ = 0: there every decision value is 0 and np.logaddexp(0, z) takes its fast path (x == y),
     # which would make the passes look cheaper than at the iterates.
     theta = np.resize(np.array([1e-3, -2e-3, 3e-3]), obj.size)
@@ -168,9 +200,11 @@ def choose_solver_measured(obj: ObjectiveBase) -> tuple[str, dict[str, float] | 
     each, 4·n·p flops, memory-bound). Which is cheaper depends on the CPU's ratio of syrk speed to memory
     speed (an AVX-512 Xeon favours Newton at 1e5 × 100, an EPYC L-BFGS), so for a large in-memory problem
     both passes are timed on blocks of the data (:func:`measure_passes`) and the predicted totals
-    compared. Small problems (n · p_total < MEASURE_ABOVE), sparse or Dask data use
+    compared. Small problems (n · p_total < MEASURE_ABOVE, or too few rows for :func:`measure_rows`),
+    sparse or Dask data, and any problem while :data:`MEASURE_ENV_VAR` is ``0`` use
     :func:`choose_solver`; Newton is never chosen above NEWTON_MAX_PARAMS parameters or with fewer than
-    two samples per parameter.
+    two samples per parameter. The measured choice depends on wall-clock timings, so two fits of the
+    same data may pick different solvers (their coefficients then agree to about ``tol``).
     """
     p_total = obj.size
     static = choose_solver(obj.n_samples, obj.n_features, obj.n_classes, obj.fit_intercept)
@@ -180,6 +214,8 @@ def choose_solver_measured(obj: ObjectiveBase) -> tuple[str, dict[str, float] | 
         not isinstance(obj, LogisticObjective)
         or is_sparse(obj.X)
         or obj.n_samples * p_total < MEASURE_ABOVE
+        or measure_rows(obj.n_samples, obj.chunk_rows) == 0
+        or not measuring_enabled()
     ):
         return static, None
     t_grad, t_hess = measure_passes(obj)
@@ -189,46 +225,6 @@ def choose_solver_measured(obj: ObjectiveBase) -> tuple[str, dict[str, float] | 
         "lbfgs": LBFGS_PASSES * t_grad,
     }
     return ("newton" if costs["newton"] <= costs["lbfgs"] else "lbfgs"), costs
-
-
-def class_weights(
-    class_weight: Any, classes: np.ndarray, y_index: np.ndarray, sample_weight: np.ndarray | None
-) -> np.ndarray:
-    """The weight of each class, (K,) float64, with scikit-learn's semantics.
-
-    ``None``: ones. ``"balanced"``: S / (K · S_k), S_k the (sample-weighted) count of class k and S their
-    sum. A dict: ``{label: weight}``; classes it does not name weigh 1.
-
-    Raises:
-        ValueError: a dict key that is not one of ``classes`` (names it), or a weight that is not a
-            finite number ≥ 0.
-    """
-    K = classes.size
-    if class_weight is None:
-        return np.ones(K)
-    if isinstance(class_weight, str):  # "balanced" (the only string the constraints allow)
-        counts = np.bincount(y_index, weights=sample_weight, minlength=K).astype(np.float64)
-        with np.errstate(divide="ignore"):
-            return np.where(counts > 0, counts.sum() / (K * counts), np.inf)
-    weights = np.ones(K)
-    known = {plain(c): i for i, c in enumerate(classes)}
-    unknown = []
-    for label, value in class_weight.items():
-        key = plain(label)
-        if key not in known:
-            unknown.append(key)
-            continue
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)):
-            raise ValueError(f"class_weight[{label!r}] must be a number, got {value!r}")
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"class_weight[{label!r}] must be finite and >= 0, got {value!r}")
-        weights[known[key]] = float(value)
-    if unknown:
-        raise ValueError(
-            f"class_weight names labels that are not classes of y: {unknown}; the classes are "
-            f"{[plain(c) for c in classes]}"
-        )
-    return weights
 
 
 def _encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,10 +261,13 @@ class LogisticRegression(ClassifierMixin):
             set, by the other penalties).
         fit_intercept: fit an unpenalized intercept per class.
         class_weight: ``None``, ``"balanced"`` (weights inversely proportional to the class counts) or a
-            dict ``{label: weight}``; multiplies each sample's weight (see :func:`class_weights`).
+            dict ``{label: weight}``; multiplies each sample's weight (see
+            :func:`chainrule.linear._weights.class_weights`).
         solver: ``"lbfgs"``, ``"newton"`` (Newton/IRLS with Cholesky), ``"prox-newton"`` (proximal
-            Newton, the solver of an L1 part) or ``"auto"`` (prox-newton with an L1 part, else see
-            :func:`choose_solver`).
+            Newton, the solver of an L1 part) or ``"auto"`` (prox-newton with an L1 part, else
+            :func:`choose_solver_measured`: timed on the data for a large problem, so the pick can
+            vary from run to run; ``CHAINRULE_LOGISTIC_MEASURE=0`` in the environment turns the
+            timing off and :func:`choose_solver`'s fixed rule decides).
         tol: stop when the largest gradient entry of the scaled objective (objective / (C Σ s_i)) is at
             most ``tol`` (with an L1 part: of its minimum-norm subgradient).
         max_iter: the most iterations (0: none, the coefficients stay at their start, with a
@@ -412,7 +411,9 @@ class LogisticRegression(ClassifierMixin):
             InvalidParameterError: a hyperparameter of the wrong type or value (a ``ValueError`` and a
                 ``TypeError``; names it, says what it must be and what it got).
             ValueError: NaN/inf in X or y (names the row and column); shapes that
-                disagree; a continuous target; fewer than two classes (with positive weight).
+                disagree; a continuous target; fewer than two classes with positive weight (sample
+                weight times class_weight); ``class_weight="balanced"`` with a class whose samples
+                weigh 0 in all (names it); ``warm_start`` after a fit with other classes or features.
         Warns:
             UserWarning: ``penalty=None`` with ``C`` set to something other than 1.0: C is ignored.
             ConvergenceWarning: ``max_iter`` ran out before ``tol`` was met.
@@ -422,6 +423,30 @@ class LogisticRegression(ClassifierMixin):
                 fit stops at a separating direction, kept in ``separated_``.
         """
         self._validate_params()
+        C, rho = self._penalty_strengths()
+        obj, classes, out_dtype, names = self._prepare(X, y, sample_weight, C, rho)
+        self.auto_costs_ = None
+        solver = self._solver_for(rho, obj)
+        if solver == "prox-newton" and obj.size > PROX_NEWTON_MAX_PARAMS:
+            raise ValueError(
+                f"solver='prox-newton' keeps a dense Hessian of {obj.size} x {obj.size} parameters, "
+                f"more than its limit of {PROX_NEWTON_MAX_PARAMS} (PROX_NEWTON_MAX_PARAMS); reduce the "
+                "features (or classes), or use penalty='l2' with solver='lbfgs'"
+            )
+        result = self._solve(obj, solver, self._start(obj, classes), unpenalized=not np.isfinite(C))
+        self._set_fitted(obj, result, classes, solver, names, out_dtype)
+        return self
+
+    def _penalty_strengths(self) -> tuple[float, float]:
+        """``(C, ρ)`` of the objective (checked parameters), warning about parameters that the penalty
+        ignores.
+
+        Raises:
+            ValueError: ``penalty="elasticnet"`` without ``l1_ratio``.
+
+        Warns:
+            UserWarning: ``l1_ratio`` without elastic net, or ``C`` set without a penalty.
+        """
         C = self._effective_C()
         rho = self._effective_l1_ratio() if np.isfinite(C) else 0.0
         if self.l1_ratio is not None and self.penalty != "elasticnet":
@@ -429,15 +454,26 @@ class LogisticRegression(ClassifierMixin):
                 f"l1_ratio is used only with penalty='elasticnet'; penalty={self.penalty!r} "
                 f"ignores l1_ratio={self.l1_ratio!r}",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
         if self.penalty in (None, "none") and self.C != 1.0:
             warnings.warn(
                 f"penalty={self.penalty!r} ignores C: C={self.C!r} has no effect without a penalty "
                 "(set penalty='l2' to use C, or leave C at its default 1.0)",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
+        return C, rho
+
+    def _prepare(
+        self, X: Any, y: Any, sample_weight: Any, C: float, rho: float
+    ) -> tuple[ObjectiveBase, np.ndarray, type, np.ndarray | None]:
+        """``(objective, classes, coef dtype, feature names or None)`` for the data: a Dask objective
+        for Dask inputs, else checked in-memory arrays (a copy that ``summary()`` reads later).
+
+        Raises:
+            ValueError: bad data (see :meth:`fit`); ``class_weight`` with Dask arrays.
+        """
         obj: ObjectiveBase
         if backend.any_dask(X, y, sample_weight):
             if self.class_weight is not None:
@@ -448,78 +484,64 @@ class LogisticRegression(ClassifierMixin):
             prepared = logistic_dask.prepare(
                 X, y, sample_weight, C, bool(self.fit_intercept), type(self).__name__
             )
-            obj, classes, out_dtype = prepared.objective, prepared.classes, prepared.out_dtype
+            obj = prepared.objective
             if rho > 0.0:
                 strength = obj.alpha
                 obj.alpha, obj.l1 = strength * (1.0 - rho), strength * rho
-            names = None
-            d = obj.n_features
-        else:
-            names = _feature_names(X)
-            out_dtype = np.float32 if _is_float32(X) else np.float64
-            X_arr, y_arr = check_Xy(X, y, accept_sparse=True)
-            if X_arr is X or not getattr(X_arr, "flags", {"OWNDATA": True})["OWNDATA"]:
-                # summary() reads the training data later: keep a copy, not the caller's array.
-                X_arr = X_arr.copy()
-            elif is_sparse(X_arr) and (X_arr.data is getattr(X, "data", None)):
-                X_arr = X_arr.copy()
-            check_class_labels(y_arr, type(self).__name__)
-            classes, y_index = _encode_labels(y_arr)
-            sw = check_sample_weight(sample_weight, X_arr.shape[0])
-            if sw is not None:
-                sw = np.array(sw, dtype=np.float64, copy=True)
-            present = classes if sw is None else np.unique(y_arr[sw > 0])
-            if classes.size < 2 or present.size < 2:
-                which = "with positive sample weight " if classes.size >= 2 else ""
-                raise ValueError(
-                    f"y has 1 class {which}({plain(present[0])!r}); "
-                    "a classifier needs samples of at least 2 classes"
-                )
-            d = X_arr.shape[1]
-            K = int(classes.size)
-            if self.class_weight is not None:
-                cw = class_weights(self.class_weight, classes, y_index, sw)
-                sw = cw[y_index] if sw is None else sw * cw[y_index]
-                if not np.any(sw > 0):
-                    raise ValueError("class_weight gives every sample weight 0")
-            obj = make_objective(X_arr, y_index, K, sw, C, bool(self.fit_intercept), rho)
-        self.auto_costs_ = None
-        solver = self._solver_for(rho, obj)
-        if solver == "prox-newton" and obj.size > PROX_NEWTON_MAX_PARAMS:
-            raise ValueError(
-                f"solver='prox-newton' keeps a dense Hessian of {obj.size} x {obj.size} parameters, "
-                f"more than its limit of {PROX_NEWTON_MAX_PARAMS} (PROX_NEWTON_MAX_PARAMS); reduce the "
-                "features (or classes), or use penalty='l2' with solver='lbfgs'"
-            )
-        unpenalized = not np.isfinite(C)
+            return obj, prepared.classes, prepared.out_dtype, None
+        names = _feature_names(X)
+        out_dtype = np.float32 if _is_float32(X) else np.float64
+        X_arr, y_arr = check_Xy(X, y, accept_sparse=True)
+        if X_arr is X or not getattr(X_arr, "flags", {"OWNDATA": True})["OWNDATA"]:
+            # summary() reads the training data later: keep a copy, not the caller's array.
+            X_arr = X_arr.copy()
+        elif is_sparse(X_arr) and (X_arr.data is getattr(X, "data", None)):
+            X_arr = X_arr.copy()
+        check_class_labels(y_arr, type(self).__name__)
+        classes, y_index = _encode_labels(y_arr)
+        sw = check_sample_weight(sample_weight, X_arr.shape[0])
+        if sw is not None:
+            sw = np.array(sw, dtype=np.float64, copy=True)
+        require_two_classes(classes, y_index, sw)
+        if self.class_weight is not None:
+            cw = class_weights(self.class_weight, classes, y_index, sw)
+            sw = cw[y_index] if sw is None else sw * cw[y_index]
+            require_two_classes(classes, y_index, sw, "sample weight times class_weight")
+        obj = make_objective(
+            X_arr, y_index, int(classes.size), sw, C, bool(self.fit_intercept), rho
+        )
+        return obj, classes, out_dtype, names
+
+    def _solve(
+        self, obj: ObjectiveBase, solver: str, theta0: np.ndarray, unpenalized: bool
+    ) -> SolverResult:
+        """Run ``solver`` from ``theta0`` (no iteration with ``max_iter=0``) and warn about the outcome
+        (see :meth:`fit`); sets ``separated_``."""
         progress = _StderrProgress(solver, self.max_iter) if self.verbose else None
         run = {"newton": newton, "prox-newton": prox_newton}.get(solver, lbfgs)
-        theta0 = self._start(obj, classes)
         self.separated_: np.ndarray | None = None
         try:
             try:
                 # Overflow is detected (NonFiniteLoss), not warned about element by element.
                 with np.errstate(over="ignore", invalid="ignore"):
                     if int(self.max_iter) == 0:
-                        result = _no_iterations(obj, theta0, float(self.tol))
-                    else:
-                        result = run(
-                            obj,
-                            theta0,
-                            tol=float(self.tol),
-                            max_iter=int(self.max_iter),
-                            progress=progress,
-                            stop_if_separated=unpenalized,
+                        return self._warn_outcome(
+                            obj, solver, _no_iterations(obj, theta0, float(self.tol)), unpenalized
                         )
+                    result = run(
+                        obj,
+                        theta0,
+                        tol=float(self.tol),
+                        max_iter=int(self.max_iter),
+                        progress=progress,
+                        stop_if_separated=unpenalized,
+                    )
             finally:
                 if progress is not None:
                     progress.finish()
         except NonFiniteLoss as bad:
             with np.errstate(over="ignore", invalid="ignore"):
                 fun = obj.loss(bad.theta)
-            result = SolverResult(
-                bad.theta, bad.n_iter, False, "non-finite loss", float("nan"), fun
-            )
             warnings.warn(
                 NonFiniteLossWarning(
                     f"{solver} stopped at iteration {bad.n_iter + 1}: {bad.what}, so the "
@@ -527,38 +549,46 @@ class LogisticRegression(ClassifierMixin):
                     "The decision values overflow: scale the data (the largest |X| is "
                     f"{_max_abs_x(obj):.3g}; standardize each feature)."
                 ),
-                stacklevel=2,
+                stacklevel=3,
             )
+            return SolverResult(bad.theta, bad.n_iter, False, "non-finite loss", float("nan"), fun)
         except Separated as sep:
-            result = SolverResult(
+            self.separated_ = sep.theta / np.linalg.norm(sep.theta)
+            warnings.warn(_separable_warning(self.separated_, obj.n_features), stacklevel=3)
+            return SolverResult(
                 sep.theta, sep.n_iter, False, "separated", float("nan"), obj.loss(sep.theta)
             )
-            self.separated_ = sep.theta / np.linalg.norm(sep.theta)
-            warnings.warn(_separable_warning(self.separated_, d), stacklevel=2)
-        else:
-            if (
-                unpenalized
-                and obj.binary
-                and not result.converged
-                and isinstance(obj, LogisticObjective)
-                and int(self.max_iter) > 0
-            ):
-                direction = _separating_direction(obj)
-                if direction is not None:
-                    self.separated_ = direction
-                    warnings.warn(_separable_warning(direction, d), stacklevel=2)
-            if not result.converged and self.separated_ is None:
-                warnings.warn(
-                    ConvergenceWarning(
-                        f"{solver} failed to converge in max_iter={self.max_iter} iterations "
-                        f"(max |gradient| = {result.grad_max:.3g} > tol = {self.tol:g}; {result.message}). "
-                        "Increase max_iter, scale the data (e.g. standardize each feature), "
-                        "or use a smaller C (a stronger penalty)."
-                    ),
-                    stacklevel=2,
-                )
-        self._set_fitted(obj, result, classes, solver, names, out_dtype)
-        return self
+        return self._warn_outcome(obj, solver, result, unpenalized)
+
+    def _warn_outcome(
+        self, obj: ObjectiveBase, solver: str, result: SolverResult, unpenalized: bool
+    ) -> SolverResult:
+        """``result``, after warning when it did not converge: :class:`SeparableDataWarning` when an
+        unpenalized binary fit failed on separable data (sets ``separated_``), else a
+        :class:`ConvergenceWarning`."""
+        d = obj.n_features
+        if (
+            unpenalized
+            and obj.binary
+            and not result.converged
+            and isinstance(obj, LogisticObjective)
+            and int(self.max_iter) > 0
+        ):
+            direction = _separating_direction(obj)
+            if direction is not None:
+                self.separated_ = direction
+                warnings.warn(_separable_warning(direction, d), stacklevel=4)
+        if not result.converged and self.separated_ is None:
+            warnings.warn(
+                ConvergenceWarning(
+                    f"{solver} failed to converge in max_iter={self.max_iter} iterations "
+                    f"(max |gradient| = {result.grad_max:.3g} > tol = {self.tol:g}; {result.message}). "
+                    "Increase max_iter, scale the data (e.g. standardize each feature), "
+                    "or use a smaller C (a stronger penalty)."
+                ),
+                stacklevel=4,
+            )
+        return result
 
     def _set_fitted(
         self,

@@ -1,15 +1,17 @@
 """Solvers for the scaled logistic objective: L-BFGS (scipy), Newton with Cholesky (IRLS), and proximal
 Newton for an L1 or elastic-net penalty.
 
-Both stop when the largest gradient entry of the scaled objective is at most ``tol`` (for L-BFGS the
-projected gradient, as scipy's ``gtol``; the same test scikit-learn makes). Both accept a ``progress``
-callback called once per iteration with ``(iteration, objective, max |gradient|)``, and both can stop early
-when an unpenalized fit's iterate already separates the classes (``stop_if_separated``), raising
-:class:`Separated` with that iterate, since the optimum then lies at infinity.
+:func:`lbfgs` and :func:`newton` stop when the largest gradient entry of the scaled objective is at most
+``tol`` (for L-BFGS the projected gradient, as scipy's ``gtol``; the same test scikit-learn makes);
+:func:`prox_newton` makes the same test on the minimum-norm subgradient (below). All three accept a
+``progress`` callback called once per iteration with ``(iteration, objective, max |gradient|)``.
+:func:`lbfgs` and :func:`newton` can stop early when an unpenalized fit's iterate already separates the
+classes (``stop_if_separated``), raising :class:`Separated` with that iterate, since the optimum then lies
+at infinity (:func:`prox_newton` accepts the flag and ignores it: an L1 fit is penalized).
 
-Both stop when the loss or its gradient is not finite (decision values that overflow: data scaled to
-~1e300), raising :class:`NonFiniteLoss` with the last finite iterate; Newton's line search first
-backtracks from a trial point whose loss is not finite.
+All three stop when the loss or its gradient is not finite (decision values that overflow: data scaled
+to ~1e300), raising :class:`NonFiniteLoss` with the last finite iterate; the Newton line searches first
+backtrack from a trial point whose loss is not finite.
 
 :func:`prox_newton` minimizes F(θ) = f(θ) + Σ_j λ_j |θ_j| (f the smooth scaled objective, λ_j = λ on
 coefficients and 0 on intercepts): each iteration minimizes the quadratic model of f plus the L1 term by

@@ -10,7 +10,9 @@ improvement, and warns with a :class:`CyclingWarning` that carries the Gordan ce
 
 More than two classes are fitted one-vs-rest, as scikit-learn does: one binary perceptron per class
 (that class against the rest), ``coef_`` ``(K, d)``, and the prediction is the class of the largest
-decision value. ``class_weight`` scales each update by the weight of the sample's class.
+decision value. ``class_weight`` scales each update as scikit-learn's SGD does: with two classes each
+sample's update by the weight of its class; one-vs-rest, the run of class k scales the updates of class
+k's samples by its weight and leaves the rest's at weight 1.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 from chainrule.linear._estimator import ClassifierMixin
 from chainrule.linear._params import BOOLEAN, NONE, Constraint, InstanceOf, Interval, Options
+from chainrule.linear._weights import class_weights, require_two_classes
 from chainrule.linear.datasets import check_class_labels, check_X, check_Xy, plain
 from chainrule.linear.exceptions import ConvergenceWarning
 from chainrule.linear.hyperplane import binary_labels
@@ -63,6 +66,34 @@ class _BinaryFit:
     margin: float | None
     mistake_bound: float | None
     certificate: GordanCertificate | None
+
+
+def _positive_classes(class_weight: Any, classes: np.ndarray) -> np.ndarray:
+    """The ``(K,)`` weights of a ``class_weight`` dict for ``partial_fit`` (checked against all of
+    ``classes``, not one batch, which may hold a single class).
+
+    Raises:
+        ValueError: fewer than two classes keep a positive weight, or a bad dict (see
+            :func:`~chainrule.linear._weights.class_weights`).
+    """
+    K = classes.size
+    cw = class_weights(class_weight, classes, np.arange(K), None)
+    require_two_classes(classes, np.arange(K), cw, "class_weight")
+    return cw
+
+
+def _run_weights(cw: np.ndarray | None, y_index: np.ndarray, k: int | None) -> np.ndarray | None:
+    """The update weights ``(n,)`` of one binary run, as scikit-learn's SGD applies ``class_weight``.
+
+    ``cw``: the ``(K,)`` class weights (``None``: no weighting, returns ``None``); ``k``: ``None`` for
+    the binary problem (each sample weighs its class's weight), else the class of a one-vs-rest run
+    (its samples weigh ``cw[k]``, the rest 1).
+    """
+    if cw is None:
+        return None
+    if k is None:
+        return cw[y_index]
+    return np.where(y_index == k, cw[k], 1.0)
 
 
 class CyclingWarning(UserWarning):
@@ -116,10 +147,14 @@ class Perceptron(ClassifierMixin):
         compute_bound: before training, compute Novikoff's bound (a small QP) or, for inseparable data, the
             Gordan certificate.
         n_iter_no_change: on data proven inseparable, stop after this many epochs without fewer mistakes.
-        warm_start: start :meth:`fit` from the previous weights.
+        warm_start: start :meth:`fit` from the previous weights (a fit with other classes or another
+            number of features is a ``ValueError``).
         class_weight: ``None``, ``"balanced"`` (n / (K · n_k) for class k) or ``{label: weight}``
-            (classes not named weigh 1): each update is scaled by the weight of the sample's class;
-            samples of weight 0 are left out. Novikoff's bound then grows by (max c / min c)².
+            (classes not named weigh 1), as scikit-learn applies them: with two classes each update
+            is scaled by the weight of the sample's class; one-vs-rest, the run for class k scales
+            the updates of its own samples by c_k and those of the rest by 1. Samples of weight 0 are
+            left out of a run. Novikoff's bound then grows by (max c / min c)². At least two classes
+            must keep a positive weight.
 
     Attributes (after ``fit``):
         classes_: the labels, sorted; with two, ``classes_[1]`` is the positive one.
@@ -282,8 +317,10 @@ class Perceptron(ClassifierMixin):
             ``self``.
 
         Raises:
-            ValueError: NaN/inf (names row and column), shapes that disagree, fewer than two classes,
-                a ``class_weight`` naming an unknown label, a sparse ``X`` above :data:`DENSE_LIMIT`.
+            ValueError: NaN/inf (names row and column), shapes that disagree, fewer than two classes
+                (or of positive ``class_weight``), a ``class_weight`` naming an unknown label, a
+                sparse ``X`` above :data:`DENSE_LIMIT`, ``warm_start`` after a fit with other classes
+                or another number of features.
             InvalidParameterError: a parameter of the wrong type or value (a ``ValueError`` and a
                 ``TypeError``; names it).
 
@@ -292,8 +329,6 @@ class Perceptron(ClassifierMixin):
                 repeat (a cycle, proof enough).
             ConvergenceWarning: ``max_iter`` epochs ran out and nothing proves the data inseparable.
         """
-        from chainrule.linear.logistic import class_weights
-
         self._validate_params()
         X_sparse, y_arr = check_Xy(X, y, accept_sparse=True)
         X_arr = _dense(X_sparse)
@@ -304,9 +339,10 @@ class Perceptron(ClassifierMixin):
         if K < 2:
             binary_labels(y_arr)  # raises: one class only
         d = X_arr.shape[1]
-        weights = None
+        cw = None
         if self.class_weight is not None:
-            weights = class_weights(self.class_weight, classes, y_index, None)[y_index]
+            cw = class_weights(self.class_weight, classes, y_index, None)
+            require_two_classes(classes, y_index, cw[y_index], "class_weight")
         previous = self._previous_weights(d, K, classes) if self.warm_start else None
         p = d + 1 if self.fit_intercept else d
         self.n_features_in_ = d
@@ -315,24 +351,33 @@ class Perceptron(ClassifierMixin):
             s, pair = binary_labels(y_arr)
             self.classes_pair_ = pair
             v0 = previous[0] if previous is not None else np.zeros(p)
-            fits = [self._fit_binary(X_arr, s, weights, v0, pair)]
+            fits = [self._fit_binary(X_arr, s, _run_weights(cw, y_index, None), v0, pair)]
         else:
             fits = []
             for k in range(K):
                 s = np.where(y_index == k, 1, -1)
                 pair = ("rest", plain(classes[k]))
                 v0 = previous[k] if previous is not None else np.zeros(p)
-                fits.append(self._fit_binary(X_arr, s, weights, v0, pair))
+                fits.append(self._fit_binary(X_arr, s, _run_weights(cw, y_index, k), v0, pair))
         self._set_fits(fits, d)
         return self
 
     def _previous_weights(self, d: int, K: int, classes: np.ndarray) -> np.ndarray | None:
-        """The rows ``[w_k, b_k]`` of the previous fit for ``warm_start`` (``None`` when there is none
-        of the same classes and features)."""
-        if not hasattr(self, "coef_") or self.coef_.shape != (1 if K == 2 else K, d):
+        """The rows ``[w_k, b_k]`` of the previous fit for ``warm_start`` (``None`` before a first fit).
+
+        Raises:
+            ValueError: the previous fit had other classes or another number of features.
+        """
+        if not hasattr(self, "coef_"):
             return None
-        if not np.array_equal(np.asarray(self.classes_), classes):
-            return None
+        rows = 1 if K == 2 else K
+        coef = np.asarray(self.coef_)
+        if coef.shape != (rows, d) or not np.array_equal(np.asarray(self.classes_), classes):
+            raise ValueError(
+                f"warm_start: the previous fit has coef_ of shape {coef.shape} for classes "
+                f"{[plain(c) for c in np.asarray(self.classes_)]}, but this fit needs "
+                f"{(rows, d)} for {[plain(c) for c in classes]}; set warm_start=False"
+            )
         W = np.asarray(self.coef_, dtype=np.float64)
         if self.fit_intercept:
             W = np.column_stack([W, np.asarray(self.intercept_, dtype=np.float64)])
@@ -411,7 +456,8 @@ class Perceptron(ClassifierMixin):
 
         Raises:
             ValueError: bad input; a label outside ``classes_``; ``classes`` missing on the first call
-                when ``y`` has one class.
+                when ``y`` has one class; a ``class_weight`` that leaves fewer than two classes of
+                ``classes_`` with a positive weight.
             InvalidParameterError: a parameter of the wrong type or value (names it).
         """
         self._validate_params()
@@ -430,6 +476,8 @@ class Perceptron(ClassifierMixin):
                     "classes must name every label (at least two) on the first call to "
                     f"partial_fit (got {labels.tolist()})"
                 )
+            if self.class_weight is not None:  # refused before any state is set
+                _positive_classes(self.class_weight, labels)
             self.classes_ = labels
             self.classes_pair_ = (plain(labels[0]), plain(labels[1]))
             self.n_features_in_ = X_arr.shape[1]
@@ -451,11 +499,9 @@ class Perceptron(ClassifierMixin):
         d = X_arr.shape[1]
         K = self.classes_.size
         index = np.searchsorted(self.classes_, y_arr)
-        c = None
+        cw = None
         if self.class_weight is not None:
-            from chainrule.linear.logistic import class_weights
-
-            c = class_weights(self.class_weight, self.classes_, index, None)[index]
+            cw = _positive_classes(self.class_weight, self.classes_)
         order = None
         if self.shuffle:
             # One generator across calls, so that successive batches are not shuffled alike.
@@ -467,6 +513,7 @@ class Perceptron(ClassifierMixin):
         for k, v in enumerate(rows):
             positive = self.classes_[1] if K == 2 else self.classes_[k]
             A = self._design(X_arr, np.where(y_arr == positive, 1, -1))
+            c = _run_weights(cw, index, None if K == 2 else k)
             if c is not None:
                 A = A * c[:, None]
                 A = A[c > 0] if order is None else A[order[c[order] > 0]]
