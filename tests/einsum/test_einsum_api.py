@@ -428,3 +428,77 @@ def test_array_api_strict_out_dtype_and_expression() -> None:
     expr = contract_expression("ij,jk->ik", (3, 4), (4, 5))
     np.testing.assert_allclose(to_numpy(expr(a, b)), a_np @ b_np)
     np.testing.assert_allclose(to_numpy(einsum("ii->i", xp.asarray(np.eye(3)))), np.ones(3))
+
+
+@pytest.mark.parametrize(
+    ("subscripts", "shape"), [("ij,ij->", (2, 3)), ("i,i->", (3,)), ("ij,ij->i", (2, 3))]
+)
+def test_dtype_object_contracts_python_objects(subscripts: str, shape: tuple[int, ...]) -> None:
+    a = np.arange(1.0, 1.0 + np.prod(shape)).reshape(shape)
+    b = a + 0.5
+    got = einsum(subscripts, a, b, dtype=object)
+    want = np.einsum(subscripts, a, b, dtype=object)
+    if want.__class__ is np.ndarray:
+        assert isinstance(got, np.ndarray) and got.dtype == object
+        assert got.tolist() == want.tolist()
+    else:  # NumPy returns the Python object itself
+        assert not isinstance(got, np.ndarray) and got == want
+    with pytest.raises(TypeError, match="cannot be cast to dtype="):
+        einsum(subscripts, a, b, dtype=object, casting="no")
+
+
+def test_memory_limit_reading() -> None:
+    from chainrule.einsum import contract, contract_path
+
+    a, b = np.ones((2, 3)), np.ones((3, 4))
+    assert contract_path("ij,jk->ik", a, b, memory_limit=np.int64(5))[0] == [(0, 1)]
+    three = [(2, 30), (30, 40), (40, 3)]
+    assert contract_path("ij,jk,kl->il", *three, memory_limit=np.int32(10), shapes=True)[0] == [
+        (0, 1, 2)
+    ]
+    assert contract_path("ij,jk,kl->il", *three, memory_limit=-1.0, shapes=True)[0] == [
+        (0, 1),
+        (0, 1),
+    ]
+    for bad in (float("nan"), float("inf"), -5, -0.5, True, "max_inputs", [10]):
+        with pytest.raises(ValueError, match="memory_limit"):
+            contract_path("ij,jk->ik", a, b, memory_limit=bad)
+        with pytest.raises(ValueError, match="memory_limit"):
+            contract("ij,jk->ik", a, b, memory_limit=bad)
+    # NumPy's (name, memory_limit) tuple: NumPy integers read, negative limits refused.
+    path, _ = einsum_path("ij,jk,kl->il", *three, optimize=("optimal", np.int64(10)), shapes=True)
+    assert path == [(0, 1, 2)]
+    with pytest.raises(ValueError, match="memory_limit"):
+        einsum_path("ij,jk,kl->il", *three, optimize=("greedy", -5), shapes=True)
+
+
+def test_contract_expression_constants_are_checked() -> None:
+    a, c = np.ones((2, 3)), np.ones((4, 5))
+    b = np.arange(12.0).reshape(3, 4)
+    expr = contract_expression("ij,jk,kl->il", a, (3, 4), c, constants=[np.int64(0), np.int32(2)])
+    np.testing.assert_allclose(expr(b), a @ b @ c)
+    with pytest.raises(TypeError, match="constants must be a sequence"):
+        contract_expression("ij,jk->ik", a, (3, 4), constants=5)
+    for position in (True, np.True_, [0], 0.0):
+        with pytest.raises(TypeError, match="operand positions"):
+            contract_expression("ij,jk->ik", a, (3, 4), constants=[position])
+    with pytest.raises(TypeError, match="constant operand 0 must be an array, got list"):
+        contract_expression("ij,jk->ik", a.tolist(), (3, 4), constants=[0])
+    with pytest.raises(ValueError, match="constants names operand 2"):
+        contract_expression("ij,jk->ik", a, (3, 4), constants=[2])
+
+
+def test_bad_paths_are_value_errors() -> None:
+    from chainrule.einsum import contract
+
+    ops = [np.ones((2, 2))] * 3
+    for found in (None, 5, "left"):
+        with pytest.raises(ValueError, match="list of steps"):
+            contract("ij,jk,kl->il", *ops, optimize=lambda *args, found=found: found)
+    for path in ([(0.9, 1.7), (0, 1)], [(True, 0), (0, 1)], [(0, 1.0), (0, 1)], ["01", (0, 1)]):
+        with pytest.raises(ValueError, match=r"step 0 .* operand positions"):
+            einsum_path("ij,jk,kl->il", *ops, optimize=path)
+    assert einsum_path("ij,jk,kl->il", *ops, optimize=[(np.int64(1), 2), (0, 1)])[0] == [
+        (1, 2),
+        (0, 1),
+    ]

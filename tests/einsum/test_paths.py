@@ -5,7 +5,10 @@ from __future__ import annotations
 import importlib
 import itertools
 import random
+import sys
+import types
 from collections.abc import Hashable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -328,3 +331,71 @@ def test_optimize_one_and_zero_mean_true_and_false_whatever_the_cache_holds() ->
         for bad in (2, 0.5, -1):
             with pytest.raises(ValueError, match=f"unknown optimize={bad!r}"):
                 einsum("ij,jk->ik", a, a.T, optimize=bad)
+
+
+def _search_calls(run: Any) -> int:
+    """How many search nodes :func:`branch` enters (calls of its recursive step) while ``run()`` runs."""
+    from chainrule.einsum.optimal import _BranchSearch
+
+    code = _BranchSearch.run.__code__
+    calls = [0]
+
+    def profile(frame: types.FrameType, event: str, arg: object) -> None:
+        if event == "call" and frame.f_code is code:
+            calls[0] += 1
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls[0]
+
+
+def test_branch_node_budget_applies_before_any_path_is_found(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Eight unconnected vectors of size 2, every intermediate limited to 8 elements: no pairwise path
+    # fits, and the unbounded search visits about 130,000 nodes before saying so.
+    from chainrule.einsum import optimal as optimal_module
+
+    monkeypatch.setattr(optimal_module, "BRANCH_NODE_BUDGET", 100)
+    labels = "abcdefgh"
+    inputs: Terms = [frozenset(x) for x in labels]
+    sizes: dict[Hashable, int] = {x: 2 for x in labels}
+
+    def search() -> None:
+        with pytest.raises(ValueError, match="memory_limit=8"):
+            optimal_module.branch(inputs, frozenset(labels), sizes, 8, None)
+
+    assert _search_calls(search) < 1000
+    # find_path falls back to pairs that fit and one n-ary step.
+    path = find_path(inputs, frozenset(labels), sizes, "branch-all", memory_limit=8)
+    assert fits(inputs, frozenset(labels), sizes, path, 8)
+    assert validate_path(path, len(inputs)) == path and len(path[-1]) > 2
+
+
+def test_an_nary_fallback_step_runs_in_a_cheap_order() -> None:
+    from chainrule.einsum import contract, contract_path
+    from chainrule.einsum.notation import parse
+    from chainrule.einsum.plan import build_plan
+
+    # ij,jk fits in 80 elements; no other pair does, so the fallback's last step takes ik, kl, lm at once.
+    # Executed kl,lm first it would build a 40x60 intermediate (2400 elements, 240,000 FLOPs); ik,kl
+    # first builds il (100 elements, 8,000 FLOPs).
+    shapes = [(2, 30), (30, 40), (40, 50), (50, 60)]
+    path, _ = contract_path("ij,jk,kl,lm->im", *shapes, memory_limit=80, shapes=True)
+    assert path == [(0, 1), (0, 1, 2)]
+    ops = [np.random.default_rng(3).random(s) for s in shapes]
+    plan = build_plan(parse("ij,jk,kl,lm->im", *ops), [o.dtype for o in ops], np, path)
+    sizes = {"i": 2, "j": 30, "k": 40, "l": 50, "m": 60}
+    intermediates = [s.output for s in plan.steps if not s.pre][:-1]
+    assert max(int(np.prod([sizes[x] for x in labels])) for labels in intermediates) <= 100
+    assert len(plan.path) == 3 and all(len(step) == 2 for step in plan.path)
+    np.testing.assert_allclose(
+        contract("ij,jk,kl,lm->im", *ops, memory_limit=80), ops[0] @ ops[1] @ ops[2] @ ops[3]
+    )
+    # Without labels, normalize_path keeps the position order.
+    from chainrule.einsum.plan import normalize_path
+
+    assert normalize_path([(0, 1, 2)], 3) == [(0, 1), (0, 1)]

@@ -4,7 +4,9 @@ correct on every call, their candidates agree, the report shows the decision, an
 from __future__ import annotations
 
 import itertools
+import os
 import re
+import signal
 import threading
 from collections.abc import Callable, Iterable, Iterator
 
@@ -259,6 +261,100 @@ def test_concurrent_calls_while_measuring() -> None:
         t.join()
     assert errors == [] and counts["a"] + counts["b"] == 1200
     assert tuned.chosen in (0, 1)
+
+
+def test_a_candidate_that_raises_leaves_the_race() -> None:
+    clock, calls = FakeClock(), []
+    ok = kernel(clock, "ok", itertools.repeat(1.0), calls)
+
+    def bad(x: int) -> int:
+        calls.append("bad")
+        raise MemoryError("scripted")
+
+    tuned = Autotuned([ok, bad], ["ok", "bad"], clock=clock, enabled=True)
+    outcomes = []
+    for x in range(12):
+        try:
+            outcomes.append(tuned(x) == x + 1)
+        except MemoryError:
+            outcomes.append(False)
+    assert outcomes.count(False) == 1  # "bad" raised once, then was never called again
+    assert calls.count("bad") == 1
+    assert tuned.chosen == 0 and tuned.decision() is not None
+    assert tuned.decision().times[1] is None  # type: ignore[union-attr]
+
+
+def test_when_every_candidate_raises_the_default_is_kept() -> None:
+    calls: list[str] = []
+
+    def make(name: str) -> Callable[[int], int]:
+        def run(x: int) -> int:
+            calls.append(name)
+            if len(calls) <= 2:
+                raise MemoryError(name)
+            return x + 1
+
+        return run
+
+    tuned = Autotuned(
+        [make("a"), make("b")], ["a", "b"], default=1, clock=FakeClock(), enabled=True
+    )
+    for name in ("a", "b"):
+        with pytest.raises(MemoryError, match=name):
+            tuned(0)
+    drive(tuned, 50)
+    assert calls[2:] == ["b"] * 50 and tuned.chosen == 1
+
+
+def test_a_rival_that_raises_on_a_check_is_dropped() -> None:
+    clock, calls = FakeClock(), []
+    steps = then([1.0] * 4, 1.0)
+    good = kernel(clock, "good", steps, calls)
+    rival_runs = {"n": 0}
+
+    def rival(x: int) -> int:
+        rival_runs["n"] += 1
+        calls.append("rival")
+        if rival_runs["n"] > 4:  # fine while measured (4 timings), raises on a later challenge
+            raise MemoryError("rival")
+        clock.now += 1.2 * MS
+        return x + 1
+
+    tuned = Autotuned([good, rival], ["good", "rival"], clock=clock)
+    drive(tuned, 8)
+    assert tuned.chosen == 0
+    raised = 0
+    for x in range(3 * tuning.CHALLENGE_EVERY * 64 * tuning.RECHECK_CALLS):
+        try:
+            assert tuned(x) == x + 1
+        except MemoryError:
+            raised += 1
+    assert raised == 1 and rival_runs["n"] == 5 and tuned.chosen == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_the_decision_table_lock_is_fresh_in_a_forked_child() -> None:
+    held, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with tuning._DECISIONS_LOCK:
+            held.set()
+            release.wait()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    try:
+        pid = os.fork()
+        if pid == 0:  # child: the holder thread does not exist here; a stale lock would hang
+            signal.alarm(20)
+            forget_decisions()
+            os._exit(0)
+        _, status = os.waitpid(pid, 0)
+    finally:
+        release.set()
+        holder.join()
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_rejects_bad_arguments() -> None:

@@ -3,10 +3,16 @@
 Each suite runs from the installed package (never copied here) in a pytest subprocess with the plugin
 ``upstream_shim.py`` (this directory), which puts chainrule's ``einsum``, ``einsum_path``, ``contract``,
 ``contract_path`` and ``contract_expression`` in place of NumPy's and opt_einsum's. The tests that fail
-must be exactly those listed as not applicable in the table of docs/einsum.md ("Upstream test suites"):
-a failure missing from the table fails here, and so does a table entry whose test no longer fails (a
-stale entry). Skipped tests (opt_einsum's backends that are not installed) are counted apart, never as
-passes.
+must be exactly those listed as not applicable in the table of docs/einsum.md ("Upstream test suites"),
+each for its own reason (its failure message contains the fragment the table gives): a failure missing
+from the table fails here, and so does a table entry whose test no longer fails (a stale entry) or fails
+otherwise. Skipped tests (opt_einsum's backends that are not installed) are counted apart, never as
+passes, and a floor of passing tests must have called chainrule (:data:`CALLING_FLOOR`).
+
+In opt_einsum's run the references stay independent: NumPy's einsum is not replaced, and
+``contract(..., optimize=False)`` (opt_einsum's reference form) runs opt_einsum's own ``contract``;
+:func:`test_opt_einsum_suite_fails_when_chainrule_is_wrong` checks that doubling chainrule's results makes
+opt_einsum's comparisons fail.
 """
 
 from __future__ import annotations
@@ -27,8 +33,11 @@ HERE = Path(__file__).resolve().parent
 DOC = HERE.parent.parent / "docs" / "einsum.md"
 #: The heading of the section of docs/einsum.md whose table lists the not-applicable tests.
 SECTION = "## Upstream test suites"
-#: A table row: | suite | `test id` | reason |
-ROW = re.compile(r"^\|\s*(NumPy|opt_einsum)\s*\|\s*`([^`]+)`\s*\|(.+)\|\s*$")
+#: A table row: | suite | `test id` | `a fragment of its failure message` | reason |
+ROW = re.compile(r"^\|\s*(NumPy|opt_einsum)\s*\|\s*`([^`]+)`\s*\|\s*`([^`]+)`\s*\|(.+)\|\s*$")
+#: The fewest passing tests of each suite that must have called chainrule (NumPy 2.4.6: 72 of 72;
+#: opt_einsum 3.4.0: 7,656 of 7,726): a shim that stopped reaching chainrule would pass them vacuously.
+CALLING_FLOOR = {"NumPy": 70, "opt_einsum": 7500}
 
 
 def _suite_paths() -> dict[str, list[str]]:
@@ -44,7 +53,8 @@ def _suite_paths() -> dict[str, list[str]]:
 
 
 def not_applicable() -> dict[str, dict[str, str]]:
-    """suite → {test id: reason}, read from the table in docs/einsum.md (the one source of truth).
+    """suite → {test id: failure message fragment}, read from the table in docs/einsum.md (the one
+    source of truth).
 
     Raises:
         ValueError: the section is missing, or a test id is listed twice.
@@ -58,14 +68,19 @@ def not_applicable() -> dict[str, dict[str, str]]:
         m = ROW.match(line.strip())
         if m is None:
             continue
-        suite, test_id, reason = m.group(1), m.group(2), m.group(3).strip()
+        suite, test_id, fragment, reason = m.group(1), m.group(2), m.group(3), m.group(4).strip()
         if test_id in table[suite]:
             raise ValueError(f"{DOC}: {suite} test {test_id!r} is listed twice")
-        table[suite][test_id] = reason
+        if not reason:
+            raise ValueError(f"{DOC}: {suite} test {test_id!r} has no reason")
+        table[suite][test_id] = fragment
     return table
 
 
-def _start(suite: str, paths: list[str], work: Path) -> tuple[subprocess.Popen[str], Path]:
+def _start(
+    suite: str, paths: list[str], work: Path, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen[str], Path]:
+    """Start ``suite``'s pytest run under the shim (``extra``: more pytest arguments, e.g. plugins)."""
     work.mkdir(parents=True, exist_ok=True)
     ini = work / "pytest.ini"
     ini.write_text("[pytest]\n", encoding="utf-8")  # none of this project's options or markers
@@ -73,6 +88,7 @@ def _start(suite: str, paths: list[str], work: Path) -> tuple[subprocess.Popen[s
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH", "")) if p)
     env["CHAINRULE_UPSTREAM_RESULTS"] = str(results)
+    env["CHAINRULE_UPSTREAM_SUITE"] = suite
     cmd = [
         sys.executable,
         "-m",
@@ -86,6 +102,7 @@ def _start(suite: str, paths: list[str], work: Path) -> tuple[subprocess.Popen[s
         str(work),
         "-p",
         "upstream_shim",
+        *extra,
         *paths,
     ]
     proc = subprocess.Popen(
@@ -117,8 +134,8 @@ def test_the_table_is_read() -> None:
     table = not_applicable()
     assert table["NumPy"] and table["opt_einsum"]
     for suite in table.values():
-        for test_id, reason in suite.items():
-            assert "::" in test_id and reason, (test_id, reason)
+        for test_id, fragment in suite.items():
+            assert "::" in test_id and fragment.strip(), (test_id, fragment)
 
 
 @pytest.mark.parametrize("suite", ["NumPy", "opt_einsum"])
@@ -137,6 +154,10 @@ def test_upstream_suite(
     calling = [t for t in passed if tests[t]["called"]]
     unexpected = sorted(failed - set(table))
     stale = sorted(set(table) - failed)
+    # A listed test must fail for its own reason: its message contains the table's fragment.
+    other_reason = sorted(
+        t for t in failed & set(table) if table[t] not in "\n".join(tests[t].get("message", []))
+    )
     version = __import__("numpy" if suite == "NumPy" else "opt_einsum").__version__
     line = (
         f"{suite} {version} suite against chainrule: {len(passed)} passed ({len(calling)} of them "
@@ -150,8 +171,46 @@ def test_upstream_suite(
     for t in stale:
         outcome = tests[t]["outcome"] if t in tests else "not run"
         messages.append(f"stale table entry ({outcome}): {t}")
-    assert not unexpected and not stale, "\n".join(messages)
-    assert passed, line
+    for t in other_reason:
+        messages.append(
+            f"fails for another reason than the table's (expected {table[t]!r}): {t}: "
+            f"{' '.join(tests[t].get('message', []))}"
+        )
+    assert not unexpected and not stale and not other_reason, "\n".join(messages)
+    assert len(calling) >= CALLING_FLOOR[suite], line
+
+
+def test_numpy_suite_fails_when_chainrule_is_wrong(tmp_path: Path) -> None:
+    # NumPy's suite checks values against NumPy's other functions (dot, sum, trace...) and hand-made
+    # results; with chainrule's results doubled, most of its tests must fail (51 of 78 with NumPy 2.4.6;
+    # the others check paths, errors and reports).
+    proc, results = _start(
+        "NumPy", _suite_paths()["NumPy"], tmp_path / "doubled", ("-p", "upstream_perturb")
+    )
+    output, _ = proc.communicate(timeout=600)
+    assert results.exists(), output[-3000:]
+    tests = json.loads(results.read_text(encoding="utf-8"))["tests"]
+    failed = [t for t, r in tests.items() if r["outcome"] == "failed"]
+    assert len(failed) >= 45, output[-3000:]
+
+
+def test_opt_einsum_suite_fails_when_chainrule_is_wrong(tmp_path: Path) -> None:
+    # opt_einsum's references (contract(..., optimize=False) and numpy.einsum) must not be chainrule:
+    # with chainrule's results doubled (the upstream_perturb plugin), every comparison of a subset fails.
+    tests_dir = Path(_suite_paths()["opt_einsum"][0])
+    subset = ("-k", "test_drop_in_replacement or test_compare[greedy")
+    runs = {}
+    for name, extra in (("plain", subset), ("doubled", ("-p", "upstream_perturb", *subset))):
+        proc, results = _start(
+            "opt_einsum", [str(tests_dir / "test_contract.py")], tmp_path / name, extra
+        )
+        output, _ = proc.communicate(timeout=600)
+        assert results.exists(), output[-3000:]
+        runs[name] = json.loads(results.read_text(encoding="utf-8"))["tests"]
+    plain, doubled = runs["plain"], runs["doubled"]
+    assert len(plain) >= 100 and plain.keys() == doubled.keys()
+    assert all(r["outcome"] == "passed" and r["called"] for r in plain.values())
+    assert all(r["outcome"] == "failed" for r in doubled.values())
 
 
 # ------------------------------------------------------------------------------------------------------

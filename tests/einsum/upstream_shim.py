@@ -1,12 +1,16 @@
 """A pytest plugin that runs NumPy's and opt_einsum's own einsum tests against chainrule.
 
-Loaded by tests/einsum/test_upstream_suites.py into a pytest subprocess (``-p upstream_shim``). On import
-(before any test module is collected) it replaces ``numpy.einsum``, ``numpy.einsum_path``,
-``opt_einsum.contract``, ``opt_einsum.contract_path`` and ``opt_einsum.contract_expression`` with
-chainrule's, wrapped only to note that the current test called chainrule (``numpy.einsum_path`` also
-answers in NumPy's form: ``['einsum_path', *steps]`` and the report as text, default ``"greedy"``). It
-hides opt_einsum's optional backends that CI does not install (:data:`HIDDEN`). Each test's outcome is
-written as JSON to the file named by the environment variable ``CHAINRULE_UPSTREAM_RESULTS``.
+Loaded by tests/einsum/test_upstream_suites.py into a pytest subprocess (``-p upstream_shim``), one per
+suite, named by the environment variable ``CHAINRULE_UPSTREAM_SUITE``. On import (before any test module
+is collected) it replaces, for NumPy's suite, ``numpy.einsum`` and ``numpy.einsum_path``; for
+opt_einsum's, ``opt_einsum.contract``, ``opt_einsum.contract_path`` and ``opt_einsum.contract_expression``
+with chainrule's, wrapped only to note that the current test called chainrule (``numpy.einsum_path`` also
+answers in NumPy's form: ``['einsum_path', *steps]`` and the report as text, default ``"greedy"``). In
+opt_einsum's run NumPy's einsum stays NumPy's and ``contract(..., optimize=False)``, opt_einsum's
+reference, stays opt_einsum's (NumPy's einsum in one call), so its tests compare chainrule with
+independent results. It hides opt_einsum's optional backends that CI does not install (:data:`HIDDEN`). Each test's outcome is
+written as JSON to the file named by the environment variable ``CHAINRULE_UPSTREAM_RESULTS``: its
+outcome, whether it called chainrule, and for a failure its failing source lines and error lines.
 """
 
 from __future__ import annotations
@@ -62,11 +66,34 @@ def _noting(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-np.einsum = _noting(api.einsum)
-np.einsum_path = _noting(_numpy_einsum_path)
-opt_einsum.contract = _noting(api.contract)
-opt_einsum.contract_path = _noting(api.contract_path)
-opt_einsum.contract_expression = _noting(api.contract_expression)
+#: Which suite runs here (``CHAINRULE_UPSTREAM_SUITE``): ``NumPy`` or ``opt_einsum``.
+SUITE = os.environ.get("CHAINRULE_UPSTREAM_SUITE", "NumPy")
+#: opt_einsum's own ``contract``, kept for its reference results.
+ORIGINAL_CONTRACT = opt_einsum.contract
+
+
+def _contract(*args: Any, **kwargs: Any) -> Any:
+    """chainrule's ``contract``, except opt_einsum's reference form ``contract(..., optimize=False)``.
+
+    opt_einsum's tests compute their expected results with ``contract(..., optimize=False)`` (one call
+    of NumPy's einsum) or ``numpy.einsum`` itself: those stay opt_einsum's and NumPy's, so that every
+    comparison sets chainrule against an independent result.
+    """
+    if kwargs.get("optimize", "auto") is False:
+        return ORIGINAL_CONTRACT(*args, **kwargs)
+    _CALLED[0] = True
+    return api.contract(*args, **kwargs)
+
+
+if SUITE == "NumPy":
+    np.einsum = _noting(api.einsum)
+    np.einsum_path = _noting(_numpy_einsum_path)
+elif SUITE == "opt_einsum":
+    opt_einsum.contract = _contract
+    opt_einsum.contract_path = _noting(api.contract_path)
+    opt_einsum.contract_expression = _noting(api.contract_expression)
+else:
+    raise ValueError(f"CHAINRULE_UPSTREAM_SUITE must be 'NumPy' or 'opt_einsum', got {SUITE!r}")
 
 _OUTCOMES: dict[str, dict[str, Any]] = {}
 
@@ -84,7 +111,11 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if report.failed:
         entry["outcome"] = "failed"
         if "message" not in entry:
-            entry["message"] = report.longreprtext.strip().splitlines()[-1:]
+            # The failing source line of each frame (">"), the error lines ("E"), pytest's last line.
+            lines = report.longreprtext.strip().splitlines()
+            sources = [line[1:].strip() for line in lines if line.startswith(">")]
+            errors = [line[1:].strip() for line in lines if line.startswith("E ")]
+            entry["message"] = sources[-5:] + errors[:20] + lines[-1:]
     elif report.skipped and entry["outcome"] != "failed":
         entry["outcome"] = "xfailed" if hasattr(report, "wasxfail") else "skipped"
 

@@ -8,6 +8,8 @@ bounded LRU cache (:data:`PLAN_CACHE`), so a repeated small call costs a dict lo
 
 from __future__ import annotations
 
+import math
+import operator
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -16,7 +18,7 @@ import numpy as np
 from chainrule.backend import any_dask, array_namespace, is_numpy_namespace
 from chainrule.einsum.cache import LRUCache
 from chainrule.einsum.notation import EinsumSpec, parse
-from chainrule.einsum.paths import Path, find_path
+from chainrule.einsum.paths import Path, find_path, memory_limit_of
 from chainrule.einsum.plan import ContractionPlan, build_plan
 from chainrule.einsum.report import PathInfo, path_info
 
@@ -125,6 +127,17 @@ def _split_call(
     except TypeError:
         key = None  # unhashable labels: parse() names them
     return args, _operands_of(args), key
+
+
+def _with_arrays(subscripts: Any, args: list[Any], arrays: Sequence[Any]) -> list[Any]:
+    """The call's arguments (``_split_call``'s ``args``) with the operands replaced by ``arrays``: after
+    the subscripts string, or at the even positions of the sublist form."""
+    if isinstance(subscripts, str):
+        return [subscripts, *arrays]
+    args = list(args)
+    for k, a in enumerate(arrays):
+        args[2 * k] = a
+    return args
 
 
 def _as_arrays(arrays: list[Any]) -> tuple[list[Any], Any]:
@@ -336,11 +349,7 @@ def _einsum_general(
     if not arrays:
         raise ValueError("einsum needs at least one operand")
     arrays, xp = _as_arrays(arrays)
-    if isinstance(subscripts, str):
-        args = [subscripts, *arrays]
-    else:
-        for k, a in enumerate(arrays):
-            args[2 * k] = a
+    args = _with_arrays(subscripts, args, arrays)
     dtype = _resolve_dtype(dtype, xp)
     key: Hashable | None = None
     if notation_key is not None:
@@ -351,6 +360,17 @@ def _einsum_general(
             hash(key)
         except TypeError:
             key = None
+    if dtype is not None and is_numpy_namespace(xp) and _is_object_dtype(dtype):
+        # dtype=object: the operands become Python objects, contracted with their own * and +.
+        for k, a in enumerate(arrays):
+            if not _can_cast(xp, a.dtype, dtype, casting):
+                raise TypeError(
+                    f"operand {k} of dtype {a.dtype} cannot be cast to dtype={dtype} under the "
+                    f"{casting!r} casting rule"
+                )
+        arrays = [np.asarray(a, dtype=object) for a in arrays]
+        args = _with_arrays(subscripts, args, arrays)
+        dtype = None
     if _is_object(arrays) and dtype is None:
         spec = parse(*args)
         result = _object_einsum(spec, arrays, _search(spec, optimize, None))
@@ -362,6 +382,14 @@ def _einsum_general(
     if out is None:
         return result
     return _write_out(result, out, xp, casting)
+
+
+def _is_object_dtype(dtype: Any) -> bool:
+    """Whether ``dtype`` is NumPy's object dtype (``object``, ``"O"``, ``np.dtype(object)``)."""
+    try:
+        return bool(np.dtype(dtype) == np.dtype(object))
+    except TypeError:  # another library's dtype
+        return False
 
 
 def _is_object(arrays: Sequence[Any]) -> bool:
@@ -503,23 +531,9 @@ def _search(spec: EinsumSpec, optimize: Any, memory_limit: int | None) -> Path:
 
 
 def _memory_limit(limit: Any, spec: EinsumSpec) -> int | None:
-    if limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit == -1):
-        return None
-    if limit == "max_input":
-        return max((_size(s) for s in spec.shapes), default=1)
-    if isinstance(limit, bool) or not isinstance(limit, int | float) or limit < 0:
-        raise ValueError(
-            f"memory_limit must be a number of elements, -1 or None (no limit) or 'max_input', got "
-            f"{limit!r}"
-        )
-    return int(limit)
-
-
-def _size(shape: Sequence[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+    """``memory_limit`` read by :func:`~chainrule.einsum.paths.memory_limit_of`, ``"max_input"`` being
+    the largest operand's size."""
+    return memory_limit_of(limit, max((math.prod(s) for s in spec.shapes), default=1))
 
 
 def einsum_path(
@@ -587,24 +601,14 @@ class ContractExpression:
         memory_limit: Any,
         constants: Sequence[int] = (),
     ) -> None:
+        given = _operands_of(args)
+        #: Operand position → the array given for it (``constants=``), inserted on every call.
+        self.constants: dict[int, Any] = _constants_of(constants, given)
         spec, dtypes, xp = _spec_and_dtypes(args)
         self.spec = spec
         self.subscripts: str = args[0] if isinstance(args[0], str) else spec.subscripts
         self.optimize = optimize
         self.memory_limit = _memory_limit(memory_limit, spec)
-        given = _operands_of(args)
-        #: Operand position → the array given for it (``constants=``), inserted on every call.
-        self.constants: dict[int, Any] = {}
-        for k in constants:
-            if not isinstance(k, int) or not 0 <= k < len(given):
-                raise ValueError(
-                    f"constants names operand {k!r}, but the expression has {len(given)} operands"
-                )
-            if not (hasattr(given[k], "shape") and hasattr(given[k], "dtype")):
-                raise TypeError(
-                    f"constant operand {k} must be an array, got {type(given[k]).__name__}"
-                )
-            self.constants[k] = given[k]
         self.found_path = _search(spec, optimize, self.memory_limit)
         first = build_plan(spec, dtypes, xp, self.found_path, None)
         self.path = list(first.path)
@@ -688,6 +692,44 @@ class ContractExpression:
         return f"ContractExpression({self.subscripts!r}, {shapes}{constants})"
 
 
+def _constants_of(constants: Any, given: Sequence[Any]) -> dict[int, Any]:
+    """``constants=`` checked: operand position → the array given there.
+
+    Raises:
+        TypeError: ``constants`` is not a sequence, a position is not an integer (a bool is refused),
+            or the operand at a position is not an array (a list, a shape).
+        ValueError: a position outside the operands.
+    """
+    try:
+        if isinstance(constants, (str, bytes)):
+            raise TypeError
+        items = list(constants)
+    except TypeError:
+        raise TypeError(
+            f"constants must be a sequence of operand positions, got {type(constants).__name__}"
+        ) from None
+    found: dict[int, Any] = {}
+    for k in items:
+        if isinstance(k, (bool, np.bool_)):
+            raise TypeError(f"constants must hold operand positions (integers), got {k!r}")
+        try:
+            pos = operator.index(k)
+        except TypeError:
+            raise TypeError(
+                f"constants must hold operand positions (integers), got {k!r}"
+            ) from None
+        if not 0 <= pos < len(given):
+            raise ValueError(
+                f"constants names operand {pos}, but the expression has {len(given)} operands"
+            )
+        if not (hasattr(given[pos], "shape") and hasattr(given[pos], "dtype")):
+            raise TypeError(
+                f"constant operand {pos} must be an array, got {type(given[pos]).__name__}"
+            )
+        found[pos] = given[pos]
+    return found
+
+
 def contract_expression(
     subscripts: Any,
     /,
@@ -769,12 +811,7 @@ def contract(
         args, arrays, _ = _split_call(subscripts, operands)
         if arrays:
             arrays, _ = _as_arrays(arrays)
-            if isinstance(subscripts, str):
-                args = [subscripts, *arrays]
-            else:
-                for k, a in enumerate(arrays):
-                    args[2 * k] = a
-            spec = parse(*args)
+            spec = parse(*_with_arrays(subscripts, args, arrays))
             optimize = _search(spec, optimize, _memory_limit(memory_limit, spec))
     result = einsum(
         subscripts,

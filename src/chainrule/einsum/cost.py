@@ -11,8 +11,11 @@ a step over the index set ``I`` of ``t`` terms costs ``prod(size[I]) * (max(1, t
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Collection, Hashable, Sequence
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "InvalidPathError",
@@ -113,24 +116,42 @@ def left_to_right(n: int) -> Path:
     return [(0, 1)] * (n - 1)
 
 
+def _position(p: Any) -> int:
+    """An operand position: an integer (NumPy's too), never a bool or a float. Raises TypeError."""
+    if isinstance(p, (bool, np.bool_)):
+        raise TypeError(p)
+    return operator.index(p)
+
+
 def validate_path(path: Any, n: int) -> Path:
     """Check an explicit path (NumPy's ``['einsum_path', (0, 1), ...]`` form accepted) for ``n`` operands.
 
     Raises:
-        InvalidPathError: (a ValueError) a step names a position that does not exist, names one twice, or the path does not end
-            with exactly one operand.
+        InvalidPathError: (a ValueError) the path is not a sequence of steps (None, a number), a step is
+            not a sequence of integer positions (a float or a bool is refused, never truncated), names a
+            position that does not exist or one twice, or the path does not end with exactly one
+            operand.
     """
-    steps = list(path)
-    if steps and steps[0] == "einsum_path":
+    if isinstance(path, (str, bytes)):
+        raise InvalidPathError(f"a path must be a list of steps, got {path!r}")
+    try:
+        steps = list(path)
+    except TypeError:
+        raise InvalidPathError(
+            f"a path must be a list of steps (tuples of operand positions), got {path!r}"
+        ) from None
+    if steps and isinstance(steps[0], str) and steps[0] == "einsum_path":
         steps = steps[1:]
     out: Path = []
     remaining = n
     for k, step in enumerate(steps):
         try:
-            positions = tuple(int(p) for p in step)
-        except (TypeError, ValueError):
+            if isinstance(step, (str, bytes)):
+                raise TypeError
+            positions = tuple(_position(p) for p in step)
+        except TypeError:
             raise InvalidPathError(
-                f"path step {k} {step!r} is not a tuple of operand positions"
+                f"path step {k} {step!r} is not a tuple of operand positions (integers)"
             ) from None
         if not positions:
             raise InvalidPathError(f"path step {k} is empty")

@@ -112,7 +112,12 @@ def _subset_dp(
     connected: bool,
     max_work: int | None,
 ) -> Path | None:
-    """Dynamic programming over subsets (all of them, or the connected ones); None if no path."""
+    """Dynamic programming over subsets (all of them, or the connected ones); None if no path.
+
+    Stages: the subsets to solve (:func:`_connected_subsets` or all), labels as bitmasks
+    (:class:`_Masks`), each subset's remaining labels (:func:`_legs`), the DP itself (:func:`_best_splits`)
+    and the path read back from the split tree (:func:`_split_tree_path`).
+    """
     n = len(inputs)
     if connected:
         subsets = _connected_subsets(inputs, max_work)
@@ -120,55 +125,84 @@ def _subset_dp(
             return None
     else:
         subsets = [s for s in range(3, 1 << n) if s & (s - 1)]
-    labels = sorted({x for t in inputs for x in t}, key=repr)
-    bit = {x: 1 << k for k, x in enumerate(labels)}
-    term_mask = [sum(bit[x] for x in t) for t in inputs]
-    out_mask = sum(bit[x] for x in output if x in bit)
-    label_size = [sizes[x] for x in labels]
+    masks = _Masks(inputs, output, sizes)
+    legs = _legs(masks, n, subsets if connected else None)
+    split = _best_splits(masks, legs, subsets, n, memory_limit)
+    if split is None:
+        return None
+    return _split_tree_path(split, n)
 
-    size_memo: dict[int, int] = {}
 
-    def mask_size(mask: int) -> int:
-        s = size_memo.get(mask)
+class _Masks:
+    """The labels of a network as bits: ``term[k]`` for input ``k``, ``out`` for the output, and
+    :meth:`size` for the number of elements of a label set (memoised)."""
+
+    def __init__(
+        self, inputs: Sequence[LabelSet], output: LabelSet, sizes: dict[Hashable, int]
+    ) -> None:
+        labels = sorted({x for t in inputs for x in t}, key=repr)
+        bit = {x: 1 << k for k, x in enumerate(labels)}
+        self.term = [sum(bit[x] for x in t) for t in inputs]
+        self.out = sum(bit[x] for x in output if x in bit)
+        self._label_size = [sizes[x] for x in labels]
+        self._memo: dict[int, int] = {}
+
+    def size(self, mask: int) -> int:
+        s = self._memo.get(mask)
         if s is None:
             s = 1
             m = mask
             while m:
                 low = m & -m
-                s *= label_size[low.bit_length() - 1]
+                s *= self._label_size[low.bit_length() - 1]
                 m ^= low
-            size_memo[mask] = s
+            self._memo[mask] = s
         return s
 
+    def union_of(self, subset: int) -> int:
+        """The labels of the inputs in bitmask ``subset``."""
+        u = 0
+        while subset:
+            low = subset & -subset
+            u |= self.term[low.bit_length() - 1]
+            subset ^= low
+        return u
+
+
+def _legs(masks: _Masks, n: int, subsets: list[int] | None) -> list[int]:
+    """Per subset of inputs, the labels its contraction keeps (those in the output or outside it);
+    ``subsets``: only these (the connected DP), else all. An input keeps all its labels (lone ones too,
+    as opt_einsum counts them)."""
     full = (1 << n) - 1
-    inf = math.inf
     legs = [0] * (1 << n)
-    if connected:
+    if subsets is not None:
         # Few subsets: legs only where needed; every other subset's best stays infinite, so it is never
         # used as a part.
-
-        def union_of(mask: int) -> int:
-            u = 0
-            while mask:
-                low = mask & -mask
-                u |= term_mask[low.bit_length() - 1]
-                mask ^= low
-            return u
-
         for t in subsets:
-            legs[t] = union_of(t) & (out_mask | union_of(full ^ t))
+            legs[t] = masks.union_of(t) & (masks.out | masks.union_of(full ^ t))
     else:
         union = [0] * (1 << n)
         for t in range(1, 1 << n):
             low = t & -t
-            union[t] = union[t ^ low] | term_mask[low.bit_length() - 1]
+            union[t] = union[t ^ low] | masks.term[low.bit_length() - 1]
         for t in range(1, 1 << n):
-            legs[t] = union[t] & (out_mask | union[full ^ t])
+            legs[t] = union[t] & (masks.out | union[full ^ t])
+    for k in range(n):
+        legs[1 << k] = masks.term[k]
+    return legs
+
+
+def _best_splits(
+    masks: _Masks, legs: list[int], subsets: list[int], n: int, memory_limit: int | None
+) -> list[int] | None:
+    """The DP: ``split[S]`` is the part (containing S's lowest input) of S's cheapest split into two;
+    None when no path keeps every intermediate within ``memory_limit`` (the full set exempt)."""
+    full = (1 << n) - 1
+    inf = math.inf
+    mask_size = masks.size
     best: list[float] = [inf] * (1 << n)
     split = [0] * (1 << n)
-    # An input is the tensor as given, lone labels included (as opt_einsum counts them).
     for k in range(n):
-        legs[1 << k] = term_mask[k]
         best[1 << k] = 0
     for s in subsets:
         if memory_limit is not None and s != full and mask_size(legs[s]) > memory_limit:
@@ -197,9 +231,12 @@ def _subset_dp(
             sub = (sub - 1) & rest
         best[s] = best_s
         split[s] = best_a
-    if best[full] == inf:
-        return None
-    # Post-order walk of the split tree (iterative) → single-assignment path.
+    return None if best[full] == inf else split
+
+
+def _split_tree_path(split: list[int], n: int) -> Path:
+    """Post-order walk of the split tree (iterative) → the path in opt_einsum's position convention."""
+    full = (1 << n) - 1
     ssa: list[tuple[int, ...]] = []
     ids: dict[int, int] = {1 << k: k for k in range(n)}
     stack: list[tuple[int, bool]] = [(full, False)]
@@ -233,39 +270,74 @@ def branch(
     (all when None) are explored, depth first, best first. A partial path whose cost already reaches the
     best complete one is cut; with a bounded ``width``, so is one costing more than :data:`BRANCH_CUTOFF`
     times the cheapest partial path seen with as many operands left. The first descent is a greedy path,
-    so ``width=1`` is greedy; ``width=None`` explores every connected pair and is exact among orders
-    without avoidable outer products, unless the search visits :data:`BRANCH_NODE_BUDGET` nodes, where it
-    stops with the best path found.
+    so ``width=1`` is greedy; ``width=None`` explores every connected pair and, on a connected network, is
+    exact among orders without outer products, unless the search visits :data:`BRANCH_NODE_BUDGET`
+    nodes, where it stops with the best path found. On a network of unconnected parts it finishes each
+    part before any outer product, which can cost more than greedy. The budget always applies: without ``memory_limit`` the first descent
+    completes a path; with one, a search that finds none within the budget raises.
 
     Raises:
-        ValueError: ``width`` below 1, or no explored path keeps every intermediate within
-            ``memory_limit``.
+        ValueError: ``width`` below 1, or no path explored within the node budget keeps every
+            intermediate within ``memory_limit``.
     """
     if width is not None and width < 1:
         raise ValueError(f"branch width must be at least 1, got {width}")
     n = len(inputs)
     if n <= 2:
         return [tuple(range(n))] if n else []
-    best_cost = math.inf
-    best_ssa: list[tuple[int, int]] | None = None
-    nodes = 0
-    count: dict[Hashable, int] = {}
-    for t in inputs:
-        for x in t:
-            count[x] = count.get(x, 0) + 1
-    terms: dict[int, LabelSet] = dict(enumerate(inputs))
-    ssa: list[tuple[int, int]] = []
-    progress: dict[int, float] = {}
+    search = _BranchSearch(inputs, output, sizes, memory_limit, width)
+    search.run(0, n)
+    if search.best_ssa is None:
+        over = search.nodes > BRANCH_NODE_BUDGET
+        budget = f" (searched {BRANCH_NODE_BUDGET} nodes)" if over else ""
+        raise ValueError(
+            f"no pairwise contraction path keeps every intermediate within memory_limit={memory_limit} "
+            f"elements{budget}"
+        )
+    return ssa_to_linear(search.best_ssa, n)
 
-    size_memo: dict[LabelSet, int] = {}
 
-    def sz(labels: LabelSet) -> int:
-        v = size_memo.get(labels)
+#: One candidate step of :class:`_BranchSearch`: (memory freed, step cost, i, j, result labels, cost).
+_Candidate = tuple[int, int, int, int, LabelSet, int]
+
+
+class _BranchSearch:
+    """The state of one :func:`branch` search: the live terms (by SSA id), how many terms hold each
+    label, the partial path, and the best complete path found."""
+
+    def __init__(
+        self,
+        inputs: Sequence[LabelSet],
+        output: LabelSet,
+        sizes: dict[Hashable, int],
+        memory_limit: int | None,
+        width: int | None,
+    ) -> None:
+        self.output = output
+        self.sizes = sizes
+        self.memory_limit = memory_limit
+        self.width = width
+        self.best_cost = math.inf
+        self.best_ssa: list[tuple[int, int]] | None = None
+        self.nodes = 0
+        self.count: dict[Hashable, int] = {}
+        for t in inputs:
+            for x in t:
+                self.count[x] = self.count.get(x, 0) + 1
+        self.terms: dict[int, LabelSet] = dict(enumerate(inputs))
+        self.ssa: list[tuple[int, int]] = []
+        self.progress: dict[int, float] = {}
+        self._size_memo: dict[LabelSet, int] = {}
+
+    def size(self, labels: LabelSet) -> int:
+        v = self._size_memo.get(labels)
         if v is None:
-            v = size_memo[labels] = size_of(labels, sizes)
+            v = self._size_memo[labels] = size_of(labels, self.sizes)
         return v
 
-    def candidates(cost: float) -> list[tuple[int, int, int, int, LabelSet, int]]:
+    def candidates(self, cost: float) -> list[_Candidate]:
+        """The steps worth exploring from here, best first (at most ``width`` of them)."""
+        terms, count, output = self.terms, self.count, self.output
         ids = sorted(terms)
         pairs = [(i, j) for p, i in enumerate(ids) for j in ids[p + 1 :] if terms[i] & terms[j]]
         if not pairs:
@@ -278,35 +350,42 @@ def branch(
             result = frozenset(
                 x for x in union if x in output or count[x] - (x in a) - (x in b) > 0
             )
-            rsize = sz(result)
-            if memory_limit is not None and rsize > memory_limit and not last:
+            rsize = self.size(result)
+            if self.memory_limit is not None and rsize > self.memory_limit and not last:
                 continue
             # opt_einsum's FLOP model for two terms: the index space, twice when something is summed.
-            step = sz(union) * (2 if len(result) < len(union) else 1)
-            if cost + step >= best_cost:
+            step = self.size(union) * (2 if len(result) < len(union) else 1)
+            if cost + step >= self.best_cost:
                 continue
-            found.append((rsize - sz(a) - sz(b), step, i, j, result, step))
+            found.append((rsize - self.size(a) - self.size(b), step, i, j, result, step))
         found.sort(key=lambda c: (c[0], c[1], c[2], c[3]))
-        return found if width is None else found[:width]
+        return found if self.width is None else found[: self.width]
 
-    def search(cost: float, next_id: int) -> None:
-        nonlocal best_cost, best_ssa, nodes
-        if len(terms) == 1:
-            if cost < best_cost:
-                best_cost, best_ssa = cost, list(ssa)
-            return
-        nodes += 1
-        if nodes > BRANCH_NODE_BUDGET and best_ssa is not None:
-            return
-        if width is not None:
-            # Bounded widths also cut a partial path that costs more than BRANCH_CUTOFF times the
-            # cheapest partial path seen with as many operands left.
-            seen = progress.get(len(terms), math.inf)
+    def cut(self, cost: float) -> bool:
+        """Whether to stop here: the node budget is spent, or (bounded widths) this partial path costs
+        more than BRANCH_CUTOFF times the cheapest partial path seen with as many operands left."""
+        self.nodes += 1
+        if self.nodes > BRANCH_NODE_BUDGET:
+            return True
+        if self.width is not None:
+            left = len(self.terms)
+            seen = self.progress.get(left, math.inf)
             if cost > BRANCH_CUTOFF * seen:
-                return
-            progress[len(terms)] = min(seen, cost)
-        for _, _, i, j, result, step in candidates(cost):
-            if cost + step >= best_cost:
+                return True
+            self.progress[left] = min(seen, cost)
+        return False
+
+    def run(self, cost: float, next_id: int) -> None:
+        """Depth-first search from the current terms, which have cost ``cost`` so far."""
+        terms, count = self.terms, self.count
+        if len(terms) == 1:
+            if cost < self.best_cost:
+                self.best_cost, self.best_ssa = cost, list(self.ssa)
+            return
+        if self.cut(cost):
+            return
+        for _, _, i, j, result, step in self.candidates(cost):
+            if cost + step >= self.best_cost:
                 continue
             a, b = terms.pop(i), terms.pop(j)
             for x in a:
@@ -316,9 +395,9 @@ def branch(
             for x in result:
                 count[x] = count.get(x, 0) + 1
             terms[next_id] = result
-            ssa.append((i, j))
-            search(cost + step, next_id + 1)
-            ssa.pop()
+            self.ssa.append((i, j))
+            self.run(cost + step, next_id + 1)
+            self.ssa.pop()
             del terms[next_id]
             for x in result:
                 count[x] -= 1
@@ -327,11 +406,3 @@ def branch(
             for x in b:
                 count[x] += 1
             terms[i], terms[j] = a, b
-
-    search(0, n)
-    if best_ssa is None:
-        raise ValueError(
-            f"no pairwise contraction path keeps every intermediate within memory_limit={memory_limit} "
-            "elements"
-        )
-    return ssa_to_linear(best_ssa, n)

@@ -28,9 +28,13 @@ Optimizers (all take ``inputs`` as a list of label sets, ``output`` a label set,
 from __future__ import annotations
 
 import heapq
+import math
 import numbers
+import operator
 from collections.abc import Hashable, Sequence
 from typing import Any
+
+import numpy as np
 
 from chainrule.einsum.cost import (
     LabelSet,
@@ -60,6 +64,7 @@ __all__ = [
     "flop_count",
     "greedy",
     "left_to_right",
+    "memory_limit_of",
     "optimal",
     "optimal_connected",
     "path_cost",
@@ -95,8 +100,39 @@ OPTIMIZER_ALIASES = {
 #: The branch searches: name → how many of the best candidate pairs each step explores (None: all).
 BRANCH_WIDTHS = {"branch-1": 1, "branch-2": 2, "branch-all": None}
 
-#: ``memory_limit`` values that mean no limit (opt_einsum's -1 as well as None).
-UNLIMITED = (None, -1)
+
+def memory_limit_of(limit: Any, max_input: int | None = None) -> int | None:
+    """``limit`` as a number of elements, or None for no limit (the one reading of ``memory_limit``).
+
+    Accepted: None or -1 (no limit), a non-negative integer (NumPy integers too), a finite non-negative
+    float (rounded down), and ``"max_input"`` when ``max_input`` (the largest operand's size) is given.
+
+    Raises:
+        ValueError: anything else (a bool, NaN, infinity, a negative number other than -1, another
+            string), naming ``memory_limit``.
+    """
+    if limit is None:
+        return None
+    if isinstance(limit, str) and limit == "max_input" and max_input is not None:
+        return max_input
+    value: int | None = None
+    if not isinstance(limit, (bool, np.bool_, str)):
+        try:
+            value = operator.index(limit)
+        except TypeError:
+            if isinstance(limit, numbers.Real):
+                real = float(limit)
+                if math.isfinite(real) and (real >= 0 or real == -1):
+                    value = math.floor(real)
+    if value == -1:
+        return None
+    if value is None or value < 0:
+        named = ", or 'max_input'" if max_input is not None else ""
+        raise ValueError(
+            f"memory_limit must be a non-negative number of elements, -1 or None (no limit){named}, "
+            f"got {limit!r}"
+        )
+    return value
 
 
 def _auto_large(
@@ -201,20 +237,13 @@ def find_path(
     greedily while they fit and then the remaining operands in one n-ary step (opt_einsum's fallback).
 
     Raises:
-        ValueError: an unknown optimizer name, an invalid explicit path, or an invalid path from a
-            callable.
+        ValueError: an unknown optimizer name, an invalid explicit path, an invalid path from a
+            callable, or a bad ``memory_limit`` (:func:`memory_limit_of`).
     """
     n = len(inputs)
-    if (
-        isinstance(optimize, tuple)
-        and len(optimize) == 2
-        and isinstance(optimize[0], str)
-        and isinstance(optimize[1], (int, float))
-        and not isinstance(optimize[1], bool)
-    ):
-        optimize, memory_limit = optimize[0], int(optimize[1])
-    if memory_limit in UNLIMITED:
-        memory_limit = None
+    if isinstance(optimize, tuple) and len(optimize) == 2 and isinstance(optimize[0], str):
+        optimize, memory_limit = optimize  # NumPy's (name, memory_limit)
+    memory_limit = memory_limit_of(memory_limit)
     if isinstance(optimize, numbers.Real) and optimize in (0, 1):
         # 1 and 0 equal True and False and hash alike, so the plan cache answers them with the plans of
         # True and False: they must mean the same here too, whatever the cache holds.

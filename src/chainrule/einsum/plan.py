@@ -51,7 +51,17 @@ from chainrule.einsum.kernels import (
 )
 from chainrule.einsum.notation import EinsumSpec
 from chainrule.einsum.parallel import split_matmul
-from chainrule.einsum.paths import Path, find_path, flop_count, size_of, ssa_to_linear
+from chainrule.einsum.paths import (
+    AUTO_OPTIMAL_LIMIT,
+    Path,
+    find_path,
+    flop_count,
+    greedy,
+    memory_limit_of,
+    optimal,
+    size_of,
+    ssa_to_linear,
+)
 from chainrule.einsum.tuning import TUNE_MIN_ELEMENTS, Autotuned
 
 __all__ = ["ContractionPlan", "StepInfo", "build_plan", "normalize_path"]
@@ -462,11 +472,26 @@ def _split_or_plain(split: Kernel, plain: Kernel, key: Hashable) -> Autotuned:
     )
 
 
-def normalize_path(path: Path, n: int) -> Path:
-    """Rewrite a path so that every step names one or two positions (k-ary steps become pairwise chains)."""
+def normalize_path(
+    path: Path,
+    n: int,
+    inputs: Sequence[frozenset[Hashable]] | None = None,
+    output: frozenset[Hashable] = frozenset(),
+    sizes: dict[Hashable, int] | None = None,
+    memory_limit: int | None = None,
+) -> Path:
+    """Rewrite a path so that every step names one or two positions (k-ary steps become pairwise chains).
+
+    With the operands' label sets (``inputs``), the ``output`` labels and ``sizes``, each k-ary step is
+    ordered by a search over its own operands (:func:`_order_operands`): the exact optimizer (greedy
+    above :data:`~chainrule.einsum.paths.AUTO_OPTIMAL_LIMIT` operands), first keeping every
+    intermediate within ``memory_limit``, then within the largest of the step's operands and result, and
+    only then without a cap. Without them, the operands are chained in position order.
+    """
     if all(len(step) <= 2 for step in path):
         return [tuple(step) for step in path]
     alive = list(range(n))
+    labels: dict[int, frozenset[Hashable]] = dict(enumerate(inputs)) if inputs is not None else {}
     next_id = n
     ssa: list[tuple[int, ...]] = []
     for step in path:
@@ -475,8 +500,28 @@ def normalize_path(path: Path, n: int) -> Path:
             alive.pop(p)
         if len(ids) == 1:
             ssa.append((ids[0],))
+            labels[next_id] = labels.get(ids[0], frozenset())
             alive.append(next_id)
             next_id += 1
+            continue
+        order: Path = [(0, 1)] * (len(ids) - 1)  # position order: the chain ids[0], ids[1], ...
+        if inputs is not None and sizes is not None:
+            needed = output.union(*(labels[i] for i in alive))
+            sub = [labels[i] for i in ids]
+            sub_out = frozenset(x for t in sub for x in t if x in needed)
+            if len(ids) > 2:
+                order = _order_operands(sub, sub_out, sizes, memory_limit)
+            local = list(ids)
+            for pair in order:
+                a, b = (local[p] for p in pair)
+                for p in sorted(pair, reverse=True):
+                    local.pop(p)
+                rest = sub_out.union(*(labels[i] for i in local))
+                labels[next_id] = frozenset(x for x in labels[a] | labels[b] if x in rest)
+                ssa.append((a, b))
+                local.append(next_id)
+                next_id += 1
+            alive.append(local[0])
             continue
         acc = ids[0]
         for other in ids[1:]:
@@ -485,6 +530,27 @@ def normalize_path(path: Path, n: int) -> Path:
             next_id += 1
         alive.append(acc)
     return ssa_to_linear(ssa, n)
+
+
+def _order_operands(
+    inputs: Sequence[frozenset[Hashable]],
+    output: frozenset[Hashable],
+    sizes: dict[Hashable, int],
+    memory_limit: int | None,
+) -> Path:
+    """A pairwise order for the operands of one k-ary step (k > 2): the cheapest that keeps every
+    intermediate within ``memory_limit``, else within the largest of the operands and the result, else
+    the cheapest."""
+    search = optimal if len(inputs) <= AUTO_OPTIMAL_LIMIT else greedy
+    natural = max(size_of(t, sizes) for t in [*inputs, output])
+    for cap in (memory_limit, natural):
+        if cap is None:
+            continue
+        try:
+            return search(inputs, output, sizes, cap)
+        except ValueError:
+            continue
+    return search(inputs, output, sizes, None)
 
 
 # ------------------------------------------------------------------------------------------- the plan
@@ -576,7 +642,9 @@ def build_plan(
 
     # The path works on the label sets of the original terms, in opt_einsum's cost model.
     sets = [frozenset(t) for t in spec.inputs]
-    path = normalize_path(find_path(sets, frozenset(output), sizes, optimize, memory_limit), n)
+    found = find_path(sets, frozenset(output), sizes, optimize, memory_limit)
+    limit = memory_limit_of(memory_limit)
+    path = normalize_path(found, n, sets, frozenset(output), sizes, limit)
 
     # Pre-steps.
     counts: dict[Hashable, int] = {}

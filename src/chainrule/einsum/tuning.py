@@ -30,6 +30,10 @@ a plan built again for the same step (another ``einsum_path``, an evicted cache 
 Reproducible runs: with the environment variable ``CHAINRULE_EINSUM_TUNE=0`` (read when a plan is built)
 nothing is timed and every step uses its documented default kernel (``default``).
 
+Failures: a candidate that raises while timed passes the exception to the caller and leaves the race for
+good (the next call times the next candidate); when every candidate has raised, the tuner keeps the default
+untimed and nothing is remembered.
+
 Thread safety: measuring and re-checking take a per-tuner lock without waiting; a call that finds it held
 runs the current choice untimed. While tuning, successive calls may use different kernels, so their results
 can differ in the last bits of floating-point rounding.
@@ -107,6 +111,16 @@ class Decision:
 
 _DECISIONS: OrderedDict[Hashable, Decision] = OrderedDict()
 _DECISIONS_LOCK = threading.Lock()
+
+
+def _reset_lock_after_fork() -> None:
+    # A forked child has only the forking thread: a lock another parent thread held stays held forever.
+    global _DECISIONS_LOCK
+    _DECISIONS_LOCK = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_reset_lock_after_fork)
 
 
 def _remember(key: Hashable, decision: Decision) -> None:
@@ -208,6 +222,7 @@ class Autotuned:
         self._rivals: tuple[int, ...] = ()
         self._best_times: tuple[float | None, ...] = (None,) * len(self.candidates)
         self._live = list(range(len(self.candidates)))
+        self._failed: set[int] = set()
         self._round = 0
         self._queue = self._schedule()
         if not self.enabled:
@@ -259,16 +274,38 @@ class Autotuned:
 
     def _measure(self, args: tuple[Any, ...]) -> Any:
         k = self._queue.pop(0)
-        result, dt = self._timed(k, args)
+        try:
+            result, dt = self._timed(k, args)
+        except Exception:
+            self._drop(k)  # the exception reaches the caller; the race goes on without k
+            raise
+        except BaseException:
+            self._queue.insert(0, k)  # interrupted (KeyboardInterrupt...): k keeps its slot
+            raise
         self.times[k].append(dt)
         self._prune()
+        self._advance()
+        return result
+
+    def _advance(self) -> None:
+        """Start the next round once the queue is empty; decide after the last round or at the cap."""
         if not self._queue:
             self._round += 1
             if self._round < self.rounds:
                 self._queue = self._schedule()
         if not self._queue or self._over_budget():
             self._decide()
-        return result
+
+    def _drop(self, k: int) -> None:
+        """Take candidate ``k`` (it raised) out of the race; with none left, settle on the default."""
+        self._failed.add(k)
+        self._live = [j for j in self._live if j != k]
+        self._queue = [j for j in self._queue if j != k]
+        self.times[k] = []
+        if not self._live:
+            self._give_up()
+            return
+        self._advance()
 
     def _prune(self) -> None:
         settled = [min(self.times[k]) for k in self._live if len(self.times[k]) >= 2]
@@ -291,11 +328,21 @@ class Autotuned:
 
     def _decide(self) -> None:
         mins = {k: min(self.times[k]) for k in self._live if self.times[k]}
+        if not mins:
+            self._give_up()
+            return
         chosen = min(mins, key=lambda k: mins[k])
         self._best_times = tuple(min(ts) if ts else None for ts in self.times)
         self._settle(chosen)
         if self.key is not None:
             _remember(self.key, Decision(self.names, self._best_times, chosen))
+
+    def _give_up(self) -> None:
+        """Every candidate raised: use the default from now on, untimed and not remembered."""
+        self._best_times = (None,) * len(self.candidates)
+        self._settle(self.default)
+        self._rivals = ()
+        self._left = sys.maxsize
 
     def _adopt(self, known: Decision) -> None:
         self._best_times = known.times
@@ -321,7 +368,13 @@ class Autotuned:
         self.checks += 1
         if self._rivals and not self._strikes and self.checks % CHALLENGE_EVERY == 0:
             rival = self._rivals[(self.checks // CHALLENGE_EVERY) % len(self._rivals)]
-            result, dt = self._timed(rival, args)
+            try:
+                result, dt = self._timed(rival, args)
+            except Exception:
+                self._failed.add(rival)
+                self._rivals = tuple(j for j in self._rivals if j != rival)
+                self._left = self._interval
+                raise
             if dt < MARGIN * self._ref:
                 self._retune(dt)
             else:
@@ -350,7 +403,7 @@ class Autotuned:
         self.retunes += 1
         self._interval = min(2 * self._interval, 64 * RECHECK_CALLS)
         self.times = [[] for _ in self.candidates]
-        self._live = list(range(len(self.candidates)))
+        self._live = [k for k in range(len(self.candidates)) if k not in self._failed]
         self._round = 0
         self._queue = self._schedule()
         self.chosen = None  # _best stays the previous choice (racing calls may still read it)
