@@ -365,7 +365,7 @@ def test_batch_halves_on_two_threads_equal_one_thread(
         calls.append(1)
         return submit(fn, *args, **kwargs)
 
-    monkeypatch.setattr(parallel, "SPLIT_MIN_FLOPS", 0)
+    monkeypatch.setattr(conv_primitive, "SPLIT_MIN_FLOPS", 0)
     monkeypatch.setattr(parallel, "_cpu_count", lambda: 2)
     monkeypatch.setattr(parallel._Helper.executor(), "submit", counting_submit)
     monkeypatch.setattr(conv_primitive, "CHUNK_BYTES", 1)

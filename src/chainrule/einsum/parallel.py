@@ -71,16 +71,20 @@ def _cpu_count() -> int:
         return os.cpu_count() or 1
 
 
-def two_halves(job: Callable[[int, int], Any], n: int, flops: float) -> list[Any]:
+def two_halves(
+    job: Callable[[int, int], Any], n: int, flops: float, min_flops: float | None = None
+) -> list[Any]:
     """Run ``job(0, n)``, or ``job(0, n // 2)`` on the helper thread and ``job(n // 2, n)`` here.
 
     ``job(start, stop)`` works on items ``start:stop`` of a batch (writing disjoint parts of an
     output, or returning a partial result) and must release the GIL for most of its time (NumPy
-    kernels do). The split happens when ``n >= 2``, the work is at least :data:`SPLIT_MIN_FLOPS`,
-    there are two CPUs and the helper thread is free; the results come back in batch order (one or
-    two of them). An exception in either half is raised after both halves have finished.
+    kernels do). The split happens when ``n >= 2``, the work is at least ``min_flops`` (default
+    :data:`SPLIT_MIN_FLOPS`), there are two CPUs and the helper thread is free; the results come back
+    in batch order (one or two of them). An exception in either half is raised after both halves
+    have finished.
     """
-    if n < 2 or flops < SPLIT_MIN_FLOPS or _cpu_count() < 2:
+    least = SPLIT_MIN_FLOPS if min_flops is None else min_flops
+    if n < 2 or flops < least or _cpu_count() < 2:
         return [job(0, n)]
     lock = _Helper.lock
     if not lock.acquire(blocking=False):

@@ -22,7 +22,7 @@ their windows with the batch innermost, ``(C·kh·kw, OH·OW·nb)``, so that eac
 whole chunk; every product is split into blocks small enough for BLAS to run on the calling
 thread (:data:`SERIAL_MNK`): on a busy machine, handing a small product to BLAS's worker threads
 costs a time slice of waiting, milliseconds per step. Instead, a large batch (at least
-:data:`~chainrule.einsum.parallel.SPLIT_MIN_FLOPS` per contraction) is cut in two halves, one run
+:data:`SPLIT_MIN_FLOPS` per contraction) is cut in two halves, one run
 on einsum's helper thread and one on the caller (:func:`~chainrule.einsum.parallel.two_halves`):
 each half's chunks are independent, and NumPy releases the GIL inside them.
 """
@@ -189,6 +189,12 @@ def _batch_inner_cols(x: np.ndarray, kernel: Pair, p: Mapping[str, Any]) -> np.n
     return np.ascontiguousarray(view).reshape(c * kh * kw, oh * ow * nb)
 
 
+#: A contraction of at least this many FLOPs (2·multiply-adds) runs its batch in two halves on two
+#: threads (:func:`~chainrule.einsum.parallel.two_halves`). Below einsum's threshold: each conv
+#: kernel also gathers or folds windows, memory work that the flop count leaves out.
+SPLIT_MIN_FLOPS = 1 << 22
+
+
 def _flops(x: np.ndarray, w: np.ndarray, p: Mapping[str, Any]) -> float:
     """Multiply-adds of one of the three contractions, times two."""
     g, og, k, oh, ow = _geometry(x, w, p)
@@ -214,7 +220,7 @@ def _forward_numpy(x: np.ndarray, w: np.ndarray, b: Any, p: Mapping[str, Any]) -
             cols = unfold_forward(x[s:e], **win).reshape(e - s, g, k, oh * ow)
             _matmul_serial(wmat, cols, y[s:e].reshape(e - s, g, og, oh * ow))
 
-    two_halves(rows, n, _flops(x, w, p))
+    two_halves(rows, n, _flops(x, w, p), SPLIT_MIN_FLOPS)
     if b is not None:
         y += b.reshape(-1, 1, 1)
     return y
@@ -241,10 +247,11 @@ def _grad_w_numpy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, 
                 continue
             cols = unfold_forward(x[s:e], **win).reshape(nb, g, k, oh * ow)
             gc = gy[s:e].reshape(nb, g, og, oh * ow)
-            acc += np.matmul(gc, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+            part = np.empty((nb, g, og, k), dtype)
+            acc += _matmul_serial(gc, cols.transpose(0, 1, 3, 2), part).sum(axis=0)
         return acc
 
-    parts = two_halves(rows, n, _flops(x, w, p))
+    parts = two_halves(rows, n, _flops(x, w, p), SPLIT_MIN_FLOPS)
     acc = parts[0] if len(parts) == 1 else parts[0] + parts[1]
     return acc.reshape(w.shape).astype(w.dtype, copy=False)
 
@@ -278,7 +285,7 @@ def _grad_x_numpy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, 
             else:
                 _fold_batch_outer(gc, wt, dx[s:e], (kh, kw), p)
 
-    two_halves(rows, n, _flops(x, w, p))
+    two_halves(rows, n, _flops(x, w, p), SPLIT_MIN_FLOPS)
     return dx.astype(x.dtype, copy=False)
 
 
