@@ -46,7 +46,7 @@ BAD = [
     ["unit", "--points", "0,0:1 1,1:0", "--nope", "1"],
     ["logreg", "--nope"],
     ["logreg", "--max-iter", "abc"],
-    ["logreg", "--penalty", "l1"],
+    ["logreg", "--penalty", "l3"],
     ["unit", "--points", "0,0:1 1,1:0", "--bias-sign", "2"],
     ["unit"],
     ["hyperplane", "--neg", "2"],
