@@ -287,7 +287,7 @@ def bench_e8_torch(ceilings: dict[str, float], pairs: dict[str, dict[str, list[f
     time.sleep(0.3)
     one_np, one_torch = paired(lambda: a[0] @ b[0], lambda: ta[0] @ tb[0])
     time.sleep(0.3)
-    print("E8 vs torch: why torch is faster")
+    print("E8 vs torch: where the time goes (torch was 2x faster in earlier runs)")
     rate_ours = flops / statistics.median(mine) / 1e9
     rate_torch = flops / statistics.median(theirs) / 1e9
     tc = ceilings.get("torch")
