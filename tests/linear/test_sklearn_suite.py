@@ -25,6 +25,7 @@ import sys
 import time
 import xml.etree.ElementTree as ET
 
+import pytest
 import sklearn  # a pinned dev dependency: this test never skips
 
 HERE = pathlib.Path(__file__).resolve().parent
@@ -126,7 +127,9 @@ def test_every_row_pins_a_failure_message() -> None:
     assert set(FAILS_WITH) == set(listed())
 
 
-def test_sklearn_own_tests_pass_or_are_listed(tmp_path: pathlib.Path) -> None:
+def test_sklearn_own_tests_pass_or_are_listed(
+    tmp_path: pathlib.Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     tests_dir = pathlib.Path(sklearn.__file__).parent / "linear_model" / "tests"
     paths = [str(tests_dir / name) for name in MODULES]
     junit = tmp_path / "junit.xml"
@@ -194,11 +197,12 @@ def test_sklearn_own_tests_pass_or_are_listed(tmp_path: pathlib.Path) -> None:
     counts = {
         o: sum(1 for v in outcomes.values() if v == o) for o in ("passed", "failed", "skipped")
     }
-    print(
-        f"sklearn {sklearn.__version__} own tests through the shim: {counts['passed']} passed, "
-        f"{counts['failed']} failed, all listed ({len(table)} table rows), {counts['skipped']} skipped, "
-        f"in {seconds:.0f} s; fits through the shim: {fits}"
-    )
+    with capsys.disabled():  # shown in `make test`, as the einsum suites' counts are
+        print(
+            f"\nsklearn {sklearn.__version__} own tests through the shim: {counts['passed']} "
+            f"passed, {counts['failed']} failed, all listed ({len(table)} table rows), "
+            f"{counts['skipped']} skipped, in {seconds:.0f} s; fits through the shim: {fits}"
+        )
     assert not unlisted, "failures not listed in docs/linear.md:\n" + "\n".join(unlisted)
     assert not now_passing, "listed in docs/linear.md but passing now:\n" + "\n".join(now_passing)
     assert not stale, "rows of docs/linear.md that match no failed test:\n" + "\n".join(stale)
