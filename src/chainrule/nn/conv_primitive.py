@@ -47,6 +47,7 @@ from chainrule.autodiff.windows import (
     fold,
     unfold,
     unfold_forward,
+    window_output_size,
 )
 from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
 
@@ -149,10 +150,7 @@ def _numpy(*arrays: Any) -> bool:
 
 def _out_size(h: int, wd: int, kernel: Pair, p: Mapping[str, Any]) -> Pair:
     """(OH, OW) of a ``kernel`` window over an ``h × wd`` input with ``p``'s stride, padding, dilation."""
-    (sh, sw), (ph, pw), (dh, dw) = p["stride"], p["padding"], p["dilation"]
-    oh = (h + 2 * ph - dh * (kernel[0] - 1) - 1) // sh + 1
-    ow = (wd + 2 * pw - dw * (kernel[1] - 1) - 1) // sw + 1
-    return oh, ow
+    return window_output_size((h, wd), kernel, p["stride"], p["padding"], p["dilation"])
 
 
 def _geometry(x: Any, w: Any, p: Mapping[str, Any]) -> tuple[int, int, int, int, int]:

@@ -354,13 +354,16 @@ class Adam(Optimizer):
 
     def _groupable(self, i: int, p: Tensor, g: Any) -> bool:
         """Whether parameter ``i`` takes the grouped path: a small (at most :data:`GROUP_MAX`
-        elements) contiguous NumPy float array with a gradient, and moments if any, of its dtype."""
+        elements) floating parameter that the blocked path takes (:meth:`_fast_ok`)."""
         d = p._data
+        return self._fast_ok(i, d, g) and d.size <= GROUP_MAX and d.dtype.kind == "f"
+
+    def _fast_ok(self, i: int, d: Any, g: Any) -> bool:
+        """Whether parameter ``i``'s data ``d``, gradient ``g`` and moments (if any) are
+        C-contiguous NumPy arrays of one dtype: what :func:`_adam_kernel` runs on."""
         if not (
             type(d) is np.ndarray
             and type(g) is np.ndarray
-            and d.size <= GROUP_MAX
-            and d.dtype.kind == "f"
             and g.dtype == d.dtype
             and d.flags.c_contiguous
             and g.flags.c_contiguous
@@ -438,26 +441,8 @@ class Adam(Optimizer):
         step's coefficients; its state is created and its step counted), or ``None`` when it
         needs the plain path (then nothing is changed)."""
         d = p._data
-        if not (
-            type(d) is np.ndarray
-            and type(g) is np.ndarray
-            and g.dtype == d.dtype
-            and d.flags.c_contiguous
-            and g.flags.c_contiguous
-        ):
+        if not self._fast_ok(i, d, g):
             return None
-        st = self.state.get(i)
-        if st is not None and "exp_avg" in st:
-            m, v = st["exp_avg"], st["exp_avg_sq"]
-            if not (
-                type(m) is np.ndarray
-                and type(v) is np.ndarray
-                and m.dtype == d.dtype
-                and v.dtype == d.dtype
-                and m.flags.c_contiguous
-                and v.flags.c_contiguous
-            ):
-                return None
         st, _, _ = self._advance(i, p)
         return self._fast_job_arrays(i, d, g, st["exp_avg"], st["exp_avg_sq"])
 
