@@ -157,6 +157,21 @@ def cumsum_vjp(g: Any, ans: Any, x: Any, axis: int | None = None) -> Any:
 CUMSUM = register_primitive("cumsum", cumsum_forward, cumsum_vjp, doc="running sum along an axis")
 
 
+def _one_axis(name: str, axis: Any, shape: tuple[int, ...]) -> int | None:
+    """``axis`` (an int, or None: flattened) as a non-negative axis of ``shape``, for ``name``.
+
+    Raises:
+        TypeError: ``axis`` is not an integer.
+        ValueError: ``axis`` is out of range, or not None for a 0-d array.
+    """
+    if axis is None:
+        return None
+    axis = _int_arg(axis, f"{name}: axis")
+    if not shape:
+        raise ValueError(f"{name}: axis must be None for a 0-d array")
+    return int(_norm_axes(axis, len(shape))[0])
+
+
 @overload
 def cumsum(x: Tensor, axis: int | None = None) -> Tensor: ...
 
@@ -173,13 +188,7 @@ def cumsum(x: Any, axis: int | None = None) -> Any:
         ValueError: ``axis`` is out of range.
     """
     x = P._operand(x)
-    shape = _shape(value(x))
-    if axis is not None:
-        axis = _int_arg(axis, "cumsum: axis")
-        if not shape:
-            raise ValueError("cumsum: axis must be None for a 0-d array")
-        axis = _norm_axes(axis, len(shape))[0]
-    return apply(CUMSUM, (x,), {"axis": axis})
+    return apply(CUMSUM, (x,), {"axis": _one_axis("cumsum", axis, _shape(value(x)))})
 
 
 # --- sort ------------------------------------------------------------------------------------------
@@ -238,10 +247,4 @@ def sort(x: Any, axis: int | None = -1) -> Any:
         ValueError: ``axis`` is out of range, or not None for a 0-d array.
     """
     x = P._operand(x)
-    shape = _shape(value(x))
-    if axis is not None:
-        axis = _int_arg(axis, "sort: axis")
-        if not shape:
-            raise ValueError("sort: axis must be None for a 0-d array")
-        axis = _norm_axes(axis, len(shape))[0]
-    return apply(SORT, (x,), {"axis": axis})
+    return apply(SORT, (x,), {"axis": _one_axis("sort", axis, _shape(value(x)))})
