@@ -269,6 +269,8 @@ def test_numpy_kernels_agree_across_chunk_sizes(
     fold give, and both match the gradients of the rules written with unfold/einsum/fold."""
     from chainrule.nn import conv_primitive
 
+    monkeypatch.setenv("CHAINRULE_NATIVE", "0")  # the NumPy kernels, not the C ones
+
     rng = np.random.default_rng(11)
     kh, kw = _pairs(k)
     x = rng.normal(size=(3, c, h, w))
@@ -303,6 +305,8 @@ def test_serial_matmul_blocks_equal_one_product(monkeypatch: pytest.MonkeyPatch)
     product's entries up to rounding, and the conv gradients through them match the unsplit ones."""
     from chainrule.nn import conv_primitive
 
+    monkeypatch.setenv("CHAINRULE_NATIVE", "0")  # the NumPy kernels, not the C ones
+
     rng = np.random.default_rng(12)
     for dtype in (np.float64, np.float32):
         a = rng.normal(size=(2, 9, 7)).astype(dtype)
@@ -334,15 +338,18 @@ def test_serial_matmul_blocks_equal_one_product(monkeypatch: pytest.MonkeyPatch)
             np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
 
 
-@pytest.mark.parametrize("narrow", [16, 0])
+@pytest.mark.parametrize(("narrow", "native"), [(16, "0"), (0, "0"), (16, "1")])
 def test_batch_halves_on_two_threads_equal_one_thread(
-    monkeypatch: pytest.MonkeyPatch, narrow: int
+    monkeypatch: pytest.MonkeyPatch, narrow: int, native: str
 ) -> None:
     """With the batch split between the caller and the helper thread (forced for a small batch,
     with chunks of one sample so each half loops), the output and the three gradients equal the
-    single-thread ones; the bias gradient equals the plain sum over (0, 2, 3)."""
+    single-thread ones, for the NumPy kernels and the C ones; the bias gradient equals the plain
+    sum over (0, 2, 3)."""
     from chainrule.einsum import parallel
     from chainrule.nn import conv_primitive
+
+    monkeypatch.setenv("CHAINRULE_NATIVE", native)
 
     rng = np.random.default_rng(13)
     x = rng.normal(size=(5, 4, 7, 9))

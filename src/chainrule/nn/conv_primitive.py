@@ -50,6 +50,7 @@ from chainrule.autodiff.windows import (
     window_output_size,
 )
 from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
+from chainrule.nn import conv_native
 
 __all__ = ["CHUNK_BYTES", "CONV2D", "conv2d_primitive"]
 
@@ -355,6 +356,10 @@ def conv2d_forward(
     groups: int = 1,
 ) -> Any:
     p = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    if conv_native.applies(x, w, *(() if b is None else (b,))):
+        y = conv_native.forward(x, w, b, _geometry(x, w, p)[3:], p, SPLIT_MIN_FLOPS)
+        if y is not None:
+            return y
     if _numpy(x, w) and (b is None or _numpy(b)):
         return _forward_numpy(x, w, b, p)
     y = _composed_forward(x, w, p)
@@ -362,12 +367,20 @@ def conv2d_forward(
 
 
 def conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
+    if conv_native.applies(g, x, w):
+        dx = conv_native.grad_x(g, x, w, p, SPLIT_MIN_FLOPS)
+        if dx is not None:
+            return dx
     if _numpy(g, x, w):
         return _grad_x_numpy(g, x, w, p)
     return _composed_grad_x(g, x, w, p)
 
 
 def conv2d_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
+    if conv_native.applies(g, x, w):
+        dw = conv_native.grad_w(g, x, w, p, SPLIT_MIN_FLOPS)
+        if dw is not None:
+            return dw
     if _numpy(g, x, w):
         return _grad_w_numpy(g, x, w, p)
     return _composed_grad_w(g, x, w, p)
@@ -375,12 +388,28 @@ def conv2d_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> A
 
 def conv2d_vjp_b(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
     if _numpy(g) and g.dtype.kind == "f":
-        # One matrix-vector product and a short sum: 2-4 times faster than NumPy's reduction
-        # over the non-adjacent axes (0, 2, 3).
-        n, c = g.shape[:2]
-        ones = np.ones(g.shape[2] * g.shape[3], dtype=g.dtype)
-        return (g.reshape(n * c, -1) @ ones).reshape(n, c).sum(axis=0)
+        return _bias_grad(g)
     return ad.sum(g, axis=(0, 2, 3))
+
+
+def _bias_grad(g: np.ndarray) -> np.ndarray:
+    """``g.sum(axis=(0, 2, 3))`` for a float ``g (N, O, OH, OW)``.
+
+    An axis along which ``g`` is broadcast (stride 0: the gradient of ``y.sum()``) is summed as one
+    slice times its length. The rest is one matrix-vector product and a short sum: 2-4 times faster
+    than NumPy's reduction over the non-adjacent axes (0, 2, 3).
+    """
+    scale = 1
+    index: list[Any] = [slice(None)] * 4
+    for ax in (0, 2, 3):
+        if g.strides[ax] == 0 and g.shape[ax] > 1:
+            scale *= g.shape[ax]
+            index[ax] = slice(0, 1)
+    g = np.ascontiguousarray(g[tuple(index)])
+    n, c = g.shape[:2]
+    ones = np.ones(g.shape[2] * g.shape[3], dtype=g.dtype)
+    total = (g.reshape(n * c, -1) @ ones).reshape(n, c).sum(axis=0)
+    return total * scale if scale != 1 else total
 
 
 # --- symbolic form (explain) ---------------------------------------------------------------------------

@@ -1,0 +1,329 @@
+/*
+ * chainrule.nn._convc: the three conv2d contractions on float32/float64 buffers, sample by sample.
+ *
+ * Each sample's windows (im2col columns, (C/G)*kh*kw rows of OH*OW) are gathered into one buffer
+ * that stays in cache, multiplied by BLAS's gemm (SciPy's, reached through the function pointers
+ * that chainrule.nn.conv_native hands over with set_blas), and, for the input gradient, added back
+ * into the input positions they were read from. A call works on the samples [start, stop) and runs
+ * without the GIL, so two Python threads can each take half of a batch.
+ *
+ * The Python side (conv_native.py) checks every argument: C-contiguous buffers of one dtype, sizes
+ * that fit BLAS's 32-bit integers. Here the only failures are a missing BLAS pointer and memory.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef void (*dgemm_t)(char *, char *, int *, int *, int *, double *, double *, int *, double *,
+                        int *, double *, double *, int *);
+typedef void (*sgemm_t)(char *, char *, int *, int *, int *, float *, float *, int *, float *,
+                        int *, float *, float *, int *);
+
+static dgemm_t dgemm_ptr = NULL;
+static sgemm_t sgemm_ptr = NULL;
+
+/* OpenBLAS multiplies on the calling thread when m*n*k is at most this; larger products wake its
+ * worker threads, which would compete with the two halves of a batch. */
+static long single_thread_mnk = 1L << 18;
+
+typedef struct {
+    Py_ssize_t n, c, h, w;      /* input (N, C, H, W) */
+    Py_ssize_t o, g;            /* output channels, groups */
+    Py_ssize_t kh, kw, sh, sw, ph, pw, dh, dw;
+    Py_ssize_t oh, ow;          /* output size */
+    Py_ssize_t start, stop;     /* samples of this call */
+    const Py_ssize_t *gs;       /* the output gradient's strides in bytes, or NULL if contiguous */
+} geom;
+
+/* gemm in column-major terms on either dtype: C(m×n) = alpha·op(A)·op(B) + beta·C */
+static void gemm(int dbl, char ta, char tb, long m, long n, long k, const void *a, long lda,
+                 const void *b, long ldb, double beta, void *c, long ldc) {
+    int im = (int)m, in = (int)n, ik = (int)k, ilda = (int)lda, ildb = (int)ldb, ildc = (int)ldc;
+    if (dbl) {
+        double one = 1.0, bt = beta;
+        dgemm_ptr(&ta, &tb, &im, &in, &ik, &one, (double *)a, &ilda, (double *)b, &ildb, &bt,
+                  (double *)c, &ildc);
+    } else {
+        float one = 1.0f, bt = (float)beta;
+        sgemm_ptr(&ta, &tb, &im, &in, &ik, &one, (float *)a, &ilda, (float *)b, &ildb, &bt,
+                  (float *)c, &ildc);
+    }
+}
+
+/* Columns per block of a product with `rows_times_k` = (other two sizes' product), so that each
+ * block stays under single_thread_mnk (at least 16 columns, a multiple of 16 when possible). */
+static long block_cols(long total, long rows_times_k) {
+    long b = single_thread_mnk / (rows_times_k > 0 ? rows_times_k : 1);
+    if (b >= 16) b -= b % 16;
+    if (b < 16) b = 16;
+    return b < total ? b : total;
+}
+
+#define IM2COL(T)                                                                              \
+    static void im2col_##T(const T *x, T *col, const geom *q, Py_ssize_t channels) {           \
+        Py_ssize_t ohw = q->oh * q->ow;                                                        \
+        for (Py_ssize_t ch = 0; ch < channels; ch++) {                                         \
+            const T *xc = x + ch * q->h * q->w;                                                \
+            for (Py_ssize_t a = 0; a < q->kh; a++) {                                           \
+                for (Py_ssize_t b = 0; b < q->kw; b++) {                                       \
+                    T *out = col + ((ch * q->kh + a) * q->kw + b) * ohw;                       \
+                    for (Py_ssize_t i = 0; i < q->oh; i++) {                                   \
+                        Py_ssize_t r = i * q->sh - q->ph + a * q->dh;                          \
+                        T *row = out + i * q->ow;                                              \
+                        if (r < 0 || r >= q->h) {                                              \
+                            memset(row, 0, sizeof(T) * q->ow);                                 \
+                            continue;                                                          \
+                        }                                                                      \
+                        const T *xr = xc + r * q->w;                                           \
+                        Py_ssize_t off = b * q->dw - q->pw;                                    \
+                        if (q->sw == 1 && off >= 0 && off + q->ow <= q->w) {                   \
+                            memcpy(row, xr + off, sizeof(T) * q->ow);                          \
+                            continue;                                                          \
+                        }                                                                      \
+                        for (Py_ssize_t j = 0; j < q->ow; j++) {                               \
+                            Py_ssize_t s = j * q->sw + off;                                    \
+                            row[j] = (s >= 0 && s < q->w) ? xr[s] : (T)0;                      \
+                        }                                                                      \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+#define COL2IM(T)                                                                              \
+    static void col2im_##T(const T *col, T *dx, const geom *q, Py_ssize_t channels) {          \
+        Py_ssize_t ohw = q->oh * q->ow;                                                        \
+        memset(dx, 0, sizeof(T) * channels * q->h * q->w);                                     \
+        for (Py_ssize_t ch = 0; ch < channels; ch++) {                                         \
+            T *dc = dx + ch * q->h * q->w;                                                     \
+            for (Py_ssize_t a = 0; a < q->kh; a++) {                                           \
+                for (Py_ssize_t b = 0; b < q->kw; b++) {                                       \
+                    const T *in = col + ((ch * q->kh + a) * q->kw + b) * ohw;                  \
+                    Py_ssize_t off = b * q->dw - q->pw;                                        \
+                    Py_ssize_t j0 = 0, j1 = q->ow;                                             \
+                    /* the outputs whose column j*sw + off lies inside [0, w) */               \
+                    while (j0 < j1 && j0 * q->sw + off < 0) j0++;                              \
+                    while (j1 > j0 && (j1 - 1) * q->sw + off >= q->w) j1--;                    \
+                    for (Py_ssize_t i = 0; i < q->oh; i++) {                                   \
+                        Py_ssize_t r = i * q->sh - q->ph + a * q->dh;                          \
+                        if (r < 0 || r >= q->h) continue;                                      \
+                        T *dr = dc + r * q->w + off;                                           \
+                        const T *ir = in + i * q->ow;                                          \
+                        if (q->sw == 1) {                                                      \
+                            for (Py_ssize_t j = j0; j < j1; j++) dr[j] += ir[j];               \
+                        } else {                                                               \
+                            for (Py_ssize_t j = j0; j < j1; j++) dr[j * q->sw] += ir[j];       \
+                        }                                                                      \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+/* gy[n] (O, OH, OW) from a strided buffer (a broadcast gradient, say) into a contiguous one. */
+#define GATHER_GY(T)                                                                           \
+    static void gather_gy_##T(const char *gy, T *buf, const geom *q, Py_ssize_t n) {           \
+        const Py_ssize_t *s = q->gs;                                                           \
+        for (Py_ssize_t o = 0; o < q->o; o++)                                                  \
+            for (Py_ssize_t i = 0; i < q->oh; i++) {                                           \
+                const char *r = gy + n * s[0] + o * s[1] + i * s[2];                           \
+                T *dst = buf + (o * q->oh + i) * q->ow;                                        \
+                for (Py_ssize_t j = 0; j < q->ow; j++) dst[j] = *(const T *)(r + j * s[3]);    \
+            }                                                                                  \
+    }
+
+IM2COL(double)
+IM2COL(float)
+GATHER_GY(double)
+GATHER_GY(float)
+
+/* Sample n of the output gradient as a contiguous (O, OH·OW) block: in place, or copied to buf. */
+static const char *gy_sample(int dbl, const char *gy, char *buf, const geom *q, Py_ssize_t n) {
+    if (q->gs == NULL) return gy + (size_t)n * q->o * q->oh * q->ow * (dbl ? 8 : 4);
+    if (dbl) gather_gy_double(gy, (double *)buf, q, n);
+    else gather_gy_float(gy, (float *)buf, q, n);
+    return buf;
+}
+COL2IM(double)
+COL2IM(float)
+
+static void im2col(int dbl, const char *x, char *col, const geom *q, Py_ssize_t channels) {
+    if (dbl) im2col_double((const double *)x, (double *)col, q, channels);
+    else im2col_float((const float *)x, (float *)col, q, channels);
+}
+
+static void col2im(int dbl, const char *col, char *dx, const geom *q, Py_ssize_t channels) {
+    if (dbl) col2im_double((const double *)col, (double *)dx, q, channels);
+    else col2im_float((const float *)col, (float *)dx, q, channels);
+}
+
+/* y[n] = w · windows(x[n]) + b, per group. */
+static void run_forward(int dbl, const char *x, const char *w, const char *b, char *y, char *col,
+                        const geom *q) {
+    size_t it = dbl ? 8 : 4;
+    Py_ssize_t cg = q->c / q->g, og = q->o / q->g, kg = cg * q->kh * q->kw, ohw = q->oh * q->ow;
+    long blk = block_cols(ohw, og * kg);
+    for (Py_ssize_t n = q->start; n < q->stop; n++) {
+        const char *xn = x + (size_t)n * q->c * q->h * q->w * it;
+        char *yn = y + (size_t)n * q->o * ohw * it;
+        im2col(dbl, xn, col, q, q->c);
+        if (b != NULL) {
+            for (Py_ssize_t oc = 0; oc < q->o; oc++) {
+                if (dbl) {
+                    double v = ((const double *)b)[oc], *r = (double *)yn + oc * ohw;
+                    for (Py_ssize_t j = 0; j < ohw; j++) r[j] = v;
+                } else {
+                    float v = ((const float *)b)[oc], *r = (float *)yn + oc * ohw;
+                    for (Py_ssize_t j = 0; j < ohw; j++) r[j] = v;
+                }
+            }
+        }
+        for (Py_ssize_t gi = 0; gi < q->g; gi++) {
+            const char *wg = w + (size_t)gi * og * kg * it;
+            const char *cgp = col + (size_t)gi * kg * ohw * it;
+            char *ygp = yn + (size_t)gi * og * ohw * it;
+            for (long j = 0; j < ohw; j += blk) {
+                long m = ohw - j < blk ? ohw - j : blk;
+                /* column-major: y^T (ohw × og) = col^T (ohw × kg) · w^T (kg × og) */
+                gemm(dbl, 'N', 'N', m, og, kg, cgp + j * it, ohw, wg, kg, b != NULL ? 1.0 : 0.0,
+                     ygp + j * it, ohw);
+            }
+        }
+    }
+}
+
+/* dx[n] = fold(w^T · gy[n]), per group. */
+static void run_grad_x(int dbl, const char *gy, const char *w, char *dx, char *col, char *gbuf,
+                       const geom *q) {
+    size_t it = dbl ? 8 : 4;
+    Py_ssize_t cg = q->c / q->g, og = q->o / q->g, kg = cg * q->kh * q->kw, ohw = q->oh * q->ow;
+    long blk = block_cols(ohw, og * kg);
+    for (Py_ssize_t n = q->start; n < q->stop; n++) {
+        const char *gn = gy_sample(dbl, gy, gbuf, q, n);
+        for (Py_ssize_t gi = 0; gi < q->g; gi++) {
+            const char *wg = w + (size_t)gi * og * kg * it;
+            const char *ggp = gn + (size_t)gi * og * ohw * it;
+            char *cgp = col + (size_t)gi * kg * ohw * it;
+            for (long j = 0; j < ohw; j += blk) {
+                long m = ohw - j < blk ? ohw - j : blk;
+                /* column-major: col^T (ohw × kg) = gy^T (ohw × og) · w (og × kg) */
+                gemm(dbl, 'N', 'T', m, kg, og, ggp + j * it, ohw, wg, kg, 0.0, cgp + j * it, ohw);
+            }
+        }
+        col2im(dbl, col, dx + (size_t)n * q->c * q->h * q->w * it, q, q->c);
+    }
+}
+
+/* acc += gy[n] · windows(x[n])^T, per group, over the samples. */
+static void run_grad_w(int dbl, const char *gy, const char *x, char *acc, char *col, char *gbuf,
+                       const geom *q) {
+    size_t it = dbl ? 8 : 4;
+    Py_ssize_t cg = q->c / q->g, og = q->o / q->g, kg = cg * q->kh * q->kw, ohw = q->oh * q->ow;
+    long blk = block_cols(ohw, og * kg);
+    for (Py_ssize_t n = q->start; n < q->stop; n++) {
+        im2col(dbl, x + (size_t)n * q->c * q->h * q->w * it, col, q, q->c);
+        const char *gn = gy_sample(dbl, gy, gbuf, q, n);
+        for (Py_ssize_t gi = 0; gi < q->g; gi++) {
+            const char *ggp = gn + (size_t)gi * og * ohw * it;
+            const char *cgp = col + (size_t)gi * kg * ohw * it;
+            char *agp = acc + (size_t)gi * og * kg * it;
+            for (long j = 0; j < ohw; j += blk) {
+                long k = ohw - j < blk ? ohw - j : blk;
+                /* column-major: acc^T (kg × og) += col (kg × k) · gy^T (k × og) */
+                gemm(dbl, 'T', 'N', kg, og, k, cgp + j * it, ohw, ggp + j * it, ohw, 1.0, agp, kg);
+            }
+        }
+    }
+}
+
+static int parse_geom(PyObject *t, geom *q) {
+    return PyArg_ParseTuple(t, "nnnnnnnnnnnnnnnnnn", &q->n, &q->c, &q->h, &q->w, &q->o, &q->g,
+                            &q->kh, &q->kw, &q->sh, &q->sw, &q->ph, &q->pw, &q->dh, &q->dw, &q->oh,
+                            &q->ow, &q->start, &q->stop);
+}
+
+enum { FORWARD, GRAD_X, GRAD_W };
+
+/* kernel(kind, double, geometry, a, b, c_or_None, out): a, b, c read-only buffers, out written.
+ * For the gradients, a (the output gradient) may have any strides; the others are C-contiguous. */
+static PyObject *py_kernel(PyObject *self, PyObject *args) {
+    int kind, dbl;
+    PyObject *gt, *first, *third;
+    Py_buffer a = {0}, b = {0}, out = {0}, c3 = {0};
+    geom q;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "ipOOy*Ow*", &kind, &dbl, &gt, &first, &b, &third, &out))
+        return NULL;
+    PyObject *result = NULL;
+    char *col = NULL, *gbuf = NULL;
+    int have_c = third != Py_None;
+    if (!parse_geom(gt, &q)) goto done;
+    if (PyObject_GetBuffer(first, &a, kind == FORWARD ? PyBUF_SIMPLE : PyBUF_STRIDED_RO) < 0)
+        goto done;
+    q.gs = NULL;
+    if (kind != FORWARD) {
+        if (a.ndim != 4 || a.strides == NULL) {
+            PyErr_SetString(PyExc_ValueError, "_convc: the output gradient must have 4 axes");
+            goto done;
+        }
+        if (!PyBuffer_IsContiguous(&a, 'C')) q.gs = a.strides;
+    }
+    if (have_c && PyObject_GetBuffer(third, &c3, PyBUF_SIMPLE) < 0) goto done;
+    if ((dbl && dgemm_ptr == NULL) || (!dbl && sgemm_ptr == NULL)) {
+        PyErr_SetString(PyExc_RuntimeError, "_convc: set_blas was not called");
+        goto done;
+    }
+    size_t it = dbl ? 8 : 4;
+    size_t cols = (size_t)(q.c * q.kh * q.kw) * (size_t)(q.oh * q.ow) * it;
+    size_t gsize = q.gs != NULL ? (size_t)(q.o * q.oh * q.ow) * it : 0;
+    col = malloc(cols + gsize > 0 ? cols + gsize : 1);
+    if (col == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    gbuf = col + cols;
+    Py_BEGIN_ALLOW_THREADS
+    if (kind == FORWARD)
+        run_forward(dbl, a.buf, b.buf, have_c ? c3.buf : NULL, out.buf, col, &q);
+    else if (kind == GRAD_X)
+        run_grad_x(dbl, a.buf, b.buf, out.buf, col, gbuf, &q);
+    else
+        run_grad_w(dbl, a.buf, b.buf, out.buf, col, gbuf, &q);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    free(col);
+    if (c3.obj != NULL) PyBuffer_Release(&c3);
+    if (a.obj != NULL) PyBuffer_Release(&a);
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&out);
+    return result;
+}
+
+static PyObject *py_set_blas(PyObject *self, PyObject *args) {
+    PyObject *dcap, *scap;
+    long mnk;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "OOl", &dcap, &scap, &mnk)) return NULL;
+    void *d = PyCapsule_GetPointer(dcap, PyCapsule_GetName(dcap));
+    if (d == NULL) return NULL;
+    void *s = PyCapsule_GetPointer(scap, PyCapsule_GetName(scap));
+    if (s == NULL) return NULL;
+    dgemm_ptr = (dgemm_t)d;
+    sgemm_ptr = (sgemm_t)s;
+    single_thread_mnk = mnk > 0 ? mnk : 1;
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"kernel", py_kernel, METH_VARARGS, "Run one conv2d contraction on samples [start, stop)."},
+    {"set_blas", py_set_blas, METH_VARARGS, "Set the dgemm and sgemm capsules and the serial size."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_convc", NULL, -1, methods,
+                                     NULL, NULL, NULL, NULL};
+
+PyMODINIT_FUNC PyInit__convc(void) { return PyModule_Create(&module); }

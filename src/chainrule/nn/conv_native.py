@@ -1,0 +1,149 @@
+"""conv2d's three contractions in C (:mod:`chainrule.nn._convc`), for float32 and float64 NumPy arrays.
+
+The extension is built from ``_convc.c`` by the machine's C compiler when chainrule is installed.
+It gathers one sample's windows at a time into a buffer that stays in cache, multiplies them with
+SciPy's BLAS ``gemm`` (function pointers from :mod:`scipy.linalg.cython_blas`, in products small
+enough for BLAS to run on the calling thread, :data:`~chainrule.einsum.parallel.SINGLE_THREAD_MNK`),
+and folds the input gradient's windows back in place. A call runs without the GIL, so the two halves
+of a batch run on two threads (:func:`~chainrule.einsum.parallel.two_halves`) as two C calls: NumPy
+kernels, made of many short calls, spend much of the second thread on passing the GIL back and forth.
+
+:func:`available` is False where the extension was not built (no compiler at install), where SciPy's
+BLAS is missing, or when ``CHAINRULE_NATIVE=0`` is set (the NumPy kernels of
+:mod:`chainrule.nn.conv_primitive` then run; tests compare both). :func:`applies` says whether a call
+can take this path: NumPy arrays of one float dtype and sizes that fit BLAS's 32-bit integers.
+The output gradient is read with its own strides (a broadcast gradient is gathered one sample at a
+time); the other arguments are made C-contiguous here. Nothing in the C code raises on valid
+arguments.
+
+Shapes: ``x (N, C, H, W)``, ``w (O, C/G, kh, kw)``, ``b (O,)`` or None, ``gy (N, O, OH, OW)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
+
+__all__ = ["ENV", "applies", "available", "forward", "grad_w", "grad_x"]
+
+#: Set to ``0`` to run conv2d's NumPy kernels instead of the C ones.
+ENV = "CHAINRULE_NATIVE"
+
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_INT_MAX = 2**31 - 1
+#: The most bytes of one sample's windows a C call gathers; larger samples take the NumPy path.
+MAX_WINDOW_BYTES = 1 << 28
+_FORWARD, _GRAD_X, _GRAD_W = 0, 1, 2
+
+
+def _load() -> Any:
+    try:
+        from scipy.linalg import cython_blas
+
+        from chainrule.nn import _convc  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    capi = cython_blas.__pyx_capi__
+    _convc.set_blas(capi["dgemm"], capi["sgemm"], SINGLE_THREAD_MNK)
+    return _convc
+
+
+_EXT = _load()
+
+
+def available() -> bool:
+    """Whether the C kernels are built and loaded, and not turned off by ``CHAINRULE_NATIVE=0``."""
+    return _EXT is not None and os.environ.get(ENV, "1") != "0"
+
+
+def applies(*arrays: Any) -> bool:
+    """Whether the C kernels take these operands: plain ndarrays of one dtype, float32 or float64."""
+    if not available():
+        return False
+    dtype = arrays[0].dtype if arrays[0].__class__ is np.ndarray else None
+    if dtype not in _FLOATS:
+        return False
+    return all(a.__class__ is np.ndarray and a.dtype == dtype for a in arrays)
+
+
+def _geometry(
+    x_shape: tuple[int, ...], w_shape: tuple[int, ...], out: tuple[int, int], p: Mapping[str, Any]
+) -> list[int] | None:
+    """The integers the C kernels read, or None where a BLAS dimension would overflow 32 bits or a
+    sample's windows would take more than :data:`MAX_WINDOW_BYTES` (for 8-byte floats)."""
+    n, c, h, wd = x_shape
+    o, _, kh, kw = w_shape
+    oh, ow = out
+    if max(c * kh * kw, oh * ow, o, h * wd) > _INT_MAX:
+        return None
+    if 8 * c * kh * kw * oh * ow > MAX_WINDOW_BYTES:
+        return None
+    (sh, sw), (ph, pw), (dh, dw) = p["stride"], p["padding"], p["dilation"]
+    return [n, c, h, wd, o, p["groups"], kh, kw, sh, sw, ph, pw, dh, dw, oh, ow]
+
+
+def _run(
+    kind: int, geom: list[int], a: np.ndarray, b: np.ndarray, c: Any, out: Any, min_flops: float
+) -> Any:
+    ext = _EXT
+    assert ext is not None
+    dbl = a.dtype == np.float64
+    n = geom[0]
+
+    def half(start: int, stop: int) -> Any:
+        target = out if kind != _GRAD_W else np.zeros_like(out)
+        ext.kernel(kind, dbl, (*geom, start, stop), a, b, c, target)
+        return target
+
+    flops = 2.0 * n * geom[4] * (geom[1] // geom[5]) * geom[6] * geom[7] * geom[14] * geom[15]
+    return two_halves(half, n, flops, min_flops)
+
+
+def forward(
+    x: np.ndarray,
+    w: np.ndarray,
+    b: Any,
+    out: tuple[int, int],
+    p: Mapping[str, Any],
+    min_flops: float,
+) -> np.ndarray | None:
+    """``conv2d(x, w) + b`` as a new ``(N, O, OH, OW)`` array, or None where a size is too large.
+
+    A batch of at least ``min_flops`` FLOPs runs in two halves on two threads (as every kernel here).
+    """
+    geom = _geometry(x.shape, w.shape, out, p)
+    if geom is None:
+        return None
+    y = np.empty((x.shape[0], w.shape[0], *out), dtype=x.dtype)
+    bias = None if b is None else np.ascontiguousarray(b, dtype=x.dtype)
+    _run(_FORWARD, geom, np.ascontiguousarray(x), np.ascontiguousarray(w), bias, y, min_flops)
+    return y
+
+
+def grad_x(
+    gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, Any], min_flops: float
+) -> np.ndarray | None:
+    """``∂L/∂x (N, C, H, W)`` from ``gy (N, O, OH, OW)``, or None where a size is too large."""
+    geom = _geometry(x.shape, w.shape, gy.shape[2:], p)
+    if geom is None:
+        return None
+    dx = np.empty(x.shape, dtype=x.dtype)
+    _run(_GRAD_X, geom, gy, np.ascontiguousarray(w), None, dx, min_flops)
+    return dx
+
+
+def grad_w(
+    gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, Any], min_flops: float
+) -> np.ndarray | None:
+    """``∂L/∂w (O, C/G, kh, kw)`` from ``gy`` and ``x``, or None where a size is too large."""
+    geom = _geometry(x.shape, w.shape, gy.shape[2:], p)
+    if geom is None:
+        return None
+    acc = np.zeros(w.shape, dtype=x.dtype)
+    parts = _run(_GRAD_W, geom, gy, np.ascontiguousarray(x), None, acc, min_flops)
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]

@@ -1,0 +1,213 @@
+"""The C conv2d kernels (chainrule.nn._convc via conv_native) against the NumPy kernels and the
+textbook sum: every geometry, both float dtypes, strided and broadcast output gradients, the two
+halves of a batch, the switch that turns them off, and what they leave to NumPy."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.nn import conv_native, conv_primitive
+
+from .test_conv import reference_conv2d
+
+
+def test_the_extension_is_built_in_ci() -> None:
+    """`make test` builds the extension (gcc is on every machine); outside CI a checkout without a
+    compiler runs the NumPy kernels, and says so here."""
+    if not conv_native.available() and not os.environ.get("CI"):
+        pytest.skip("chainrule.nn._convc is not built here: conv2d runs its NumPy kernels")
+    assert conv_native.available()
+    assert conv_native._EXT is not None
+
+
+needs_ext = pytest.mark.skipif(
+    conv_native._EXT is None and not os.environ.get("CI"),
+    reason="chainrule.nn._convc is not built here",
+)
+
+
+def _run_all(
+    monkeypatch: pytest.MonkeyPatch,
+    native: str,
+    x: np.ndarray,
+    w: np.ndarray,
+    b: np.ndarray | None,
+    gy: np.ndarray,
+    p: dict[str, Any],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    monkeypatch.setenv(conv_native.ENV, native)
+    y = conv_primitive.conv2d_forward(x, w, b, **p)
+    gx = conv_primitive.conv2d_vjp_x(gy, y, x, w, b, **p)
+    gw = conv_primitive.conv2d_vjp_w(gy, y, x, w, b, **p)
+    return y, gx, gw
+
+
+@needs_ext
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 4),
+    cg=st.integers(1, 3),
+    og=st.integers(1, 3),
+    groups=st.integers(1, 3),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    sh=st.integers(1, 3),
+    sw=st.integers(1, 3),
+    ph=st.integers(0, 3),
+    pw=st.integers(0, 3),
+    dh=st.integers(1, 3),
+    dw=st.integers(1, 3),
+    h=st.integers(1, 9),
+    wd=st.integers(1, 9),
+    float32=st.booleans(),
+    bias=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_c_kernels_equal_the_numpy_kernels(
+    n: int,
+    cg: int,
+    og: int,
+    groups: int,
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    ph: int,
+    pw: int,
+    dh: int,
+    dw: int,
+    h: int,
+    wd: int,
+    float32: bool,
+    bias: bool,
+    seed: int,
+) -> None:
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    if oh < 1 or ow < 1:
+        return
+    dtype = np.float32 if float32 else np.float64
+    rng = np.random.default_rng(seed)
+    c, o = cg * groups, og * groups
+    x = rng.normal(size=(n, c, h, wd)).astype(dtype)
+    w = rng.normal(size=(o, cg, kh, kw)).astype(dtype)
+    b = rng.normal(size=o).astype(dtype) if bias else None
+    gy = rng.normal(size=(n, o, oh, ow)).astype(dtype)
+    p = {"stride": (sh, sw), "padding": (ph, pw), "dilation": (dh, dw), "groups": groups}
+    with pytest.MonkeyPatch.context() as mp:
+        ref = _run_all(mp, "0", x, w, b, gy, p)
+        got = _run_all(mp, "1", x, w, b, gy, p)
+    tol = 2e-5 if float32 else 1e-12
+    for a, r in zip(got, ref, strict=True):
+        assert a.dtype == dtype and a.shape == r.shape
+        np.testing.assert_allclose(a, r, rtol=tol, atol=tol)
+    want = reference_conv2d(
+        x.astype(np.float64), w.astype(np.float64), b, (sh, sw), (ph, pw), (dh, dw), groups
+    )
+    np.testing.assert_allclose(got[0], want, rtol=tol, atol=tol)
+
+
+@needs_ext
+def test_strided_and_broadcast_output_gradients(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The output gradient is read with its strides: a transposed view, a broadcast (the gradient
+    of ``y.sum()``) and a negative-stride slice give the contiguous copy's gradients."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3, 4, 8, 7))
+    w = rng.normal(size=(6, 2, 3, 3))
+    p = {"stride": (1, 1), "padding": (1, 0), "dilation": (1, 1), "groups": 2}
+    monkeypatch.setenv(conv_native.ENV, "1")
+    y = conv_primitive.conv2d_forward(x, w, None, **p)
+    views = [
+        np.broadcast_to(np.float64(1.5), y.shape),
+        np.broadcast_to(rng.normal(size=(1, 6, 1, y.shape[3])), y.shape),
+        rng.normal(size=y.shape[::-1]).transpose(3, 2, 1, 0),
+        rng.normal(size=(y.shape[0], y.shape[1], y.shape[2], 2 * y.shape[3]))[..., ::-2],
+    ]
+    for gy in views:
+        dense = np.ascontiguousarray(gy)
+        for vjp in (conv_primitive.conv2d_vjp_x, conv_primitive.conv2d_vjp_w):
+            got = vjp(gy, y, x, w, None, **p)
+            want = vjp(dense, y, x, w, None, **p)
+            np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-13)
+        np.testing.assert_allclose(
+            conv_primitive.conv2d_vjp_b(gy, y, x, w, None, **p),
+            dense.sum(axis=(0, 2, 3)),
+            rtol=1e-13,
+        )
+
+
+@needs_ext
+def test_module_training_step_is_the_same_with_and_without_c(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A Conv2d layer's forward and backward through Tensors (non-contiguous input, a batch large
+    enough to run in two halves) give the NumPy kernels' numbers."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(16, 10, 3, 12)).transpose(0, 2, 1, 3)  # (16, 3, 10, 12), not contiguous
+    conv = nn.Conv2d(3, 8, 3, padding=1, seed=0)
+    results = []
+    for native in ("0", "1"):
+        monkeypatch.setenv(conv_native.ENV, native)
+        monkeypatch.setattr(conv_primitive, "SPLIT_MIN_FLOPS", 0)
+        xt = cr.tensor(x, requires_grad=True)
+        conv.zero_grad()
+        y = conv(xt)
+        (y**2).sum().backward()
+        results.append((y.data, xt.grad.data, conv.weight.grad.data, conv.bias.grad.data))
+    for got, want in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_the_switch_and_what_stays_with_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``CHAINRULE_NATIVE=0`` turns the C kernels off; dtypes other than float32/float64, mixed
+    dtypes and array subclasses are never sent to them (and still compute)."""
+    f64 = np.ones((1, 1, 3, 3))
+    monkeypatch.setenv(conv_native.ENV, "0")
+    assert not conv_native.available()
+    assert not conv_native.applies(f64, f64)
+    monkeypatch.setenv(conv_native.ENV, "1")
+    assert conv_native.available() == (conv_native._EXT is not None)
+    for a, b in [
+        (f64.astype(np.float16), f64.astype(np.float16)),
+        (f64.astype(np.int64), f64.astype(np.int64)),
+        (f64.astype(np.complex128), f64.astype(np.complex128)),
+        (f64, f64.astype(np.float32)),
+        (np.ma.masked_array(f64), f64),
+    ]:
+        assert not conv_native.applies(a, b)
+    x = np.arange(2 * 2 * 4 * 4, dtype=np.int64).reshape(2, 2, 4, 4)
+    w = np.ones((3, 2, 2, 2), dtype=np.int64)
+    y = nn.conv2d(x, w)
+    np.testing.assert_array_equal(
+        np.asarray(y.data if isinstance(y, cr.Tensor) else y),
+        reference_conv2d(x, w, None, (1, 1), (0, 0), (1, 1), 1),
+    )
+
+
+def test_sizes_beyond_blas_integers_fall_back() -> None:
+    """A product dimension over 2**31 - 1 is not handed to 32-bit BLAS, and a sample's windows over
+    MAX_WINDOW_BYTES are not gathered: the kernels say None and the NumPy path runs."""
+    for name, limit in (("_INT_MAX", 10), ("MAX_WINDOW_BYTES", 8 * 18 * 9 - 1)):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(conv_native, name, limit)
+            _falls_back()
+
+
+def _falls_back() -> None:
+    p = {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": 1}
+    x = np.ones((1, 2, 5, 5))
+    w = np.ones((1, 2, 3, 3))
+    assert conv_native.forward(x, w, None, (3, 3), p, 0) is None
+    assert conv_native.grad_x(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
+    assert conv_native.grad_w(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
+    np.testing.assert_allclose(
+        conv_primitive.conv2d_forward(x, w, None, **p), np.full((1, 1, 3, 3), 18.0)
+    )
