@@ -50,7 +50,7 @@ from chainrule.autodiff.windows import (
     window_output_size,
 )
 from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
-from chainrule.nn import conv_native
+from chainrule.nn import native
 
 __all__ = ["CHUNK_BYTES", "CONV2D", "conv2d_primitive"]
 
@@ -356,8 +356,8 @@ def conv2d_forward(
     groups: int = 1,
 ) -> Any:
     p = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
-    if conv_native.applies(x, w, *(() if b is None else (b,))):
-        y = conv_native.forward(x, w, b, _geometry(x, w, p)[3:], p, SPLIT_MIN_FLOPS)
+    if native.applies(x, w, *(() if b is None else (b,))):
+        y = native.forward(x, w, b, _geometry(x, w, p)[3:], p, SPLIT_MIN_FLOPS)
         if y is not None:
             return y
     if _numpy(x, w) and (b is None or _numpy(b)):
@@ -367,8 +367,8 @@ def conv2d_forward(
 
 
 def conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
-    if conv_native.applies(g, x, w):
-        dx = conv_native.grad_x(g, x, w, p, SPLIT_MIN_FLOPS)
+    if native.applies(g, x, w):
+        dx = native.grad_x(g, x, w, p, SPLIT_MIN_FLOPS)
         if dx is not None:
             return dx
     if _numpy(g, x, w):
@@ -377,8 +377,8 @@ def conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> A
 
 
 def conv2d_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
-    if conv_native.applies(g, x, w):
-        dw = conv_native.grad_w(g, x, w, p, SPLIT_MIN_FLOPS)
+    if native.applies(g, x, w):
+        dw = native.grad_w(g, x, w, p, SPLIT_MIN_FLOPS)
         if dw is not None:
             return dw
     if _numpy(g, x, w):

@@ -10,7 +10,9 @@ That is what the node prints in :func:`chainrule.explain`, and it is how the rul
 (``create_graph``: gradients of any order, through the ``unfold``/``max``/``fold`` primitives) and
 on non-NumPy arrays.
 
-On NumPy float arrays the same reduction runs over the ``kh·kw`` strided slices
+On float32/float64 NumPy arrays the passes run in C where the extension is built
+(:func:`chainrule.nn.native.pool_forward` and :func:`~chainrule.nn.native.pool_grad`, one loop over
+the windows each). Otherwise, on NumPy float arrays, the same reduction runs over the ``kh·kw`` strided slices
 ``x[..., a::sh, b::sw]`` of the (padded) input, without materialising the windows: the forward pass
 is ``kh·kw − 1`` elementwise maxima; the backward pass compares each slice with ``y`` (the hits),
 sums the hits (the tie counts), divides the gradient by the counts once and writes (disjoint
@@ -38,6 +40,7 @@ from chainrule.autodiff.windows import (
     unfold,
     window_output_size,
 )
+from chainrule.nn import native
 
 __all__ = ["MAX_POOL2D", "max_pool2d_primitive"]
 
@@ -148,6 +151,8 @@ def max_pool2d_forward(
     x: Any, kernel_size: Pair = (1, 1), stride: Pair = (1, 1), padding: Pair = (0, 0)
 ) -> Any:
     p = {"kernel_size": kernel_size, "stride": stride, "padding": padding}
+    if native.applies(x):
+        return native.pool_forward(x, _out_size(x, p), p)
     if _fast(x):
         return _forward_numpy(x, p)
     win = unfold(x, kernel_size, stride, padding, 1, fill=-np.inf)
@@ -155,6 +160,8 @@ def max_pool2d_forward(
 
 
 def max_pool2d_vjp(g: Any, ans: Any, x: Any, **p: Any) -> Any:
+    if native.applies(g, ans, x):
+        return native.pool_grad(g, ans, x, p)
     if _fast(g, ans, x):
         return _grad_numpy(g, ans, x, p)
     # The composition's rule: the max's gradient over the windows (ties share it; the hits are

@@ -1,18 +1,26 @@
 /*
- * chainrule.nn._convc: the three conv2d contractions on float32/float64 buffers, sample by sample.
+ * chainrule.nn._kernels: conv2d's three contractions and max-pooling's two passes on float32/float64
+ * buffers, in C.
  *
+ * conv2d, sample by sample:
  * Each sample's windows (im2col columns, (C/G)*kh*kw rows of OH*OW) are gathered into one buffer
  * that stays in cache, multiplied by BLAS's gemm (SciPy's, reached through the function pointers
- * that chainrule.nn.conv_native hands over with set_blas), and, for the input gradient, added back
+ * that chainrule.nn.native hands over with set_blas), and, for the input gradient, added back
  * into the input positions they were read from. A call works on the samples [start, stop) and runs
  * without the GIL, so two Python threads can each take half of a batch.
  *
- * The Python side (conv_native.py) checks every argument: C-contiguous buffers of one dtype, sizes
+ * max_pool2d: each window's maximum (NaN if the window holds one, as numpy.maximum), and its
+ * adjoint, which gives each window's gradient in equal shares to the entries equal to the maximum
+ * (padding entries, -inf, count as entries and drop their share), as pool_primitive's NumPy
+ * kernels do.
+ *
+ * The Python side (native.py) checks every argument: C-contiguous buffers of one dtype, sizes
  * that fit BLAS's 32-bit integers. Here the only failures are a missing BLAS pointer and memory.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 typedef void (*dgemm_t)(char *, char *, int *, int *, int *, double *, double *, int *, double *,
@@ -264,14 +272,14 @@ static PyObject *py_kernel(PyObject *self, PyObject *args) {
     q.gs = NULL;
     if (kind != FORWARD) {
         if (a.ndim != 4 || a.strides == NULL) {
-            PyErr_SetString(PyExc_ValueError, "_convc: the output gradient must have 4 axes");
+            PyErr_SetString(PyExc_ValueError, "_kernels: the output gradient must have 4 axes");
             goto done;
         }
         if (!PyBuffer_IsContiguous(&a, 'C')) q.gs = a.strides;
     }
     if (have_c && PyObject_GetBuffer(third, &c3, PyBUF_SIMPLE) < 0) goto done;
     if ((dbl && dgemm_ptr == NULL) || (!dbl && sgemm_ptr == NULL)) {
-        PyErr_SetString(PyExc_RuntimeError, "_convc: set_blas was not called");
+        PyErr_SetString(PyExc_RuntimeError, "_kernels: set_blas was not called");
         goto done;
     }
     size_t it = dbl ? 8 : 4;
@@ -302,6 +310,151 @@ done:
     return result;
 }
 
+/* --- max_pool2d ------------------------------------------------------------------------------ */
+
+typedef struct {
+    Py_ssize_t planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
+} pgeom;
+
+/* The loops read the geometry from locals (a store through T* may alias the struct's fields for
+ * the compiler) and are branch-free in the data: maxima by comparison and selection, NaN as a flag,
+ * hits as 0/1 factors, so that random data costs no mispredicted branches. */
+#define POOL(T)                                                                                \
+    static void pool_fwd_##T(const T *x, T *y, const pgeom *q) {                               \
+        const Py_ssize_t h = q->h, w = q->w, kh = q->kh, kw = q->kw, sh = q->sh, sw = q->sw;   \
+        const Py_ssize_t ph = q->ph, pw = q->pw, oh = q->oh, ow = q->ow, planes = q->planes;  \
+        if (kh == 2 && kw == 2 && ph == 0 && pw == 0) { /* the common 2x2 window, inside */     \
+            for (Py_ssize_t p = 0; p < planes; p++) {                                          \
+                const T *xp = x + p * h * w;                                                   \
+                T *yp = y + p * oh * ow;                                                       \
+                for (Py_ssize_t i = 0; i < oh; i++) {                                          \
+                    const T *u = xp + i * sh * w, *d = u + w;                                  \
+                    for (Py_ssize_t j = 0; j < ow; j++) {                                      \
+                        T a = u[j * sw], b = u[j * sw + 1], c = d[j * sw], e = d[j * sw + 1];  \
+                        T m1 = a > b ? a : b, m2 = c > e ? c : e, m = m1 > m2 ? m1 : m2;       \
+                        int nan = (a != a) | (b != b) | (c != c) | (e != e);                   \
+                        yp[i * ow + j] = nan ? (T)NAN : m;                                     \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+            return;                                                                            \
+        }                                                                                      \
+        for (Py_ssize_t p = 0; p < planes; p++) {                                              \
+            const T *xp = x + p * h * w;                                                       \
+            T *yp = y + p * oh * ow;                                                           \
+            for (Py_ssize_t i = 0; i < oh; i++) {                                              \
+                Py_ssize_t r0 = i * sh - ph, a0 = r0 < 0 ? -r0 : 0;                            \
+                Py_ssize_t a1 = r0 + kh > h ? h - r0 : kh;                                     \
+                for (Py_ssize_t j = 0; j < ow; j++) {                                          \
+                    Py_ssize_t c0 = j * sw - pw, b0 = c0 < 0 ? -c0 : 0;                        \
+                    Py_ssize_t b1 = c0 + kw > w ? w - c0 : kw;                                 \
+                    T m = -(T)INFINITY;                                                        \
+                    int nan = 0;                                                               \
+                    for (Py_ssize_t a = a0; a < a1; a++) {                                     \
+                        const T *row = xp + (r0 + a) * w + c0;                                 \
+                        for (Py_ssize_t b = b0; b < b1; b++) {                                 \
+                            T v = row[b];                                                      \
+                            m = v > m ? v : m;                                                 \
+                            nan |= v != v;                                                     \
+                        }                                                                      \
+                    }                                                                          \
+                    yp[i * ow + j] = nan ? (T)NAN : m;                                         \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }                                                                                          \
+    static void pool_bwd_##T(const T *g, const T *y, const T *x, T *dx, const pgeom *q) {      \
+        const Py_ssize_t h = q->h, w = q->w, kh = q->kh, kw = q->kw, sh = q->sh, sw = q->sw;   \
+        const Py_ssize_t ph = q->ph, pw = q->pw, oh = q->oh, ow = q->ow, planes = q->planes;  \
+        memset(dx, 0, sizeof(T) * planes * h * w);                                             \
+        if (kh == 2 && kw == 2 && ph == 0 && pw == 0) { /* the common 2x2 window, inside */     \
+            for (Py_ssize_t p = 0; p < planes; p++) {                                          \
+                const T *xp = x + p * h * w, *gp = g + p * oh * ow, *ypl = y + p * oh * ow;    \
+                T *dp = dx + p * h * w;                                                        \
+                for (Py_ssize_t i = 0; i < oh; i++) {                                          \
+                    const T *u = xp + i * sh * w, *d = u + w;                                  \
+                    T *du = dp + i * sh * w, *dd = du + w;                                     \
+                    for (Py_ssize_t j = 0; j < ow; j++) {                                      \
+                        Py_ssize_t c = j * sw;                                                 \
+                        T m = ypl[i * ow + j];                                                 \
+                        T ha = (T)(u[c] == m), hb = (T)(u[c + 1] == m);                        \
+                        T hc = (T)(d[c] == m), he = (T)(d[c + 1] == m);                        \
+                        T share = gp[i * ow + j] / (ha + hb + hc + he);                        \
+                        du[c] += ha * share;                                                   \
+                        du[c + 1] += hb * share;                                               \
+                        dd[c] += hc * share;                                                   \
+                        dd[c + 1] += he * share;                                               \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+            return;                                                                            \
+        }                                                                                      \
+        for (Py_ssize_t p = 0; p < planes; p++) {                                              \
+            const T *xp = x + p * h * w;                                                       \
+            T *dp = dx + p * h * w;                                                            \
+            const T *gp = g + p * oh * ow, *ypl = y + p * oh * ow;                             \
+            for (Py_ssize_t i = 0; i < oh; i++) {                                              \
+                Py_ssize_t r0 = i * sh - ph, a0 = r0 < 0 ? -r0 : 0;                            \
+                Py_ssize_t a1 = r0 + kh > h ? h - r0 : kh;                                     \
+                for (Py_ssize_t j = 0; j < ow; j++) {                                          \
+                    Py_ssize_t c0 = j * sw - pw, b0 = c0 < 0 ? -c0 : 0;                        \
+                    Py_ssize_t b1 = c0 + kw > w ? w - c0 : kw;                                 \
+                    T m = ypl[i * ow + j];                                                     \
+                    /* padding entries are -inf: hits when the maximum is -inf */              \
+                    long inside = (a1 - a0) * (b1 - b0);                                       \
+                    long count = (m == -(T)INFINITY) ? (long)(kh * kw) - inside : 0;           \
+                    for (Py_ssize_t a = a0; a < a1; a++) {                                     \
+                        const T *row = xp + (r0 + a) * w + c0;                                 \
+                        for (Py_ssize_t b = b0; b < b1; b++) count += row[b] == m;             \
+                    }                                                                          \
+                    T share = gp[i * ow + j] / (T)count;                                       \
+                    for (Py_ssize_t a = a0; a < a1; a++) {                                     \
+                        const T *row = xp + (r0 + a) * w + c0;                                 \
+                        T *drow = dp + (r0 + a) * w + c0;                                      \
+                        for (Py_ssize_t b = b0; b < b1; b++) drow[b] += (T)(row[b] == m) * share; \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+        }                                                                                      \
+    }
+
+POOL(double)
+POOL(float)
+
+/* pool(backward, double, (planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow), x, y, g_or_None, out):
+ * forward: out = pool(x); backward: out = the input gradient from g and the forward's y. */
+static PyObject *py_pool(PyObject *self, PyObject *args) {
+    int backward, dbl;
+    PyObject *gt, *third;
+    Py_buffer x = {0}, y = {0}, out = {0}, g = {0};
+    pgeom q;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "ppOy*y*Ow*", &backward, &dbl, &gt, &x, &y, &third, &out))
+        return NULL;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(gt, "nnnnnnnnnnn", &q.planes, &q.h, &q.w, &q.kh, &q.kw, &q.sh, &q.sw,
+                          &q.ph, &q.pw, &q.oh, &q.ow))
+        goto done;
+    if (backward && PyObject_GetBuffer(third, &g, PyBUF_SIMPLE) < 0) goto done;
+    Py_BEGIN_ALLOW_THREADS
+    if (!backward) {
+        if (dbl) pool_fwd_double(x.buf, out.buf, &q);
+        else pool_fwd_float(x.buf, out.buf, &q);
+    } else {
+        if (dbl) pool_bwd_double(g.buf, y.buf, x.buf, out.buf, &q);
+        else pool_bwd_float(g.buf, y.buf, x.buf, out.buf, &q);
+    }
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    if (g.obj != NULL) PyBuffer_Release(&g);
+    PyBuffer_Release(&x);
+    PyBuffer_Release(&y);
+    PyBuffer_Release(&out);
+    return result;
+}
+
 static PyObject *py_set_blas(PyObject *self, PyObject *args) {
     PyObject *dcap, *scap;
     long mnk;
@@ -319,11 +472,12 @@ static PyObject *py_set_blas(PyObject *self, PyObject *args) {
 
 static PyMethodDef methods[] = {
     {"kernel", py_kernel, METH_VARARGS, "Run one conv2d contraction on samples [start, stop)."},
+    {"pool", py_pool, METH_VARARGS, "max_pool2d's forward or backward pass."},
     {"set_blas", py_set_blas, METH_VARARGS, "Set the dgemm and sgemm capsules and the serial size."},
     {NULL, NULL, 0, NULL},
 };
 
-static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_convc", NULL, -1, methods,
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_kernels", NULL, -1, methods,
                                      NULL, NULL, NULL, NULL};
 
-PyMODINIT_FUNC PyInit__convc(void) { return PyModule_Create(&module); }
+PyMODINIT_FUNC PyInit__kernels(void) { return PyModule_Create(&module); }

@@ -1,6 +1,7 @@
-"""The C conv2d kernels (chainrule.nn._convc via conv_native) against the NumPy kernels and the
-textbook sum: every geometry, both float dtypes, strided and broadcast output gradients, the two
-halves of a batch, the switch that turns them off, and what they leave to NumPy."""
+"""The C kernels (chainrule.nn._kernels, through chainrule.nn.native) against the NumPy kernels
+and the textbook sums: conv2d and max_pool2d in every geometry, both float dtypes, strided and
+broadcast output gradients, NaN and ties, the two halves of a batch, the switch that turns them
+off, and what they leave to NumPy."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.nn import conv_native, conv_primitive
+from chainrule.nn import conv_primitive, native
 
 from .test_conv import reference_conv2d
 
@@ -22,28 +23,28 @@ from .test_conv import reference_conv2d
 def test_the_extension_is_built_in_ci() -> None:
     """`make test` builds the extension (gcc is on every machine); outside CI a checkout without a
     compiler runs the NumPy kernels, and says so here."""
-    if not conv_native.available() and not os.environ.get("CI"):
-        pytest.skip("chainrule.nn._convc is not built here: conv2d runs its NumPy kernels")
-    assert conv_native.available()
-    assert conv_native._EXT is not None
+    if not native.available() and not os.environ.get("CI"):
+        pytest.skip("chainrule.nn._kernels is not built here: conv2d runs its NumPy kernels")
+    assert native.available()
+    assert native._EXT is not None
 
 
 needs_ext = pytest.mark.skipif(
-    conv_native._EXT is None and not os.environ.get("CI"),
-    reason="chainrule.nn._convc is not built here",
+    native._EXT is None and not os.environ.get("CI"),
+    reason="chainrule.nn._kernels is not built here",
 )
 
 
 def _run_all(
     monkeypatch: pytest.MonkeyPatch,
-    native: str,
+    switch: str,
     x: np.ndarray,
     w: np.ndarray,
     b: np.ndarray | None,
     gy: np.ndarray,
     p: dict[str, Any],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    monkeypatch.setenv(conv_native.ENV, native)
+    monkeypatch.setenv(native.ENV, switch)
     y = conv_primitive.conv2d_forward(x, w, b, **p)
     gx = conv_primitive.conv2d_vjp_x(gy, y, x, w, b, **p)
     gw = conv_primitive.conv2d_vjp_w(gy, y, x, w, b, **p)
@@ -123,7 +124,7 @@ def test_strided_and_broadcast_output_gradients(monkeypatch: pytest.MonkeyPatch)
     x = rng.normal(size=(3, 4, 8, 7))
     w = rng.normal(size=(6, 2, 3, 3))
     p = {"stride": (1, 1), "padding": (1, 0), "dilation": (1, 1), "groups": 2}
-    monkeypatch.setenv(conv_native.ENV, "1")
+    monkeypatch.setenv(native.ENV, "1")
     y = conv_primitive.conv2d_forward(x, w, None, **p)
     views = [
         np.broadcast_to(np.float64(1.5), y.shape),
@@ -154,8 +155,8 @@ def test_module_training_step_is_the_same_with_and_without_c(
     x = rng.normal(size=(16, 10, 3, 12)).transpose(0, 2, 1, 3)  # (16, 3, 10, 12), not contiguous
     conv = nn.Conv2d(3, 8, 3, padding=1, seed=0)
     results = []
-    for native in ("0", "1"):
-        monkeypatch.setenv(conv_native.ENV, native)
+    for switch in ("0", "1"):
+        monkeypatch.setenv(native.ENV, switch)
         monkeypatch.setattr(conv_primitive, "SPLIT_MIN_FLOPS", 0)
         xt = cr.tensor(x, requires_grad=True)
         conv.zero_grad()
@@ -170,11 +171,11 @@ def test_the_switch_and_what_stays_with_numpy(monkeypatch: pytest.MonkeyPatch) -
     """``CHAINRULE_NATIVE=0`` turns the C kernels off; dtypes other than float32/float64, mixed
     dtypes and array subclasses are never sent to them (and still compute)."""
     f64 = np.ones((1, 1, 3, 3))
-    monkeypatch.setenv(conv_native.ENV, "0")
-    assert not conv_native.available()
-    assert not conv_native.applies(f64, f64)
-    monkeypatch.setenv(conv_native.ENV, "1")
-    assert conv_native.available() == (conv_native._EXT is not None)
+    monkeypatch.setenv(native.ENV, "0")
+    assert not native.available()
+    assert not native.applies(f64, f64)
+    monkeypatch.setenv(native.ENV, "1")
+    assert native.available() == (native._EXT is not None)
     for a, b in [
         (f64.astype(np.float16), f64.astype(np.float16)),
         (f64.astype(np.int64), f64.astype(np.int64)),
@@ -182,7 +183,7 @@ def test_the_switch_and_what_stays_with_numpy(monkeypatch: pytest.MonkeyPatch) -
         (f64, f64.astype(np.float32)),
         (np.ma.masked_array(f64), f64),
     ]:
-        assert not conv_native.applies(a, b)
+        assert not native.applies(a, b)
     x = np.arange(2 * 2 * 4 * 4, dtype=np.int64).reshape(2, 2, 4, 4)
     w = np.ones((3, 2, 2, 2), dtype=np.int64)
     y = nn.conv2d(x, w)
@@ -197,7 +198,7 @@ def test_sizes_beyond_blas_integers_fall_back() -> None:
     MAX_WINDOW_BYTES are not gathered: the kernels say None and the NumPy path runs."""
     for name, limit in (("_INT_MAX", 10), ("MAX_WINDOW_BYTES", 8 * 18 * 9 - 1)):
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(conv_native, name, limit)
+            mp.setattr(native, name, limit)
             _falls_back()
 
 
@@ -205,9 +206,111 @@ def _falls_back() -> None:
     p = {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": 1}
     x = np.ones((1, 2, 5, 5))
     w = np.ones((1, 2, 3, 3))
-    assert conv_native.forward(x, w, None, (3, 3), p, 0) is None
-    assert conv_native.grad_x(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
-    assert conv_native.grad_w(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
+    assert native.forward(x, w, None, (3, 3), p, 0) is None
+    assert native.grad_x(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
+    assert native.grad_w(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
     np.testing.assert_allclose(
         conv_primitive.conv2d_forward(x, w, None, **p), np.full((1, 1, 3, 3), 18.0)
     )
+
+
+def _pool_both(
+    x: np.ndarray, g_seed: int, p: dict[str, Any]
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    from chainrule.nn import pool_primitive
+
+    results = []
+    for switch in ("0", "1"):
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(native.ENV, switch)
+            y = pool_primitive.max_pool2d_forward(x, **p)
+            g = np.random.default_rng(g_seed).normal(size=y.shape).astype(x.dtype)
+            results.append((y, pool_primitive.max_pool2d_vjp(g, y, x, **p)))
+    return results[0], results[1]
+
+
+@needs_ext
+@settings(max_examples=80, deadline=None)
+@given(
+    lead=st.lists(st.integers(1, 3), min_size=0, max_size=3),
+    kh=st.integers(1, 4),
+    kw=st.integers(1, 4),
+    sh=st.integers(1, 4),
+    sw=st.integers(1, 4),
+    pad=st.integers(0, 2),
+    h=st.integers(1, 9),
+    wd=st.integers(1, 9),
+    float32=st.booleans(),
+    levels=st.integers(2, 6),
+    specials=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_c_pooling_equals_the_numpy_kernels(
+    lead: list[int],
+    kh: int,
+    kw: int,
+    sh: int,
+    sw: int,
+    pad: int,
+    h: int,
+    wd: int,
+    float32: bool,
+    levels: int,
+    specials: bool,
+    seed: int,
+) -> None:
+    """Few distinct values (many tied maxima), NaN and ±inf entries, padding, overlapping and
+    gapped windows, any leading axes: the C passes give the NumPy kernels' outputs and gradients,
+    NaN for NaN."""
+    ph, pw = min(pad, kh // 2), min(pad, kw // 2)
+    oh, ow = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
+    if oh < 1 or ow < 1:
+        return
+    rng = np.random.default_rng(seed)
+    dtype = np.float32 if float32 else np.float64
+    x = rng.integers(0, levels, size=(*lead, h, wd)).astype(dtype)
+    if specials:
+        flat = x.reshape(-1)
+        for value in (np.nan, np.inf, -np.inf):
+            flat[rng.integers(0, flat.size)] = value
+    p = {"kernel_size": (kh, kw), "stride": (sh, sw), "padding": (ph, pw)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (y0, dx0), (y1, dx1) = _pool_both(x, seed, p)
+    assert y1.dtype == dtype and dx1.dtype == dtype
+    np.testing.assert_array_equal(y1, y0)
+    # Overlapping windows add their shares in another order: equal up to rounding.
+    np.testing.assert_allclose(dx1, dx0, rtol=1e-5 if float32 else 1e-12, atol=1e-12)
+
+
+@needs_ext
+def test_c_pooling_through_the_layer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """MaxPool2d on a relu output (ties at zero) inside a graph: the same gradients either way."""
+    rng = np.random.default_rng(9)
+    x = rng.normal(size=(4, 3, 9, 8))
+    results = []
+    for switch in ("0", "1"):
+        monkeypatch.setenv(native.ENV, switch)
+        xt = cr.tensor(x, requires_grad=True)
+        y = nn.MaxPool2d(3, stride=2, padding=1)(cr.relu(xt))
+        (y * y).sum().backward()
+        results.append((y.data, xt.grad.data))
+    for got, want in zip(results[1], results[0], strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-15, atol=0)
+
+
+@needs_ext
+@pytest.mark.parametrize("stride", [(2, 2), (1, 1), (3, 2), (2, 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_c_pooling_2x2_fast_path(stride: tuple[int, int], dtype: Any) -> None:
+    """The unrolled 2×2 loops (no padding): ties, NaN, ±inf and odd sizes against NumPy."""
+    rng = np.random.default_rng(21)
+    x = rng.integers(0, 3, size=(3, 4, 9, 7)).astype(dtype)
+    x[0, 0, 0, 0] = np.nan
+    x[1, 2, 3, 3] = np.inf
+    x[2, 1, 4:6, 2:4] = -np.inf
+    p = {"kernel_size": (2, 2), "stride": stride, "padding": (0, 0)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        (y0, dx0), (y1, dx1) = _pool_both(x, 4, p)
+    np.testing.assert_array_equal(y1, y0)
+    np.testing.assert_allclose(dx1, dx0, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-12)
+    assert np.isnan(y1[0, 0, 0, 0]) and np.isnan(dx1[0, 0, 0, 0])

@@ -1,12 +1,18 @@
-"""conv2d's three contractions in C (:mod:`chainrule.nn._convc`), for float32 and float64 NumPy arrays.
+"""conv2d and max_pool2d in C (:mod:`chainrule.nn._kernels`), for float32 and float64 NumPy arrays.
 
-The extension is built from ``_convc.c`` by the machine's C compiler when chainrule is installed.
-It gathers one sample's windows at a time into a buffer that stays in cache, multiplies them with
+The extension is built from ``_kernels.c`` by the machine's C compiler when chainrule is installed.
+
+conv2d's three contractions (:func:`forward`, :func:`grad_x`, :func:`grad_w`): the extension
+gathers one sample's windows at a time into a buffer that stays in cache, multiplies them with
 SciPy's BLAS ``gemm`` (function pointers from :mod:`scipy.linalg.cython_blas`, in products small
 enough for BLAS to run on the calling thread, :data:`~chainrule.einsum.parallel.SINGLE_THREAD_MNK`),
 and folds the input gradient's windows back in place. A call runs without the GIL, so the two halves
 of a batch run on two threads (:func:`~chainrule.einsum.parallel.two_halves`) as two C calls: NumPy
 kernels, made of many short calls, spend much of the second thread on passing the GIL back and forth.
+
+max_pool2d's passes (:func:`pool_forward`, :func:`pool_grad`): one loop over the windows each, with
+the NumPy kernels' rules (NaN propagates; tied maxima share the gradient equally, padding counting
+as ``-inf`` entries), where those kernels make ``kh·kw`` passes over strided slices.
 
 :func:`available` is False where the extension was not built (no compiler at install), where SciPy's
 BLAS is missing, or when ``CHAINRULE_NATIVE=0`` is set (the NumPy kernels of
@@ -16,7 +22,8 @@ The output gradient is read with its own strides (a broadcast gradient is gather
 time); the other arguments are made C-contiguous here. Nothing in the C code raises on valid
 arguments.
 
-Shapes: ``x (N, C, H, W)``, ``w (O, C/G, kh, kw)``, ``b (O,)`` or None, ``gy (N, O, OH, OW)``.
+Shapes: ``x (N, C, H, W)``, ``w (O, C/G, kh, kw)``, ``b (O,)`` or None, ``gy (N, O, OH, OW)``;
+pooling takes ``x (..., H, W)``.
 """
 
 from __future__ import annotations
@@ -29,7 +36,16 @@ import numpy as np
 
 from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
 
-__all__ = ["ENV", "applies", "available", "forward", "grad_w", "grad_x"]
+__all__ = [
+    "ENV",
+    "applies",
+    "available",
+    "forward",
+    "grad_w",
+    "grad_x",
+    "pool_forward",
+    "pool_grad",
+]
 
 #: Set to ``0`` to run conv2d's NumPy kernels instead of the C ones.
 ENV = "CHAINRULE_NATIVE"
@@ -45,12 +61,12 @@ def _load() -> Any:
     try:
         from scipy.linalg import cython_blas
 
-        from chainrule.nn import _convc  # type: ignore[attr-defined]
+        from chainrule.nn import _kernels  # type: ignore[attr-defined]
     except ImportError:
         return None
     capi = cython_blas.__pyx_capi__
-    _convc.set_blas(capi["dgemm"], capi["sgemm"], SINGLE_THREAD_MNK)
-    return _convc
+    _kernels.set_blas(capi["dgemm"], capi["sgemm"], SINGLE_THREAD_MNK)
+    return _kernels
 
 
 _EXT = _load()
@@ -147,3 +163,34 @@ def grad_w(
     acc = np.zeros(w.shape, dtype=x.dtype)
     parts = _run(_GRAD_W, geom, gy, np.ascontiguousarray(x), None, acc, min_flops)
     return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
+def _pool_geometry(
+    x_shape: tuple[int, ...], out: tuple[int, int], p: Mapping[str, Any]
+) -> tuple[int, ...]:
+    (kh, kw), (sh, sw), (ph, pw) = p["kernel_size"], p["stride"], p["padding"]
+    planes = int(np.prod(x_shape[:-2], dtype=np.int64))
+    return (planes, x_shape[-2], x_shape[-1], kh, kw, sh, sw, ph, pw, *out)
+
+
+def pool_forward(x: np.ndarray, out: tuple[int, int], p: Mapping[str, Any]) -> np.ndarray:
+    """``max_pool2d(x)``: ``(..., OH, OW)`` from ``x (..., H, W)`` with ``p``'s kernel, stride, padding."""
+    ext = _EXT
+    assert ext is not None
+    x = np.ascontiguousarray(x)
+    y = np.empty((*x.shape[:-2], *out), dtype=x.dtype)
+    ext.pool(False, x.dtype == np.float64, _pool_geometry(x.shape, out, p), x, x, None, y)
+    return y
+
+
+def pool_grad(g: np.ndarray, y: np.ndarray, x: np.ndarray, p: Mapping[str, Any]) -> np.ndarray:
+    """max_pool2d's input gradient ``(..., H, W)`` from ``g`` and the forward's ``y`` ``(..., OH, OW)``."""
+    ext = _EXT
+    assert ext is not None
+    x = np.ascontiguousarray(x)
+    dx = np.empty(x.shape, dtype=x.dtype)
+    geom = _pool_geometry(x.shape, y.shape[-2:], p)
+    ext.pool(
+        True, x.dtype == np.float64, geom, x, np.ascontiguousarray(y), np.ascontiguousarray(g), dx
+    )
+    return dx
