@@ -339,7 +339,10 @@ def l2(torch: Any, n: int, c: int, o: int, size: int, padding: int, number: int)
         conv.zero_grad()
         conv(xt).sum().backward()
 
-    label = f"L2 Conv2d({c},{o},3,p={padding}) fwd+bwd on {n}x{c}x{size}x{size} float64"
+    from chainrule.nn import native
+
+    kernels = "C kernels" if native.available() else "NumPy kernels"
+    label = f"L2 Conv2d({c},{o},3,p={padding}) fwd+bwd on {n}x{c}x{size}x{size} float64 ({kernels})"
     if torch is None:
         print(
             f"{label}: chainrule {_fmt(_per_call(ours, number, 7))}; torch not installed, no anchor"

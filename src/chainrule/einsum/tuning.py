@@ -50,6 +50,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from chainrule._env import switched_on
+
 __all__ = [
     "CHALLENGE_EVERY",
     "DRIFT",
@@ -96,8 +98,7 @@ _MAX_DECISIONS = 4096
 
 def tuning_enabled() -> bool:
     """False when :data:`ENV_VAR` is ``0``, ``off``, ``false`` or ``no`` (any case); True otherwise."""
-    value = os.environ.get(ENV_VAR, "").strip().lower()
-    return value not in ("0", "off", "false", "no")
+    return switched_on(ENV_VAR)
 
 
 @dataclass(frozen=True)

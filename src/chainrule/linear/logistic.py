@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from chainrule import backend
+from chainrule._env import switched_on
 from chainrule.linear import logistic_dask, model_io
 from chainrule.linear._estimator import ClassifierMixin
 from chainrule.linear._params import (
@@ -129,8 +130,7 @@ NEWTON_MAX_PARAMS = 1024
 
 def measuring_enabled() -> bool:
     """False when :data:`MEASURE_ENV_VAR` is ``0``, ``off``, ``false`` or ``no`` (any case)."""
-    value = os.environ.get(MEASURE_ENV_VAR, "").strip().lower()
-    return value not in ("0", "off", "false", "no")
+    return switched_on(MEASURE_ENV_VAR)
 
 
 def measure_rows(n_samples: int, chunk_rows: int) -> int:

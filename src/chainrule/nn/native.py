@@ -28,12 +28,12 @@ pooling takes ``x (..., H, W)``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from chainrule._env import switched_on
 from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
 
 __all__ = [
@@ -47,7 +47,7 @@ __all__ = [
     "pool_grad",
 ]
 
-#: Set to ``0`` to run conv2d's NumPy kernels instead of the C ones.
+#: Set to ``0`` (``off``, ``false``, ``no``) to run the NumPy kernels instead of the C ones.
 ENV = "CHAINRULE_NATIVE"
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -73,8 +73,9 @@ _EXT = _load()
 
 
 def available() -> bool:
-    """Whether the C kernels are built and loaded, and not turned off by ``CHAINRULE_NATIVE=0``."""
-    return _EXT is not None and os.environ.get(ENV, "1") != "0"
+    """Whether the C kernels are built and loaded, and not turned off by ``CHAINRULE_NATIVE=0`` (also
+    ``off``, ``false``, ``no``; read at every call)."""
+    return _EXT is not None and switched_on(ENV)
 
 
 def applies(*arrays: Any) -> bool:

@@ -1,0 +1,21 @@
+"""The switches read from the environment: one rule for what turns a switch off.
+
+A switch is on unless its variable is ``0``, ``off``, ``false`` or ``no`` (any case, surrounding
+blanks ignored); unset or anything else leaves it on. The switches: ``CHAINRULE_EINSUM_TUNE``
+(:mod:`chainrule.einsum.tuning`), ``CHAINRULE_LOGISTIC_MEASURE`` (:mod:`chainrule.linear.logistic`)
+and ``CHAINRULE_NATIVE`` (:mod:`chainrule.nn.native`). Imports nothing of chainrule's.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["OFF_VALUES", "switched_on"]
+
+#: The values (lower case) that turn a switch off.
+OFF_VALUES = frozenset({"0", "off", "false", "no"})
+
+
+def switched_on(name: str) -> bool:
+    """False when the environment variable ``name`` is one of :data:`OFF_VALUES`; True otherwise."""
+    return os.environ.get(name, "").strip().lower() not in OFF_VALUES
