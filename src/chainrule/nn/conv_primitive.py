@@ -12,7 +12,10 @@ The contraction and its two gradients are einsums of the sliding windows
 :func:`chainrule.explain`, and it is how the rules run on Tensors (``create_graph``: gradients of any
 order, through the ``unfold``/``fold``/``einsum`` primitives) and on non-NumPy arrays.
 
-On NumPy arrays the same contractions run as batched matmuls over chunks of the batch of about
+On float32/float64 NumPy arrays of one dtype the contractions run in C where the extension is built
+(:mod:`chainrule.nn.native`: each sample's windows gathered in cache, SciPy's gemm, the two halves
+of a batch on two threads without the GIL); ``CHAINRULE_NATIVE=0`` turns that off. Otherwise, on
+NumPy arrays, the same contractions run as batched matmuls over chunks of the batch of about
 1 MiB of windows each (:data:`CHUNK_BYTES`), writing into the output: the windows of a chunk are
 gathered, used and dropped, and the backward pass gathers them again instead of keeping the whole
 im2col matrix alive. Holding 9× the input (for 3×3 kernels) from the forward to the backward pass,
