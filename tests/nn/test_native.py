@@ -207,8 +207,8 @@ def _falls_back() -> None:
     x = np.ones((1, 2, 5, 5))
     w = np.ones((1, 2, 3, 3))
     assert native.forward(x, w, None, (3, 3), p, 0) is None
-    assert native.grad_x(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
-    assert native.grad_w(np.ones((1, 1, 3, 3)), x, w, p, 0) is None
+    assert native.grad_x(np.ones((1, 1, 3, 3)), x, w, (3, 3), p, 0) is None
+    assert native.grad_w(np.ones((1, 1, 3, 3)), x, w, (3, 3), p, 0) is None
     np.testing.assert_allclose(
         conv_primitive.conv2d_forward(x, w, None, **p), np.full((1, 1, 3, 3), 18.0)
     )
@@ -314,3 +314,55 @@ def test_c_pooling_2x2_fast_path(stride: tuple[int, int], dtype: Any) -> None:
     np.testing.assert_array_equal(y1, y0)
     np.testing.assert_allclose(dx1, dx0, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-12)
     assert np.isnan(y1[0, 0, 0, 0]) and np.isnan(dx1[0, 0, 0, 0])
+
+
+@needs_ext
+def test_mismatched_gradients_are_refused_not_read_past() -> None:
+    """A gradient of the wrong shape handed to the rules directly is a ValueError naming the
+    shapes (the C code would read past its end), in Python and again in the extension itself."""
+    from chainrule.nn import pool_primitive
+
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 4, 6, 5))
+    w = rng.normal(size=(3, 4, 3, 3))
+    p = {"stride": (2, 1), "padding": (1, 0), "dilation": (1, 1), "groups": 1}
+    y = conv_primitive.conv2d_forward(x, w, None, **p)
+    for bad in (y[:1], y[:, :2], y[..., :-1], np.ones(y.shape[1:])):
+        for vjp in (conv_primitive.conv2d_vjp_x, conv_primitive.conv2d_vjp_w):
+            with pytest.raises(ValueError, match="output gradient shape"):
+                vjp(bad, y, x, w, None, **p)
+    pp = {"kernel_size": (2, 2), "stride": (2, 2), "padding": (0, 0)}
+    py = pool_primitive.max_pool2d_forward(x, **pp)
+    with pytest.raises(ValueError, match="gradient shape"):
+        pool_primitive.max_pool2d_vjp(py[:1], py, x, **pp)
+    ext = native._EXT
+    geom = (2, 4, 6, 5, 3, 1, 3, 3, 2, 1, 1, 0, 1, 1, *y.shape[2:], 0, 2)
+    with pytest.raises(ValueError, match="output gradient"):
+        ext.kernel(1, True, geom, np.ascontiguousarray(y[:1]), w, None, np.empty_like(x))
+    with pytest.raises(ValueError, match="fewer than its geometry needs"):
+        ext.kernel(0, True, geom, x[:1].copy(), w, None, np.empty_like(y))
+    with pytest.raises(ValueError, match="inconsistent"):
+        ext.kernel(0, True, (*geom[:-1], 3), x, w, None, np.empty_like(y))
+    with pytest.raises(ValueError, match="inconsistent max_pool2d"):
+        ext.pool(False, True, (8, 6, 5, 2, 2, 2, 2, 0, 0, 4, 2), x, x, None, np.empty(64))
+
+
+@needs_ext
+def test_no_input_channels_and_misaligned_arrays(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Zero input channels give the bias (no product reaches BLAS with a zero leading dimension);
+    a misaligned float64 view is not handed to C and still computes."""
+    monkeypatch.setenv(native.ENV, "1")
+    p = {"stride": (1, 1), "padding": (0, 0), "dilation": (1, 1), "groups": 1}
+    x = np.ones((2, 0, 4, 4))
+    w = np.ones((3, 0, 3, 3))
+    b = np.array([1.0, 2.0, 3.0])
+    y = conv_primitive.conv2d_forward(x, w, b, **p)
+    np.testing.assert_array_equal(y, np.broadcast_to(b.reshape(1, 3, 1, 1), (2, 3, 2, 2)))
+    raw = np.zeros(8 * 2 * 1 * 4 * 4 + 1, dtype=np.uint8)[1:]
+    xm = raw.view(np.float64).reshape(2, 1, 4, 4)
+    xm[...] = np.arange(32.0).reshape(2, 1, 4, 4)
+    assert not xm.flags.aligned
+    wm = np.ones((1, 1, 2, 2))
+    assert not native.applies(xm, wm)
+    got = conv_primitive.conv2d_forward(xm, wm, None, **p)
+    np.testing.assert_array_equal(got, reference_conv2d(xm, wm, None, (1, 1), (0, 0), (1, 1), 1))

@@ -14,8 +14,10 @@
  * (padding entries, -inf, count as entries and drop their share), as pool_primitive's NumPy
  * kernels do.
  *
- * The Python side (native.py) checks every argument: C-contiguous buffers of one dtype, sizes
- * that fit BLAS's 32-bit integers. Here the only failures are a missing BLAS pointer and memory.
+ * The Python side (native.py) checks every argument: C-contiguous, aligned buffers of one dtype,
+ * gradients of the output's shape, sizes that fit BLAS's 32-bit integers. The entry points check
+ * again what memory safety rests on (a consistent geometry, every buffer long enough for it) and
+ * raise ValueError otherwise; past that, the only failures are a missing BLAS pointer and memory.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -44,10 +46,16 @@ typedef struct {
     const Py_ssize_t *gs;       /* the output gradient's strides in bytes, or NULL if contiguous */
 } geom;
 
+static Py_ssize_t prod4(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c, Py_ssize_t d);
+static int holds(const Py_buffer *v, Py_ssize_t count, Py_ssize_t it, const char *what);
+
 /* gemm in column-major terms on either dtype: C(m×n) = alpha·op(A)·op(B) + beta·C */
 static void gemm(int dbl, char ta, char tb, long m, long n, long k, const void *a, long lda,
                  const void *b, long ldb, double beta, void *c, long ldc) {
-    int im = (int)m, in = (int)n, ik = (int)k, ilda = (int)lda, ildb = (int)ldb, ildc = (int)ldc;
+    if (m <= 0 || n <= 0) return; /* C is empty */
+    /* BLAS wants every leading dimension >= 1 (k = 0, no input channels, gives ldb = 0) */
+    int im = (int)m, in = (int)n, ik = (int)k, ilda = (int)(lda > 1 ? lda : 1),
+        ildb = (int)(ldb > 1 ? ldb : 1), ildc = (int)(ldc > 1 ? ldc : 1);
     if (dbl) {
         double one = 1.0, bt = beta;
         dgemm_ptr(&ta, &tb, &im, &in, &ik, &one, (double *)a, &ilda, (double *)b, &ildb, &bt,
@@ -60,11 +68,12 @@ static void gemm(int dbl, char ta, char tb, long m, long n, long k, const void *
 }
 
 /* Columns per block of a product with `rows_times_k` = (other two sizes' product), so that each
- * block stays under single_thread_mnk (at least 16 columns, a multiple of 16 when possible). */
+ * block stays under single_thread_mnk (a multiple of 16 columns). Where even 16 columns would
+ * exceed it (wide layers), the product is one call, and BLAS's own threads take it whole. */
 static long block_cols(long total, long rows_times_k) {
     long b = single_thread_mnk / (rows_times_k > 0 ? rows_times_k : 1);
     if (b >= 16) b -= b % 16;
-    if (b < 16) b = 16;
+    if (b < 16) return total; /* a 16-column block would exceed it anyway: one product */
     return b < total ? b : total;
 }
 
@@ -278,6 +287,28 @@ static PyObject *py_kernel(PyObject *self, PyObject *args) {
         if (!PyBuffer_IsContiguous(&a, 'C')) q.gs = a.strides;
     }
     if (have_c && PyObject_GetBuffer(third, &c3, PyBUF_SIMPLE) < 0) goto done;
+    {
+        Py_ssize_t its = dbl ? 8 : 4;
+        if (q.g < 1 || q.c < 0 || q.o < 0 || q.c % q.g || q.o % q.g || q.sh < 1 || q.sw < 1 ||
+            q.dh < 1 || q.dw < 1 || q.ph < 0 || q.pw < 0 || q.kh < 1 || q.kw < 1 || q.oh < 1 ||
+            q.ow < 1 || q.start < 0 || q.stop < q.start || q.stop > q.n) {
+            PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent conv2d geometry");
+            goto done;
+        }
+        Py_ssize_t nx = prod4(q.n, q.c, q.h, q.w), ny = prod4(q.n, q.o, q.oh, q.ow);
+        Py_ssize_t nw = prod4(q.o, q.c / q.g, q.kh, q.kw);
+        if (kind != FORWARD && (a.itemsize != its || a.shape[0] != q.n || a.shape[1] != q.o ||
+                                a.shape[2] != q.oh || a.shape[3] != q.ow)) {
+            PyErr_SetString(PyExc_ValueError, "_kernels: the output gradient is not (N, O, OH, OW)");
+            goto done;
+        }
+        if (kind == FORWARD ? holds(&a, nx, its, "x") || holds(&b, nw, its, "w") ||
+                                  (have_c && holds(&c3, q.o, its, "bias")) ||
+                                  holds(&out, ny, its, "y")
+            : kind == GRAD_X ? holds(&b, nw, its, "w") || holds(&out, nx, its, "dx")
+                             : holds(&b, nx, its, "x") || holds(&out, nw, its, "dw"))
+            goto done;
+    }
     if ((dbl && dgemm_ptr == NULL) || (!dbl && sgemm_ptr == NULL)) {
         PyErr_SetString(PyExc_RuntimeError, "_kernels: set_blas was not called");
         goto done;
@@ -308,6 +339,27 @@ done:
     PyBuffer_Release(&b);
     PyBuffer_Release(&out);
     return result;
+}
+
+/* a·b·c·d, or -1 if a factor is negative or the product overflows */
+static Py_ssize_t prod4(Py_ssize_t a, Py_ssize_t b, Py_ssize_t c, Py_ssize_t d) {
+    Py_ssize_t f[4] = {a, b, c, d}, r = 1;
+    for (int i = 0; i < 4; i++) {
+        if (f[i] < 0) return -1;
+        if (f[i] != 0 && r > PY_SSIZE_T_MAX / f[i]) return -1;
+        r *= f[i];
+    }
+    return r;
+}
+
+/* 0 if buffer v holds at least `count` items of `it` bytes, else -1 with ValueError naming it */
+static int holds(const Py_buffer *v, Py_ssize_t count, Py_ssize_t it, const char *what) {
+    if (count < 0 || count > PY_SSIZE_T_MAX / it || v->len < count * it) {
+        PyErr_Format(PyExc_ValueError, "_kernels: %s holds %zd bytes, fewer than its geometry needs",
+                     what, v->len);
+        return -1;
+    }
+    return 0;
 }
 
 /* --- max_pool2d ------------------------------------------------------------------------------ */
@@ -354,7 +406,7 @@ typedef struct {
                         const T *row = xp + (r0 + a) * w + c0;                                 \
                         for (Py_ssize_t b = b0; b < b1; b++) {                                 \
                             T v = row[b];                                                      \
-                            m = v > m ? v : m;                                                 \
+                            m = v >= m ? v : m;                                                \
                             nan |= v != v;                                                     \
                         }                                                                      \
                     }                                                                          \
@@ -436,6 +488,20 @@ static PyObject *py_pool(PyObject *self, PyObject *args) {
                           &q.ph, &q.pw, &q.oh, &q.ow))
         goto done;
     if (backward && PyObject_GetBuffer(third, &g, PyBUF_SIMPLE) < 0) goto done;
+    /* the 2x2 path reads without bounds checks: every window must start inside the padded input */
+    if (q.kh < 1 || q.kw < 1 || q.sh < 1 || q.sw < 1 || q.ph < 0 || q.pw < 0 || q.oh < 0 ||
+        q.ow < 0 || (q.oh > 0 && (q.oh - 1) * q.sh + q.kh > q.h + 2 * q.ph) ||
+        (q.ow > 0 && (q.ow - 1) * q.sw + q.kw > q.w + 2 * q.pw)) {
+        PyErr_SetString(PyExc_ValueError, "_kernels: inconsistent max_pool2d geometry");
+        goto done;
+    }
+    {
+        Py_ssize_t its = dbl ? 8 : 4, nx = prod4(q.planes, q.h, q.w, 1);
+        Py_ssize_t ny = prod4(q.planes, q.oh, q.ow, 1);
+        if (holds(&x, nx, its, "x") || holds(&out, backward ? nx : ny, its, "out") ||
+            (backward && (holds(&y, ny, its, "y") || holds(&g, ny, its, "g"))))
+            goto done;
+    }
     Py_BEGIN_ALLOW_THREADS
     if (!backward) {
         if (dbl) pool_fwd_double(x.buf, out.buf, &q);

@@ -371,7 +371,7 @@ def conv2d_forward(
 
 def conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
     if native.applies(g, x, w):
-        dx = native.grad_x(g, x, w, p, SPLIT_MIN_FLOPS)
+        dx = native.grad_x(g, x, w, _geometry(x, w, p)[3:], p, SPLIT_MIN_FLOPS)
         if dx is not None:
             return dx
     if _numpy(g, x, w):
@@ -381,7 +381,7 @@ def conv2d_vjp_x(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> A
 
 def conv2d_vjp_w(g: Any, ans: Any, x: Any, w: Any, b: Any = None, **p: Any) -> Any:
     if native.applies(g, x, w):
-        dw = native.grad_w(g, x, w, p, SPLIT_MIN_FLOPS)
+        dw = native.grad_w(g, x, w, _geometry(x, w, p)[3:], p, SPLIT_MIN_FLOPS)
         if dw is not None:
             return dw
     if _numpy(g, x, w):

@@ -85,7 +85,7 @@ def applies(*arrays: Any) -> bool:
     dtype = arrays[0].dtype if arrays[0].__class__ is np.ndarray else None
     if dtype not in _FLOATS:
         return False
-    return all(a.__class__ is np.ndarray and a.dtype == dtype for a in arrays)
+    return all(a.__class__ is np.ndarray and a.dtype == dtype and a.flags.aligned for a in arrays)
 
 
 def _geometry(
@@ -142,11 +142,30 @@ def forward(
     return y
 
 
+def _check_gy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, out: tuple[int, int]) -> None:
+    want = (x.shape[0], w.shape[0], *out)
+    if gy.shape != want:
+        raise ValueError(
+            f"conv2d: output gradient shape {gy.shape} is not {want} (N, O, OH, OW) for input "
+            f"shape {x.shape} and weight shape {w.shape}"
+        )
+
+
 def grad_x(
-    gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, Any], min_flops: float
+    gy: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    out: tuple[int, int],
+    p: Mapping[str, Any],
+    min_flops: float,
 ) -> np.ndarray | None:
-    """``∂L/∂x (N, C, H, W)`` from ``gy (N, O, OH, OW)``, or None where a size is too large."""
-    geom = _geometry(x.shape, w.shape, gy.shape[2:], p)
+    """``∂L/∂x (N, C, H, W)`` from ``gy (N, O, OH, OW)``, or None where a size is too large.
+
+    Raises:
+        ValueError: ``gy`` is not ``(N, O, *out)`` for ``x`` and ``w`` (``out``: the output size).
+    """
+    _check_gy(gy, x, w, out)
+    geom = _geometry(x.shape, w.shape, out, p)
     if geom is None:
         return None
     dx = np.empty(x.shape, dtype=x.dtype)
@@ -155,10 +174,20 @@ def grad_x(
 
 
 def grad_w(
-    gy: np.ndarray, x: np.ndarray, w: np.ndarray, p: Mapping[str, Any], min_flops: float
+    gy: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    out: tuple[int, int],
+    p: Mapping[str, Any],
+    min_flops: float,
 ) -> np.ndarray | None:
-    """``∂L/∂w (O, C/G, kh, kw)`` from ``gy`` and ``x``, or None where a size is too large."""
-    geom = _geometry(x.shape, w.shape, gy.shape[2:], p)
+    """``∂L/∂w (O, C/G, kh, kw)`` from ``gy`` and ``x``, or None where a size is too large.
+
+    Raises:
+        ValueError: ``gy`` is not ``(N, O, *out)`` for ``x`` and ``w`` (``out``: the output size).
+    """
+    _check_gy(gy, x, w, out)
+    geom = _geometry(x.shape, w.shape, out, p)
     if geom is None:
         return None
     acc = np.zeros(w.shape, dtype=x.dtype)
@@ -188,6 +217,11 @@ def pool_grad(g: np.ndarray, y: np.ndarray, x: np.ndarray, p: Mapping[str, Any])
     """max_pool2d's input gradient ``(..., H, W)`` from ``g`` and the forward's ``y`` ``(..., OH, OW)``."""
     ext = _EXT
     assert ext is not None
+    if g.shape != y.shape or y.shape[:-2] != x.shape[:-2]:
+        raise ValueError(
+            f"max_pool2d: gradient shape {g.shape} and output shape {y.shape} do not match the "
+            f"input shape {x.shape}"
+        )
     x = np.ascontiguousarray(x)
     dx = np.empty(x.shape, dtype=x.dtype)
     geom = _pool_geometry(x.shape, y.shape[-2:], p)
