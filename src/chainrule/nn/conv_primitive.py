@@ -133,16 +133,18 @@ def _matmul_serial(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``np.matmul(a, b, out=out)`` as products of at most :data:`SERIAL_MNK` multiply-adds each.
 
     ``a`` is ``(..., M, K)``, ``b`` ``(..., K, N)`` and ``out`` ``(..., M, N)``; the columns of ``b``
-    are taken in blocks, each a product small enough for BLAS to run it on the calling thread.
+    are taken in blocks of a multiple of 16, each a product small enough for BLAS to run it on the
+    calling thread (where 16 columns are already too many, one product).
     Every output entry is the same dot product (BLAS's edge kernels may round its last bit
     differently).
     """
     m, k = a.shape[-2:]
     n = b.shape[-1]
     block = SERIAL_MNK // max(m * k, 1)
-    if block >= n:
+    if block >= n or block < 16:
+        # Fits, or even 16 columns would not (a wide layer): one product, BLAS's threads and all.
         return np.matmul(a, b, out=out)
-    block = max(1, block - block % 16 if block >= 16 else block)
+    block -= block % 16
     for j in range(0, n, block):
         np.matmul(a, b[..., j : j + block], out=out[..., j : j + block])
     return out
