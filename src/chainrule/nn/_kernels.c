@@ -1,6 +1,6 @@
 /*
- * chainrule.nn._kernels: conv2d's three contractions and max-pooling's two passes on float32/float64
- * buffers, in C.
+ * chainrule.nn._kernels: conv2d's three contractions, max-pooling's two passes and the Adam update on
+ * float32/float64 buffers, in C.
  *
  * conv2d, sample by sample:
  * Each sample's windows (im2col columns, (C/G)*kh*kw rows of OH*OW) are gathered into one buffer
@@ -24,6 +24,10 @@
 #include <stdlib.h>
 #include <math.h>
 #include <string.h>
+
+/* Built with -ffp-contract=off and -fno-math-errno (pyproject.toml's ext-modules): no fused
+ * multiply-adds, so that the Adam update rounds each operation as NumPy's separate passes do, and
+ * no errno from sqrt (the moments are never negative), so that its loop vectorizes. */
 
 typedef void (*dgemm_t)(char *, char *, int *, int *, int *, double *, double *, int *, double *,
                         int *, double *, double *, int *);
@@ -521,6 +525,80 @@ done:
     return result;
 }
 
+/* --- Adam ------------------------------------------------------------------------------------ */
+
+/* The loop is bound by division and square root: on x86-64 with GCC it is compiled for AVX-512,
+ * AVX2 and the baseline, and the loader picks the best the CPU has (function multiversioning).
+ * Each lane rounds as the scalar code does, so every version gives the same bits. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define VERSIONS __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VERSIONS
+#endif
+
+/* One Adam update of n elements in place, each through the operations of optim._adam_kernel in
+ * its order and dtype (a coefficient is rounded to T first, as NumPy does with a Python float):
+ * decoupled decay or an L2 term, then the moments, then the step. */
+#define ADAM(T, SQRT)                                                                          \
+    VERSIONS static void adam_##T(T *d, const T *g, T *m, T *v, Py_ssize_t n, int decoupled, double decay, \
+                         double l2, double b1, double b2, double inv, double eps, double step) {  \
+        const T cdecay = (T)decay, cl2 = (T)l2, cb1 = (T)b1, cb2 = (T)b2;                      \
+        const T c1 = (T)(1.0 - b1), c2 = (T)(1.0 - b2), cinv = (T)inv, ceps = (T)eps;          \
+        const T cstep = (T)step;                                                               \
+        const int use_l2 = !decoupled && l2 != 0.0, use_inv = inv != 1.0;                     \
+        for (Py_ssize_t i = 0; i < n; i++) {                                                   \
+            T di = d[i], gi = g[i];                                                            \
+            if (decoupled) di = di * cdecay;                                                   \
+            else if (use_l2) gi = gi + cl2 * di;                                               \
+            T mi = m[i] * cb1;                                                                 \
+            mi = mi + gi * c1;                                                                 \
+            T vi = v[i] * cb2;                                                                 \
+            vi = vi + (gi * gi) * c2;                                                          \
+            T den = SQRT(vi);                                                                  \
+            if (use_inv) den = den * cinv;                                                     \
+            den = den + ceps;                                                                  \
+            T upd = (mi / den) * cstep;                                                        \
+            m[i] = mi;                                                                         \
+            v[i] = vi;                                                                         \
+            d[i] = di - upd;                                                                   \
+        }                                                                                      \
+    }
+
+ADAM(double, sqrt)
+ADAM(float, sqrtf)
+
+/* adam(double, d, g, m, v, decoupled, decay, l2, b1, b2, inv_sqrt_bias2, eps, step_size) on four
+ * C-contiguous buffers of the same length and dtype. */
+static PyObject *py_adam(PyObject *self, PyObject *args) {
+    int dbl, decoupled;
+    Py_buffer d = {0}, g = {0}, m = {0}, v = {0};
+    double decay, l2, b1, b2, inv, eps, step;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "pw*y*w*w*pddddddd", &dbl, &d, &g, &m, &v, &decoupled, &decay,
+                          &l2, &b1, &b2, &inv, &eps, &step))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t it = dbl ? 8 : 4;
+    if (d.len % it || g.len != d.len || m.len != d.len || v.len != d.len) {
+        PyErr_SetString(PyExc_ValueError, "_kernels: adam's four buffers differ in length");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    if (dbl) adam_double(d.buf, g.buf, m.buf, v.buf, d.len / it, decoupled, decay, l2, b1, b2, inv,
+                         eps, step);
+    else adam_float(d.buf, g.buf, m.buf, v.buf, d.len / it, decoupled, decay, l2, b1, b2, inv, eps,
+                    step);
+    Py_END_ALLOW_THREADS
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&d);
+    PyBuffer_Release(&g);
+    PyBuffer_Release(&m);
+    PyBuffer_Release(&v);
+    return result;
+}
+
 static PyObject *py_set_blas(PyObject *self, PyObject *args) {
     PyObject *dcap, *scap;
     long mnk;
@@ -539,6 +617,7 @@ static PyObject *py_set_blas(PyObject *self, PyObject *args) {
 static PyMethodDef methods[] = {
     {"kernel", py_kernel, METH_VARARGS, "Run one conv2d contraction on samples [start, stop)."},
     {"pool", py_pool, METH_VARARGS, "max_pool2d's forward or backward pass."},
+    {"adam", py_adam, METH_VARARGS, "One Adam update in place."},
     {"set_blas", py_set_blas, METH_VARARGS, "Set the dgemm and sgemm capsules and the serial size."},
     {NULL, NULL, 0, NULL},
 };

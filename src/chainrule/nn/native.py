@@ -22,6 +22,11 @@ The output gradient is read with its own strides (a broadcast gradient is gather
 time); the other arguments are made C-contiguous here. Nothing in the C code raises on valid
 arguments.
 
+The Adam update (:func:`adam`): one pass over the parameter, gradient and moments, with the
+operations of :func:`chainrule.nn.optim._adam_kernel` in their order, each rounded to the arrays'
+dtype (the C code is compiled without fused multiply-adds), so the result is the NumPy passes' bit
+for bit; the tests compare both.
+
 Shapes: ``x (N, C, H, W)``, ``w (O, C/G, kh, kw)``, ``b (O,)`` or None, ``gy (N, O, OH, OW)``;
 pooling takes ``x (..., H, W)``.
 """
@@ -38,6 +43,7 @@ from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
 
 __all__ = [
     "ENV",
+    "adam",
     "applies",
     "available",
     "forward",
@@ -229,3 +235,42 @@ def pool_grad(g: np.ndarray, y: np.ndarray, x: np.ndarray, p: Mapping[str, Any])
         True, x.dtype == np.float64, geom, x, np.ascontiguousarray(y), np.ascontiguousarray(g), dx
     )
     return dx
+
+
+def adam(
+    d: np.ndarray,
+    g: np.ndarray,
+    m: np.ndarray,
+    v: np.ndarray,
+    decoupled: bool,
+    decay: float,
+    l2: float,
+    b1: float,
+    b2: float,
+    inv_sqrt_bias2: float,
+    eps: float,
+    step_size: float,
+) -> bool:
+    """One Adam update of the flat arrays ``d`` (parameter), ``m``, ``v`` (moments) in place, from
+    the gradient ``g``; the coefficients as in :func:`chainrule.nn.optim._adam_kernel`.
+
+    Returns False (and changes nothing) unless the C kernels apply: four C-contiguous, aligned,
+    non-overlapping arrays of one length and one dtype (float32 or float64), ``d``, ``m``, ``v``
+    writable.
+    """
+    if not applies(d, g, m, v) or not all(a.flags.c_contiguous for a in (d, g, m, v)):
+        return False
+    if not (d.flags.writeable and m.flags.writeable and v.flags.writeable):
+        return False
+    if not d.size == g.size == m.size == v.size:
+        return False
+    arrays = (d, g, m, v)
+    if any(np.may_share_memory(a, b) for i, a in enumerate(arrays) for b in arrays[i + 1 :]):
+        return False  # overlapping arrays: the NumPy passes define what that means
+    ext = _EXT
+    assert ext is not None
+    dbl = d.dtype == np.float64
+    # One thread: right after a backward pass OpenBLAS's idle threads still spin on the other
+    # core, and a split update made the training step slower (N1 in benchmarks/bench_nn.py).
+    ext.adam(dbl, d, g, m, v, decoupled, decay, l2, b1, b2, inv_sqrt_bias2, eps, step_size)
+    return True

@@ -24,6 +24,7 @@ import numpy as np
 from chainrule import backend
 from chainrule.autodiff import Tensor, as_tensor
 from chainrule.autodiff.tensor import _record_change
+from chainrule.nn import native
 from chainrule.nn.module import Module
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "clip_grad_norm"]
@@ -311,8 +312,9 @@ class Adam(Optimizer):
     def step(self) -> None:
         """Update every parameter that has a gradient, in place (see :class:`Adam`).
 
-        Contiguous NumPy parameters with gradients of their own dtype take a fast path: the update
-        runs in cache-sized blocks (each block goes through all 13 in-place NumPy passes while it
+        Contiguous NumPy parameters with gradients of their own dtype take a fast path: in C where
+        the extension is built (:func:`chainrule.nn.native.adam`, one pass, the same operations per
+        element, so the same bits); otherwise the update runs in cache-sized blocks (each block goes through all 13 in-place NumPy passes while it
         is in the core's cache, instead of each pass streaming whole arrays from memory). Each
         element sees exactly the operations of the plain path, so the results are identical bit
         for bit. Small ones (at most :data:`GROUP_MAX` elements, same dtype and step count) are
@@ -597,7 +599,10 @@ def _run_blocked(job: tuple[Any, ...]) -> None:
     size changes no result. (Two threads, one per half of the blocks, halve the time of the update
     alone, but right after a backward pass OpenBLAS's idle threads still spin on the other core,
     and the whole training step got slower: so one thread.)"""
-    n = job[0].size
+    d, g, m, v, _, decoupled, decay, l2, b1, b2, inv_sqrt_bias2, eps, step_size = job
+    if native.adam(d, g, m, v, decoupled, decay, l2, b1, b2, inv_sqrt_bias2, eps, step_size):
+        return  # one pass in C, the same operations per element (chainrule.nn.native.adam)
+    n = d.size
     block = job[4].size  # the scratch's length
     for start in range(0, n, block):
         _adam_kernel(job, start, min(n, start + block))
