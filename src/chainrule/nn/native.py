@@ -1,4 +1,4 @@
-"""conv2d and max_pool2d in C (:mod:`chainrule.nn._kernels`), for float32 and float64 NumPy arrays.
+"""conv2d, max_pool2d and Adam in C (:mod:`chainrule.nn._kernels`), for float32/float64 NumPy arrays.
 
 The extension is built from ``_kernels.c`` by the machine's C compiler when chainrule is installed.
 
