@@ -314,10 +314,10 @@ class Adam(Optimizer):
 
         Contiguous NumPy parameters with gradients of their own dtype take a fast path: in C where
         the extension is built (:func:`chainrule.nn.native.adam`, one pass, the same operations per
-        element, so the same bits); otherwise the update runs in cache-sized blocks (each block goes through all 13 in-place NumPy passes while it
-        is in the core's cache, instead of each pass streaming whole arrays from memory). Each
-        element sees exactly the operations of the plain path, so the results are identical bit
-        for bit. Small ones (at most :data:`GROUP_MAX` elements, same dtype and step count) are
+        element, so the same bits); otherwise the update runs in cache-sized blocks (each block
+        goes through all 13 in-place NumPy passes while it is in the core's cache, instead of each
+        pass streaming whole arrays from memory). Each element sees exactly the operations of the
+        plain path, so the results are identical bit for bit. Small ones (at most :data:`GROUP_MAX` elements, same dtype and step count) are
         updated together as one flat array (:meth:`_step_group`), again with the same operations
         per element. Other parameters (other dtypes or Array API namespaces) go through
         :meth:`_update`.
