@@ -14,6 +14,9 @@
  * (padding entries, -inf, count as entries and drop their share), as pool_primitive's NumPy
  * kernels do.
  *
+ * Adam: one pass over parameter, gradient and moments with the operations of optim._adam_kernel,
+ * in its order and dtype, so the same bits as its NumPy passes.
+ *
  * The Python side (native.py) checks every argument: C-contiguous, aligned buffers of one dtype,
  * gradients of the output's shape, sizes that fit BLAS's 32-bit integers. The entry points check
  * again what memory safety rests on (a consistent geometry, every buffer long enough for it) and
