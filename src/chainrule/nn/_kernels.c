@@ -375,6 +375,16 @@ typedef struct {
     Py_ssize_t planes, h, w, kh, kw, sh, sw, ph, pw, oh, ow;
 } pgeom;
 
+/* The window of output row (or column) i: its first input index r0 = i*s - pad, and the range
+ * [lo, hi) of kernel offsets that fall inside the input's n rows (or columns). */
+static inline Py_ssize_t clip_window(Py_ssize_t i, Py_ssize_t s, Py_ssize_t pad, Py_ssize_t k,
+                                     Py_ssize_t n, Py_ssize_t *lo, Py_ssize_t *hi) {
+    Py_ssize_t r0 = i * s - pad;
+    *lo = r0 < 0 ? -r0 : 0;
+    *hi = r0 + k > n ? n - r0 : k;
+    return r0;
+}
+
 /* The loops read the geometry from locals (a store through T* may alias the struct's fields for
  * the compiler) and are branch-free in the data: maxima by comparison and selection, NaN as a flag,
  * hits as 0/1 factors, so that random data costs no mispredicted branches. */
@@ -402,11 +412,9 @@ typedef struct {
             const T *xp = x + p * h * w;                                                       \
             T *yp = y + p * oh * ow;                                                           \
             for (Py_ssize_t i = 0; i < oh; i++) {                                              \
-                Py_ssize_t r0 = i * sh - ph, a0 = r0 < 0 ? -r0 : 0;                            \
-                Py_ssize_t a1 = r0 + kh > h ? h - r0 : kh;                                     \
+                Py_ssize_t a0, a1, r0 = clip_window(i, sh, ph, kh, h, &a0, &a1);              \
                 for (Py_ssize_t j = 0; j < ow; j++) {                                          \
-                    Py_ssize_t c0 = j * sw - pw, b0 = c0 < 0 ? -c0 : 0;                        \
-                    Py_ssize_t b1 = c0 + kw > w ? w - c0 : kw;                                 \
+                    Py_ssize_t b0, b1, c0 = clip_window(j, sw, pw, kw, w, &b0, &b1);          \
                     T m = -(T)INFINITY;                                                        \
                     int nan = 0;                                                               \
                     for (Py_ssize_t a = a0; a < a1; a++) {                                     \
@@ -453,11 +461,9 @@ typedef struct {
             T *dp = dx + p * h * w;                                                            \
             const T *gp = g + p * oh * ow, *ypl = y + p * oh * ow;                             \
             for (Py_ssize_t i = 0; i < oh; i++) {                                              \
-                Py_ssize_t r0 = i * sh - ph, a0 = r0 < 0 ? -r0 : 0;                            \
-                Py_ssize_t a1 = r0 + kh > h ? h - r0 : kh;                                     \
+                Py_ssize_t a0, a1, r0 = clip_window(i, sh, ph, kh, h, &a0, &a1);              \
                 for (Py_ssize_t j = 0; j < ow; j++) {                                          \
-                    Py_ssize_t c0 = j * sw - pw, b0 = c0 < 0 ? -c0 : 0;                        \
-                    Py_ssize_t b1 = c0 + kw > w ? w - c0 : kw;                                 \
+                    Py_ssize_t b0, b1, c0 = clip_window(j, sw, pw, kw, w, &b0, &b1);          \
                     T m = ypl[i * ow + j];                                                     \
                     /* padding entries are -inf: hits when the maximum is -inf */              \
                     long inside = (a1 - a0) * (b1 - b0);                                       \

@@ -157,6 +157,28 @@ def _check_gy(gy: np.ndarray, x: np.ndarray, w: np.ndarray, out: tuple[int, int]
         )
 
 
+def _gradient(
+    kind: int,
+    gy: np.ndarray,
+    x: np.ndarray,
+    w: np.ndarray,
+    out: tuple[int, int],
+    p: Mapping[str, Any],
+    min_flops: float,
+) -> np.ndarray | None:
+    _check_gy(gy, x, w, out)
+    geom = _geometry(x.shape, w.shape, out, p)
+    if geom is None:
+        return None
+    if kind == _GRAD_X:
+        dx = np.empty(x.shape, dtype=x.dtype)
+        _run(_GRAD_X, geom, gy, np.ascontiguousarray(w), None, dx, min_flops)
+        return dx
+    acc = np.zeros(w.shape, dtype=x.dtype)
+    parts = _run(_GRAD_W, geom, gy, np.ascontiguousarray(x), None, acc, min_flops)
+    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+
+
 def grad_x(
     gy: np.ndarray,
     x: np.ndarray,
@@ -170,13 +192,7 @@ def grad_x(
     Raises:
         ValueError: ``gy`` is not ``(N, O, *out)`` for ``x`` and ``w`` (``out``: the output size).
     """
-    _check_gy(gy, x, w, out)
-    geom = _geometry(x.shape, w.shape, out, p)
-    if geom is None:
-        return None
-    dx = np.empty(x.shape, dtype=x.dtype)
-    _run(_GRAD_X, geom, gy, np.ascontiguousarray(w), None, dx, min_flops)
-    return dx
+    return _gradient(_GRAD_X, gy, x, w, out, p, min_flops)
 
 
 def grad_w(
@@ -192,13 +208,7 @@ def grad_w(
     Raises:
         ValueError: ``gy`` is not ``(N, O, *out)`` for ``x`` and ``w`` (``out``: the output size).
     """
-    _check_gy(gy, x, w, out)
-    geom = _geometry(x.shape, w.shape, out, p)
-    if geom is None:
-        return None
-    acc = np.zeros(w.shape, dtype=x.dtype)
-    parts = _run(_GRAD_W, geom, gy, np.ascontiguousarray(x), None, acc, min_flops)
-    return parts[0] if len(parts) == 1 else parts[0] + parts[1]
+    return _gradient(_GRAD_W, gy, x, w, out, p, min_flops)
 
 
 def _pool_geometry(
