@@ -432,3 +432,39 @@ def test_auto_measurement_can_be_turned_off(monkeypatch: pytest.MonkeyPatch, val
     monkeypatch.setenv("CHAINRULE_LOGISTIC_MEASURE", "1")
     with pytest.raises(AssertionError, match="measured although"):
         logistic.choose_solver_measured(obj)
+
+
+@pytest.mark.parametrize(
+    ("blocks", "stream"),
+    [((0.004, 0.010, 0.003, 0.012), 0.01), ((0.0001, 0.0002, 0.0001, 0.0003), 0.5)],
+)
+def test_measured_passes_count_the_memory_time_once(
+    monkeypatch: pytest.MonkeyPatch, blocks: tuple[float, ...], stream: float
+) -> None:
+    """With a scripted clock: each pass is its fastest block scaled to n rows, and never less than
+    one streaming product over X; the stream is not added on top of the gradient pass (the blocks
+    are read from memory once, like a real pass's chunks)."""
+    from chainrule.linear import logistic
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(50_000, 48))
+    y = (X[:, 0] > 0).astype(int)
+    obj = make_objective(X, y, 2, None, 1.0, True)
+    rows = logistic.measure_rows(obj.n_samples, obj.chunk_rows)
+    assert rows > 0
+    # perf_counter is read before and after each timed block (gradient, Hessian, gradient, Hessian),
+    # then around the streaming product.
+    durations = [*blocks, stream]
+    ticks: list[float] = []
+    now = 100.0
+    for d in durations:
+        ticks += [now, now + d]
+        now += d + 1.0
+    clock = iter(ticks)
+    monkeypatch.setattr(logistic.time, "perf_counter", lambda: next(clock))
+    t_grad, t_hess = logistic.measure_passes(obj)
+    monkeypatch.undo()
+    assert next(clock, None) is None  # every scripted tick was read: the order above is the code's
+    scale = obj.n_samples / rows
+    assert t_grad == pytest.approx(max(min(blocks[0], blocks[2]) * scale, stream))
+    assert t_hess == pytest.approx(max(min(blocks[1], blocks[3]) * scale, stream))
