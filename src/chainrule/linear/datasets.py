@@ -21,7 +21,7 @@ import os
 import pathlib
 import warnings
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
@@ -394,18 +394,42 @@ def check_sparse_X(
     if np.iscomplexobj(X.data if hasattr(X, "data") else np.zeros(0)):
         raise ValueError(f"Complex data not supported: {name} has dtype {X.dtype}")
     csr = scipy.sparse.csr_matrix(X, dtype=np.float64)
-    n, d = csr.shape
+
+    def first_bad() -> tuple[tuple[int, ...], str] | None:
+        bad = np.flatnonzero(~np.isfinite(csr.data))
+        if not bad.size:
+            return None
+        k = int(bad[0])
+        row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
+        return (row, int(csr.indices[k])), "NaN" if np.isnan(csr.data[k]) else "inf"
+
+    _check_matrix(name, csr.shape, first_bad, n_features, owner)
+    return csr
+
+
+def _check_matrix(
+    name: str,
+    shape: tuple[int, ...],
+    first_bad: Callable[[], tuple[tuple[int, ...], str] | None],
+    n_features: int | None,
+    owner: str,
+) -> None:
+    """The checks :func:`check_X` and :func:`check_sparse_X` share, on a 2-D ``shape``, in order: at
+    least one sample and one feature, no non-finite entry (``first_bad()``: its (row, column) and
+    kind, searched only once the shape passed), and ``n_features`` columns when given.
+
+    Raises:
+        ValueError: the first check that fails, naming ``name``.
+    """
+    n, d = shape
     if n == 0 or d == 0:
         what = "sample" if n == 0 else "feature"
         raise ValueError(
-            f"Found array with 0 {what}(s) (shape={csr.shape}) while a minimum of 1 is required: {name}"
+            f"Found array with 0 {what}(s) (shape={shape}) while a minimum of 1 is required: {name}"
         )
-    bad = np.flatnonzero(~np.isfinite(csr.data))
-    if bad.size:
-        k = int(bad[0])
-        row = int(np.searchsorted(csr.indptr, k, side="right") - 1)
-        col = int(csr.indices[k])
-        kind = "NaN" if np.isnan(csr.data[k]) else "inf"
+    found = first_bad()
+    if found is not None:
+        (row, col), kind = found
         raise ValueError(
             f"{name} contains {kind} at row {row}, column {col} (0-based); "
             "remove or impute non-finite values before fitting"
@@ -413,9 +437,8 @@ def check_sparse_X(
     if n_features is not None and d != n_features:
         raise ValueError(
             f"{name} has {d} features, but {owner} is expecting {n_features} features as input "
-            f"({name}.shape = {csr.shape})"
+            f"({name}.shape = {shape})"
         )
-    return csr
 
 
 def check_X(
@@ -477,27 +500,7 @@ def check_X(
         raise ValueError(
             f"Expected 2D array for {name}, got {arr.ndim}D array of shape {arr.shape}"
         )
-    n, d = arr.shape
-    if n == 0:
-        raise ValueError(
-            f"Found array with 0 sample(s) (shape={arr.shape}) while a minimum of 1 is required: {name}"
-        )
-    if d == 0:
-        raise ValueError(
-            f"Found array with 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required: {name}"
-        )
-    found = first_nonfinite(arr)
-    if found is not None:
-        (row, col), kind = found
-        raise ValueError(
-            f"{name} contains {kind} at row {row}, column {col} (0-based); "
-            "remove or impute non-finite values before fitting"
-        )
-    if n_features is not None and d != n_features:
-        raise ValueError(
-            f"{name} has {d} features, but {owner} is expecting {n_features} features as input "
-            f"({name}.shape = {arr.shape})"
-        )
+    _check_matrix(name, arr.shape, lambda: first_nonfinite(arr), n_features, owner)
     return arr
 
 
