@@ -53,6 +53,14 @@ def kernel(
     return run
 
 
+def live(
+    clock: FakeClock, name: str, speed: dict[str, float], calls: list[str]
+) -> Callable[[int], int]:
+    """A candidate whose every call takes ``speed[name]`` ms as it is then: a test changes it as the
+    machine would."""
+    return kernel(clock, name, iter(lambda: speed[name], None), calls)
+
+
 def then(first: list[float], rest: float) -> Iterator[float]:
     """``first``, then ``rest`` forever."""
     return itertools.chain(first, itertools.repeat(rest))
@@ -137,15 +145,7 @@ def test_a_kernel_that_became_slow_is_replaced() -> None:
     clock, calls = FakeClock(), []
     speed = {"a": 1.0, "b": 1.5}
 
-    def make(name: str) -> Callable[[int], int]:
-        def run(x: int) -> int:
-            calls.append(name)
-            clock.now += speed[name] * MS
-            return x + 1
-
-        return run
-
-    tuned = Autotuned([make("a"), make("b")], ["a", "b"], clock=clock)
+    tuned = Autotuned([live(clock, n, speed, calls) for n in "ab"], ["a", "b"], clock=clock)
     drive(tuned, 8)
     assert tuned.chosen == 0
     speed["a"] = 3.0  # the machine changed: "a" is now twice as slow as "b"
@@ -170,15 +170,7 @@ def test_retunes_are_capped() -> None:
     clock, calls = FakeClock(), []
     speed = {"a": 1.0, "b": 1.0}
 
-    def make(name: str) -> Callable[[int], int]:
-        def run(x: int) -> int:
-            calls.append(name)
-            clock.now += speed[name] * MS
-            return x + 1
-
-        return run
-
-    tuned = Autotuned([make("a"), make("b")], ["a", "b"], clock=clock)
+    tuned = Autotuned([live(clock, n, speed, calls) for n in "ab"], ["a", "b"], clock=clock)
     drive(tuned, 8)
     for _ in range(tuning.MAX_RETUNES + 3):  # the load keeps doubling: every check drifts
         speed["a"] *= 3
