@@ -119,7 +119,9 @@ def _run(
     n = geom[0]
 
     def half(start: int, stop: int) -> Any:
-        target = out if kind != _GRAD_W else np.zeros_like(out)
+        # The weight gradient accumulates: the first half into ``out`` (zeros), the second into its
+        # own zeros, summed by the caller.
+        target = out if kind != _GRAD_W or start == 0 else np.zeros_like(out)
         ext.kernel(kind, dbl, (*geom, start, stop), a, b, c, target)
         return target
 
