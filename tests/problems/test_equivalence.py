@@ -108,3 +108,11 @@ def test_towers_of_exponents_are_judged_not_computed() -> None:
     for ans in ("exp(exp(exp(a)))", "a^(a^(a^a))", "(-a)^(a^a)"):
         v = run("1 - sigma(a)", ans).verdict
         assert v.status == "wrong" and v.counterexample is not None
+
+
+def test_a_key_ending_in_a_newline_is_quoted() -> None:
+    """A trailing newline is not a bare key (``$`` matches before a final newline; ``\\Z`` does not)."""
+    import tomllib
+
+    for key in ("0\n", "a-b\n", "ok"):
+        assert tomllib.loads(dumps({"t": {key: ""}})) == {"t": {key: ""}}

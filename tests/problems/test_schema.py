@@ -43,6 +43,7 @@ def test_a_good_set_loads(tmp_path: Path) -> None:
         (GOOD.replace("format = 1", "format = 2"), "format 2 is not supported", 3),
         (GOOD.replace('kind = "derivation"', 'kind = "essay"'), "unknown kind 'essay'", 8),
         (GOOD.replace('id = "p1"', 'id = "p 1"'), "the id 'p 1'", 7),
+        (GOOD.replace('id = "p1"', 'id = "p1\\n"'), "the id 'p1\\n'", 7),
         (
             GOOD + "\n[[problem]]\nid = 'p1'\nkind = 'derivation'\nvars = {a='real'}\nfind = 'a'\n",
             "a second problem",

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 NAME = "check"
 HELP = "grade claimed answers (a TOML file or a directory of them) against a problem set"
 
-_ADDRESS = re.compile(r"^tcp://\S+:\d{1,5}$")
+_ADDRESS = re.compile(r"^tcp://\S+:\d{1,5}\Z")
 
 
 def _scheduler(text: str) -> str:

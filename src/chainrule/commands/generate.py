@@ -24,7 +24,7 @@ from chainrule.problems.errors import FormatError
 NAME = "generate"
 HELP = "write self-tested randomised variants of a problem set (--count K or --students roster.csv)"
 MAX_VARIANTS = 10_000
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}\Z")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

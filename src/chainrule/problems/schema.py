@@ -55,7 +55,7 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 #: The most problems in a set, and parts in a problem.
 MAX_PROBLEMS = 1000
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]{0,63}\Z")
 _SET_KEYS: dict[str, F.Field] = {
     "format": F.Field(F.integer, required=True, doc="the file format, 1"),
     "title": F.Field(F.string, doc="the set's title"),

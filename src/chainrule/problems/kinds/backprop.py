@@ -94,8 +94,8 @@ MAX_NODES = 60
 #: The bounds of a ``dag`` draw's ``nodes``.
 DRAW_NODES = (2, 30)
 _GRAD = "∂L/∂"
-_NEURON = re.compile(r"^(?:n_?\{?(\d+)\}?|(\d+))$")
-_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*$")
+_NEURON = re.compile(r"^(?:n_?\{?(\d+)\}?|(\d+))\Z")
+_PLAIN = re.compile(r"^[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*\Z")
 _ARROW = re.compile(r"->|→")
 _RESERVED = {"L", "n", "w", "t", "and", *CONSTANTS, *BUILTIN_FUNCTIONS, *ALIASES, *REDUCTIONS}
 

@@ -55,8 +55,8 @@ __all__ = ["BisectorKind"]
 
 #: The longest numeric string read from an answer ("-7/2", "0.125").
 MAX_NUMBER_TEXT = 100
-_RATIO = re.compile(r"^[+-]?\d+/\d+$")
-_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?$")
+_RATIO = re.compile(r"^[+-]?\d+/\d+\Z")
+_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d{1,3})?\Z")
 #: Tries at drawing two different points before the rules are judged unable to.
 _DRAW_TRIES = 100
 

@@ -46,7 +46,7 @@ _ATTRIBUTES = frozenset(
     }
 )  # fmt: skip
 #: Attribute values kept: lengths, keywords, numbers and colours; nothing with ``:`` ``(`` or quotes.
-_SAFE_VALUE = re.compile(r"^[#A-Za-z0-9 .%+-]*$")
+_SAFE_VALUE = re.compile(r"^[#A-Za-z0-9 .%+-]*\Z")
 
 
 def escape(text: str) -> str:
