@@ -5,9 +5,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Installs are keyed on the hash of pyproject.toml and of the C extension's source (the install
-# compiles src/chainrule/nn/_kernels.c), so they are skipped when neither changed.
-HASH   := $(shell $(PYTHON) -c "import hashlib;print(hashlib.sha256(b''.join(open(f,'rb').read() for f in ('pyproject.toml','src/chainrule/nn/_kernels.c'))).hexdigest()[:16])")
+# Installs are keyed on the hash of pyproject.toml and of the C extensions' sources (the install
+# compiles src/chainrule/*/*.c), so they are skipped when none changed.
+C_SRC  := $(sort $(wildcard src/chainrule/*/*.c))
+HASH   := $(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(b''.join(open(f,'rb').read() for f in sys.argv[1:])).hexdigest()[:16])" pyproject.toml $(C_SRC))
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
 
 .PHONY: run test lint bench install clean

@@ -4,11 +4,13 @@
   a Tensor built through each path has every slot the canonical constructor (``Tensor.__init__``)
   gives, with the values the graph documents (chainrule.autodiff.graph).
 - The backward walk runs some VJP rules inline for scalar nodes (``backward._INLINE``): for every entry
-  of that table, the inline arithmetic gives the rule's result, bit for bit.
+  of that table, the inline arithmetic gives the rule's result, bit for bit, in the Python walk and
+  in the C walk (chainrule.autodiff._walk), whose copy of the arithmetic is checked the same way.
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +21,10 @@ import pytest
 import chainrule as cr
 from chainrule.autodiff import backward as B
 from chainrule.autodiff import primitives as P
+from chainrule.autodiff.graph import PRIMITIVES
 from chainrule.autodiff.tensor import Tensor, _leaf, _node, apply
+
+from .test_native_walk import NATIVE, needs_ext, walk
 
 # --- every slot of a new Tensor -------------------------------------------------------------------
 
@@ -133,11 +138,15 @@ def _leaf_paths() -> list[tuple[str, Callable[[], Tensor], dict[str, Any]]]:
     """(path, build a leaf, its requires_grad and name)."""
     scalar_grad: list[Tensor] = []
 
-    def backward_leaf_grad() -> Tensor:
-        w = cr.tensor(0.7, requires_grad=True)
-        x = cr.tensor(-1.3, requires_grad=True)
-        (w * x).backward()
+    def backward_leaf_grad(native: bool) -> Tensor:
+        if native and NATIVE is None and not os.environ.get("CI"):
+            pytest.skip("chainrule.autodiff._walk is not built here")
+        with walk(native):
+            w = cr.tensor(0.7, requires_grad=True)
+            x = cr.tensor(-1.3, requires_grad=True)
+            (w * x).backward()
         assert w.grad is not None
+        assert type(w.grad._data) is np.float64  # the path that makes the Tensor by hand
         scalar_grad.append(w)
         return w.grad
 
@@ -154,7 +163,12 @@ def _leaf_paths() -> list[tuple[str, Callable[[], Tensor], dict[str, Any]]]:
         ),
         ("tensor._leaf (a result without a graph)", lambda: cr.tensor([1.0, 2.0]) * 2.0, {}),
         ("tensor._leaf (a comparison)", lambda: cr.tensor([1.0, 2.0]) > 1.5, {}),
-        ("backward._walk_fast (a scalar leaf's gradient)", backward_leaf_grad, {}),
+        (
+            "backward._walk_fast (a scalar leaf's gradient)",
+            lambda: backward_leaf_grad(native=False),
+            {},
+        ),
+        ("_walk.c store_scalar (a scalar leaf's gradient)", lambda: backward_leaf_grad(True), {}),
     ]
 
 
@@ -236,7 +250,7 @@ def test_inline_rule_matches_the_rule_bit_for_bit(
     graph = _GRAPHS[name]
     table = dict(B._INLINE)
     hits: set[str] = set()
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), walk(native=False):
         warnings.simplefilter("ignore", RuntimeWarning)
         for u in VALUES:
             for v in VALUES:
@@ -248,3 +262,46 @@ def test_inline_rule_matches_the_rule_bit_for_bit(
                     assert type(gi) is type(gc)
                     assert np.asarray(gi).tobytes() == np.asarray(gc).tobytes(), (name, u, v)
     assert name in hits  # the rule did run inline
+
+
+class _Counted:
+    """A VJP rule that counts its calls (the C walk calls a rule unless it runs it inline)."""
+
+    def __init__(self, rule: Callable[..., Any]) -> None:
+        self.rule, self.calls = rule, 0
+
+    def __call__(self, *args: Any) -> Any:
+        self.calls += 1
+        return self.rule(*args)
+
+
+@needs_ext
+@pytest.mark.parametrize("name", sorted(_GRAPHS))
+def test_the_c_walks_inline_rule_matches_the_rule_bit_for_bit(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert B._walk is not None
+    graph = _GRAPHS[name]
+    rule = next(r for r in B._INLINE if r.__name__ == name)
+    counted = _Counted(rule)
+    prims = [p for p in PRIMITIVES.values() if rule in p.vjps]
+    for prim in prims:  # the primitive calls the counted rule where it called the rule
+        monkeypatch.setattr(prim, "vjps", tuple(counted if r is rule else r for r in prim.vjps))
+    table = {counted if r is rule else r: kind for r, kind in B._INLINE.items()}
+    try:
+        with warnings.catch_warnings(), walk(native=True):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            for u in VALUES:
+                for v in VALUES:
+                    B._setup_native(B._walk, table)
+                    inline = _grads(graph, u, v)
+                    assert counted.calls == 0  # the C walk ran it inline
+                    B._setup_native(B._walk, {})  # every rule called
+                    called = _grads(graph, u, v)
+                    assert counted.calls > 0
+                    counted.calls = 0
+                    for gi, gc in zip(inline, called, strict=True):
+                        assert type(gi) is type(gc)
+                        assert np.asarray(gi).tobytes() == np.asarray(gc).tobytes(), (name, u, v)
+    finally:
+        B._setup_native(B._walk, dict(B._INLINE))

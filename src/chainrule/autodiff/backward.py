@@ -11,7 +11,10 @@ Two versions of the walk, same order and keys: :func:`_walk_fast` runs the rules
 :func:`_walk_recorded` runs them on Tensors for ``create_graph`` (higher-order gradients). For a
 0-d float64 node with a ``np.float64`` gradient (scalar graphs, micrograd-style) the fast walk runs the
 rules of ``+ - *`` and ``tanh`` inline (:data:`_INLINE`), with the same operations in the same order,
-so the results are the same bits as the rules'.
+so the results are the same bits as the rules'. Where the C extension :mod:`chainrule.autodiff._walk`
+was built (and ``CHAINRULE_NATIVE`` does not turn it off when this module is imported), it runs the
+fast walk instead: the same steps, rules and results, without the interpreter's cost per node
+(:data:`NATIVE_WALK`; the tests compare both).
 
 In-place changes (docs/autodiff.md): a node made before the latest recorded change or handed-out array
 of any tensor has the values it saved verified before its rules run, and a changed one raises
@@ -22,11 +25,12 @@ of any tensor has the values it saved verified before its rules run, and a chang
 from __future__ import annotations
 
 import heapq
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
 from chainrule import backend
+from chainrule._env import NATIVE, switched_on
 from chainrule.autodiff import primitives as P
 from chainrule.autodiff.graph import GRAD_ENABLED
 from chainrule.autodiff.tensor import (
@@ -104,13 +108,13 @@ def vjp_of_node(node: Tensor, k: int, g: Any, create_graph: bool = False) -> Any
     if op is None:
         raise RuntimeError("a leaf has no VJP rule")
     if node._raw is None:
-        raise RuntimeError(_FREED.format(what=_describe(node)))
+        _raise_freed(node)
     if node._seq < _EVENT[0]:
         _verify(node, node._seq, set())
     pos = _operand_position(node, k)
     rule = op.vjp_rule(pos)
     if rule is None:
-        raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
+        _raise_no_rule(op, pos)
     if create_graph:
         args = node.operands
         out = rule(g, node, *args, **node.params)
@@ -137,6 +141,16 @@ def _operand_position(node: Tensor, k: int) -> int:
             if seen == k:
                 return pos
     raise IndexError(k)
+
+
+def _raise_freed(node: Tensor) -> NoReturn:
+    """Raise the error of a backward through a node whose saved values were released."""
+    raise RuntimeError(_FREED.format(what=_describe(node)))
+
+
+def _raise_no_rule(op: P.Primitive, pos: int) -> NoReturn:
+    """Raise the error of an operand that requires grad where the primitive has no rule."""
+    raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
 
 
 def _describe(node: Tensor) -> str:
@@ -215,7 +229,7 @@ def _walk_recorded(root: Tensor, g: Any, stop: dict[int, Tensor] | None) -> dict
                 _accumulate(node, gnode, True, stored)
             continue
         if node._raw is None:
-            raise RuntimeError(_FREED.format(what=_describe(node)))
+            _raise_freed(node)
         if key > neg_event:
             _verify(node, -key, settled)
         if node._retain and stop is None:
@@ -324,7 +338,7 @@ def _walk_fast(
             continue
         raw = node._raw
         if raw is None:
-            raise RuntimeError(_FREED.format(what=_describe(node)))
+            _raise_freed(node)
         if node._retain and stop is None:
             _accumulate(node, gnode, False, set())
         args = node._args
@@ -369,7 +383,7 @@ def _walk_fast(
                         kind = None
             if kind is None:
                 if rule is None:
-                    raise RuntimeError(_NO_RULE.format(name=op.name, pos=pos))
+                    _raise_no_rule(op, pos)
                 if params:
                     gk = rule(gnode, data, *raw, **params)
                 elif len(raw) == 2:  # positional calls are cheaper than unpacking
@@ -509,6 +523,8 @@ def backward(
     try:
         if create_graph:
             _walk_recorded(root, g, None)
+        elif NATIVE_WALK is not None:
+            NATIVE_WALK(root, g, not retain_graph, None, _EVENT[0])
         else:
             _walk_fast(root, g, not retain_graph)
     finally:
@@ -545,7 +561,11 @@ def gradients(
             if create_graph:
                 found = _walk_recorded(output, g, {-x._seq: x for x in inputs})
             else:
-                found = _walk_fast(output, g, not retain_graph, {-x._seq: x for x in inputs})
+                stop = {-x._seq: x for x in inputs}
+                if NATIVE_WALK is not None:
+                    found = NATIVE_WALK(output, g, not retain_graph, stop, _EVENT[0])
+                else:
+                    found = _walk_fast(output, g, not retain_graph, stop)
         finally:
             GRAD_ENABLED[0] = previous
     for x in inputs:
@@ -562,3 +582,46 @@ def gradients(
                 gx = backend.asarray(gx, dtype=dt)
         out.append(gx)
     return out
+
+
+def _setup_native(ext: Any, inline: dict[Any, int]) -> None:
+    """Hand the C walk ``ext`` (:mod:`chainrule.autodiff._walk`) the classes, the rules it runs
+    inline (``inline``: :data:`_INLINE`, or another table in the tests) and this module's helpers."""
+    ext.setup(
+        Tensor,
+        _F64,
+        np.ndarray,
+        _FLOAT64,
+        inline,
+        _KEPT,
+        _SEQ,
+        _NO_PARAMS,
+        _verify,
+        _operand_position,
+        unbroadcast,
+        _accumulate,
+        _release,
+        _raise_freed,
+        _raise_no_rule,
+    )
+
+
+def _load_native() -> Any:
+    """The module :mod:`chainrule.autodiff._walk`, set up; None where the extension was not built or
+    ``CHAINRULE_NATIVE`` turns it off."""
+    if not switched_on(NATIVE):
+        return None
+    try:
+        from chainrule.autodiff import _walk  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    _setup_native(_walk, dict(_INLINE))
+    return _walk
+
+
+_walk = _load_native()
+
+#: The C version of :func:`_walk_fast` (``walk(root, g, free, stop, event) -> found``, with
+#: ``event`` = ``tensor._EVENT[0]``), or None where it is not available: then the Python walk runs.
+#: Read ``CHAINRULE_NATIVE`` once, when this module is imported.
+NATIVE_WALK: Any = None if _walk is None else _walk.walk

@@ -62,11 +62,12 @@ class Tensor:
     """
 
     # Hand-kept copies: for speed, a new Tensor's slots (all but _guard and _source, which are set
-    # when needed) are assigned one by one, without an __init__ call, in nine places that must agree:
+    # when needed) are assigned one by one, without an __init__ call, in ten places that must agree:
     # tensor.py: Tensor.__init__ (the canonical constructor), tensor() (its NumPy fast path), _leaf,
     # _node, and _binary_method's method (twice: a Tensor and a constant other operand);
-    # primitives.py: _unary and _elementwise; backward.py: _walk_fast (scalar leaves' gradients).
-    # A slot added here goes into all nine; tests/autodiff/test_hand_copies.py builds a Tensor through
+    # primitives.py: _unary and _elementwise; backward.py: _walk_fast (scalar leaves' gradients);
+    # _walk.c: store_scalar (the same, in C, at the offsets of these slots).
+    # A slot added here goes into all ten; tests/autodiff/test_hand_copies.py builds a Tensor through
     # each and compares every slot with the canonical constructor's.
     __slots__ = (
         "__weakref__",

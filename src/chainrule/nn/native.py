@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from chainrule._env import switched_on
+from chainrule._env import NATIVE, switched_on
 from chainrule.einsum.parallel import SINGLE_THREAD_MNK, two_halves
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 #: Set to ``0`` (``off``, ``false``, ``no``) to run the NumPy kernels instead of the C ones.
-ENV = "CHAINRULE_NATIVE"
+ENV = NATIVE
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _INT_MAX = 2**31 - 1
