@@ -55,11 +55,31 @@ def blas_line() -> str:
     )
 
 
+def numpy_simd_line() -> str:
+    """The SIMD targets NumPy's dispatched kernels use on this CPU (after NPY_DISABLE_CPU_FEATURES)."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:
+        return "NumPy SIMD: unknown"
+    on = [t for t in __cpu_dispatch__ if __cpu_features__.get(t)]
+    return "NumPy SIMD: " + (", ".join(on) if on else "baseline only")
+
+
+#: The variables that change which kernels run (BLAS kernel and threads, NumPy's and torch's SIMD).
+KERNEL_VARIABLES = (
+    "OPENBLAS_CORETYPE",
+    "OPENBLAS_L2_SIZE",
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "NPY_DISABLE_CPU_FEATURES",
+    "ATEN_CPU_CAPABILITY",
+)
+
+
 def openblas_env() -> str:
-    """The OpenBLAS variables of this run, or that none are set."""
-    names = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
-    found = [f"{n}={os.environ[n]}" for n in names if os.environ.get(n)]
-    return ", ".join(found) if found else "no OpenBLAS/OpenMP variables set"
+    """The kernel-selection variables of this run (:data:`KERNEL_VARIABLES`), or that none are set."""
+    found = [f"{n}={os.environ[n]}" for n in KERNEL_VARIABLES if os.environ.get(n)]
+    return ", ".join(found) if found else "no OpenBLAS/OpenMP/NumPy/torch kernel variables set"
 
 
 def machine_report() -> str:
@@ -69,6 +89,7 @@ def machine_report() -> str:
         [
             f"{machine_line()}; ISA: {flags}",
             blas_line(),
+            numpy_simd_line(),
             openblas_env(),
         ]
     )
