@@ -2,6 +2,7 @@
 #   make run    installs into .venv (with matplotlib for the report figures) and runs the main job
 #   make test   installs .[dev] and runs ruff, ruff format --check, mypy and pytest
 #   make bench  installs .[bench] (+ torch 2.13.0 CPU) and runs benchmarks/
+#   make bench-avx2  the same with the kernels of an AVX2 CPU without AVX-512
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -11,7 +12,7 @@ C_SRC  := $(sort $(wildcard src/chainrule/*/*.c))
 HASH   := $(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(b''.join(open(f,'rb').read() for f in sys.argv[1:])).hexdigest()[:16])" pyproject.toml $(C_SRC))
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
 
-.PHONY: run test lint bench install clean
+.PHONY: run test lint bench bench-avx2 install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +45,10 @@ test: lint
 
 bench: $(VENV)/.dev-$(HASH) $(VENV)/.bench-$(HASH)
 	$(BIN)/python benchmarks/run.py
+
+# The same, with the kernels an AVX2 CPU without AVX-512 would run (benchmarks/_machine.py).
+bench-avx2: $(VENV)/.dev-$(HASH) $(VENV)/.bench-$(HASH)
+	$(BIN)/python benchmarks/run.py --avx2
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -73,7 +73,35 @@ KERNEL_VARIABLES = (
     "OMP_NUM_THREADS",
     "NPY_DISABLE_CPU_FEATURES",
     "ATEN_CPU_CAPABILITY",
+    "ONEDNN_MAX_CPU_ISA",
+    "MKL_ENABLE_INSTRUCTIONS",
 )
+
+
+def avx2_emulation_env() -> dict[str, str]:
+    """The variables that make every library on this machine run the kernels it would run on an AVX2
+    CPU without AVX-512 (an AMD EPYC before Zen 4): OpenBLAS's Haswell kernels (the ones it picks for
+    Zen), NumPy without its AVX-512 dispatch targets, torch's ATen, oneDNN and MKL capped at AVX2.
+
+    The hardware stays this machine's (its caches, memory and clock), and chainrule's own C code picks
+    its Adam clone by the CPU's flags; so this shows which results hang on AVX-512 kernels, not what
+    another machine measures.
+    """
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__
+    except ImportError:
+        wide: list[str] = []
+    else:
+        wide = [t for t in __cpu_dispatch__ if t == "X86_V4" or t.startswith("AVX512")]
+    env = {
+        "OPENBLAS_CORETYPE": "Haswell",
+        "ATEN_CPU_CAPABILITY": "avx2",
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+    }
+    if wide:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(wide)
+    return env
 
 
 def openblas_env() -> str:
