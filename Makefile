@@ -7,8 +7,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 # Installs are keyed on the hash of pyproject.toml and of the C extensions' sources (the install
-# compiles src/chainrule/*/*.c), so they are skipped when none changed.
-C_SRC  := $(sort $(wildcard src/chainrule/*/*.c))
+# compiles src/chainrule/*.c and src/chainrule/*/*.c), so they are skipped when none changed.
+C_SRC  := $(sort $(wildcard src/chainrule/*.c src/chainrule/*/*.c))
 HASH   := $(shell $(PYTHON) -c "import hashlib,sys;print(hashlib.sha256(b''.join(open(f,'rb').read() for f in sys.argv[1:])).hexdigest()[:16])" pyproject.toml $(C_SRC))
 PIP    := $(BIN)/python -m pip install --disable-pip-version-check -q
 

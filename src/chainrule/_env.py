@@ -3,8 +3,9 @@
 A switch is on unless its variable is ``0``, ``off``, ``false`` or ``no`` (any case, surrounding
 blanks ignored); unset or anything else leaves it on. The switches: ``CHAINRULE_EINSUM_TUNE``
 (:mod:`chainrule.einsum.tuning`), ``CHAINRULE_LOGISTIC_MEASURE`` (:mod:`chainrule.linear.logistic`)
-and ``CHAINRULE_NATIVE`` (:data:`NATIVE`: the C extensions, :mod:`chainrule.nn.native` and the
-backward walk of :mod:`chainrule.autodiff.backward`). Imports nothing of chainrule's.
+and ``CHAINRULE_NATIVE`` (:data:`NATIVE`: the C extensions, :mod:`chainrule.nn.native`, the
+backward walk of :mod:`chainrule.autodiff.backward` and :mod:`chainrule.vmath`). Imports nothing of
+chainrule's.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.special as _sp
 
 from chainrule import backend
+from chainrule import vmath as _vmath
 from chainrule.autodiff.graph import GRAD_ENABLED, Primitive, register_primitive
 from chainrule.autodiff.tensor import (
     _NO_PARAMS,
@@ -501,7 +502,7 @@ def power(a: Any, b: Any) -> Any:
 
 
 def exp_forward(x: Any) -> Any:
-    return np.exp(x) if type(x) in _NUMPY_TYPES else _ns(x).exp(x)
+    return _vmath.EXP(x) if type(x) in _NUMPY_TYPES else _ns(x).exp(x)
 
 
 def exp_vjp(g: Any, ans: Any, x: Any) -> Any:
@@ -571,7 +572,7 @@ def cos_vjp(g: Any, ans: Any, x: Any) -> Any:
 
 
 def tanh_forward(x: Any) -> Any:
-    return np.tanh(x) if type(x) in _NUMPY_TYPES else _ns(x).tanh(x)
+    return _vmath.TANH(x) if type(x) in _NUMPY_TYPES else _ns(x).tanh(x)
 
 
 def tanh_vjp(g: Any, ans: Any, x: Any) -> Any:
@@ -595,7 +596,7 @@ COS = register_primitive("cos", cos_forward, cos_vjp, doc="cosine")
 TANH = register_primitive("tanh", tanh_forward, tanh_vjp, doc="hyperbolic tangent")
 
 
-exp = _elementwise(EXP, np.exp, "Elementwise ``e**x``.")
+exp = _elementwise(EXP, _vmath.EXP, "Elementwise ``e**x``.")
 
 
 log = _elementwise(LOG, np.log, "Elementwise natural logarithm.")
@@ -619,7 +620,7 @@ sin = _elementwise(SIN, np.sin, "Elementwise sine.")
 cos = _elementwise(COS, np.cos, "Elementwise cosine.")
 
 
-tanh = _elementwise(TANH, np.tanh, "Elementwise hyperbolic tangent.")
+tanh = _elementwise(TANH, _vmath.TANH, "Elementwise hyperbolic tangent.")
 
 
 # --- activations (stable at |x| = 800) ------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""exp and tanh of float64 arrays in C (:mod:`chainrule._vmath`), for CPUs where NumPy's are not vectorized.
+
+NumPy vectorizes its float64 ``exp`` and ``tanh`` for AVX-512 only. On a CPU without it (an AMD EPYC
+before Zen 4, an older Intel), they are the C library's, one element at a time: 7x slower than on an
+AVX-512 CPU, and what the elementwise layers of a network then wait for. The extension computes them in
+loops the compiler vectorizes for AVX2 with FMA (within 1.3 ulp of the exact result; see ``_vmath.c``).
+
+:func:`exp` and :func:`tanh` take what ``np.exp`` and ``np.tanh`` take. A float64 ndarray (any layout,
+any size; a strided one is gathered first) or ``np.float64`` scalar runs in C; anything else (other dtypes,
+subclasses, Python numbers, other array namespaces) goes to NumPy. NumPy's floating-point warnings and
+``np.errstate`` hold: where an argument would overflow or underflow in NumPy (exp), or is subnormal
+(tanh), NumPy is run on those arguments to raise what it raises; the values are the C ones.
+
+:data:`EXP` and :data:`TANH` are what :mod:`chainrule.autodiff.primitives` computes with: these functions
+where NumPy has no vectorized kernel for them and the extension is built, else NumPy's own. The choice is
+made once, at import; ``CHAINRULE_NATIVE=0`` (:mod:`chainrule._env`) keeps NumPy's.
+
+Imports nothing of chainrule's but :mod:`chainrule._env`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+import numpy as np
+
+from chainrule._env import NATIVE, switched_on
+
+__all__ = ["EXP", "TANH", "available", "exp", "numpy_vectorizes", "tanh"]
+
+_F64 = np.float64
+_F64_DTYPE = np.dtype(np.float64)
+_NDARRAY = np.ndarray
+
+#: NumPy's dispatch targets under which its float64 exp and tanh are vectorized (AVX-512; NumPy 2.3
+#: and later name the level ``X86_V4``, earlier versions ``AVX512F``/``AVX512_SKX``).
+_NUMPY_TARGETS = ("X86_V4", "AVX512_SKX", "AVX512F")
+#: NumPy raises its overflow warning for exp above this argument, its underflow one below the other.
+_EXP_OVER = float.fromhex("0x1.62e42fefa39efp+9")
+_EXP_UNDER = float.fromhex("-0x1.6232bdd7abcd2p+9")
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def _load() -> Any:
+    try:
+        return importlib.import_module("chainrule._vmath")
+    except ImportError:
+        return None
+
+
+_EXT = _load()
+
+
+def available() -> bool:
+    """Whether the extension was built (a C compiler at install)."""
+    return _EXT is not None
+
+
+def numpy_vectorizes() -> bool:
+    """Whether this NumPy runs a vectorized float64 exp and tanh on this CPU: one of its AVX-512 dispatch
+    targets is built and enabled (``NPY_DISABLE_CPU_FEATURES`` can turn them off)."""
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # NumPy 2, 1
+        try:
+            umath = importlib.import_module(name)
+        except ImportError:
+            continue
+        dispatch, features = umath.__cpu_dispatch__, umath.__cpu_features__
+        return any(t in dispatch and features.get(t, False) for t in _NUMPY_TARGETS)
+    return True  # unknown: keep NumPy's
+
+
+def _run(kernel: Any, x: np.ndarray) -> tuple[np.ndarray, int]:
+    """``kernel`` on a float64 ndarray: a new C-ordered array of its shape, and the count of flagged
+    arguments."""
+    src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    out = np.empty(src.shape, _F64_DTYPE)
+    flagged: int = kernel(src, out)
+    return out, flagged
+
+
+def exp(x: Any) -> Any:
+    """``e**x``: the C kernel for float64 ndarrays and ``np.float64``; ``np.exp`` otherwise.
+
+    Returns an ndarray of ``x``'s shape (``np.float64`` for a scalar or a 0-d array, as NumPy).
+
+    Raises:
+        FloatingPointError: as ``np.exp`` would, under ``np.errstate(over="raise")`` and the like.
+    """
+    tx = type(x)
+    if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
+        return np.exp(x)
+    a = np.asarray(x)
+    out, flagged = _run(_EXT.exp, a)
+    if flagged:
+        np.exp(a[(a > _EXP_OVER) | (a < _EXP_UNDER)])  # NumPy's warnings (or errors) for them
+    return out if out.ndim else out[()]
+
+
+def tanh(x: Any) -> Any:
+    """The hyperbolic tangent: the C kernel for float64 ndarrays and ``np.float64``; ``np.tanh``
+    otherwise. Returns as :func:`exp`; raises what ``np.tanh`` raises (only under ``np.errstate``)."""
+    tx = type(x)
+    if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
+        return np.tanh(x)
+    a = np.asarray(x)
+    out, flagged = _run(_EXT.tanh, a)
+    if flagged:
+        m = np.abs(a)
+        np.tanh(a[(m < _TINY) & (m != 0.0)])  # NumPy's flags for subnormal arguments
+    return out if out.ndim else out[()]
+
+
+def _choose() -> tuple[Any, Any]:
+    if _EXT is not None and switched_on(NATIVE) and not numpy_vectorizes():
+        return exp, tanh
+    return np.exp, np.tanh
+
+
+#: The exp and tanh the autodiff primitives compute with (see the module docstring).
+EXP, TANH = _choose()
