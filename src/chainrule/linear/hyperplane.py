@@ -239,13 +239,18 @@ class Hyperplane:
         return [Fraction(int(v), den * S) for v in values]
 
     def __call__(self, x: Any) -> Number:
-        """``f(x)`` for one point: exact when the hyperplane and ``x`` are exact, float otherwise."""
+        """``f(x)`` for one point: exact when the hyperplane is exact and every coordinate is an int, a
+        ``Fraction`` or a numeric string (read as written: ``"0.35"`` is 7/20); float otherwise.
+
+        Raises:
+            ValueError: the wrong number of coordinates; a string that is not a number.
+        """
         values = list(x)
         if len(values) != self.dim:
             raise ValueError(
                 f"a point with {len(values)} coordinates, but the hyperplane has {self.dim}"
             )
-        if self.exact and all(_is_exact_value(v) for v in values):
+        if self.exact and all(_is_exact_value(v) or isinstance(v, str) for v in values):
             return sum(
                 (n * as_fraction(v) for n, v in zip(self._normal, values, strict=True)),
                 self._offset,
