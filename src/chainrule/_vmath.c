@@ -183,7 +183,37 @@ static PyObject *py_tanh(PyObject *self, PyObject *args)
     return run(args, tanh_loop, "tanh");
 }
 
+/* f1(x) -> f(x) as a float, computed by the loop itself (the same bits as in an array), or None for an
+ * argument NumPy would flag (the caller then takes the array path, which lets NumPy raise). */
+static PyObject *one(PyObject *arg, loop_t loop)
+{
+    double v = PyFloat_AsDouble(arg), y;
+    if (v == -1.0 && PyErr_Occurred())
+        return NULL;
+    fenv_t env;
+    feholdexcept(&env);
+    long flagged = loop(&v, &y, 1);
+    fesetenv(&env);
+    if (flagged)
+        Py_RETURN_NONE;
+    return PyFloat_FromDouble(y);
+}
+
+static PyObject *py_exp1(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    return one(arg, exp_loop);
+}
+
+static PyObject *py_tanh1(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    return one(arg, tanh_loop);
+}
+
 static PyMethodDef methods[] = {
+    {"exp1", py_exp1, METH_O, "exp1(x) -> exp(x) as a float, or None where NumPy would flag it."},
+    {"tanh1", py_tanh1, METH_O, "tanh1(x) -> tanh(x) as a float, or None where NumPy would flag it."},
     {"exp", py_exp, METH_VARARGS, "exp(x, out) -> count of arguments NumPy would flag."},
     {"tanh", py_tanh, METH_VARARGS, "tanh(x, out) -> count of arguments NumPy would flag."},
     {NULL, NULL, 0, NULL},

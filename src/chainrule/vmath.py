@@ -6,7 +6,8 @@ AVX-512 CPU, and what the elementwise layers of a network then wait for. The ext
 loops the compiler vectorizes for AVX2 with FMA (within 1.3 ulp of the exact result; see ``_vmath.c``).
 
 :func:`exp` and :func:`tanh` take what ``np.exp`` and ``np.tanh`` take. A float64 ndarray (any layout,
-any size; a strided one is gathered first) or ``np.float64`` scalar runs in C; anything else (other dtypes,
+any size; a strided one is gathered first) or ``np.float64`` scalar (one element through the same loop,
+so the same bits as in an array) runs in C; anything else (other dtypes,
 subclasses, Python numbers, other array namespaces) goes to NumPy. NumPy's floating-point warnings and
 ``np.errstate`` hold: where an argument would overflow or underflow in NumPy (exp), or is subnormal
 (tanh), NumPy is run on those arguments to raise what it raises; the values are the C ones.
@@ -88,6 +89,10 @@ def exp(x: Any) -> Any:
         FloatingPointError: as ``np.exp`` would, under ``np.errstate(over="raise")`` and the like.
     """
     tx = type(x)
+    if tx is _F64 and _EXT is not None:
+        r = _EXT.exp1(x)  # a scalar: the loop on one element, without an array
+        if r is not None:
+            return _F64(r)
     if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
         return np.exp(x)
     a = np.asarray(x)
@@ -101,6 +106,10 @@ def tanh(x: Any) -> Any:
     """The hyperbolic tangent: the C kernel for float64 ndarrays and ``np.float64``; ``np.tanh``
     otherwise. Returns as :func:`exp`; raises what ``np.tanh`` raises (only under ``np.errstate``)."""
     tx = type(x)
+    if tx is _F64 and _EXT is not None:
+        r = _EXT.tanh1(x)  # a scalar: the loop on one element, without an array
+        if r is not None:
+            return _F64(r)
     if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
         return np.tanh(x)
     a = np.asarray(x)
