@@ -269,6 +269,7 @@ def test_saved_constants_are_released_alike() -> None:
             y = a * np.array([3.0, 4.0]) + 2.5
             mul = y.parents[0]
             cr.sum(y).backward()
+            assert mul._args is not None and y._args is not None
             kept.append(
                 (mul._raw is None, mul._args[1] is None, y._args[0] is mul, y._args[1], a._retain)
             )

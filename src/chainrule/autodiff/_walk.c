@@ -30,7 +30,7 @@ static const char *slot_names[NSLOTS] = {"_data", "requires_grad", "grad", "name
 static Py_ssize_t offsets[NSLOTS];
 
 static PyTypeObject *tensor_type = NULL, *f64_type = NULL, *ndarray_type = NULL;
-static PyObject *float64_dtype, *inline_rules, *kept, *seq_counter, *no_params;
+static PyObject *float64_dtype, *inline_rules, *inline_ops, *kept, *seq_counter, *no_params;
 static PyObject *fn_verify, *fn_position, *fn_unbroadcast, *fn_accumulate, *fn_release, *fn_freed,
     *fn_no_rule;
 static PyObject *one_float, *zero_long, *s_vjps, *s_vjp_rule, *s_dtype, *s_item, *s_shape;
@@ -131,6 +131,10 @@ static int key_of(PyObject *t, long long *out)
     Py_DECREF(s);
     if (v == -1 && PyErr_Occurred())
         return -1;
+    if (v == LLONG_MIN) {
+        PyErr_SetString(PyExc_OverflowError, "backward: a node's _seq is out of range");
+        return -1;
+    }
     *out = -v;
     return 0;
 }
@@ -318,6 +322,22 @@ static PyObject *call_rule(PyObject *rule, PyObject *gnode, PyObject *data, PyOb
     if (with_params) {
         kw = PyDict_New();
         if (kw == NULL || PyDict_Merge(kw, params, 1) < 0) {
+            if (kw != NULL && PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                /* As `rule(..., **params)`: no keys() is "not a mapping", a TypeError. */
+                PyObject *et, *ev, *tb;
+                PyErr_Fetch(&et, &ev, &tb);
+                int has = PyObject_HasAttrString(params, "keys");
+                if (has) {
+                    PyErr_Restore(et, ev, tb);
+                } else {
+                    Py_XDECREF(et);
+                    Py_XDECREF(ev);
+                    Py_XDECREF(tb);
+                    PyErr_Format(PyExc_TypeError,
+                                 "%R argument after ** must be a mapping, not %.200s", rule,
+                                 Py_TYPE(params)->tp_name);
+                }
+            }
             Py_XDECREF(kw);
             Py_DECREF(pos);
             return NULL;
@@ -529,6 +549,8 @@ static int visit(PyObject *node, PyObject *gnode, PyObject *op, int free_, PyObj
     if (parents == NULL)
         goto out;
     int scalar = Py_IS_TYPE(data, f64_type) && Py_IS_TYPE(gnode, f64_type);
+    if (scalar && (scalar = PySet_Contains(inline_ops, op)) < 0) /* a primitive of inline_ops */
+        goto out;
     Py_ssize_t np_ = PySequence_Fast_GET_SIZE(parents);
     for (Py_ssize_t k = 0; k < np_; k++) {
         PyObject *p = PySequence_Fast_GET_ITEM(parents, k);
@@ -559,7 +581,9 @@ static int visit(PyObject *node, PyObject *gnode, PyObject *op, int free_, PyObj
         if (scalar) {
             PyObject *kind = PyDict_GetItemWithError(inline_rules, rule);
             if (kind != NULL) {
-                gk = inline_rule(PyLong_AsLong(kind), gnode, data, raw);
+                long kv = PyLong_AsLong(kind);
+                if (!(kv == -1 && PyErr_Occurred()))
+                    gk = inline_rule(kv, gnode, data, raw);
             }
             if (gk == NULL && PyErr_Occurred()) {
                 Py_DECREF(rule);
@@ -626,7 +650,19 @@ out:
     return rc;
 }
 
+static int walking = 0; /* walks in progress (a rule may run a backward of its own) */
+
+static PyObject *walk_impl(PyObject *self, PyObject *a);
+
 static PyObject *py_walk(PyObject *self, PyObject *a)
+{
+    walking++;
+    PyObject *r = walk_impl(self, a);
+    walking--;
+    return r;
+}
+
+static PyObject *walk_impl(PyObject *self, PyObject *a)
 {
     PyObject *root, *g, *stop;
     int free_;
@@ -667,7 +703,11 @@ static PyObject *py_walk(PyObject *self, PyObject *a)
     long long marker = -event;
     if (has_marker && heap_push(&h, marker) < 0)
         goto out;
+    unsigned long pops = 0;
     while (h.n) {
+        /* Ctrl-C: the interpreter checks for signals between bytecodes; this loop runs none. */
+        if ((++pops & 4095) == 0 && PyErr_CheckSignals() < 0)
+            goto out;
         key = heap_pop(&h);
         if (has_marker && key == marker) {
             verifying = 1;
@@ -779,14 +819,32 @@ static void take(PyObject *o, PyObject **dst)
 static PyObject *py_setup(PyObject *self, PyObject *a)
 {
     PyObject *tt, *ft, *nt, *dt, *rules, *kp, *counter, *np_, *verify, *pos, *unb, *acc, *rel,
-        *freed, *norule;
-    if (!PyArg_ParseTuple(a, "OOOOO!O!OO!OOOOOOO", &tt, &ft, &nt, &dt, &PyDict_Type, &rules,
+        *freed, *norule, *ops;
+    if (!PyArg_ParseTuple(a, "OOOOO!O!OO!OOOOOOOO!", &tt, &ft, &nt, &dt, &PyDict_Type, &rules,
                           &PyTuple_Type, &kp, &counter, &PyDict_Type, &np_, &verify, &pos, &unb,
-                          &acc, &rel, &freed, &norule))
+                          &acc, &rel, &freed, &norule, &PyFrozenSet_Type, &ops))
         return NULL;
-    if (!PyType_Check(tt)) {
-        PyErr_SetString(PyExc_TypeError, "setup: the Tensor class must be a type");
+    if (walking) {
+        PyErr_SetString(PyExc_RuntimeError, "setup: not while a walk is running");
         return NULL;
+    }
+    if (!PyType_Check(tt) || !PyType_Check(ft) || !PyType_Check(nt)) {
+        PyErr_SetString(PyExc_TypeError,
+                        "setup: the Tensor class, numpy.float64 and numpy.ndarray must be types");
+        return NULL;
+    }
+    {
+        Py_ssize_t it = 0;
+        PyObject *rk, *kind;
+        while (PyDict_Next(rules, &it, &rk, &kind)) {
+            long kv = PyLong_Check(kind) ? PyLong_AsLong(kind) : -1;
+            if (kv < K_PASS || kv > K_TANH) {
+                PyErr_Clear();
+                PyErr_Format(PyExc_ValueError, "setup: the inline kind of %R is %R, not 0..3", rk,
+                             kind);
+                return NULL;
+            }
+        }
     }
     Py_ssize_t offs[NSLOTS];
     PyObject *tdict = ((PyTypeObject *)tt)->tp_dict;
@@ -806,6 +864,7 @@ static PyObject *py_setup(PyObject *self, PyObject *a)
     memcpy(offsets, offs, sizeof offs);
     take(dt, &float64_dtype);
     take(rules, &inline_rules);
+    take(ops, &inline_ops);
     take(kp, &kept);
     take(counter, &seq_counter);
     take(np_, &no_params);

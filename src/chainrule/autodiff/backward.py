@@ -270,6 +270,10 @@ _INLINE = {
     P.mul_vjp_b: _MUL_B,  # g * a
     P.tanh_vjp: _TANH,  # g * (1 - ans * ans)
 }
+#: The primitives whose nodes run the rules of :data:`_INLINE` inline. The table is keyed by rule, and
+#: a primitive of the user's may reuse one of those rules where the output is 0-d and an operand is
+#: not (a reduction): such a node calls the rule, whose result is then reduced to the operand's shape.
+_INLINE_OPS = frozenset({P.ADD, P.SUB, P.MUL, P.TANH})
 _NDARRAY = np.ndarray
 
 _NO_RULE = "primitive {name!r} has no VJP rule for operand {pos}, but that operand requires grad"
@@ -346,7 +350,7 @@ def _walk_fast(
         params = node.params
         data = node._data
         # A scalar node with a scalar gradient: the rules of + - * and tanh run inline below.
-        scalar = type(data) is _F64 and type(gnode) is _F64
+        scalar = type(data) is _F64 and type(gnode) is _F64 and op in _INLINE_OPS
         k = -1
         for p in node.parents:
             k += 1
@@ -584,9 +588,12 @@ def gradients(
     return out
 
 
-def _setup_native(ext: Any, inline: dict[Any, int]) -> None:
+def _setup_native(
+    ext: Any, inline: dict[Any, int], inline_ops: frozenset[Any] = _INLINE_OPS
+) -> None:
     """Hand the C walk ``ext`` (:mod:`chainrule.autodiff._walk`) the classes, the rules it runs
-    inline (``inline``: :data:`_INLINE`, or another table in the tests) and this module's helpers."""
+    inline (``inline``: :data:`_INLINE`, or another table in the tests) for the nodes of
+    ``inline_ops`` (:data:`_INLINE_OPS`) and this module's helpers."""
     ext.setup(
         Tensor,
         _F64,
@@ -603,6 +610,7 @@ def _setup_native(ext: Any, inline: dict[Any, int]) -> None:
         _release,
         _raise_freed,
         _raise_no_rule,
+        inline_ops,
     )
 
 
