@@ -80,6 +80,32 @@ def _run(kernel: Any, x: np.ndarray) -> tuple[np.ndarray, int]:
     return out, flagged
 
 
+def _apply(x: Any, name: str, numpy_f: Any, flagged_args: Any) -> Any:
+    """``numpy_f(x)`` computed by the kernel ``name`` of the extension where it takes ``x``;
+    ``flagged_args(a)``: the arguments of ``a`` that NumPy would raise a floating-point flag for."""
+    tx = type(x)
+    if tx is _F64 and _EXT is not None:
+        r = getattr(_EXT, name + "1")(x)  # a scalar: the loop on one element, without an array
+        if r is not None:
+            return _F64(r)
+    if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
+        return numpy_f(x)
+    a = np.asarray(x)
+    out, flagged = _run(getattr(_EXT, name), a)
+    if flagged:
+        numpy_f(flagged_args(a))  # NumPy's warnings (or errors) for them
+    return out if out.ndim else out[()]
+
+
+def _exp_flagged(a: np.ndarray) -> np.ndarray:
+    return a[(a > _EXP_OVER) | (a < _EXP_UNDER)]  # overflow, underflow
+
+
+def _tanh_flagged(a: np.ndarray) -> np.ndarray:
+    m = np.abs(a)
+    return a[(m < _TINY) & (m != 0.0)]  # subnormal arguments
+
+
 def exp(x: Any) -> Any:
     """``e**x``: the C kernel for float64 ndarrays and ``np.float64``; ``np.exp`` otherwise.
 
@@ -88,36 +114,13 @@ def exp(x: Any) -> Any:
     Raises:
         FloatingPointError: as ``np.exp`` would, under ``np.errstate(over="raise")`` and the like.
     """
-    tx = type(x)
-    if tx is _F64 and _EXT is not None:
-        r = _EXT.exp1(x)  # a scalar: the loop on one element, without an array
-        if r is not None:
-            return _F64(r)
-    if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
-        return np.exp(x)
-    a = np.asarray(x)
-    out, flagged = _run(_EXT.exp, a)
-    if flagged:
-        np.exp(a[(a > _EXP_OVER) | (a < _EXP_UNDER)])  # NumPy's warnings (or errors) for them
-    return out if out.ndim else out[()]
+    return _apply(x, "exp", np.exp, _exp_flagged)
 
 
 def tanh(x: Any) -> Any:
     """The hyperbolic tangent: the C kernel for float64 ndarrays and ``np.float64``; ``np.tanh``
     otherwise. Returns as :func:`exp`; raises what ``np.tanh`` raises (only under ``np.errstate``)."""
-    tx = type(x)
-    if tx is _F64 and _EXT is not None:
-        r = _EXT.tanh1(x)  # a scalar: the loop on one element, without an array
-        if r is not None:
-            return _F64(r)
-    if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
-        return np.tanh(x)
-    a = np.asarray(x)
-    out, flagged = _run(_EXT.tanh, a)
-    if flagged:
-        m = np.abs(a)
-        np.tanh(a[(m < _TINY) & (m != 0.0)])  # NumPy's flags for subnormal arguments
-    return out if out.ndim else out[()]
+    return _apply(x, "tanh", np.tanh, _tanh_flagged)
 
 
 def _choose() -> tuple[Any, Any]:
