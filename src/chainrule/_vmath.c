@@ -14,7 +14,9 @@
  * up to a^45, from the Bernoulli numbers; the first term left out is below 2^-61 of the result), else
  * t(a) = 1 - 2 / (e^(2a) + 1), with a clamped at 20 (t rounds to 1 from 19.1 on).
  *
- * Measured against 120-bit references, both are within 1.3 ulp (NumPy's own AVX-512 kernels: 1.2).
+ * Measured against 120-bit references (millions of points, every range): exp within 0.97 ulp, tanh
+ * within 1.34 (NumPy's own AVX-512 kernels: 0.68 and 1.18). The loops run in round-to-nearest (the
+ * reduction assumes it), whatever mode the caller set; fesetenv restores the caller's.
  * Compiled with -ffp-contract=fast: the x86-64-v3 clone (AVX2 and FMA) fuses the polynomials' steps
  * into FMAs, in its vector loop and its scalar remainder alike (the tests compare the two); the baseline
  * clone has no FMA, so its last bits may differ. Both loops keep the floating-point flags they raise
@@ -96,9 +98,9 @@ static inline double exp1(double x)
     return (y * pow2(k - half)) * pow2(half);
 }
 
-CLONES static long exp_loop(const double *restrict x, double *restrict y, Py_ssize_t n)
+CLONES static Py_ssize_t exp_loop(const double *restrict x, double *restrict y, Py_ssize_t n)
 {
-    long flagged = 0;
+    Py_ssize_t flagged = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         double v = x[i];
         flagged += (v > EXP_OVER) | (v < EXP_UNDER);
@@ -107,9 +109,9 @@ CLONES static long exp_loop(const double *restrict x, double *restrict y, Py_ssi
     return flagged;
 }
 
-CLONES static long tanh_loop(const double *restrict x, double *restrict y, Py_ssize_t n)
+CLONES static Py_ssize_t tanh_loop(const double *restrict x, double *restrict y, Py_ssize_t n)
 {
-    long flagged = 0;
+    Py_ssize_t flagged = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
         double v = x[i];
         double a = __builtin_fabs(v);
@@ -128,7 +130,7 @@ CLONES static long tanh_loop(const double *restrict x, double *restrict y, Py_ss
     return flagged;
 }
 
-typedef long (*loop_t)(const double *, double *, Py_ssize_t);
+typedef Py_ssize_t (*loop_t)(const double *, double *, Py_ssize_t);
 
 /* f(x, out) -> the count of flagged arguments. x and out: float64 buffers of one length, out writable
  * and not overlapping x unless it is x. */
@@ -148,6 +150,8 @@ static PyObject *run(PyObject *args, loop_t loop, const char *name)
     if (bx.itemsize != 8 || by.itemsize != 8 || bx.format == NULL || by.format == NULL ||
         strcmp(bx.format, "d") != 0 || strcmp(by.format, "d") != 0) {
         PyErr_Format(PyExc_TypeError, "%s: x and out must be float64 buffers", name);
+    } else if ((uintptr_t)bx.buf % sizeof(double) != 0 || (uintptr_t)by.buf % sizeof(double) != 0) {
+        PyErr_Format(PyExc_ValueError, "%s: x and out must be aligned to 8 bytes", name);
     } else if (bx.len != by.len) {
         PyErr_Format(PyExc_ValueError, "%s: x has %zd bytes, out %zd", name, bx.len, by.len);
     } else {
@@ -157,13 +161,14 @@ static PyObject *run(PyObject *args, loop_t loop, const char *name)
             PyErr_Format(PyExc_ValueError, "%s: out overlaps x", name);
         } else {
             fenv_t env;
-            long flagged;
+            Py_ssize_t flagged;
             Py_BEGIN_ALLOW_THREADS
             feholdexcept(&env);
+            fesetround(FE_TONEAREST); /* the reduction assumes it; fesetenv restores the caller's */
             flagged = loop(bx.buf, by.buf, bx.len / 8);
             fesetenv(&env);
             Py_END_ALLOW_THREADS
-            result = PyLong_FromLong(flagged);
+            result = PyLong_FromSsize_t(flagged);
         }
     }
     PyBuffer_Release(&bx);
@@ -192,7 +197,8 @@ static PyObject *one(PyObject *arg, loop_t loop)
         return NULL;
     fenv_t env;
     feholdexcept(&env);
-    long flagged = loop(&v, &y, 1);
+    fesetround(FE_TONEAREST);
+    Py_ssize_t flagged = loop(&v, &y, 1);
     fesetenv(&env);
     if (flagged)
         Py_RETURN_NONE;

@@ -3,7 +3,8 @@
 NumPy vectorizes its float64 ``exp`` and ``tanh`` for AVX-512 only. On a CPU without it (an AMD EPYC
 before Zen 4, an older Intel), they are the C library's, one element at a time: 7x slower than on an
 AVX-512 CPU, and what the elementwise layers of a network then wait for. The extension computes them in
-loops the compiler vectorizes for AVX2 with FMA (within 1.3 ulp of the exact result; see ``_vmath.c``).
+loops the compiler vectorizes for AVX2 with FMA (exp within 0.97 ulp of the exact result, tanh within
+1.34; see ``_vmath.c``). They are chosen only where they run vectorized (AVX2 and FMA on x86-64).
 
 :func:`exp` and :func:`tanh` take what ``np.exp`` and ``np.tanh`` take. A float64 ndarray (any layout,
 any size; a strided one is gathered first) or ``np.float64`` scalar (one element through the same loop,
@@ -22,13 +23,14 @@ Imports nothing of chainrule's but :mod:`chainrule._env`.
 from __future__ import annotations
 
 import importlib
+import platform
 from typing import Any
 
 import numpy as np
 
 from chainrule._env import NATIVE, switched_on
 
-__all__ = ["EXP", "TANH", "available", "exp", "numpy_vectorizes", "tanh"]
+__all__ = ["EXP", "TANH", "available", "exp", "kernels_vectorized", "numpy_vectorizes", "tanh"]
 
 _F64 = np.float64
 _F64_DTYPE = np.dtype(np.float64)
@@ -58,23 +60,42 @@ def available() -> bool:
     return _EXT is not None
 
 
+def _umath() -> Any:
+    """NumPy's ``_multiarray_umath`` (its CPU feature and dispatch tables), or None."""
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # NumPy 2, 1
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
 def numpy_vectorizes() -> bool:
     """Whether this NumPy runs a vectorized float64 exp and tanh on this CPU: one of its AVX-512 dispatch
     targets is built and enabled (``NPY_DISABLE_CPU_FEATURES`` can turn them off)."""
-    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):  # NumPy 2, 1
-        try:
-            umath = importlib.import_module(name)
-        except ImportError:
-            continue
-        dispatch, features = umath.__cpu_dispatch__, umath.__cpu_features__
-        return any(t in dispatch and features.get(t, False) for t in _NUMPY_TARGETS)
-    return True  # unknown: keep NumPy's
+    umath = _umath()
+    if umath is None:
+        return True  # unknown: keep NumPy's
+    dispatch, features = umath.__cpu_dispatch__, umath.__cpu_features__
+    return any(t in dispatch and features.get(t, False) for t in _NUMPY_TARGETS)
+
+
+def kernels_vectorized() -> bool:
+    """Whether the extension's loops run vectorized on this CPU. On x86-64 that is its AVX2-with-FMA
+    clone (the CPU has both); its baseline clone is scalar and about 2x slower than the C library's exp
+    and tanh. Other platforms: one build, taken as vectorized."""
+    if platform.machine().lower() not in ("x86_64", "amd64"):
+        return True
+    umath = _umath()
+    features = {} if umath is None else umath.__cpu_features__
+    return bool(features.get("AVX2", False) and features.get("FMA3", False))
 
 
 def _run(kernel: Any, x: np.ndarray) -> tuple[np.ndarray, int]:
     """``kernel`` on a float64 ndarray: a new C-ordered array of its shape, and the count of flagged
-    arguments."""
-    src = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+    arguments. An unaligned ``x`` (NumPy exports it with the format ``'=d'``, which the kernel
+    refuses) is copied like a strided one."""
+    src = x if x.flags.c_contiguous and x.flags.aligned else np.array(x, order="C")
     out = np.empty(src.shape, _F64_DTYPE)
     flagged: int = kernel(src, out)
     return out, flagged
@@ -124,7 +145,8 @@ def tanh(x: Any) -> Any:
 
 
 def _choose() -> tuple[Any, Any]:
-    if _EXT is not None and switched_on(NATIVE) and not numpy_vectorizes():
+    ours = _EXT is not None and switched_on(NATIVE)
+    if ours and not numpy_vectorizes() and kernels_vectorized():
         return exp, tanh
     return np.exp, np.tanh
 
