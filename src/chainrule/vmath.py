@@ -53,6 +53,9 @@ def _load() -> Any:
 
 
 _EXT = _load()
+#: The scalar entry points, bound once (scalar graphs call them per node).
+_EXP1 = None if _EXT is None else _EXT.exp1
+_TANH1 = None if _EXT is None else _EXT.tanh1
 
 
 def available() -> bool:
@@ -102,13 +105,10 @@ def _run(kernel: Any, x: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _apply(x: Any, name: str, numpy_f: Any, flagged_args: Any) -> Any:
-    """``numpy_f(x)`` computed by the kernel ``name`` of the extension where it takes ``x``;
-    ``flagged_args(a)``: the arguments of ``a`` that NumPy would raise a floating-point flag for."""
+    """``numpy_f(x)`` computed by the array kernel ``name`` of the extension where it takes ``x`` (a
+    float64 ndarray, or a scalar the one-element entry point gave back); ``flagged_args(a)``: the
+    arguments of ``a`` that NumPy would raise a floating-point flag for."""
     tx = type(x)
-    if tx is _F64 and _EXT is not None:
-        r = getattr(_EXT, name + "1")(x)  # a scalar: the loop on one element, without an array
-        if r is not None:
-            return _F64(r)
     if _EXT is None or not ((tx is _NDARRAY and x.dtype is _F64_DTYPE) or tx is _F64):
         return numpy_f(x)
     a = np.asarray(x)
@@ -135,12 +135,20 @@ def exp(x: Any) -> Any:
     Raises:
         FloatingPointError: as ``np.exp`` would, under ``np.errstate(over="raise")`` and the like.
     """
+    if type(x) is _F64 and _EXP1 is not None:
+        r = _EXP1(x)  # a scalar: the loop on one element, without an array
+        if r is not None:
+            return _F64(r)
     return _apply(x, "exp", np.exp, _exp_flagged)
 
 
 def tanh(x: Any) -> Any:
     """The hyperbolic tangent: the C kernel for float64 ndarrays and ``np.float64``; ``np.tanh``
     otherwise. Returns as :func:`exp`; raises what ``np.tanh`` raises (only under ``np.errstate``)."""
+    if type(x) is _F64 and _TANH1 is not None:
+        r = _TANH1(x)
+        if r is not None:
+            return _F64(r)
     return _apply(x, "tanh", np.tanh, _tanh_flagged)
 
 
