@@ -199,6 +199,13 @@ class _Params(Mapping[str, Any]):
         return len(self._d)
 
 
+def _scale_prim(name: str) -> Primitive:
+    """``a * alpha`` with ``alpha`` a parameter (the node's ``params``)."""
+    return _prim(
+        name, lambda g, ans, a, alpha=1.0: g * alpha, forward=lambda a, alpha=1.0: a * alpha
+    )
+
+
 @needs_ext
 @pytest.mark.parametrize(
     "params",
@@ -210,11 +217,7 @@ class _Params(Mapping[str, Any]):
     ids=["mappingproxy", "mapping", "empty_mapping"],
 )
 def test_params_given_as_a_mapping_that_is_not_a_dict(params: Mapping[str, Any]) -> None:
-    prim = _prim(
-        "scale",
-        lambda g, ans, a, alpha=1.0: g * alpha,
-        forward=lambda a, alpha=1.0: a * alpha,
-    )
+    prim = _scale_prim("scale")
 
     def program() -> Any:
         a = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
@@ -231,11 +234,7 @@ def test_params_given_as_a_mapping_that_is_not_a_dict(params: Mapping[str, Any])
 @needs_ext
 def test_params_that_are_not_a_mapping_are_refused_alike() -> None:
     """``rule(..., **params)`` with a list: Python raises TypeError ('must be a mapping')."""
-    prim = _prim(
-        "scale_bad",
-        lambda g, ans, a, alpha=1.0: g * alpha,
-        forward=lambda a, alpha=1.0: a * alpha,
-    )
+    prim = _scale_prim("scale_bad")
 
     def program() -> Any:
         a = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
