@@ -120,8 +120,7 @@ static long long heap_pop(heap *h)
 
 /* ---- helpers ------------------------------------------------------------------------------------ */
 
-/* -p._seq as a C integer; -1 with an error set on failure (a key is never -1 for a real node... but
- * -1 is a valid key only for _seq == 1, so failures are told apart by PyErr_Occurred). */
+/* The key -t._seq into *out: 0, or -1 with an error set (no _seq, not an int, or -2^63). */
 static int key_of(PyObject *t, long long *out)
 {
     PyObject *s = get(t, S_SEQ);
